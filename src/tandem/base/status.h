@@ -30,10 +30,16 @@ enum class StatusCode {
 
 std::string_view StatusCodeName(StatusCode code);
 
+template <typename E>
+struct Unexpected;
+
 class [[nodiscard]] Status {
  public:
   Status() = default;
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  // Lets TRY return its error from a function that returns Status.
+  template <typename E>
+  Status(Unexpected<E> u) : Status(std::move(u.error)) {}  // NOLINT: implicit by design
 
   static Status Ok() { return Status(); }
 

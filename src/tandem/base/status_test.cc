@@ -54,3 +54,22 @@ TEST(Result, CustomErrorTypeIsCarried) {
 
 }  // namespace
 }  // namespace tandem
+
+namespace tandem {
+namespace {
+
+Status UseTryInStatusFunction(int v, int* out) {
+  *out = TRY(ParsePositive(v));
+  return Status::Ok();
+}
+
+TEST(Status, TryWorksInFunctionsReturningStatus) {
+  int out = 0;
+  EXPECT_TRUE(UseTryInStatusFunction(5, &out).ok());
+  EXPECT_EQ(out, 5);
+  Status s = UseTryInStatusFunction(-1, &out);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace tandem

@@ -15,6 +15,10 @@
 #include "tandem/base/status.h"
 #include "tandem/protocol/model.h"
 
+namespace tandem::net {
+class HttpTransport;
+}
+
 namespace tandem::providers {
 
 enum class WireFormat { kOpenAI, kAnthropic };
@@ -75,5 +79,11 @@ class ModelClient {
     return Start(request, observer)->Wait();
   }
 };
+
+// Builds the client for `settings.wire`, talking through `transport` (shared
+// by all clients so that one I/O thread serves every stream). Registers the
+// API key with the Redactor.
+std::unique_ptr<ModelClient> MakeModelClient(const ProviderSettings& settings, const ModelOptions& options,
+                                             std::shared_ptr<net::HttpTransport> transport);
 
 }  // namespace tandem::providers

@@ -1,0 +1,203 @@
+// Checkpoint, rollback and diff cost on synthetic repositories of 10,000 and
+// 100,000 small files (the budget: checkpoint and rollback of a 10-file change
+// in the 100,000-file repository at most 20 ms each, median).
+//
+// The repositories are generated once into /tmp/tandem-bench-repo-<n>
+// (committed with git) and reused by later runs. Each benchmark runs one
+// operation per repetition, so the "median" aggregate is the median operation.
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tandem/workspace/workspace.h"
+
+namespace tandem::workspace {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kFilesPerDir = 100;
+constexpr int kChangedFiles = 10;
+
+std::string FileName(int i) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "d%03d/s%02d/f%03d.txt", i / 1000, (i / kFilesPerDir) % 10,
+                i % kFilesPerDir);
+  return buf;
+}
+
+void WriteFile(const fs::path& p, const std::string& content) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f << content;
+}
+
+// Returns the repository for `files` files, generating it on first use.
+fs::path SyntheticRepo(int files) {
+  fs::path root = "/tmp/tandem-bench-repo-" + std::to_string(files);
+  if (fs::exists(root / ".tandem-bench-ready")) {
+    fs::remove_all(root / ".git/refs/tandem");  // checkpoints of earlier runs
+    return root;
+  }
+  fs::remove_all(root);
+  fs::create_directories(root);
+  for (int i = 0; i < files; ++i) {
+    fs::path p = root / FileName(i);
+    if (i % kFilesPerDir == 0) fs::create_directories(p.parent_path());
+    WriteFile(p, "file " + std::to_string(i) + "\nsome content line\n");
+  }
+  WriteFile(root / ".gitignore", "*.o\n");
+  std::string cmd = "cd " + root.string() +
+                    " && git init -q && git add -A && git -c user.name=bench -c "
+                    "user.email=bench@localhost commit -q -m synthetic && git gc -q";
+  if (std::system(cmd.c_str()) != 0) std::abort();
+  WriteFile(root / ".git/info/exclude", ".tandem-bench-ready\n");
+  WriteFile(root / ".tandem-bench-ready", "");
+  return root;
+}
+
+std::vector<std::string> ChangedPaths(int files) {
+  std::vector<std::string> paths;
+  for (int k = 0; k < kChangedFiles; ++k) paths.push_back(FileName(k * (files / kChangedFiles) + 7));
+  return paths;
+}
+
+// Changes 10 files: 8 modified, 1 deleted, 1 created (paths.back() stays).
+void MakeChange(const fs::path& root, const std::vector<std::string>& paths, int round) {
+  for (size_t k = 0; k + 2 < paths.size(); ++k) {
+    WriteFile(root / paths[k], "edited in round " + std::to_string(round) + "\nline\nline\n");
+  }
+  fs::remove(root / paths[paths.size() - 2]);
+  WriteFile(root / (paths.back() + ".new"), "created\n");
+}
+
+std::vector<std::string> TouchedBy(const std::vector<std::string>& paths) {
+  std::vector<std::string> touched = paths;
+  touched.push_back(paths.back() + ".new");
+  return touched;
+}
+
+struct Fixture {
+  fs::path root;
+  std::unique_ptr<Workspace> ws;
+  std::vector<std::string> paths;
+  CheckpointId start;
+};
+
+Fixture Start(int files, const std::string& run) {
+  Fixture f;
+  f.root = SyntheticRepo(files);
+  f.paths = ChangedPaths(files);
+  // Undo what an earlier benchmark left behind (the repository is ours).
+  std::string clean = "cd " + f.root.string() + " && git reset -q --hard && git clean -fdq";
+  if (std::system(clean.c_str()) != 0) std::abort();
+  auto ws = Workspace::Open(f.root);
+  if (!ws) std::abort();
+  f.ws = std::move(*ws);
+  auto start = f.ws->StartRun(run);
+  if (!start) std::abort();
+  f.start = *start;
+  return f;
+}
+
+// One started run per (benchmark, size), kept across repetitions so that the
+// full scan is paid once, as in a real run.
+Fixture& Shared(int files, const std::string& name) {
+  static std::map<std::string, Fixture> fixtures;
+  std::string key = name + "-" + std::to_string(files);
+  auto it = fixtures.find(key);
+  if (it == fixtures.end()) it = fixtures.emplace(key, Start(files, "bench-" + key)).first;
+  return it->second;
+}
+
+void BM_FullBaseSnapshot(benchmark::State& state) {
+  int files = static_cast<int>(state.range(0));
+  fs::path root = SyntheticRepo(files);
+  static int run = 0;
+  for (auto _ : state) {
+    auto ws = Workspace::Open(root);
+    auto cp = (*ws)->StartRun("bench-base-" + std::to_string(run++));
+    if (!cp) state.SkipWithError(cp.error().ToString().c_str());
+  }
+}
+
+void BM_IncrementalCheckpoint(benchmark::State& state) {
+  int files = static_cast<int>(state.range(0));
+  Fixture& f = Shared(files, "inc");
+  std::vector<std::string> touched = TouchedBy(f.paths);
+  int round = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    (void)f.ws->Restore(f.start, TouchedPaths::Only(touched));
+    MakeChange(f.root, f.paths, round++);
+    state.ResumeTiming();
+    auto cp = f.ws->Checkpoint(TouchedPaths::Only(touched), "step");
+    if (!cp) state.SkipWithError(cp.error().ToString().c_str());
+  }
+}
+
+void BM_Rollback(benchmark::State& state) {
+  int files = static_cast<int>(state.range(0));
+  Fixture& f = Shared(files, "rollback");
+  std::vector<std::string> touched = TouchedBy(f.paths);
+  int round = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    MakeChange(f.root, f.paths, round++);
+    (void)f.ws->Checkpoint(TouchedPaths::Only(touched), "step");
+    state.ResumeTiming();
+    auto cp = f.ws->Restore(f.start, TouchedPaths::Only(touched));
+    if (!cp) state.SkipWithError(cp.error().ToString().c_str());
+  }
+}
+
+void BM_Diff(benchmark::State& state) {
+  int files = static_cast<int>(state.range(0));
+  Fixture& f = Shared(files, "diff");
+  std::vector<std::string> touched = TouchedBy(f.paths);
+  (void)f.ws->Restore(f.start, TouchedPaths::Only(touched));
+  MakeChange(f.root, f.paths, 0);
+  auto after = f.ws->Checkpoint(TouchedPaths::Only(touched), "step");
+  if (!after) std::abort();
+  for (auto _ : state) {
+    auto changes = f.ws->Diff(f.start, *after);
+    if (!changes || changes->size() != touched.size() - 1) state.SkipWithError("unexpected diff");
+    benchmark::DoNotOptimize(changes);
+  }
+}
+
+void BM_RescanCheckpoint(benchmark::State& state) {
+  int files = static_cast<int>(state.range(0));
+  Fixture& f = Shared(files, "rescan");
+  std::vector<std::string> touched = TouchedBy(f.paths);
+  int round = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    (void)f.ws->Restore(f.start, TouchedPaths::Only(touched));
+    MakeChange(f.root, f.paths, round++);
+    state.ResumeTiming();
+    auto cp = f.ws->Checkpoint(TouchedPaths::Unknown(), "shell step");
+    if (!cp) state.SkipWithError(cp.error().ToString().c_str());
+  }
+}
+
+// One operation per repetition: the median aggregate is the median operation.
+#define TANDEM_CHECKPOINT_BENCH(fn, reps)                                                   \
+  BENCHMARK(fn)->Arg(10000)->Arg(100000)->Iterations(1)->Repetitions(reps)                  \
+      ->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond)
+
+TANDEM_CHECKPOINT_BENCH(BM_FullBaseSnapshot, 5);
+TANDEM_CHECKPOINT_BENCH(BM_IncrementalCheckpoint, 30);
+TANDEM_CHECKPOINT_BENCH(BM_Rollback, 30);
+TANDEM_CHECKPOINT_BENCH(BM_Diff, 30);
+TANDEM_CHECKPOINT_BENCH(BM_RescanCheckpoint, 5);
+
+}  // namespace
+}  // namespace tandem::workspace
+
+BENCHMARK_MAIN();

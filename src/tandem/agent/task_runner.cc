@@ -1,0 +1,341 @@
+#include "tandem/agent/task_runner.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <mutex>
+#include <random>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "tandem/agent/prompt.h"
+#include "tandem/agent/repo_view.h"
+#include "tandem/agent/turn_loop.h"
+#include "tandem/memory/agents_md.h"
+#include "tandem/tools/toolbox.h"
+#include "tandem/verify/gate_cache.h"
+#include "tandem/workspace/workspace.h"
+
+namespace tandem::agent {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Forwards streamed text to the event stream (on the transport's thread).
+class EventObserver : public providers::StreamObserver {
+ public:
+  EventObserver(protocol::EventSink* sink, protocol::EventScope scope)
+      : sink_(sink), scope_(std::move(scope)) {}
+  void OnEvent(const protocol::StreamEvent& event) override {
+    if (const auto* delta = std::get_if<protocol::TextDelta>(&event)) {
+      sink_->Publish({scope_, NowMs(), protocol::ModelDelta{delta->text}});
+    }
+  }
+  void OnRetry(const protocol::ModelError& error, int attempt, int delay_ms) override {
+    sink_->Publish({scope_, NowMs(),
+                    protocol::ModelRestarted{protocol::ModelErrorKindName(error.kind), attempt,
+                                             delay_ms}});
+  }
+
+ private:
+  protocol::EventSink* sink_;
+  protocol::EventScope scope_;
+};
+
+// A ModelClient whose requests in flight can all be cancelled at once.
+class CancellableClient : public providers::ModelClient {
+ public:
+  explicit CancellableClient(providers::ModelClient* inner) : inner_(inner) {}
+
+  std::unique_ptr<providers::PendingReply> Start(const protocol::ModelRequest& request,
+                                                 providers::StreamObserver* observer) override {
+    auto reply = std::make_unique<Tracked>(this, inner_->Start(request, observer));
+    std::lock_guard<std::mutex> lock(mu_);
+    live_.insert(reply.get());
+    if (cancelled_) reply->Cancel();
+    return reply;
+  }
+
+  void CancelAll() {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_ = true;
+    for (Tracked* t : live_) t->Cancel();
+  }
+
+ private:
+  class Tracked : public providers::PendingReply {
+   public:
+    Tracked(CancellableClient* owner, std::unique_ptr<providers::PendingReply> inner)
+        : owner_(owner), inner_(std::move(inner)) {}
+    ~Tracked() override {
+      std::lock_guard<std::mutex> lock(owner_->mu_);
+      owner_->live_.erase(this);
+    }
+    Result<protocol::ModelResponse, protocol::ModelError> Wait() override { return inner_->Wait(); }
+    void Cancel() override { inner_->Cancel(); }
+
+   private:
+    CancellableClient* owner_;
+    std::unique_ptr<providers::PendingReply> inner_;
+  };
+
+  providers::ModelClient* inner_;
+  std::mutex mu_;
+  std::set<Tracked*> live_;  // GUARDED_BY(mu_)
+  bool cancelled_ = false;   // GUARDED_BY(mu_)
+};
+
+// Serves gate verdicts from earlier runs recorded in the ledger, and from
+// this process's own runs.
+class LedgerGateCache : public verify::GateCache {
+ public:
+  explicit LedgerGateCache(ledger::Ledger* ledger) : ledger_(ledger) {}
+  std::optional<verify::GateResult> Lookup(const verify::GateCacheKey& key) override {
+    if (auto hit = memory_.Lookup(key)) return hit;
+    if (!ledger_ || !key.cwd.empty()) return std::nullopt;
+    auto cached = ledger_->GateCacheLookup(key.tree_hash, key.gate, key.command);
+    if (!cached || !cached->has_value()) return std::nullopt;
+    const ledger::CachedGate& c = **cached;
+    verify::GateResult r;
+    r.gate = key.gate;
+    r.verdict = c.verdict == ledger::GateVerdict::kPass ? verify::Verdict::kPass
+                                                        : verify::Verdict::kFail;
+    r.exit_code = c.exit_code.value_or(-1);
+    r.excerpt = c.output_excerpt;
+    r.detail = "cached";
+    r.cached = true;
+    return r;
+  }
+  void Store(const verify::GateCacheKey& key, const verify::GateResult& result) override {
+    memory_.Store(key, result);
+  }
+
+ private:
+  ledger::Ledger* ledger_;
+  verify::InMemoryGateCache memory_;
+};
+
+std::string GateLines(const std::vector<verify::Gate>& gates) {
+  std::string out;
+  for (const auto& g : gates) {
+    out += fmt::format("- {} ({}): {}\n", g.name, verify::GateWhenName(g.when),
+                       g.command.substr(0, g.command.find('\n')));
+  }
+  return out;
+}
+
+tools::ToolOptions ToolOptionsFrom(const config::Config& cfg) {
+  tools::ToolOptions options;
+  options.command_policy = cfg.guardrails.command_policy == config::CommandPolicy::kAllowAll
+                               ? tools::CommandPolicy::kAllowAll
+                               : tools::CommandPolicy::kRefuseRisky;
+  switch (cfg.sandbox.mode) {
+    case config::SandboxMode::kNone: options.sandbox = tools::SandboxMode::kOff; break;
+    case config::SandboxMode::kBwrap: options.sandbox = tools::SandboxMode::kRequire; break;
+    case config::SandboxMode::kAuto:
+      options.sandbox = cfg.sandbox.on_unavailable == config::OnUnavailable::kRunUnsandboxed
+                            ? tools::SandboxMode::kPrefer
+                            : tools::SandboxMode::kRequire;
+      break;
+  }
+  return options;
+}
+
+}  // namespace
+
+const char* TaskOutcomeName(TaskOutcome outcome) {
+  switch (outcome) {
+    case TaskOutcome::kSucceeded: return "succeeded";
+    case TaskOutcome::kFailed: return "failed";
+    case TaskOutcome::kLimit: return "limit";
+    case TaskOutcome::kInterrupted: return "interrupted";
+    case TaskOutcome::kProviderError: return "provider_error";
+    case TaskOutcome::kError: return "error";
+  }
+  return "error";
+}
+
+int TaskExitCode(TaskOutcome outcome) {
+  switch (outcome) {
+    case TaskOutcome::kSucceeded: return 0;
+    case TaskOutcome::kFailed:
+    case TaskOutcome::kLimit: return 1;
+    case TaskOutcome::kProviderError: return 3;
+    case TaskOutcome::kError: return 4;
+    case TaskOutcome::kInterrupted: return 130;
+  }
+  return 4;
+}
+
+std::string NewRunId() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::random_device rd;
+  return fmt::format("{:04}{:02}{:02}-{:02}{:02}{:02}-{:04x}", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rd() & 0xffff);
+}
+
+Result<std::vector<std::string>> RecoverInterrupted(const std::string& repo_root,
+                                                    ledger::Ledger& ledger) {
+  std::vector<std::string> lines;
+  auto steps = TRY(ledger.FindInterruptedSteps());
+  auto orphans = TRY(ledger.FindOrphanedRuns());
+  if (steps.empty() && orphans.empty()) return lines;
+  if (!steps.empty()) {
+    auto ws = TRY(workspace::Workspace::Open(repo_root));
+    TRY(ws->StartRun("recover-" + NewRunId()));
+    for (const auto& step : steps) {
+      if (step.checkpoint_before.empty()) continue;
+      auto id = TRY(workspace::CheckpointId::Parse(step.checkpoint_before));
+      TRY(ws->Restore(id, workspace::TouchedPaths::Unknown()));
+      lines.push_back(fmt::format("restored run {} step {} to its checkpoint {}", step.run_id,
+                                  step.n, id.Short()));
+    }
+  }
+  for (const auto& run : orphans) {
+    RETURN_IF_ERROR(ledger.AdoptRun(run.id));
+    ledger::RunEnd end;
+    end.outcome = ledger::RunOutcome::kInterrupted;
+    end.exit_code = 130;
+    RETURN_IF_ERROR(ledger.EndRun(run.id, end));
+    lines.push_back(fmt::format("closed interrupted run {} ({})", run.id, run.goal));
+  }
+  return lines;
+}
+
+Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env) {
+  auto wall_start = SteadyClock::now();
+  protocol::EventScope scope{spec.run_id, spec.task_id, "executor"};
+  auto publish = [&](protocol::EventPayload payload) {
+    env.events->Publish({scope, NowMs(), std::move(payload)});
+  };
+
+  auto ws = TRY(workspace::Workspace::Open(env.repo_root));
+  workspace::CheckpointId base = TRY(ws->StartRun(spec.run_id));
+  auto toolbox = TRY(tools::ToolBox::Create(env.repo_root, ToolOptionsFrom(env.config)));
+
+  // The prompt: stable prefix (system + tools), then the run's context.
+  TaskContext context;
+  context.task = spec.task;
+  std::vector<std::string> scope_paths = env.config.guardrails.scope;
+  scope_paths.insert(scope_paths.end(), spec.scope.begin(), spec.scope.end());
+  auto agents = memory::LoadAgentsDoc(env.repo_root, scope_paths);
+  if (agents) context.agents_md = agents->text;
+  context.repo_view = BuildRepoView(env.repo_root);
+  context.gates = GateLines(env.gates);
+  for (const auto& s : scope_paths) context.scope += (context.scope.empty() ? "" : ", ") + s;
+  context.extra = spec.extra_context;
+
+  protocol::ModelRequest request;
+  request.model = env.model.id;
+  request.system = ExecutorSystemPrompt();
+  request.tools = toolbox.Specs();
+  request.max_tokens = static_cast<int>(env.model.max_output_tokens);
+  request.messages.push_back(protocol::Message::User(BuildTaskMessage(context)));
+
+  TaskResult result;
+  result.first_request_tokens = EstimateTokens(request);
+
+  if (env.ledger) {
+    ledger::RunStart start;
+    start.id = spec.run_id;
+    start.kind = spec.kind;
+    start.goal = spec.task;
+    start.repo = env.repo_root;
+    start.base_checkpoint = base.hex;
+    RETURN_IF_ERROR(env.ledger->BeginRun(start));
+  }
+  publish(protocol::RunStarted{spec.kind, spec.task, env.repo_root, env.model_name,
+                               env.gates_source, result.first_request_tokens});
+
+  LedgerGateCache gate_cache(env.ledger);
+  VerifiedStepDeps deps{ws.get(), &toolbox, env.ledger, &gate_cache, env.events};
+  VerifiedStepOptions options;
+  options.scope = scope;
+  options.limits = env.config.limits;
+  options.guardrails = env.config.guardrails;
+  options.guardrails.scope = scope_paths;
+  options.gates = env.gates;
+  options.model = env.model;
+  options.model_name = env.model_name;
+  options.provider = env.provider;
+  options.base = base;
+  VerifiedStepPolicy policy(deps, options);
+
+  CancellableClient client(env.client);
+  InterruptHub::Handle handle = 0;
+  if (env.interrupts) {
+    handle = env.interrupts->Subscribe([&] {
+      policy.Interrupt();
+      client.CancelAll();
+    });
+  }
+  EventObserver observer(env.events, scope);
+  LoopResult loop = RunTurnLoop(client, std::move(request), policy, &observer);
+  if (env.interrupts) env.interrupts->Unsubscribe(handle);
+
+  result.totals = policy.totals();
+  result.best_attempt_ref = policy.best_attempt_ref();
+  result.summary = loop.summary;
+  if (policy.interrupted()) {
+    result.outcome = TaskOutcome::kInterrupted;
+  } else if (loop.model_error) {
+    result.outcome = loop.model_error->kind == protocol::ModelErrorKind::kCancelled
+                         ? TaskOutcome::kInterrupted
+                         : TaskOutcome::kProviderError;
+    if (result.outcome == TaskOutcome::kProviderError) {
+      result.summary = fmt::format("{} error from {}: {}",
+                                   protocol::ModelErrorKindName(loop.model_error->kind),
+                                   env.provider, loop.model_error->message);
+    }
+  } else {
+    switch (loop.state) {
+      case StepState::kDone: result.outcome = TaskOutcome::kSucceeded; break;
+      case StepState::kFailed: result.outcome = TaskOutcome::kFailed; break;
+      case StepState::kStopped:
+      case StepState::kContinue: result.outcome = TaskOutcome::kLimit; break;
+    }
+  }
+  if (auto last = ws->last_checkpoint()) result.final_checkpoint = last->hex;
+  result.wall_ms =
+      std::chrono::duration<double, std::milli>(SteadyClock::now() - wall_start).count();
+
+  const RunTotals& t = result.totals;
+  double harness = result.wall_ms - t.model_ms - t.tool_ms - t.gate_ms;
+  if (env.ledger) {
+    ledger::RunEnd end;
+    end.outcome = result.outcome == TaskOutcome::kSucceeded     ? ledger::RunOutcome::kSucceeded
+                  : result.outcome == TaskOutcome::kInterrupted ? ledger::RunOutcome::kInterrupted
+                                                                : ledger::RunOutcome::kFailed;
+    end.final_checkpoint = result.final_checkpoint;
+    end.exit_code = TaskExitCode(result.outcome);
+    ledger::RunTotals totals;
+    totals.steps = t.steps;
+    totals.retries = t.retries;
+    totals.tokens_in = t.usage.input_tokens;
+    totals.tokens_out = t.usage.output_tokens;
+    totals.tokens_cached = t.usage.cached_input_tokens;
+    totals.cost_usd = t.cost_usd;
+    totals.wall_ms = static_cast<int64_t>(result.wall_ms);
+    totals.model_ms = static_cast<int64_t>(t.model_ms);
+    totals.tool_ms = static_cast<int64_t>(t.tool_ms);
+    totals.gate_ms = static_cast<int64_t>(t.gate_ms);
+    end.totals = totals;
+    (void)env.ledger->EndRun(spec.run_id, end);
+  }
+  publish(protocol::RunFinished{TaskOutcomeName(result.outcome), result.summary, t.steps,
+                                t.retries, t.usage, t.cost_usd, result.wall_ms, t.model_ms,
+                                t.tool_ms, t.gate_ms, harness, result.best_attempt_ref});
+  return result;
+}
+
+}  // namespace tandem::agent

@@ -1,0 +1,72 @@
+// RunTask: one task carried out by one agent in one workspace, end to end:
+// recover what a killed process left behind, start a run (checkpoint 0 and
+// a ledger row), build the prompt, run the verified turn loop, and record
+// the outcome. `tandem do` calls it once; `tandem run` once per plan task.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tandem/agent/interrupt.h"
+#include "tandem/agent/verified_step.h"
+#include "tandem/base/status.h"
+#include "tandem/config/config.h"
+#include "tandem/ledger/ledger.h"
+#include "tandem/protocol/event.h"
+#include "tandem/providers/model_client.h"
+#include "tandem/verify/gate.h"
+
+namespace tandem::agent {
+
+struct TaskSpec {
+  std::string run_id;
+  std::string task_id;  // empty for `tandem do`
+  std::string kind = "do";
+  std::string task;     // what to do, in words
+  std::vector<std::string> scope;  // extra path scope for this task (globs)
+  std::string extra_context;       // progress notes and steering for this task
+};
+
+struct TaskEnv {
+  std::string repo_root;
+  config::Config config;
+  std::string model_name;     // key under [models]
+  config::ModelConfig model;  // resolved model (id, prices)
+  std::string provider;       // provider name
+  providers::ModelClient* client = nullptr;
+  protocol::EventSink* events = nullptr;
+  ledger::Ledger* ledger = nullptr;  // optional
+  std::vector<verify::Gate> gates;
+  std::string gates_source;  // "verify.md" or the detection sentence
+  InterruptHub* interrupts = nullptr;  // optional: Ctrl-C reaches the run through it
+};
+
+enum class TaskOutcome { kSucceeded, kFailed, kLimit, kInterrupted, kProviderError, kError };
+const char* TaskOutcomeName(TaskOutcome outcome);
+// The process exit code for an outcome (docs/EVENTS.md, "Exit codes").
+int TaskExitCode(TaskOutcome outcome);
+
+struct TaskResult {
+  TaskOutcome outcome = TaskOutcome::kError;
+  std::string summary;
+  RunTotals totals;
+  std::string best_attempt_ref;
+  std::string final_checkpoint;
+  int64_t first_request_tokens = 0;
+  double wall_ms = 0;
+};
+
+// Restores the checkpoint of every step a dead tandem process left
+// 'running' in this repository, and closes its runs as interrupted.
+// Returns a line per recovered step (empty when there was nothing to do).
+Result<std::vector<std::string>> RecoverInterrupted(const std::string& repo_root,
+                                                    ledger::Ledger& ledger);
+
+Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env);
+
+// A fresh run id: "20261122-131900-4f2a".
+std::string NewRunId();
+
+}  // namespace tandem::agent

@@ -1,0 +1,454 @@
+#include "tandem/agent/verified_step.h"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "tandem/verify/runner.h"
+
+namespace tandem::agent {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MsSince(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A path is in scope when it matches a glob (`*` crosses '/') or lies under
+// a scope entry that names a directory ("src/" or "src").
+bool InScope(const std::string& path, const std::vector<std::string>& scope) {
+  if (scope.empty()) return true;
+  for (const std::string& glob : scope) {
+    if (fnmatch(glob.c_str(), path.c_str(), 0) == 0) return true;
+    std::string dir = glob;
+    while (!dir.empty() && dir.back() == '/') dir.pop_back();
+    if (!dir.empty() && path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 &&
+        path[dir.size()] == '/') {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string OneLine(std::string text, size_t max = 120) {
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  if (text.size() > max) text = text.substr(0, max - 3) + "...";
+  return text;
+}
+
+// "edit_file src/a.cc" for the live view.
+std::string SummarizeCall(const protocol::ToolCall& call) {
+  const nlohmann::json& a = call.arguments;
+  for (const char* key : {"path", "command", "regex", "glob", "summary"}) {
+    if (a.contains(key) && a[key].is_string()) {
+      return call.name + " " + OneLine(a[key].get<std::string>(), 80);
+    }
+  }
+  return call.name;
+}
+
+ledger::ToolOutcome LedgerOutcome(tools::ToolOutcomeKind kind) {
+  switch (kind) {
+    case tools::ToolOutcomeKind::kError: return ledger::ToolOutcome::kError;
+    case tools::ToolOutcomeKind::kRefused: return ledger::ToolOutcome::kRefused;
+    default: return ledger::ToolOutcome::kOk;
+  }
+}
+
+}  // namespace
+
+VerifiedStepPolicy::VerifiedStepPolicy(VerifiedStepDeps deps, VerifiedStepOptions options)
+    : deps_(deps), options_(std::move(options)), started_(Clock::now()) {}
+
+void VerifiedStepPolicy::Publish(protocol::EventPayload payload) {
+  deps_.events->Publish(protocol::Event{options_.scope, NowMs(), std::move(payload)});
+}
+
+std::optional<std::string> VerifiedStepPolicy::BeginStep(int step) {
+  const config::Limits& limits = options_.limits;
+  if (interrupted()) return std::string("interrupted");
+  if (step > limits.max_steps) return fmt::format("step limit reached ({})", limits.max_steps);
+  int64_t tokens = totals_.usage.input_tokens + totals_.usage.output_tokens;
+  if (tokens >= limits.max_tokens) return fmt::format("token limit reached ({})", limits.max_tokens);
+  if (totals_.cost_usd >= limits.max_cost_usd) {
+    return fmt::format("cost limit reached (${:.2f})", limits.max_cost_usd);
+  }
+  if (MsSince(started_) >= limits.max_wall_s * 1000.0) {
+    return fmt::format("wall-time limit reached ({} s)", limits.max_wall_s);
+  }
+  Publish(protocol::StepStarted{step, attempt_});
+  return std::nullopt;
+}
+
+void VerifiedStepPolicy::OnReply(const protocol::ModelResponse& reply) {
+  totals_.steps++;
+  totals_.usage.input_tokens += reply.usage.input_tokens;
+  totals_.usage.output_tokens += reply.usage.output_tokens;
+  totals_.usage.cached_input_tokens += reply.usage.cached_input_tokens;
+  totals_.usage.cache_write_tokens += reply.usage.cache_write_tokens;
+  int64_t cached = reply.usage.cached_input_tokens;
+  double cost = ((reply.usage.input_tokens - cached) * options_.model.price_input +
+                 cached * options_.model.price_cached_input +
+                 reply.usage.output_tokens * options_.model.price_output) /
+                1e6;
+  totals_.cost_usd += cost;
+  totals_.model_ms += reply.timings.total_ms;
+  Publish(protocol::ModelCallFinished{options_.model_name, reply.usage, reply.timings, cost,
+                                      reply.retries});
+  last_reply_ = reply;
+}
+
+void VerifiedStepPolicy::RecordModelCall() {
+  if (!deps_.ledger || !last_reply_) return;
+  const protocol::ModelResponse& r = *last_reply_;
+  ledger::ModelCallRecord record;
+  record.run_id = options_.scope.run_id;
+  record.step_id = ledger_step_;
+  record.role = options_.role;
+  record.tier = options_.role;
+  record.provider = options_.provider;
+  record.model = options_.model_name;
+  record.tokens_in = r.usage.input_tokens;
+  record.tokens_out = r.usage.output_tokens;
+  record.tokens_cached = r.usage.cached_input_tokens;
+  record.cache_write = r.usage.cache_write_tokens;
+  int64_t cached = r.usage.cached_input_tokens;
+  record.cost_usd = ((r.usage.input_tokens - cached) * options_.model.price_input +
+                     cached * options_.model.price_cached_input +
+                     r.usage.output_tokens * options_.model.price_output) /
+                    1e6;
+  record.ttft_ms = static_cast<int64_t>(r.timings.time_to_first_token_ms);
+  record.duration_ms = static_cast<int64_t>(r.timings.total_ms);
+  record.tokens_per_s = r.timings.output_tokens_per_s;
+  record.retries = r.retries;
+  (void)deps_.ledger->RecordModelCall(record);
+}
+
+void VerifiedStepPolicy::EndLedgerStep(ledger::StepState state, int lines, int files,
+                                       const std::string& note) {
+  if (!deps_.ledger || !ledger_step_) return;
+  ledger::StepEnd end;
+  end.state = state;
+  if (auto last = deps_.workspace->last_checkpoint()) end.checkpoint_after = last->hex;
+  end.lines_changed = lines;
+  end.files_changed = files;
+  end.note = note;
+  (void)deps_.ledger->EndStep(*ledger_step_, end);
+  ledger_step_.reset();
+}
+
+VerifiedStepPolicy::GateRound VerifiedStepPolicy::RunGateRound(
+    verify::GateWhen phase, const workspace::CheckpointId& checkpoint) {
+  GateRound round;
+  std::vector<verify::Gate> gates = verify::SelectGates(options_.gates, phase);
+  if (gates.empty()) return round;
+  auto tree = deps_.workspace->TreeHash(checkpoint);
+  verify::GateRunOptions run;
+  run.workspace = deps_.workspace->root();
+  run.tree_hash = tree ? *tree : "";
+  run.cache = deps_.gate_cache;
+  run.cancel = &interrupted_;
+  run.on_result = [&](const verify::GateResult& r) {
+    Publish(protocol::GateFinished{r.gate, std::string(verify::VerdictName(r.verdict)), r.cached,
+                                   r.duration_ms, r.passed() ? "" : r.excerpt});
+    if (!r.cached) totals_.gate_ms += r.duration_ms;
+    if (deps_.ledger) {
+      ledger::GateRunRecord record;
+      record.run_id = options_.scope.run_id;
+      record.step_id = ledger_step_;
+      record.gate = r.gate;
+      for (const auto& g : gates) {
+        if (g.name == r.gate) record.command = g.command;
+      }
+      record.tree_hash = run.tree_hash;
+      record.verdict = r.cached ? ledger::GateVerdict::kCached
+                       : r.verdict == verify::Verdict::kPass ? ledger::GateVerdict::kPass
+                       : r.verdict == verify::Verdict::kFail ? ledger::GateVerdict::kFail
+                                                             : ledger::GateVerdict::kError;
+      record.duration_ms = static_cast<int64_t>(r.duration_ms);
+      if (r.exit_code >= 0) record.exit_code = r.exit_code;
+      record.output_excerpt = r.passed() ? "" : r.excerpt;
+      (void)deps_.ledger->RecordGateRun(record);
+    }
+  };
+  std::vector<verify::GateResult> results = verify::RunGates(gates, run);
+  for (const verify::GateResult& r : results) {
+    if (r.passed()) continue;
+    round.passed = false;
+    round.failures++;
+    if (round.reason.empty()) {
+      round.reason = fmt::format("gate '{}' {} ({})", r.gate,
+                                 r.verdict == verify::Verdict::kFail ? "failed" : "errored",
+                                 r.detail);
+    }
+    round.feedback += fmt::format("Gate '{}' {}: {}\n{}\n", r.gate, verify::VerdictName(r.verdict),
+                                  r.detail, r.excerpt);
+  }
+  return round;
+}
+
+std::string VerifiedStepPolicy::CheckGuardrails(
+    const std::vector<workspace::FileChange>& step_changes) {
+  const config::Guardrails& g = options_.guardrails;
+  int64_t lines = 0;
+  for (const auto& c : step_changes) {
+    if (!g.allow_delete && c.kind == workspace::ChangeKind::kDeleted) {
+      return fmt::format("deleting files is not allowed ({} was deleted)", c.path);
+    }
+    if (!InScope(c.path, g.scope)) {
+      return fmt::format("{} is outside the task's scope ({})", c.path, fmt::join(g.scope, ", "));
+    }
+    lines += c.lines_added + c.lines_removed;
+  }
+  if (lines > g.max_lines_per_step) {
+    return fmt::format("diff cap: {} lines changed in one step, the cap is {}", lines,
+                       g.max_lines_per_step);
+  }
+  if (static_cast<int64_t>(step_changes.size()) > g.max_files_per_step) {
+    return fmt::format("diff cap: {} files changed in one step, the cap is {}",
+                       step_changes.size(), g.max_files_per_step);
+  }
+  return "";
+}
+
+std::string VerifiedStepPolicy::RollBack(int step, const workspace::CheckpointId& before,
+                                         const workspace::TouchedPaths& touched,
+                                         const std::string& reason) {
+  totals_.retries++;
+  attempt_++;
+  auto restored = deps_.workspace->Restore(before, touched);
+  if (!restored) {
+    Publish(protocol::Notice{"error", "rollback failed: " + restored.error().ToString()});
+  }
+  int left = std::max<int64_t>(0, options_.limits.step_retries - totals_.retries + 1);
+  if (RetryBudgetSpent()) left = 0;
+  Publish(protocol::StepRolledBack{step, reason, left});
+  if (deps_.ledger && ledger_step_) {
+    (void)deps_.ledger->RecordRollback({*ledger_step_, reason, before.hex});
+  }
+  return fmt::format(
+      "tandem rolled back this step: {}. The files are as they were before the step; "
+      "fix the cause and try again.",
+      reason);
+}
+
+StepOutcome VerifiedStepPolicy::Fail(StepOutcome outcome, const std::string& why) {
+  outcome.state = StepState::kFailed;
+  outcome.summary = why;
+  if (best_attempt_) {
+    if (deps_.workspace->KeepBestAttempt(*best_attempt_).ok()) {
+      best_attempt_ref_ = workspace::Workspace::BestAttemptRef(options_.scope.run_id);
+    }
+  }
+  return outcome;
+}
+
+StepOutcome VerifiedStepPolicy::RunStep(int step, const std::vector<protocol::ToolCall>& calls) {
+  auto step_started = Clock::now();
+  StepOutcome outcome;
+
+  // What the step may touch decides the checkpoint's cost: exact paths for
+  // file tools, a rescan when a command runs.
+  std::set<std::string> may_write;
+  bool runs_command = false;
+  for (const auto& call : calls) {
+    tools::ToolEffects effects = deps_.toolbox->Predict(call);
+    may_write.insert(effects.may_write.begin(), effects.may_write.end());
+    runs_command |= effects.runs_command;
+  }
+  bool may_edit = runs_command || !may_write.empty();
+  workspace::TouchedPaths touched =
+      runs_command ? workspace::TouchedPaths::Unknown()
+                   : workspace::TouchedPaths::Only({may_write.begin(), may_write.end()});
+  // Nothing changes between steps, so the last checkpoint is this step's
+  // "before" state and costs nothing to take.
+  workspace::CheckpointId before = *deps_.workspace->last_checkpoint();
+
+  if (deps_.ledger) {
+    ledger::StepStart start{options_.scope.run_id, options_.scope.task_id, attempt_, before.hex};
+    auto id = deps_.ledger->BeginStep(start);
+    if (id) ledger_step_ = *id;
+  }
+  RecordModelCall();
+
+  std::optional<std::string> finish_summary;
+  for (const auto& call : calls) {
+    if (interrupted()) {
+      outcome.tool_results.push_back(
+          protocol::Message::ToolResult(call.id, "not run: the user interrupted the run", true));
+      continue;
+    }
+    Publish(protocol::ToolStarted{call.id, call.name, SummarizeCall(call)});
+    tools::ToolOutcome result = deps_.toolbox->Execute(call, &interrupted_);
+    totals_.tool_ms += result.duration_ms;
+    std::string detail = result.kind == tools::ToolOutcomeKind::kOk
+                             ? ""
+                             : OneLine(result.content);
+    if (result.exit_code) detail = fmt::format("exit {}", *result.exit_code);
+    Publish(protocol::ToolFinished{call.id, call.name,
+                                   result.kind == tools::ToolOutcomeKind::kFinish
+                                       ? "ok"
+                                       : tools::ToolOutcomeKindName(result.kind),
+                                   detail, result.duration_ms});
+    if (deps_.ledger && ledger_step_) {
+      (void)deps_.ledger->RecordToolCall({*ledger_step_, call.name, OneLine(call.arguments_json, 500),
+                                          LedgerOutcome(result.kind),
+                                          static_cast<int64_t>(result.duration_ms),
+                                          OneLine(result.content, 2000)});
+    }
+    if (result.kind == tools::ToolOutcomeKind::kFinish) {
+      finish_summary = call.arguments.value("summary", std::string());
+    }
+    bool is_error = result.kind == tools::ToolOutcomeKind::kError ||
+                    result.kind == tools::ToolOutcomeKind::kRefused;
+    outcome.tool_results.push_back(
+        protocol::Message::ToolResult(call.id, std::move(result.content), is_error));
+  }
+
+  if (interrupted()) {
+    // The step did not finish: its partial, unverified edits are undone.
+    if (may_edit) (void)deps_.workspace->Restore(before, touched);
+    EndLedgerStep(ledger::StepState::kInterrupted, 0, 0, "interrupted");
+    outcome.state = StepState::kStopped;
+    outcome.summary = "interrupted";
+    return outcome;
+  }
+
+  int lines = 0, files = 0;
+  bool rolled_back = false;
+  if (may_edit) {
+    auto changes = deps_.workspace->DiffToWorkingTree(before, touched);
+    if (!changes) {
+      EndLedgerStep(ledger::StepState::kDone, 0, 0, changes.error().message());
+      return Fail(std::move(outcome), "cannot diff the workspace: " + changes.error().ToString());
+    }
+    if (!changes->empty()) {
+      for (const auto& c : *changes) lines += c.lines_added + c.lines_removed;
+      files = static_cast<int>(changes->size());
+      std::string violation = CheckGuardrails(*changes);
+      if (violation.empty()) {
+        // Task-level caps: everything since the run started.
+        auto after = deps_.workspace->Checkpoint(touched, fmt::format("step {}", step));
+        if (!after) {
+          EndLedgerStep(ledger::StepState::kDone, lines, files, after.error().message());
+          return Fail(std::move(outcome), "checkpoint failed: " + after.error().ToString());
+        }
+        auto task_changes = deps_.workspace->Diff(options_.base, *after);
+        if (task_changes) {
+          int64_t task_lines = 0;
+          for (const auto& c : *task_changes) task_lines += c.lines_added + c.lines_removed;
+          if (task_lines > options_.guardrails.max_lines_per_task) {
+            violation = fmt::format("diff cap: {} lines changed in the task, the cap is {}",
+                                    task_lines, options_.guardrails.max_lines_per_task);
+          } else if (static_cast<int64_t>(task_changes->size()) >
+                     options_.guardrails.max_files_per_task) {
+            violation = fmt::format("diff cap: {} files changed in the task, the cap is {}",
+                                    task_changes->size(), options_.guardrails.max_files_per_task);
+          }
+        }
+        if (violation.empty()) {
+          GateRound round = RunGateRound(verify::GateWhen::kEachStep, *after);
+          if (!round.passed) {
+            if (round.failures < best_attempt_failures_) {
+              best_attempt_ = *after;
+              best_attempt_failures_ = round.failures;
+            }
+            outcome.feedback = RollBack(step, before, touched, round.reason) + "\n" + round.feedback;
+            rolled_back = true;
+          }
+        }
+      }
+      if (!violation.empty() && !rolled_back) {
+        outcome.feedback = RollBack(step, before, touched, violation);
+        rolled_back = true;
+      }
+    } else if (runs_command) {
+      // A command that changed nothing: keep the refs at the real state.
+      (void)deps_.workspace->Checkpoint(workspace::TouchedPaths::Only({}), "no change");
+    }
+  }
+
+  if (!rolled_back && (lines > 0 || files > 0)) {
+    totals_.lines_changed += lines;
+    totals_.files_changed += files;
+  }
+  Publish(protocol::StepFinished{step, !rolled_back && files > 0, rolled_back ? 0 : lines,
+                                 rolled_back ? 0 : files});
+  EndLedgerStep(rolled_back ? ledger::StepState::kRolledBack : ledger::StepState::kDone,
+                rolled_back ? 0 : lines, rolled_back ? 0 : files, outcome.feedback.substr(0, 200));
+  (void)step_started;
+
+  if (rolled_back) {
+    if (RetryBudgetSpent()) {
+      return Fail(std::move(outcome),
+                  fmt::format("retry budget spent ({} retries)", options_.limits.step_retries));
+    }
+    if (finish_summary) {
+      outcome.feedback += "\nYour finish call was ignored because the step was rolled back.";
+    }
+    return outcome;
+  }
+  if (finish_summary) return JudgeFinish(step, *finish_summary, std::move(outcome));
+  return outcome;
+}
+
+StepOutcome VerifiedStepPolicy::OnTextOnly(int step, const std::string& text) {
+  if (deps_.ledger) {
+    auto before = deps_.workspace->last_checkpoint();
+    ledger::StepStart start{options_.scope.run_id, options_.scope.task_id, attempt_,
+                            before ? before->hex : ""};
+    auto id = deps_.ledger->BeginStep(start);
+    if (id) ledger_step_ = *id;
+  }
+  RecordModelCall();
+  EndLedgerStep(ledger::StepState::kDone, 0, 0, "text reply");
+  // A reply without tool calls is the model saying it is done.
+  return JudgeFinish(step, text, StepOutcome{});
+}
+
+StepOutcome VerifiedStepPolicy::JudgeFinish(int step, const std::string& summary,
+                                            StepOutcome outcome) {
+  if (options_.gates.empty()) {
+    Publish(protocol::Notice{"warn", "no gates configured: the result is unverified"});
+    outcome.state = StepState::kDone;
+    outcome.summary = summary;
+    return outcome;
+  }
+  GateRound round = RunGateRound(verify::GateWhen::kFinal, *deps_.workspace->last_checkpoint());
+  if (round.passed) {
+    outcome.state = StepState::kDone;
+    outcome.summary = summary;
+    return outcome;
+  }
+  // The model claimed success but a gate says no: not done.
+  totals_.retries++;
+  if (round.failures < best_attempt_failures_) {
+    best_attempt_ = *deps_.workspace->last_checkpoint();
+    best_attempt_failures_ = round.failures;
+  }
+  Publish(protocol::Notice{"warn", "finish rejected: " + round.reason});
+  if (RetryBudgetSpent()) {
+    return Fail(std::move(outcome), "the model reported success but " + round.reason);
+  }
+  std::string feedback = "You said the task is done, but tandem's checks do not pass:\n" +
+                         round.feedback + "Keep working until they pass.";
+  if (!outcome.tool_results.empty()) {
+    outcome.feedback = outcome.feedback.empty() ? feedback : outcome.feedback + "\n" + feedback;
+  } else {
+    outcome.feedback = feedback;
+  }
+  (void)step;
+  return outcome;
+}
+
+}  // namespace tandem::agent

@@ -1,0 +1,122 @@
+// VerifiedStepPolicy: the policy wrapped around the turn loop that makes a
+// task trustworthy. For every step that may edit, it relies on the last
+// checkpoint (taken after the previous step), runs the tools, checks the
+// guardrails (deletes, diff caps, path scope), runs the "each step" gates on
+// the new tree, and rolls the step back with feedback to the model when any
+// of them fails. A finish claim is accepted only when every gate passes.
+// Limits (steps, tokens, cost, wall time), interrupts, the ledger and the
+// event stream are handled here too, so the loop itself stays small.
+//
+// Thread-safety: one policy per agent; Interrupt() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tandem/agent/turn_loop.h"
+#include "tandem/config/config.h"
+#include "tandem/ledger/ledger.h"
+#include "tandem/protocol/event.h"
+#include "tandem/tools/toolbox.h"
+#include "tandem/verify/gate.h"
+#include "tandem/verify/gate_cache.h"
+#include "tandem/workspace/workspace.h"
+
+namespace tandem::agent {
+
+struct VerifiedStepDeps {
+  workspace::Workspace* workspace = nullptr;  // REQUIRED, with an active run
+  const tools::ToolBox* toolbox = nullptr;    // REQUIRED
+  ledger::Ledger* ledger = nullptr;           // optional
+  verify::GateCache* gate_cache = nullptr;    // optional
+  protocol::EventSink* events = nullptr;      // REQUIRED
+};
+
+struct VerifiedStepOptions {
+  protocol::EventScope scope;
+  config::Limits limits;
+  config::Guardrails guardrails;
+  std::vector<verify::Gate> gates;
+  config::ModelConfig model;  // prices, for cost and the cost limit
+  std::string model_name;
+  std::string provider;
+  std::string role = "executor";
+  workspace::CheckpointId base;  // the run's checkpoint 0 (task-level diff caps)
+};
+
+// Totals of a run, for the summary line, the ledger and limits.
+struct RunTotals {
+  int steps = 0;
+  int retries = 0;  // rollbacks and rejected finish claims
+  protocol::Usage usage;
+  double cost_usd = 0;
+  double model_ms = 0;
+  double tool_ms = 0;
+  double gate_ms = 0;
+  int lines_changed = 0;
+  int files_changed = 0;
+};
+
+class VerifiedStepPolicy : public StepPolicy {
+ public:
+  VerifiedStepPolicy(VerifiedStepDeps deps, VerifiedStepOptions options);
+
+  std::optional<std::string> BeginStep(int step) override;
+  void OnReply(const protocol::ModelResponse& reply) override;
+  StepOutcome RunStep(int step, const std::vector<protocol::ToolCall>& calls) override;
+  StepOutcome OnTextOnly(int step, const std::string& text) override;
+
+  // Stops the run at the next safe point; a running command is killed.
+  void Interrupt() { interrupted_.store(true); }
+  bool interrupted() const { return interrupted_.load(); }
+
+  const RunTotals& totals() const { return totals_; }
+  // When the task failed: the ref holding its best attempt (may be empty).
+  const std::string& best_attempt_ref() const { return best_attempt_ref_; }
+  // The checkpoint of the current (verified) state.
+  std::optional<workspace::CheckpointId> last_checkpoint() const {
+    return deps_.workspace->last_checkpoint();
+  }
+
+ private:
+  struct GateRound {
+    bool passed = true;
+    int failures = 0;
+    std::string feedback;  // failing gates' excerpts, for the model
+    std::string reason;    // "gate 'test' failed"
+  };
+
+  void Publish(protocol::EventPayload payload);
+  // Runs `phase` gates on the tree of `checkpoint`.
+  GateRound RunGateRound(verify::GateWhen phase, const workspace::CheckpointId& checkpoint);
+  // A guardrail the step's changes break, or "" when none.
+  std::string CheckGuardrails(const std::vector<workspace::FileChange>& step_changes);
+  // Rolls back to `before` at `touched`; returns the feedback for the model.
+  std::string RollBack(int step, const workspace::CheckpointId& before,
+                       const workspace::TouchedPaths& touched, const std::string& reason);
+  // The verdict on a finish claim (final gates on the current tree).
+  StepOutcome JudgeFinish(int step, const std::string& summary, StepOutcome outcome);
+  bool RetryBudgetSpent() const { return totals_.retries > options_.limits.step_retries; }
+  StepOutcome Fail(StepOutcome outcome, const std::string& why);
+  void RecordModelCall();
+  void EndLedgerStep(ledger::StepState state, int lines, int files, const std::string& note);
+
+  VerifiedStepDeps deps_;
+  VerifiedStepOptions options_;
+  RunTotals totals_;
+  std::atomic<bool> interrupted_{false};
+  std::chrono::steady_clock::time_point started_;
+  std::optional<protocol::ModelResponse> last_reply_;
+  std::optional<ledger::StepId> ledger_step_;
+  int attempt_ = 1;
+  // Best failed attempt so far: the state with the fewest failing gates.
+  std::optional<workspace::CheckpointId> best_attempt_;
+  int best_attempt_failures_ = 1 << 30;
+  std::string best_attempt_ref_;
+};
+
+}  // namespace tandem::agent

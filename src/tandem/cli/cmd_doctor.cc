@@ -1,0 +1,105 @@
+// tandem doctor: what configuration and providers tandem found, what each
+// role resolves to, and what is missing. Exits non-zero when a role cannot
+// be served.
+#include <fmt/format.h>
+
+#include "tandem/cli/command.h"
+#include "tandem/cli/commands_impl.h"
+#include "tandem/cli/exit_codes.h"
+#include "tandem/cli/runtime.h"
+#include "tandem/config/doctor.h"
+
+namespace tandem::cli {
+namespace {
+
+int RunDoctor(const std::vector<std::string>& overrides) {
+  auto runtime = LoadRuntime({overrides, /*always_probe=*/true});
+  if (!runtime) {
+    fmt::print(stderr, "tandem: {}\n", runtime.error().message());
+    return kExitUsage;
+  }
+  Runtime& rt = **runtime;
+  config::DoctorReport report = config::BuildDoctorReport(rt.loaded, rt.discovery, rt.env);
+  bool color = UseColor();
+  const char* ok_mark = color ? "\033[32m✓\033[0m" : "ok ";
+  const char* bad_mark = color ? "\033[31m✗\033[0m" : "-- ";
+
+  fmt::print("repository: {}\n", rt.repo_root.empty() ? "(not in a git repository)" : rt.repo_root);
+  fmt::print("\nconfiguration files:\n");
+  for (const auto& file : report.files) {
+    fmt::print("  {} {:<6} {}\n", file.loaded ? ok_mark : bad_mark, config::ToString(file.layer),
+               file.loaded ? file.path : file.path + " (not present)");
+  }
+  fmt::print("\nAPI keys (values are never shown):\n");
+  for (const auto& key : report.key_vars) {
+    fmt::print("  {} {:<20} {}\n", key.present ? ok_mark : bad_mark, key.name,
+               key.present ? "set" : "not set");
+  }
+  if (report.probed) {
+    fmt::print("\nlocal servers:\n");
+    for (const auto& server : report.servers) {
+      if (server.found) {
+        fmt::print("  {} {:<18} {} ({} models)\n", ok_mark, server.label, server.base_url,
+                   server.model_ids.size());
+      } else {
+        fmt::print("  {} {:<18} {} ({})\n", bad_mark, server.label, server.base_url, server.error);
+      }
+    }
+  }
+  fmt::print("\nroles:\n");
+  for (const auto& role : report.roles) {
+    if (role.ok) {
+      fmt::print("  {} {:<9} {} = {} on {} ({}){}\n", ok_mark, config::RoleName(role.role),
+                 role.model_name, role.model_id, role.provider, role.base_url,
+                 role.set_by.empty() ? "" : " · set by " + role.set_by);
+    } else {
+      fmt::print("  {} {:<9} {}\n", bad_mark, config::RoleName(role.role), role.problem);
+    }
+  }
+  if (!report.missing.empty()) {
+    fmt::print("\nmissing:\n");
+    for (const auto& line : report.missing) fmt::print("  - {}\n", line);
+  }
+  fmt::print("\n{}\n", report.all_roles_served ? "every role can be served"
+                                               : "some roles cannot be served (see above)");
+  return report.all_roles_served ? kExitSuccess : kExitUsage;
+}
+
+int RunModels(const std::vector<std::string>& overrides) {
+  auto runtime = LoadRuntime({overrides, false});
+  if (!runtime) {
+    fmt::print(stderr, "tandem: {}\n", runtime.error().message());
+    return kExitUsage;
+  }
+  const config::Config& cfg = (*runtime)->loaded.config;
+  fmt::print("{:<24} {:<12} {:<36} {:>9} {:>9} {:>9}  {}\n", "model", "provider", "id", "$/M in",
+             "$/M out", "$/M cache", "roles");
+  for (const auto& [name, model] : cfg.models) {
+    std::string roles;
+    for (config::Role role : config::kAllRoles) {
+      if (cfg.roles.Get(role) == name) {
+        if (!roles.empty()) roles += ",";
+        roles += config::RoleName(role);
+      }
+    }
+    fmt::print("{:<24} {:<12} {:<36} {:>9.2f} {:>9.2f} {:>9.2f}  {}\n", name, model.provider,
+               model.id, model.price_input, model.price_output, model.price_cached_input, roles);
+  }
+  return kExitSuccess;
+}
+
+}  // namespace
+
+std::function<int()> SetupDoctor(CLI::App& app) {
+  auto overrides = std::make_shared<std::vector<std::string>>();
+  app.add_option("--set", *overrides, "Override a config key: --set roles.executor=NAME");
+  return [overrides] { return RunDoctor(*overrides); };
+}
+
+std::function<int()> SetupModels(CLI::App& app) {
+  auto overrides = std::make_shared<std::vector<std::string>>();
+  app.add_option("--set", *overrides, "Override a config key");
+  return [overrides] { return RunModels(*overrides); };
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,124 @@
+#include "tandem/cli/do_run.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "tandem/agent/interrupt.h"
+#include "tandem/agent/task_runner.h"
+#include "tandem/cli/exit_codes.h"
+#include "tandem/cli/render.h"
+#include "tandem/cli/runtime.h"
+#include "tandem/cli/signals.h"
+#include "tandem/ledger/ledger.h"
+#include "tandem/verify/detect.h"
+#include "tandem/verify/verify_md.h"
+
+namespace tandem::cli {
+namespace {
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+int RunDo(const DoOptions& options) {
+  std::error_code ec;
+  auto cwd = std::filesystem::current_path(ec);
+  if (!options.repo_root.empty()) std::filesystem::current_path(options.repo_root, ec);
+  auto runtime = LoadRuntime({options.overrides, false});
+  if (!options.repo_root.empty()) std::filesystem::current_path(cwd, ec);
+  if (!runtime) {
+    fmt::print(stderr, "tandem: {}\n", runtime.error().message());
+    return kExitUsage;
+  }
+  Runtime& rt = **runtime;
+  if (rt.repo_root.empty()) {
+    fmt::print(stderr, "tandem: not inside a git repository (run `git init` first)\n");
+    return kExitUsage;
+  }
+  auto handle = OpenModel(rt, config::Role::kExecutor, options.model);
+  if (!handle) {
+    fmt::print(stderr, "tandem: {}\n(run `tandem doctor` to see what is configured)\n",
+               handle.error().message());
+    return kExitUsage;
+  }
+
+  // Gates: verify.md, or what the build system suggests.
+  std::vector<verify::Gate> gates;
+  std::string gates_source = "verify.md";
+  auto loaded = verify::LoadVerifyMd(std::filesystem::path(rt.repo_root) / verify::kVerifyFileName);
+  if (loaded) {
+    gates = std::move(*loaded);
+  } else if (loaded.error().code() == StatusCode::kNotFound) {
+    verify::Detection detection = verify::DetectGates(rt.repo_root);
+    gates = std::move(detection.gates);
+    gates_source = detection.description + " (no verify.md; `tandem init` writes one)";
+  } else {
+    fmt::print(stderr, "tandem: {}\n", loaded.error().message());
+    return kExitUsage;
+  }
+
+  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(rt.repo_root), WallMs});
+  if (!ledger) {
+    fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
+    return kExitInternal;
+  }
+
+  TerminalRenderer terminal(stdout, UseColor());
+  JsonlRenderer jsonl(stdout);
+  protocol::EventSink* sink = options.json ? static_cast<protocol::EventSink*>(&jsonl) : &terminal;
+
+  auto recovered = agent::RecoverInterrupted(rt.repo_root, **ledger);
+  if (!recovered) {
+    fmt::print(stderr, "tandem: recovering an interrupted run failed: {}\n",
+               recovered.error().message());
+    return kExitInternal;
+  }
+  for (const std::string& line : *recovered) {
+    sink->Publish({{}, WallMs(), protocol::Notice{"warn", line}});
+  }
+
+  agent::InterruptHub interrupts;
+  InterruptScope scope([&interrupts] { interrupts.Interrupt(); });
+
+  agent::TaskSpec spec;
+  spec.run_id = agent::NewRunId();
+  spec.kind = options.kind;
+  spec.task = options.task;
+  spec.scope = options.scope;
+  agent::TaskEnv env;
+  env.repo_root = rt.repo_root;
+  env.config = rt.loaded.config;
+  env.model_name = handle->resolved.model_name;
+  env.model = handle->resolved.model;
+  env.provider = handle->resolved.provider.name;
+  env.client = handle->client.get();
+  env.events = sink;
+  env.ledger = ledger->get();
+  env.gates = std::move(gates);
+  env.gates_source = gates_source;
+  env.interrupts = &interrupts;
+
+  auto result = agent::RunTask(spec, env);
+  if (!result) {
+    fmt::print(stderr, "tandem: {}\n", result.error().ToString());
+    return kExitInternal;
+  }
+  if (!options.json) {
+    if (result->outcome == agent::TaskOutcome::kInterrupted) {
+      fmt::print("stopped. Completed steps are kept; the unfinished step was rolled back.\n"
+                 "Run `tandem do` again to continue, or `tandem undo` to restore the tree as it "
+                 "was before run {}.\n",
+                 spec.run_id);
+    } else if (result->outcome == agent::TaskOutcome::kSucceeded) {
+      fmt::print("run {} · `tandem undo` restores the tree as it was before it\n", spec.run_id);
+    }
+  }
+  return agent::TaskExitCode(result->outcome);
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,23 @@
+// The body of `tandem do`, shared with `tandem demo`: one task in one
+// repository with the executor role, rendered live or as JSONL.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tandem::cli {
+
+struct DoOptions {
+  std::string task;
+  std::string repo_root;  // empty: the repository containing the current directory
+  std::string model;      // a model name; empty: the executor role
+  std::vector<std::string> overrides;
+  std::vector<std::string> scope;
+  bool json = false;
+  std::string kind = "do";
+};
+
+// Returns the process exit code (docs/EVENTS.md).
+int RunDo(const DoOptions& options);
+
+}  // namespace tandem::cli

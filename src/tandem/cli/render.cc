@@ -1,0 +1,145 @@
+#include "tandem/cli/render.h"
+
+#include <fmt/format.h>
+
+#include "tandem/protocol/event_json.h"
+
+namespace tandem::cli {
+namespace {
+
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;
+
+}  // namespace
+
+std::string FormatDuration(double ms) {
+  if (ms < 1000) return fmt::format("{:.0f} ms", ms);
+  if (ms < 60000) return fmt::format("{:.1f} s", ms / 1000);
+  return fmt::format("{}m{:02}s", static_cast<int>(ms / 60000), static_cast<int>(ms / 1000) % 60);
+}
+
+std::string FormatCost(double usd) {
+  if (usd == 0) return "$0";
+  if (usd < 0.01) return fmt::format("${:.4f}", usd);
+  return fmt::format("${:.2f}", usd);
+}
+
+TerminalRenderer::TerminalRenderer(std::FILE* out, bool color) : out_(out), color_(color) {}
+
+void TerminalRenderer::EndTextLine() {
+  if (!in_text_) return;
+  std::fputs(color_ ? "\033[0m\n" : "\n", out_);
+  in_text_ = false;
+}
+
+void TerminalRenderer::Publish(const protocol::Event& event) {
+  using namespace protocol;
+  std::lock_guard<std::mutex> lock(mu_);
+  const char* dim = color_ ? "\033[2m" : "";
+  const char* red = color_ ? "\033[31m" : "";
+  const char* green = color_ ? "\033[32m" : "";
+  const char* yellow = color_ ? "\033[33m" : "";
+  const char* bold = color_ ? "\033[1m" : "";
+  const char* reset = color_ ? "\033[0m" : "";
+  std::string prefix = event.scope.task_id.empty() ? "" : "[" + event.scope.task_id + "] ";
+  std::visit(
+      Overloaded{
+          [&](const RunStarted& e) {
+            fmt::print(out_, "{}tandem {}{} · {} · model {} · gates from {} · first request ~{} tokens\n",
+                       bold, e.kind, reset, e.goal, e.model, e.gates_source,
+                       e.first_request_tokens);
+          },
+          [&](const StepStarted& e) {
+            EndTextLine();
+            if (e.attempt > 1) {
+              fmt::print(out_, "{}── step {} (attempt {}){}\n", bold, e.step, e.attempt, reset);
+            } else {
+              fmt::print(out_, "{}── step {}{}\n", bold, e.step, reset);
+            }
+          },
+          [&](const ModelDelta& e) {
+            if (!in_text_) {
+              fmt::print(out_, "{}{}", prefix, dim);
+              in_text_ = true;
+            }
+            std::fwrite(e.text.data(), 1, e.text.size(), out_);
+            std::fflush(out_);
+          },
+          [&](const ModelRestarted& e) {
+            EndTextLine();
+            fmt::print(out_, "{}  ↻ model request retried ({}), attempt {} in {}{}\n", yellow,
+                       e.reason, e.attempt, FormatDuration(e.delay_ms), reset);
+          },
+          [&](const ModelCallFinished& e) {
+            EndTextLine();
+            fmt::print(out_, "{}  model {} · ttft {} · {:.0f} tok/s · {} in / {} out / {} cached{}\n",
+                       dim, e.model, FormatDuration(e.timings.time_to_first_token_ms),
+                       e.timings.output_tokens_per_s, e.usage.input_tokens, e.usage.output_tokens,
+                       e.usage.cached_input_tokens, reset);
+          },
+          [&](const ToolStarted& e) {
+            EndTextLine();
+            fmt::print(out_, "{}  → {}", prefix, e.summary.empty() ? e.name : e.summary);
+            std::fflush(out_);
+          },
+          [&](const ToolFinished& e) {
+            const char* color = e.outcome == "ok" ? green : (e.outcome == "refused" ? yellow : red);
+            const char* mark = e.outcome == "ok" ? "✓" : (e.outcome == "refused" ? "⊘" : "✗");
+            fmt::print(out_, "  {}{}{} {}{}{}\n", color, mark, reset, dim,
+                       e.detail.empty() ? FormatDuration(e.duration_ms) : e.detail, reset);
+          },
+          [&](const CheckpointTaken&) {},
+          [&](const GateFinished& e) {
+            EndTextLine();
+            bool pass = e.verdict == "pass";
+            fmt::print(out_, "{}  gate {:<10} {}{}{} {}{}{}\n", prefix, e.gate, pass ? green : red,
+                       pass ? "pass" : e.verdict, reset, dim,
+                       e.cached ? "(cached)" : FormatDuration(e.duration_ms), reset);
+          },
+          [&](const StepRolledBack& e) {
+            EndTextLine();
+            fmt::print(out_, "{}{}  ⟲ rolled back step {}: {} ({} retries left){}\n", prefix,
+                       yellow, e.step, e.reason, e.retries_left, reset);
+          },
+          [&](const StepFinished&) {},
+          [&](const Notice& e) {
+            EndTextLine();
+            const char* color = e.level == "error" ? red : (e.level == "warn" ? yellow : dim);
+            fmt::print(out_, "{}{}{}{}\n", prefix, color, e.text, reset);
+          },
+          [&](const RunFinished& e) {
+            EndTextLine();
+            bool ok = e.outcome == "succeeded";
+            fmt::print(out_, "\n{}{}{}{} · {} steps · {} retries · {} tokens in ({} cached) / {} out · {}\n",
+                       bold, ok ? green : red, e.outcome, reset, e.steps, e.retries,
+                       e.usage.input_tokens, e.usage.cached_input_tokens, e.usage.output_tokens,
+                       FormatCost(e.cost_usd));
+            fmt::print(out_, "wall {} = model {} + tools {} + gates {} + tandem {}\n",
+                       FormatDuration(e.wall_ms), FormatDuration(e.model_ms),
+                       FormatDuration(e.tool_ms), FormatDuration(e.gate_ms),
+                       FormatDuration(e.harness_ms));
+            if (!e.summary.empty()) fmt::print(out_, "{}\n", e.summary);
+            if (!e.best_attempt_ref.empty()) {
+              fmt::print(out_, "best attempt kept at {} (git diff HEAD {})\n", e.best_attempt_ref,
+                         e.best_attempt_ref);
+            }
+          },
+      },
+      event.payload);
+  std::fflush(out_);
+}
+
+void JsonlRenderer::Publish(const protocol::Event& event) {
+  std::string line = protocol::EventToJson(event).dump(-1, ' ', false,
+                                                       nlohmann::json::error_handler_t::replace);
+  line += '\n';
+  std::lock_guard<std::mutex> lock(mu_);
+  std::fwrite(line.data(), 1, line.size(), out_);
+  std::fflush(out_);
+}
+
+}  // namespace tandem::cli

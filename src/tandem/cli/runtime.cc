@@ -1,0 +1,101 @@
+#include "tandem/cli/runtime.h"
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+
+namespace tandem::cli {
+namespace {
+
+// Asks an OpenAI-compatible server which models it serves (GET /models),
+// with short timeouts: a closed loopback port answers at once.
+Result<std::vector<std::string>> ProbeModels(net::HttpTransport& transport,
+                                             const std::string& base_url) {
+  net::HttpRequest request;
+  request.url = base_url + "/models";
+  request.post = false;
+  request.connect_timeout_ms = 300;
+  request.total_timeout_ms = 1500;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::string body;
+  net::HttpResult result;
+  net::TransferCallbacks callbacks;
+  callbacks.on_body = [&](int, std::string_view chunk) {
+    if (body.size() < (1 << 20)) body.append(chunk);
+    return true;
+  };
+  callbacks.on_done = [&](net::HttpResult r) {
+    std::lock_guard<std::mutex> lock(mu);
+    result = std::move(r);
+    done = true;
+    cv.notify_all();
+  };
+  transport.Start(std::move(request), std::move(callbacks));
+  std::unique_lock<std::mutex> lock(mu);
+  cv.wait(lock, [&] { return done; });
+  if (result.error != net::TransferError::kNone) return Unavailable(result.error_message);
+  if (result.status != 200) return Unavailable("HTTP " + std::to_string(result.status));
+  auto json = nlohmann::json::parse(body, nullptr, false);
+  if (json.is_discarded() || !json.contains("data") || !json["data"].is_array()) {
+    return Unavailable("not an OpenAI-compatible model list");
+  }
+  std::vector<std::string> ids;
+  for (const auto& m : json["data"]) {
+    if (m.contains("id") && m["id"].is_string()) ids.push_back(m["id"].get<std::string>());
+  }
+  return ids;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Runtime>> LoadRuntime(const RuntimeOptions& options) {
+  auto runtime = std::make_unique<Runtime>();
+  runtime->env = config::ProcessEnv();
+  runtime->repo_root = config::FindRepoRoot(std::filesystem::current_path().string());
+  config::ConfigInputs inputs;
+  inputs.repo_root = runtime->repo_root;
+  inputs.env = runtime->env;
+  inputs.overrides = options.overrides;
+  runtime->loaded = TRY(config::LoadConfig(inputs));
+  runtime->transport = std::make_shared<net::HttpTransport>();
+  net::HttpTransport* transport = runtime->transport.get();
+  config::DiscoveryOptions discovery_options;
+  discovery_options.always_probe = options.always_probe;
+  runtime->discovery = config::Discover(
+      runtime->loaded, runtime->env,
+      [transport](const std::string& base_url) { return ProbeModels(*transport, base_url); },
+      discovery_options);
+  return runtime;
+}
+
+Result<ModelHandle> OpenModel(Runtime& runtime, config::Role role, const std::string& model_name) {
+  ModelHandle handle;
+  if (!model_name.empty()) {
+    handle.resolved = TRY(config::ResolveModel(runtime.loaded.config, runtime.env, model_name));
+  } else {
+    handle.resolved = TRY(config::ResolveRole(runtime.loaded.config, runtime.env, role));
+  }
+  handle.client = providers::MakeModelClient(handle.resolved.provider, handle.resolved.options,
+                                             runtime.transport);
+  return handle;
+}
+
+double CostUsd(const config::ModelConfig& model, const protocol::Usage& usage) {
+  int64_t cached = usage.cached_input_tokens;
+  int64_t uncached = usage.input_tokens - cached;
+  if (uncached < 0) uncached = 0;
+  return (uncached * model.price_input + cached * model.price_cached_input +
+          usage.output_tokens * model.price_output) /
+         1e6;
+}
+
+bool UseColor() { return ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr; }
+
+}  // namespace tandem::cli

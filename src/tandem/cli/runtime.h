@@ -1,0 +1,50 @@
+// The composition root's shared pieces for subcommands: configuration
+// loaded for the current repository, zero-config discovery, the one HTTP
+// transport every model client shares, and model clients for roles.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tandem/base/status.h"
+#include "tandem/config/discovery.h"
+#include "tandem/config/loader.h"
+#include "tandem/config/resolve.h"
+#include "tandem/net/http_transport.h"
+#include "tandem/providers/model_client.h"
+
+namespace tandem::cli {
+
+struct Runtime {
+  config::LoadedConfig loaded;
+  config::DiscoveryReport discovery;
+  config::Env env;
+  std::string repo_root;  // empty when not inside a git repository
+  std::shared_ptr<net::HttpTransport> transport;
+};
+
+struct RuntimeOptions {
+  std::vector<std::string> overrides;  // --set key=value
+  bool always_probe = false;           // doctor: look for local servers even if configured
+};
+
+// Loads configuration for the current directory and discovers providers.
+// Errors name the file, line and key (config layer); the caller prints them.
+Result<std::unique_ptr<Runtime>> LoadRuntime(const RuntimeOptions& options);
+
+struct ModelHandle {
+  config::ResolvedModel resolved;
+  std::unique_ptr<providers::ModelClient> client;
+};
+
+// Resolves `model_name` if given, else `role`, and builds its client.
+Result<ModelHandle> OpenModel(Runtime& runtime, config::Role role, const std::string& model_name);
+
+// USD for `usage` at the model's prices (cached input at the cached price).
+double CostUsd(const config::ModelConfig& model, const protocol::Usage& usage);
+
+// True when stdout is a terminal and NO_COLOR is unset.
+bool UseColor();
+
+}  // namespace tandem::cli

@@ -1,0 +1,113 @@
+#include "tandem/config/config.h"
+
+#include <utility>
+
+#include "tandem/config/builtins.h"
+
+namespace tandem::config {
+namespace {
+
+// One table per enum keeps each spelling in a single place.
+template <typename E>
+using Names = std::pair<E, std::string_view>;
+
+constexpr Names<providers::WireFormat> kWireNames[] = {
+    {providers::WireFormat::kOpenAI, "openai"}, {providers::WireFormat::kAnthropic, "anthropic"}};
+constexpr Names<CommandPolicy> kCommandPolicyNames[] = {
+    {CommandPolicy::kRefuseRisky, "refuse-risky"}, {CommandPolicy::kAllowAll, "allow-all"}};
+constexpr Names<SandboxMode> kSandboxModeNames[] = {
+    {SandboxMode::kAuto, "auto"}, {SandboxMode::kBwrap, "bwrap"}, {SandboxMode::kNone, "none"}};
+constexpr Names<OnUnavailable> kOnUnavailableNames[] = {
+    {OnUnavailable::kRefuse, "refuse"}, {OnUnavailable::kRunUnsandboxed, "run-unsandboxed"}};
+constexpr Names<ApprovalPolicy> kApprovalNames[] = {{ApprovalPolicy::kAsk, "ask"},
+                                                    {ApprovalPolicy::kDeny, "deny"},
+                                                    {ApprovalPolicy::kApprove, "approve"}};
+constexpr Names<Role> kRoleNames[] = {
+    {Role::kPlanner, "planner"}, {Role::kExecutor, "executor"}, {Role::kReviewer, "reviewer"}};
+
+template <typename E, size_t N>
+std::string_view NameOf(const Names<E> (&table)[N], E value) {
+  for (const auto& [v, name] : table) {
+    if (v == value) return name;
+  }
+  return "?";
+}
+
+template <typename E, size_t N>
+std::optional<E> ValueOf(const Names<E> (&table)[N], std::string_view text) {
+  for (const auto& [v, name] : table) {
+    if (name == text) return v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view EnvValue(const Env& env, std::string_view name) {
+  auto it = env.find(name);
+  return it == env.end() ? std::string_view() : std::string_view(it->second);
+}
+
+std::string_view RoleName(Role role) { return NameOf(kRoleNames, role); }
+std::optional<Role> ParseRole(std::string_view name) { return ValueOf(kRoleNames, name); }
+
+std::string& Roles::Get(Role role) {
+  switch (role) {
+    case Role::kPlanner:
+      return planner;
+    case Role::kExecutor:
+      return executor;
+    case Role::kReviewer:
+      return reviewer;
+  }
+  return reviewer;
+}
+
+const std::string& Roles::Get(Role role) const { return const_cast<Roles*>(this)->Get(role); }
+
+Config DefaultConfig() {
+  Config config;
+  for (const BuiltinProvider& b : BuiltinProviders()) {
+    ProviderConfig& p = config.providers[std::string(b.name)];
+    p.settings.name = b.name;
+    p.settings.wire = b.wire;
+    p.settings.base_url = b.base_url;
+    p.api_key_env = b.api_key_env;
+  }
+  for (const BuiltinModel& b : BuiltinModels()) {
+    ModelConfig& m = config.models[std::string(b.name)];
+    m.provider = b.provider;
+    m.id = b.id;
+    m.context_window = b.context_window;
+    m.price_input = b.price_input;
+    m.price_output = b.price_output;
+    m.price_cached_input = b.price_cached_input;
+    m.max_output_tokens = b.max_output_tokens;
+    m.fast_mode = b.fast_mode;
+  }
+  return config;
+}
+
+std::string_view ToString(providers::WireFormat value) { return NameOf(kWireNames, value); }
+std::string_view ToString(CommandPolicy value) { return NameOf(kCommandPolicyNames, value); }
+std::string_view ToString(SandboxMode value) { return NameOf(kSandboxModeNames, value); }
+std::string_view ToString(OnUnavailable value) { return NameOf(kOnUnavailableNames, value); }
+std::string_view ToString(ApprovalPolicy value) { return NameOf(kApprovalNames, value); }
+
+std::optional<providers::WireFormat> ParseWireFormat(std::string_view text) {
+  return ValueOf(kWireNames, text);
+}
+std::optional<CommandPolicy> ParseCommandPolicy(std::string_view text) {
+  return ValueOf(kCommandPolicyNames, text);
+}
+std::optional<SandboxMode> ParseSandboxMode(std::string_view text) {
+  return ValueOf(kSandboxModeNames, text);
+}
+std::optional<OnUnavailable> ParseOnUnavailable(std::string_view text) {
+  return ValueOf(kOnUnavailableNames, text);
+}
+std::optional<ApprovalPolicy> ParseApprovalPolicy(std::string_view text) {
+  return ValueOf(kApprovalNames, text);
+}
+
+}  // namespace tandem::config

@@ -1,0 +1,122 @@
+// Config: tandem's settings as plain data, after every layer has been merged.
+//
+// Produced by LoadConfig (loader.h), completed by Discover (discovery.h) and
+// read by everything else. Every key, its type and its default is documented
+// in docs/CONFIG.md; the key table that parses them lives in schema.cc.
+// API keys are never stored here: a provider names the environment variable
+// that holds its key, and Resolve (resolve.h) reads it at the last moment.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tandem/providers/model_client.h"
+
+namespace tandem::config {
+
+// The process environment, injected so tests never read the real one.
+using Env = std::map<std::string, std::string, std::less<>>;
+
+// Returns env[name], or "" when it is absent.
+std::string_view EnvValue(const Env& env, std::string_view name);
+
+enum class Role { kPlanner, kExecutor, kReviewer };
+inline constexpr Role kAllRoles[] = {Role::kPlanner, Role::kExecutor, Role::kReviewer};
+std::string_view RoleName(Role role);  // "planner", "executor", "reviewer"
+std::optional<Role> ParseRole(std::string_view name);
+
+// How to reach one provider. `settings.api_key` is always empty here.
+struct ProviderConfig {
+  providers::ProviderSettings settings;  // settings.name is the table name
+  std::string api_key_env;               // e.g. "CEREBRAS_API_KEY"; empty: no key (local server)
+};
+
+struct ModelConfig {
+  std::string provider;  // a key of Config::providers
+  std::string id;        // the provider's model id; defaults to the table name
+  int64_t context_window = 128000;
+  double price_input = 0;         // USD per million uncached input tokens
+  double price_output = 0;        // USD per million output tokens
+  double price_cached_input = 0;  // USD per million cache-read input tokens
+  int64_t max_output_tokens = 8192;
+  bool tools = true;       // the model can call tools
+  bool fast_mode = false;  // Anthropic speed:"fast"
+};
+
+struct Roles {
+  std::string planner;
+  std::string executor;
+  std::string reviewer;
+
+  std::string& Get(Role role);
+  const std::string& Get(Role role) const;
+};
+
+// Budgets for one `tandem do` run.
+struct Limits {
+  int64_t max_steps = 40;
+  int64_t max_tokens = 2000000;
+  double max_cost_usd = 5.0;
+  int64_t max_wall_s = 1800;
+  int64_t step_retries = 3;  // verification retries per task
+};
+
+// Names double as configuration values ("refuse-risky", "allow-all").
+enum class CommandPolicy { kRefuseRisky, kAllowAll };
+
+struct Guardrails {
+  bool allow_delete = false;
+  int64_t max_lines_per_step = 400;
+  int64_t max_files_per_step = 10;
+  int64_t max_lines_per_task = 2000;
+  int64_t max_files_per_task = 40;
+  std::vector<std::string> scope;  // globs a task may touch; empty = whole repository
+  CommandPolicy command_policy = CommandPolicy::kRefuseRisky;
+};
+
+enum class SandboxMode { kAuto, kBwrap, kNone };
+enum class OnUnavailable { kRefuse, kRunUnsandboxed };
+
+struct Sandbox {
+  SandboxMode mode = SandboxMode::kAuto;
+  OnUnavailable on_unavailable = OnUnavailable::kRefuse;
+  bool network = false;
+};
+
+enum class ApprovalPolicy { kAsk, kDeny, kApprove };
+
+struct Approval {
+  ApprovalPolicy policy = ApprovalPolicy::kAsk;
+};
+
+struct Config {
+  std::map<std::string, ProviderConfig, std::less<>> providers;
+  std::map<std::string, ModelConfig, std::less<>> models;
+  Roles roles;
+  Limits limits;
+  Guardrails guardrails;
+  Sandbox sandbox;
+  Approval approval;
+};
+
+// The built-in defaults layer: struct defaults plus the built-in providers
+// and models of builtins.h. Roles are left empty (Discover fills them).
+Config DefaultConfig();
+
+// Configuration spellings of the enums, and their inverses.
+std::string_view ToString(providers::WireFormat value);  // "openai" | "anthropic"
+std::string_view ToString(CommandPolicy value);          // "refuse-risky" | "allow-all"
+std::string_view ToString(SandboxMode value);            // "auto" | "bwrap" | "none"
+std::string_view ToString(OnUnavailable value);          // "refuse" | "run-unsandboxed"
+std::string_view ToString(ApprovalPolicy value);         // "ask" | "deny" | "approve"
+std::optional<providers::WireFormat> ParseWireFormat(std::string_view text);
+std::optional<CommandPolicy> ParseCommandPolicy(std::string_view text);
+std::optional<SandboxMode> ParseSandboxMode(std::string_view text);
+std::optional<OnUnavailable> ParseOnUnavailable(std::string_view text);
+std::optional<ApprovalPolicy> ParseApprovalPolicy(std::string_view text);
+
+}  // namespace tandem::config

@@ -1,0 +1,359 @@
+#include "tandem/config/loader.h"
+
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tandem/base/redact.h"
+#include "tandem/config/schema.h"
+
+extern char** environ;
+
+namespace tandem::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kMaxReportedIssues = 20;
+
+struct RoleEnvVar {
+  Role role;
+  std::string_view name;
+};
+constexpr RoleEnvVar kRoleEnvVars[] = {{Role::kPlanner, "TANDEM_PLANNER_MODEL"},
+                                       {Role::kExecutor, "TANDEM_EXECUTOR_MODEL"},
+                                       {Role::kReviewer, "TANDEM_REVIEWER_MODEL"}};
+
+// One problem found while loading. Problems are reported in layer order,
+// then line order (toml++ iterates tables by key, not by position).
+struct Issue {
+  int layer;
+  int line;
+  std::string text;
+};
+
+std::string QuoteName(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+std::vector<std::string> Names(const auto& map) {
+  std::vector<std::string> out;
+  for (const auto& [name, unused] : map) out.push_back(name);
+  return out;
+}
+
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates) {
+  std::optional<std::string> best = schema::Closest(word, candidates);
+  return best ? " (did you mean " + QuoteName(*best) + "?)" : "";
+}
+
+// Applies layers onto one LoadedConfig and collects every problem found.
+class Builder {
+ public:
+  explicit Builder(LoadedConfig* out) : out_(out) {}
+
+  void LoadFile(const std::string& path, FileLayer layer) {
+    ++layer_;
+    ConfigFile file{path, layer, false};
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      if (layer == FileLayer::kExtra) {
+        Add(0, path + ": TANDEM_CONFIG names this file, which does not exist");
+      }
+      out_->files.push_back(file);
+      return;
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream content;
+    content << in.rdbuf();
+    if (!in || fs::is_directory(path, ec)) {
+      Add(0, path + ": cannot read: " +
+                 (fs::is_directory(path, ec) ? "is a directory" : std::strerror(errno)));
+      out_->files.push_back(file);
+      return;
+    }
+    file.loaded = true;
+    out_->files.push_back(file);
+    try {
+      toml::table table = toml::parse(content.str(), path);
+      std::vector<std::string> key_path;
+      ApplyTable(table, key_path, path);
+    } catch (const toml::parse_error& e) {
+      const auto& begin = e.source().begin;
+      Add(static_cast<int>(begin.line), path + ":" + std::to_string(begin.line) + ":" +
+                                            std::to_string(begin.column) + ": " +
+                                            std::string(e.description()));
+    }
+  }
+
+  void ApplyEnv(const Env& env) {
+    ++layer_;
+    for (const RoleEnvVar& var : kRoleEnvVars) {
+      std::string_view value = EnvValue(env, var.name);
+      if (value.empty()) continue;
+      toml::value<std::string> node{std::string(value)};
+      Set({"roles", std::string(RoleName(var.role))}, node,
+          Origin{"environment " + std::string(var.name), 0});
+    }
+  }
+
+  // "key=value": the value is typed by the key's schema. Strings are taken
+  // verbatim; anything else is read as a TOML value (30, true, ["a", "b"]).
+  void ApplyOverride(const std::string& text) {
+    ++layer_;
+    size_t eq = text.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      Add(0, "override '" + Redactor::Apply(text) + "': expected key=value");
+      return;
+    }
+    std::string key = Trim(text.substr(0, eq));
+    std::string raw = Trim(text.substr(eq + 1));
+    // Someone passing providers.x.api_key=... is passing a secret: never echo it.
+    bool secret = key.find("key") != std::string::npos && key.find("key_env") == std::string::npos;
+    Origin origin{"override '" + key + "=" + (secret ? "..." : Redactor::Apply(raw)) + "'", 0};
+    std::vector<std::string> path = schema::SplitPath(key);
+    const schema::KeySpec* spec = schema::FindKey(path, nullptr);
+    bool textual =
+        spec && (spec->kind == schema::Kind::kString || spec->kind == schema::Kind::kUrl ||
+                 spec->kind == schema::Kind::kEnvName || spec->kind == schema::Kind::kEnum);
+    if (!textual) {
+      try {
+        toml::table parsed = toml::parse("v = " + raw);
+        if (const toml::node* node = parsed.get("v")) {
+          Set(path, *node, origin);
+          return;
+        }
+      } catch (const toml::parse_error&) {
+        // Not a TOML value: treat it as a string, so the error (if any) is a type error.
+      }
+    }
+    if (textual && raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') {
+      raw = raw.substr(1, raw.size() - 2);
+    }
+    Set(path, toml::value<std::string>{raw}, origin);
+  }
+
+  // Cross-references, checked once every layer is in.
+  void Finalize() {
+    Config& config = out_->config;
+    for (auto& [name, provider] : config.providers) {
+      provider.settings.name = name;
+      if (provider.settings.base_url.empty()) {
+        AddAt(out_->OriginOf("providers." + schema::JoinPath({name})),
+              schema::JoinPath({"providers", name, "base_url"}), "required key is missing");
+      }
+    }
+    std::vector<std::string> provider_names = Names(config.providers);
+    for (auto& [name, model] : config.models) {
+      if (model.id.empty()) model.id = name;
+      std::string key = schema::JoinPath({"models", name, "provider"});
+      if (model.provider.empty()) {
+        AddAt(out_->OriginOf(schema::JoinPath({"models", name})), key, "required key is missing");
+        continue;
+      }
+      auto provider = config.providers.find(model.provider);
+      if (provider == config.providers.end()) {
+        AddAt(out_->OriginOf(key), key,
+              "expected the name of a provider defined under [providers], found " +
+                  QuoteName(model.provider) + DidYouMean(model.provider, provider_names));
+        continue;
+      }
+      if (model.fast_mode && provider->second.settings.wire != providers::WireFormat::kAnthropic) {
+        std::string fast_key = schema::JoinPath({"models", name, "fast_mode"});
+        AddAt(out_->OriginOf(fast_key), fast_key,
+              "fast_mode needs a provider with wire = \"anthropic\", but provider " +
+                  QuoteName(model.provider) + " uses wire " +
+                  QuoteName(ToString(provider->second.settings.wire)));
+      }
+    }
+    std::vector<std::string> model_names = Names(config.models);
+    for (Role role : kAllRoles) {
+      const std::string& model = config.roles.Get(role);
+      if (model.empty() || config.models.count(model)) continue;
+      std::string key = "roles." + std::string(RoleName(role));
+      AddAt(out_->OriginOf(key), key,
+            "expected the name of a model defined under [models], found " + QuoteName(model) +
+                DidYouMean(model, model_names));
+    }
+  }
+
+  Status Finish() {
+    if (issues_.empty()) return Status::Ok();
+    std::stable_sort(issues_.begin(), issues_.end(), [](const Issue& a, const Issue& b) {
+      return a.layer != b.layer ? a.layer < b.layer : a.line < b.line;
+    });
+    std::string message;
+    for (size_t i = 0; i < issues_.size() && i < kMaxReportedIssues; ++i) {
+      if (i) message += '\n';
+      message += issues_[i].text;
+    }
+    if (issues_.size() > kMaxReportedIssues) {
+      message += "\n(" + std::to_string(issues_.size() - kMaxReportedIssues) + " more)";
+    }
+    return InvalidArgument(message);
+  }
+
+  bool HasIssues() const { return !issues_.empty(); }
+
+ private:
+  static std::string Trim(const std::string& s) {
+    size_t b = s.find_first_not_of(" \t");
+    size_t e = s.find_last_not_of(" \t");
+    return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+  }
+
+  void Add(int line, std::string text) { issues_.push_back({layer_, line, std::move(text)}); }
+
+  void AddAt(const Origin& origin, const std::string& key, const std::string& text) {
+    Add(origin.line, origin.ToString() + ": " + key + ": " + text);
+  }
+
+  void ApplyTable(const toml::table& table, std::vector<std::string>& path,
+                  const std::string& file) {
+    for (auto&& [key, node] : table) {
+      path.emplace_back(key.str());
+      Origin origin{file, static_cast<int>(node.source().begin.line)};
+      const toml::table* sub = node.as_table();
+      if (sub && schema::IsTablePath(path)) {
+        DeclareEntity(path, origin);
+        ApplyTable(*sub, path, file);
+      } else {
+        Set(path, node, origin);
+      }
+      path.pop_back();
+    }
+  }
+
+  // [providers.NAME] and [models.NAME] exist once declared, even when empty,
+  // so that a declaration missing its required keys is reported.
+  void DeclareEntity(const std::vector<std::string>& path, const Origin& origin) {
+    if (path.size() < 2) return;
+    if (path[0] == "providers") {
+      out_->config.providers[path[1]];
+    } else if (path[0] == "models") {
+      out_->config.models[path[1]];
+    } else {
+      return;
+    }
+    out_->origins.emplace(schema::JoinPath({path[0], path[1]}), origin);
+  }
+
+  void Set(const std::vector<std::string>& path, const toml::node& node, const Origin& origin) {
+    std::string key = schema::JoinPath(path);
+    std::vector<std::string> names;
+    const schema::KeySpec* spec = schema::FindKey(path, &names);
+    if (!spec) {
+      if (schema::IsTablePath(path)) {
+        AddAt(origin, key, "expected a table, found " + schema::Describe(node));
+      } else if (path.size() == 3 && path[0] == "providers" && path[2] == "api_key") {
+        AddAt(origin, key,
+              "unknown key: tandem never reads API keys from files; export the key in an "
+              "environment variable and name that variable with api_key_env");
+      } else {
+        std::optional<std::string> suggestion = schema::SuggestKey(path);
+        AddAt(
+            origin, key,
+            "unknown key" + (suggestion ? " (did you mean " + *suggestion + "?)" : std::string()));
+      }
+      return;
+    }
+    schema::Value value;
+    std::string error;
+    if (!schema::Convert(*spec, node, &value, &error)) {
+      AddAt(origin, key, error);
+      return;
+    }
+    DeclareEntity(path, origin);
+    spec->set(out_->config, names, value);
+    out_->origins[key] = origin;
+  }
+
+  LoadedConfig* out_;
+  int layer_ = 0;
+  std::vector<Issue> issues_;
+};
+
+}  // namespace
+
+std::string Origin::ToString() const {
+  return line > 0 ? source + ":" + std::to_string(line) : source;
+}
+
+std::string_view ToString(FileLayer layer) {
+  switch (layer) {
+    case FileLayer::kUser:
+      return "user";
+    case FileLayer::kRepo:
+      return "repo";
+    case FileLayer::kExtra:
+      return "TANDEM_CONFIG";
+  }
+  return "?";
+}
+
+Origin LoadedConfig::OriginOf(std::string_view key) const {
+  auto it = origins.find(key);
+  return it == origins.end() ? Origin{"built-in", 0} : it->second;
+}
+
+Env ProcessEnv() {
+  Env env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view entry(*e);
+    size_t eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+  }
+  return env;
+}
+
+std::string FindRepoRoot(std::string_view start_dir) {
+  std::error_code ec;
+  fs::path dir = fs::absolute(fs::path(start_dir), ec);
+  if (ec) return "";
+  while (true) {
+    if (fs::exists(dir / ".git", ec)) return dir.string();
+    if (!dir.has_parent_path() || dir.parent_path() == dir) return "";
+    dir = dir.parent_path();
+  }
+}
+
+std::string UserConfigPath(const ConfigInputs& inputs) {
+  std::string_view xdg = EnvValue(inputs.env, "XDG_CONFIG_HOME");
+  if (!xdg.empty() && xdg.front() == '/') return std::string(xdg) + "/tandem/config.toml";
+  std::string home = inputs.home.empty() ? std::string(EnvValue(inputs.env, "HOME")) : inputs.home;
+  if (home.empty()) return "";
+  return home + "/.config/tandem/config.toml";
+}
+
+std::string RepoConfigPath(const ConfigInputs& inputs) {
+  if (inputs.repo_root.empty()) return "";
+  return inputs.repo_root + "/.tandem/config.toml";
+}
+
+Result<LoadedConfig> LoadConfig(const ConfigInputs& inputs) {
+  LoadedConfig loaded;
+  loaded.config = DefaultConfig();
+  Builder builder(&loaded);
+  if (std::string path = UserConfigPath(inputs); !path.empty()) {
+    builder.LoadFile(path, FileLayer::kUser);
+  }
+  if (std::string path = RepoConfigPath(inputs); !path.empty()) {
+    builder.LoadFile(path, FileLayer::kRepo);
+  }
+  if (std::string_view extra = EnvValue(inputs.env, "TANDEM_CONFIG"); !extra.empty()) {
+    builder.LoadFile(std::string(extra), FileLayer::kExtra);
+  }
+  builder.ApplyEnv(inputs.env);
+  for (const std::string& text : inputs.overrides) builder.ApplyOverride(text);
+  // Cross-references are only meaningful once every value is well-formed.
+  if (!builder.HasIssues()) builder.Finalize();
+  RETURN_IF_ERROR(builder.Finish());
+  return loaded;
+}
+
+}  // namespace tandem::config

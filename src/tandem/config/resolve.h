@@ -1,0 +1,32 @@
+// Resolution: from a role or a model name to everything a ModelClient needs.
+//
+// The API key is read from the environment here, at the last moment, and
+// registered with tandem::Redactor before it is returned, so no later error
+// message can carry it. Errors name what is missing, never a key's value:
+//   "role executor: model 'fast' uses provider 'cerebras' whose key env var
+//    CEREBRAS_API_KEY is not set"
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "tandem/base/status.h"
+#include "tandem/config/config.h"
+#include "tandem/providers/model_client.h"
+
+namespace tandem::config {
+
+struct ResolvedModel {
+  std::string model_name;                // the key under [models]
+  ModelConfig model;                     // model.id is what goes on the wire
+  providers::ProviderSettings provider;  // api_key filled in (empty for keyless providers)
+  providers::ModelOptions options;       // fast_mode
+};
+
+// Errors: kNotFound (no such model or provider), kFailedPrecondition (the
+// role is unset, or the provider's key variable is not set).
+Result<ResolvedModel> ResolveModel(const Config& config, const Env& env,
+                                   std::string_view model_name);
+Result<ResolvedModel> ResolveRole(const Config& config, const Env& env, Role role);
+
+}  // namespace tandem::config

@@ -1,0 +1,74 @@
+#include "tandem/memory/agents_md.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace tandem::memory {
+namespace fs = std::filesystem;
+namespace {
+
+// Reads `path` if it exists. Returns "" for a missing file.
+Result<std::string> ReadIfPresent(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return std::string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IoError("cannot read " + path.string());
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+bool IsBlank(const std::string& s) {
+  return s.find_first_not_of(" \t\r\n") == std::string::npos;
+}
+
+}  // namespace
+
+Result<AgentsDoc> LoadAgentsDoc(const std::string& root, const std::vector<std::string>& paths,
+                                size_t max_bytes) {
+  // Directories from the root down to each path's directory, root first,
+  // shallower before deeper, each once.
+  std::vector<fs::path> dirs{fs::path()};
+  std::set<std::string> seen{""};
+  for (const std::string& p : paths) {
+    fs::path rel = fs::path(p).lexically_normal();
+    if (rel.is_absolute() || (!rel.empty() && *rel.begin() == "..")) continue;
+    fs::path dir = fs::is_directory(fs::path(root) / rel) ? rel : rel.parent_path();
+    fs::path acc;
+    for (const auto& part : dir) {
+      if (part == "." || part.empty()) continue;
+      acc /= part;
+      if (seen.insert(acc.string()).second) dirs.push_back(acc);
+    }
+  }
+  std::stable_sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
+    return std::distance(a.begin(), a.end()) < std::distance(b.begin(), b.end());
+  });
+
+  AgentsDoc doc;
+  for (const fs::path& dir : dirs) {
+    for (const char* name : {"AGENTS.override.md", "AGENTS.md"}) {
+      fs::path rel = dir / name;
+      std::string content = TRY(ReadIfPresent(fs::path(root) / rel));
+      if (IsBlank(content)) continue;
+      std::string part = "# " + rel.string() + "\n" + content;
+      if (part.back() != '\n') part += '\n';
+      if (doc.text.size() + part.size() > max_bytes) {
+        part.resize(max_bytes > doc.text.size() ? max_bytes - doc.text.size() : 0);
+        part += "\n[... AGENTS.md truncated ...]\n";
+        doc.truncated = true;
+      }
+      if (!doc.text.empty()) doc.text += '\n';
+      doc.text += part;
+      doc.files.push_back(rel.string());
+      break;  // at most one file per directory
+    }
+    if (doc.truncated) break;
+  }
+  return doc;
+}
+
+}  // namespace tandem::memory

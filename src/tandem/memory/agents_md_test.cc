@@ -1,0 +1,65 @@
+#include "tandem/memory/agents_md.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace tandem::memory {
+namespace {
+namespace fs = std::filesystem;
+
+class AgentsDocTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("agents_md_" + std::to_string(::getpid()) + "_" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  void Write(const std::string& rel, const std::string& text) {
+    fs::create_directories((root_ / rel).parent_path());
+    std::ofstream(root_ / rel) << text;
+  }
+  fs::path root_;
+};
+
+TEST_F(AgentsDocTest, RootThenNestedFilesForThePathsInPlay) {
+  Write("AGENTS.md", "root rules\n");
+  Write("pkg/AGENTS.md", "pkg rules\n");
+  Write("other/AGENTS.md", "other rules\n");
+  auto doc = LoadAgentsDoc(root_.string(), {"pkg/src/a.cc"});
+  ASSERT_TRUE(doc) << doc.error().ToString();
+  ASSERT_EQ(doc->files, (std::vector<std::string>{"AGENTS.md", "pkg/AGENTS.md"}));
+  EXPECT_LT(doc->text.find("root rules"), doc->text.find("pkg rules"));
+  EXPECT_EQ(doc->text.find("other rules"), std::string::npos);
+}
+
+TEST_F(AgentsDocTest, OverrideFileWinsAndEmptyFilesAreSkipped) {
+  Write("AGENTS.md", "plain\n");
+  Write("AGENTS.override.md", "override\n");
+  Write("pkg/AGENTS.md", "  \n");
+  auto doc = LoadAgentsDoc(root_.string(), {"pkg/x"});
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(doc->files, std::vector<std::string>{"AGENTS.override.md"});
+  EXPECT_EQ(doc->text.find("plain"), std::string::npos);
+}
+
+TEST_F(AgentsDocTest, HugeFileIsCappedAndMarked) {
+  Write("AGENTS.md", std::string(100000, 'x'));
+  auto doc = LoadAgentsDoc(root_.string(), {}, 1000);
+  ASSERT_TRUE(doc);
+  EXPECT_TRUE(doc->truncated);
+  EXPECT_LT(doc->text.size(), 1100u);
+}
+
+TEST_F(AgentsDocTest, MissingFilesAreNotAnError) {
+  auto doc = LoadAgentsDoc(root_.string(), {"a/b/c.txt"});
+  ASSERT_TRUE(doc);
+  EXPECT_TRUE(doc->text.empty());
+}
+
+}  // namespace
+}  // namespace tandem::memory

@@ -1,0 +1,140 @@
+#include "tandem/memory/atomic_file.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+namespace tandem::memory {
+namespace fs = std::filesystem;
+namespace {
+
+Status Errno(std::string_view what, const fs::path& path, int err) {
+  return IoError(std::string(what) + " " + path.string() + ": " + std::strerror(err));
+}
+
+fs::path ParentOf(const fs::path& path) {
+  fs::path parent = path.parent_path();
+  return parent.empty() ? fs::path(".") : parent;
+}
+
+// Makes a rename or link in `dir` durable.
+void SyncDirectory(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;  // best effort: the data itself is already synced
+  ::fsync(fd);
+  ::close(fd);
+}
+
+Status WriteAll(int fd, std::string_view content, const fs::path& path) {
+  while (!content.empty()) {
+    ssize_t n = ::write(fd, content.data(), content.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("cannot write", path, errno);
+    }
+    content.remove_prefix(static_cast<size_t>(n));
+  }
+  return Status::Ok();
+}
+
+// Writes the temporary file completely and durably. On error the caller
+// removes it.
+Status FillTemp(int fd, const fs::path& tmp, const fs::path& target, std::string_view content) {
+  struct stat st;
+  if (::stat(target.c_str(), &st) == 0) ::fchmod(fd, st.st_mode & 07777);
+  RETURN_IF_ERROR(WriteAll(fd, content, tmp));
+  if (::fsync(fd) != 0) return Errno("cannot fsync", tmp, errno);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::string> ReadWholeFile(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return NotFound("no such file: " + path.string());
+    return Errno("cannot open", path, errno);
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return Errno("cannot read", path, err);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+Status WriteFileAtomically(const fs::path& path, std::string_view content,
+                           const WriteOptions& options) {
+  static std::atomic<unsigned> counter{0};
+  const fs::path dir = ParentOf(path);
+  const fs::path tmp = dir / ("." + path.filename().string() + ".tandem-tmp." +
+                              std::to_string(::getpid()) + "." + std::to_string(counter++));
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("cannot create", tmp, errno);
+  Status filled = FillTemp(fd, tmp, path, content);
+  if (::close(fd) != 0 && filled.ok()) filled = Errno("cannot close", tmp, errno);
+  if (!filled.ok()) {
+    ::unlink(tmp.c_str());
+    return filled;
+  }
+
+  if (options.mode == WriteOptions::Mode::kCreateOnly) {
+    // link(2) refuses to replace an existing name, unlike rename(2).
+    int rc = ::link(tmp.c_str(), path.c_str());
+    int err = errno;
+    ::unlink(tmp.c_str());
+    if (rc != 0) {
+      if (err == EEXIST) return Status(StatusCode::kAlreadyExists, "already exists: " + path.string());
+      return Errno("cannot create", path, err);
+    }
+    SyncDirectory(dir);
+    return Status::Ok();
+  }
+
+  if (options.expected) {
+    auto current = ReadWholeFile(path);
+    if (!current || *current != *options.expected) {
+      ::unlink(tmp.c_str());
+      return FailedPrecondition(path.string() + " changed while tandem was updating it");
+    }
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Errno("cannot replace", path, err);
+  }
+  SyncDirectory(dir);
+  return Status::Ok();
+}
+
+Result<DirectoryLock> DirectoryLock::Acquire(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot open directory", dir, errno);
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    int err = errno;
+    ::close(fd);
+    return Errno("cannot lock", dir, err);
+  }
+  return DirectoryLock(fd);
+}
+
+DirectoryLock::~DirectoryLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+}
+
+}  // namespace tandem::memory

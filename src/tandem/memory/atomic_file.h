@@ -1,0 +1,71 @@
+// Crash-safe file replacement for the memory files (plan.md, progress.md,
+// AGENTS.md, verify.md), which tandem rewrites while people read and edit them.
+//
+// A write goes to a temporary file in the same directory, is fsynced, and is
+// renamed over the target (then the directory is fsynced), so a reader or a
+// kill -9 at any moment sees the old file or the new one, never a torn one.
+// A failed write removes its temporary file and leaves the target untouched.
+//
+// DirectoryLock serialises read-modify-write updates between threads and
+// between tandem processes (flock on the directory, so no lock file is left
+// in the repository). It does not stop a person's editor; callers detect that
+// by comparing the file before they rename (see WriteOptions::expected).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "tandem/base/status.h"
+
+namespace tandem::memory {
+
+struct WriteOptions {
+  // kCreateOnly: fail with kAlreadyExists instead of replacing an existing
+  // file. Atomic (link(2) of the finished temporary file), so a file created
+  // concurrently is never overwritten either.
+  enum class Mode { kReplace, kCreateOnly };
+  Mode mode = Mode::kReplace;
+  // When set (kReplace only), the target must still hold exactly these bytes
+  // just before the rename; otherwise kFailedPrecondition and nothing changes.
+  // Narrows the window in which a person's concurrent save could be lost.
+  std::optional<std::string_view> expected;
+
+  static WriteOptions CreateOnly() {
+    WriteOptions o;
+    o.mode = Mode::kCreateOnly;
+    return o;
+  }
+  static WriteOptions IfUnchanged(std::string_view expected) {
+    WriteOptions o;
+    o.expected = expected;
+    return o;
+  }
+};
+
+// Writes `content` to `path` as described above. Keeps the permission bits of
+// a replaced file. The parent directory must exist. Errors: kAlreadyExists,
+// kFailedPrecondition (see WriteOptions), kIo (with the OS error).
+Status WriteFileAtomically(const std::filesystem::path& path, std::string_view content,
+                           const WriteOptions& options = {});
+
+// Reads a whole file. Errors: kNotFound, kIo.
+Result<std::string> ReadWholeFile(const std::filesystem::path& path);
+
+// Exclusive advisory lock on a directory, held for the object's lifetime.
+// Blocks until acquired. Not reentrant within one thread.
+class DirectoryLock {
+ public:
+  static Result<DirectoryLock> Acquire(const std::filesystem::path& dir);
+  DirectoryLock(DirectoryLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  DirectoryLock& operator=(DirectoryLock&&) = delete;
+  DirectoryLock(const DirectoryLock&) = delete;
+  ~DirectoryLock();
+
+ private:
+  explicit DirectoryLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+}  // namespace tandem::memory

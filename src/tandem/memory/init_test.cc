@@ -1,0 +1,93 @@
+#include "tandem/memory/init.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "tandem/memory/atomic_file.h"
+#include "tandem/memory/plan_md.h"
+#include "tandem/memory/progress_md.h"
+#include "tandem/verify/verify_md.h"
+
+namespace tandem::memory {
+namespace {
+namespace fs = std::filesystem;
+
+class InitTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() /
+            ("memory_init_" + std::to_string(::getpid()) + "_" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+  void Write(const std::string& rel, const std::string& text) { std::ofstream(root_ / rel) << text; }
+  std::string Read(const std::string& rel) { return ReadWholeFile(root_ / rel).value_or("<missing>"); }
+  fs::path root_;
+};
+
+TEST_F(InitTest, WritesAllFourFilesAndVerifyMdFromDetection) {
+  Write("CMakeLists.txt", "project(x)\nenable_testing()\nadd_test(NAME t COMMAND t)\n");
+  verify::Detection detection = verify::DetectGates(root_);
+  ASSERT_FALSE(detection.gates.empty());
+
+  auto report = InitRepository(root_, detection);
+  ASSERT_TRUE(report) << report.error().ToString();
+  ASSERT_EQ(report->files.size(), 4u);
+  for (const InitFile& f : report->files) EXPECT_TRUE(f.written) << f.name;
+
+  auto gates = verify::LoadVerifyMd(root_ / "verify.md");
+  ASSERT_TRUE(gates) << gates.error().ToString();
+  EXPECT_EQ(*gates, detection.gates);
+
+  auto plan = LoadPlan(root_ / "plan.md");
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  EXPECT_TRUE(plan->tasks.empty());  // the example lives in a code block
+  EXPECT_EQ(Read("progress.md"), EmptyProgress());
+  EXPECT_EQ(Read("AGENTS.md"), AgentsTemplate());
+  EXPECT_NE(Read("AGENTS.md").find("plan.md"), std::string::npos);
+
+  ASSERT_GE(report->next_steps.size(), 3u);
+  EXPECT_NE(report->next_steps[0].find("AGENTS.md"), std::string::npos);
+  EXPECT_NE(report->next_steps[1].find(detection.description), std::string::npos);
+}
+
+TEST_F(InitTest, NeverOverwritesExistingFiles) {
+  Write("AGENTS.md", "mine\n");
+  Write("plan.md", "my plan\n");
+  auto report = InitRepository(root_, verify::DetectGates(root_));
+  ASSERT_TRUE(report) << report.error().ToString();
+  EXPECT_EQ(Read("AGENTS.md"), "mine\n");
+  EXPECT_EQ(Read("plan.md"), "my plan\n");
+  for (const InitFile& f : report->files) {
+    EXPECT_EQ(f.written, f.name == "verify.md" || f.name == "progress.md") << f.name;
+  }
+  // Running it again writes nothing.
+  auto again = InitRepository(root_, verify::DetectGates(root_));
+  ASSERT_TRUE(again);
+  for (const InitFile& f : again->files) EXPECT_FALSE(f.written) << f.name;
+  EXPECT_EQ(again->next_steps.size(), 1u);  // only "run tandem plan"
+}
+
+TEST_F(InitTest, WithoutABuildSystemVerifyMdIsValidAndSaysToAddGates) {
+  auto report = InitRepository(root_, verify::DetectGates(root_));
+  ASSERT_TRUE(report);
+  auto gates = verify::LoadVerifyMd(root_ / "verify.md");
+  ASSERT_TRUE(gates) << gates.error().ToString();
+  EXPECT_TRUE(gates->empty());
+  EXPECT_NE(report->next_steps[1].find("no build system"), std::string::npos);
+}
+
+TEST_F(InitTest, MissingRootIsAnError) {
+  auto report = InitRepository(root_ / "nope", verify::Detection{});
+  ASSERT_FALSE(report);
+  EXPECT_EQ(report.error().code(), StatusCode::kIo);
+}
+
+}  // namespace
+}  // namespace tandem::memory

@@ -1,0 +1,317 @@
+#include "tandem/memory/plan_md.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "tandem/memory/atomic_file.h"
+
+namespace tandem::memory {
+namespace {
+namespace fs = std::filesystem;
+
+constexpr std::string_view kGoodPlan =
+    "# Plan: Parse dates everywhere\n"
+    "\n"
+    "Some prose a person wrote. It is ignored.\n"
+    "\n"
+    "- [x] T1: Add the date parser\n"
+    "  - do: Parse ISO-8601 dates in src/date.cc.\n"
+    "    Reject dates before 1970.\n"
+    "  - scope: src/date.cc, tests/date_test.cc\n"
+    "  - accept: gates build, test; check `ctest -R date`\n"
+    "  - risk: reversible\n"
+    "  - after: —\n"
+    "\n"
+    "- [ ] T2: Use it in the CLI\n"
+    "  - do: Call ParseIsoDate from src/cli.cc.\n"
+    "  - scope: src/cli.cc\n"
+    "  - risk: irreversible\n"
+    "  - after: T1\n"
+    "- [?] T3: Publish\n"
+    "  - do: Tag the release.\n"
+    "  - accept: gates none; check ``git tag | grep `v1` ``\n"
+    "  - after: T1, T2\n";
+
+Plan ParseOk(std::string_view text) {
+  auto plan = ParsePlan(text);
+  EXPECT_TRUE(plan.has_value()) << plan.error().ToString();
+  return plan ? *plan : Plan{};
+}
+
+std::string ParseError(std::string_view text) {
+  auto plan = ParsePlan(text);
+  EXPECT_FALSE(plan.has_value());
+  if (plan) return "";
+  EXPECT_EQ(plan.error().code(), StatusCode::kInvalidArgument);
+  return plan.error().message();
+}
+
+// A minimal valid task body.
+std::string Task(std::string_view head, std::string_view extra = "") {
+  return std::string(head) + "\n  - do: something\n" + std::string(extra);
+}
+
+TEST(PlanMd, ParsesEveryFieldOfAGoodPlan) {
+  Plan plan = ParseOk(kGoodPlan);
+  EXPECT_EQ(plan.goal, "Parse dates everywhere");
+  ASSERT_EQ(plan.tasks.size(), 3u);
+  const PlanTask& t1 = plan.tasks[0];
+  EXPECT_EQ(t1.id, "T1");
+  EXPECT_EQ(t1.title, "Add the date parser");
+  EXPECT_EQ(t1.state, TaskState::kDone);
+  EXPECT_EQ(t1.what, "Parse ISO-8601 dates in src/date.cc.\nReject dates before 1970.");
+  EXPECT_EQ(t1.scope, (std::vector<std::string>{"src/date.cc", "tests/date_test.cc"}));
+  ASSERT_TRUE(t1.gates.has_value());
+  EXPECT_EQ(*t1.gates, (std::vector<std::string>{"build", "test"}));
+  EXPECT_EQ(t1.checks, std::vector<std::string>{"ctest -R date"});
+  EXPECT_EQ(t1.risk, Risk::kReversible);
+  EXPECT_TRUE(t1.after.empty());
+  EXPECT_EQ(t1.line, 5);
+
+  const PlanTask& t2 = plan.tasks[1];
+  EXPECT_EQ(t2.state, TaskState::kPending);
+  EXPECT_FALSE(t2.gates.has_value());  // default: all gates
+  EXPECT_EQ(t2.risk, Risk::kIrreversible);
+  EXPECT_EQ(t2.after, std::vector<std::string>{"T1"});
+
+  const PlanTask& t3 = plan.tasks[2];
+  EXPECT_EQ(t3.state, TaskState::kWaiting);
+  ASSERT_TRUE(t3.gates.has_value());
+  EXPECT_TRUE(t3.gates->empty());
+  EXPECT_EQ(t3.checks, std::vector<std::string>{"git tag | grep `v1`"});
+  EXPECT_EQ(t3.after, (std::vector<std::string>{"T1", "T2"}));
+}
+
+TEST(PlanMd, ReadsEveryCheckboxState) {
+  Plan plan = ParseOk(Task("- [ ] A: a") + Task("- [~] B: b") + Task("- [X] C: c") +
+                      Task("- [!] D: d") + Task("- [-] E: e") + Task("- [?] F: f"));
+  ASSERT_EQ(plan.tasks.size(), 6u);
+  TaskState want[] = {TaskState::kPending, TaskState::kRunning, TaskState::kDone,
+                      TaskState::kFailed,  TaskState::kSkipped, TaskState::kWaiting};
+  for (size_t i = 0; i < 6; ++i) EXPECT_EQ(plan.tasks[i].state, want[i]) << i;
+}
+
+TEST(PlanMd, ProseListsLinksAndCodeBlocksOutsideTasksAreIgnored) {
+  Plan plan = ParseOk(
+      "Intro\n"
+      "- a plain bullet: with a colon\n"
+      "- [docs](docs/FORMATS.md)\n"
+      "```\n"
+      "- [ ] X1: an example inside a code block\n"
+      "```\n"
+      "## Phase 1\n" +
+      Task("- [ ] T1: real") + "A paragraph after the task ends it.\n  indented prose\n");
+  ASSERT_EQ(plan.tasks.size(), 1u);
+  EXPECT_EQ(plan.tasks[0].id, "T1");
+  EXPECT_TRUE(plan.goal.empty());
+}
+
+TEST(PlanMd, EmptyPlanHasNoTasks) {
+  EXPECT_TRUE(ParseOk("").tasks.empty());
+  EXPECT_TRUE(ParseOk("# Plan\n\nNothing yet.\n").tasks.empty());
+}
+
+TEST(PlanMd, MalformedPlansNameTheLineWhatWasExpectedAndWhatWasFound) {
+  EXPECT_EQ(ParseError("# Plan: x\n\n- [ ] T1: a\n  - do: x\n  - owner: me\n"),
+            "line 5: unknown field 'owner' in task T1; expected do, scope, accept, risk or after");
+  EXPECT_EQ(ParseError(Task("- [ ] T1: a") + Task("- [ ] T1: b")),
+            "line 3: duplicate task id 'T1'; first defined on line 1");
+  EXPECT_EQ(ParseError(Task("- [ ] T1: a", "  - after: T9\n")),
+            "line 3: task T1 depends on unknown task 'T9'; expected the id of a task in this plan");
+  EXPECT_EQ(ParseError(Task("- [ ] T1: a", "  - risk: maybe\n")),
+            "line 3: bad risk 'maybe' in task T1; expected 'reversible' or 'irreversible'");
+  EXPECT_EQ(ParseError("- [ ] T1: a\n  - scope: x\n"),
+            "line 1: task T1 has no 'do' field; expected '- do: <what to do>' under it");
+  EXPECT_EQ(ParseError(Task("- [ ] T1: a", "  - do: again\n")),
+            "line 3: duplicate field 'do' in task T1; first given on line 2");
+  EXPECT_EQ(ParseError("- [y] T1: a\n"),
+            "line 1: unknown checkbox '[y]'; expected '[ ]' pending, '[~]' running, '[x]' done, "
+            "'[!]' failed, '[-]' skipped or '[?]' waiting");
+  EXPECT_EQ(ParseError("- [ ] add the parser\n"),
+            "line 1: expected a task line '- [ ] <id>: <title>' with an id such as T1, found "
+            "'- [ ] add the parser'");
+  EXPECT_EQ(ParseError("- [ ] T1:\n"), "line 1: task T1 has no title after 'T1:'");
+  EXPECT_EQ(ParseError("- [ ] T1: a\n  note without a field\n"),
+            "line 2: expected a field such as '- do: <what to do>' under task T1, found "
+            "'note without a field'");
+  EXPECT_EQ(ParseError(Task("- [ ] T1: a", "  - accept: tests pass\n")),
+            "line 3: expected 'gates <name>, ...' or 'check `<command>`' in the acceptance of "
+            "task T1, found 'tests pass'");
+  EXPECT_EQ(ParseError(Task("- [ ] T1: a", "  - accept: check `make test\n")),
+            "line 3: expected a command in backticks after 'check', found '`make test'");
+  EXPECT_EQ(ParseError(Task("- [ ] T1: a", "  - [ ] T2: nested\n")),
+            "line 3: expected a field of task T1, found a nested task '- [ ] T2: nested'; tasks "
+            "start at the beginning of a line");
+  EXPECT_EQ(ParseError("# Plan: a\n# Plan: b\n"),
+            "line 2: a second '# Plan' title; expected one per file (the first is on line 1)");
+  EXPECT_EQ(ParseError("```\n- [ ] T1: hidden\n"),
+            "line 1: code block opened here is never closed; expected a closing ``` line, found "
+            "the end of the file");
+}
+
+TEST(PlanMd, DependencyCycleIsNamed) {
+  std::string text = Task("- [ ] T1: a", "  - after: T3\n") + Task("- [ ] T2: b", "  - after: T1\n") +
+                     Task("- [ ] T3: c", "  - after: T2\n") + Task("- [ ] T4: d", "  - after: T3\n");
+  EXPECT_EQ(ParseError(text),
+            "line 1: dependency cycle T1 -> T3 -> T2 -> T1; expected 'after' to name earlier work "
+            "only");
+  EXPECT_EQ(ParseError(Task("- [ ] T1: a", "  - after: T1\n")),
+            "line 1: dependency cycle T1 -> T1; expected 'after' to name earlier work only");
+}
+
+TEST(PlanMd, LongDependencyChainDoesNotOverflowTheStack) {
+  std::string text = Task("- [ ] T0: first");
+  for (int i = 1; i < 20000; ++i) {
+    text += Task("- [ ] T" + std::to_string(i) + ": t", "  - after: T" + std::to_string(i - 1) + "\n");
+  }
+  EXPECT_EQ(ParseOk(text).tasks.size(), 20000u);
+}
+
+TEST(PlanMd, RenderThenParseRoundTrips) {
+  Plan plan;
+  plan.goal = "Ship it";
+  PlanTask a;
+  a.id = "T1";
+  a.title = "First";
+  a.state = TaskState::kFailed;
+  a.what = "Line one\n\n- a bullet that looks like a field\n\\- escaped already\nlast";
+  a.scope = {"src/**/*.cc", "docs/x.md"};
+  a.gates = std::vector<std::string>{"build"};
+  a.checks = {"echo `date`", "test -f x; echo ok"};
+  PlanTask b;
+  b.id = "T2";
+  b.title = "Second";
+  b.what = "Do it.";
+  b.gates = std::vector<std::string>{};
+  b.risk = Risk::kIrreversible;
+  b.after = {"T1"};
+  plan.tasks = {a, b};
+
+  std::string text = RenderPlan(plan);
+  Plan back = ParseOk(text);
+  EXPECT_EQ(back.goal, plan.goal);
+  ASSERT_EQ(back.tasks.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const PlanTask& x = plan.tasks[i];
+    const PlanTask& y = back.tasks[i];
+    EXPECT_EQ(y.id, x.id);
+    EXPECT_EQ(y.title, x.title);
+    EXPECT_EQ(y.state, x.state);
+    EXPECT_EQ(y.what, x.what);
+    EXPECT_EQ(y.scope, x.scope);
+    EXPECT_EQ(y.gates, x.gates);
+    EXPECT_EQ(y.checks, x.checks);
+    EXPECT_EQ(y.risk, x.risk);
+    EXPECT_EQ(y.after, x.after);
+  }
+  EXPECT_EQ(RenderPlan(back), text);
+}
+
+TEST(PlanMd, ReadyTasksArePendingWithAllDependenciesDone) {
+  Plan plan = ParseOk(Task("- [x] A: done") + Task("- [ ] B: ready", "  - after: A\n") +
+                      Task("- [ ] C: waits for B", "  - after: A, B\n") +
+                      Task("- [!] D: failed") + Task("- [ ] E: blocked by failure", "  - after: D\n") +
+                      Task("- [ ] F: no deps") + Task("- [~] G: running"));
+  std::vector<std::string> ids;
+  for (const PlanTask* t : ReadyTasks(plan)) ids.push_back(t->id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"B", "F"}));
+}
+
+class PlanFileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("plan_md_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    path_ = dir_ / "plan.md";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  void Write(std::string_view text) { std::ofstream(path_, std::ios::binary) << text; }
+  std::string Read() {
+    std::ifstream in(path_, std::ios::binary);
+    std::ostringstream out;
+    out << in.rdbuf();
+    return out.str();
+  }
+  std::vector<std::string> Entries() {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename());
+    return names;
+  }
+  fs::path dir_, path_;
+};
+
+TEST_F(PlanFileTest, SetTaskStateChangesOnlyThatCheckbox) {
+  // A person's odd spacing, CRLF line ends, trailing spaces, extra prose.
+  const std::string original =
+      "#   Notes first\r\n"
+      "Some   prose,\twith tabs   \r\n"
+      "# Plan:   Goal  \r\n"
+      "- [ ]   T1 :   Odd   spacing   \r\n"
+      "      - do:   keep   me  \r\n"
+      "\t- risk:  reversible\r\n"
+      "\r\n"
+      "Prose between tasks.\n"
+      "- [ ] T2: second\n"
+      "  - do: x\n"
+      "  - after: T1\n"
+      "trailing prose without newline";
+  Write(original);
+  ASSERT_TRUE(SetTaskState(path_, "T1", TaskState::kDone).ok());
+  std::string expected = original;
+  size_t at = expected.find("- [ ]   T1");
+  expected[at + 3] = 'x';
+  EXPECT_EQ(Read(), expected);
+
+  ASSERT_TRUE(SetTaskState(path_, "T2", TaskState::kWaiting).ok());
+  expected[expected.find("- [ ] T2") + 3] = '?';
+  EXPECT_EQ(Read(), expected);
+
+  auto plan = LoadPlan(path_);
+  ASSERT_TRUE(plan) << plan.error().ToString();
+  EXPECT_EQ(plan->tasks[0].state, TaskState::kDone);
+  EXPECT_EQ(plan->tasks[1].state, TaskState::kWaiting);
+  EXPECT_EQ(Entries(), std::vector<std::string>{"plan.md"});  // no temp file left behind
+}
+
+TEST_F(PlanFileTest, SetTaskStateReplacesTheFileByRename) {
+  Write(kGoodPlan);
+  struct stat before, after;
+  ASSERT_EQ(::stat(path_.c_str(), &before), 0);
+  ASSERT_TRUE(SetTaskState(path_, "T2", TaskState::kRunning).ok());
+  ASSERT_EQ(::stat(path_.c_str(), &after), 0);
+  // A new inode: the content was written elsewhere and renamed into place,
+  // never rewritten in place where a crash could tear it.
+  EXPECT_NE(before.st_ino, after.st_ino);
+  EXPECT_EQ(Entries(), std::vector<std::string>{"plan.md"});
+}
+
+TEST_F(PlanFileTest, SetTaskStateRefusesUnknownIdsAndMalformedPlans) {
+  Write(kGoodPlan);
+  EXPECT_EQ(SetTaskState(path_, "T9", TaskState::kDone).code(), StatusCode::kNotFound);
+  Write("- [ ] T1: a\n  - bogus: x\n");
+  Status s = SetTaskState(path_, "T1", TaskState::kDone);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("line 2"), std::string::npos) << s.message();
+  EXPECT_EQ(Read(), "- [ ] T1: a\n  - bogus: x\n");
+}
+
+TEST_F(PlanFileTest, LoadPlanPrefixesErrorsWithThePathAndReportsMissingFiles) {
+  EXPECT_EQ(LoadPlan(path_).error().code(), StatusCode::kNotFound);
+  Write("- [ ] T1: a\n");
+  auto plan = LoadPlan(path_);
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().message().rfind(path_.string() + ": line 1:", 0), 0u)
+      << plan.error().message();
+}
+
+}  // namespace
+}  // namespace tandem::memory

@@ -1,0 +1,161 @@
+#include "tandem/memory/progress_md.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tandem/memory/atomic_file.h"
+
+namespace tandem::memory {
+namespace {
+namespace fs = std::filesystem;
+
+class ProgressTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("progress_md_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    path_ = dir_ / "progress.md";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Read() { return ReadWholeFile(path_).value_or("<missing>"); }
+  void Write(std::string_view text) { ASSERT_TRUE(WriteFileAtomically(path_, text).ok()); }
+  fs::path dir_, path_;
+};
+
+TEST_F(ProgressTest, RecordsOutcomesNotesAndNextInTheirSections) {
+  ASSERT_TRUE(RecordOutcome(path_, {"T1", "Add the parser", TaskState::kDone, 2,
+                                    "ParseIsoDate in src/date.cc\nwith tests"})
+                  .ok());
+  ASSERT_TRUE(AppendNote(path_, "T1", NoteKind::kDecision, "use std::chrono::parse").ok());
+  ASSERT_TRUE(AppendNote(path_, "", NoteKind::kSteer, "don't touch the types yet").ok());
+  ASSERT_TRUE(SetNext(path_, {"T2: Use it in the CLI"}).ok());
+  EXPECT_EQ(Read(),
+            EmptyProgress().substr(0, EmptyProgress().find("## Next")) +
+                "## Next\n"
+                "\n"
+                "- T2: Use it in the CLI\n"
+                "\n"
+                "## Notes\n"
+                "- steer: don't touch the types yet\n"
+                "\n"
+                "## T1: Add the parser\n"
+                "- outcome: done (2 retries)\n"
+                "- summary: ParseIsoDate in src/date.cc\n"
+                "  with tests\n"
+                "- decision: use std::chrono::parse\n");
+}
+
+TEST_F(ProgressTest, UpdatingAnOutcomeReplacesItAndKeepsEverythingElse) {
+  const std::string person =
+      "# Progress\n"
+      "My own   notes,  kept as typed.\n"
+      "\n"
+      "## T1: Parser\n"
+      "- outcome: failed (1 retry)\n"
+      "- failure: gate test failed\n"
+      "    date_test.cc:14: expected 1970\n"
+      "A paragraph a person added.\n"
+      "\n"
+      "## Something else\n"
+      "untouched\n";
+  Write(person);
+  ASSERT_TRUE(RecordOutcome(path_, {"T1", "ignored title", TaskState::kDone, 2, "fixed it"}).ok());
+  std::string want = person;
+  want.replace(want.find("- outcome: failed (1 retry)\n"), 28,
+               "- outcome: done (2 retries)\n- summary: fixed it\n");
+  EXPECT_EQ(Read(), want);
+
+  auto outcomes = ReadOutcomes(Read());
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].id, "T1");
+  EXPECT_EQ(outcomes[0].title, "Parser");
+  EXPECT_EQ(outcomes[0].state, TaskState::kDone);
+  EXPECT_EQ(outcomes[0].retries, 2);
+  EXPECT_EQ(outcomes[0].summary, "fixed it");
+}
+
+TEST_F(ProgressTest, NoteForAnUnknownTaskCreatesItsSection) {
+  ASSERT_TRUE(AppendNote(path_, "T7", NoteKind::kQuestion, "which time zone?").ok());
+  ASSERT_TRUE(AppendNote(path_, "T7", NoteKind::kFailure, "first line\n\nsecond line").ok());
+  EXPECT_TRUE(Read().ends_with("## T7: T7\n- question: which time zone?\n"
+                               "- failure: first line\n  second line\n"))
+      << Read();
+}
+
+TEST_F(ProgressTest, ConcurrentWritersLoseNoUpdate) {
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([this, t] {
+      for (int i = 0; i < 25; ++i) {
+        EXPECT_TRUE(AppendNote(path_, "T" + std::to_string(t), NoteKind::kNote,
+                               "n" + std::to_string(t) + "-" + std::to_string(i))
+                        .ok());
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  std::string text = Read();
+  for (int t = 0; t < 4; ++t) {
+    for (int i = 0; i < 25; ++i) {
+      std::string note = "- note: n" + std::to_string(t) + "-" + std::to_string(i) + "\n";
+      EXPECT_NE(text.find(note), std::string::npos) << note;
+    }
+  }
+}
+
+TEST(ProgressExtract, TakesTheTasksSectionAndGeneralNotesOnly) {
+  std::string text =
+      "# Progress\nintro prose\n\n## Next\n- T2\n\n## Notes\n- steer: only change src/\n\n"
+      "## T1: One\n- outcome: done\n- summary: one done\n\n"
+      "## T2: Two\n- decision: mine\n\n"
+      "## T3: Three\n- note: not mine\n";
+  std::string got = ExtractForTask(text, "T2", 10000, {"T1"});
+  EXPECT_EQ(got,
+            "## Notes\n- steer: only change src/\n"
+            "## T1: One\n- outcome: done\n- summary: one done\n"
+            "## T2: Two\n- decision: mine\n");
+  EXPECT_EQ(ExtractForTask(text, "T3", 10000),
+            "## Notes\n- steer: only change src/\n## T3: Three\n- note: not mine\n");
+}
+
+TEST(ProgressExtract, StaysWithinItsBudgetKeepingTheNewestAndMostRelevantEntries) {
+  std::string text = "# Progress\n\n## Notes\n";
+  for (int i = 0; i < 50; ++i) text += "- steer: general note number " + std::to_string(i) + "\n";
+  text += "\n## T1: One\n- outcome: failed (3 retries)\n";
+  for (int i = 0; i < 50; ++i) {
+    text += "- failure: attempt " + std::to_string(i) + ": " + std::string(80, 'e') + "\n";
+  }
+  for (size_t budget : {0u, 10u, 100u, 300u, 1000u, 4000u}) {
+    std::string got = ExtractForTask(text, "T1", budget);
+    EXPECT_LE(got.size(), budget) << budget;
+  }
+  std::string got = ExtractForTask(text, "T1", 1000);
+  EXPECT_NE(got.find("- outcome: failed (3 retries)"), std::string::npos) << got;
+  EXPECT_NE(got.find("attempt 49:"), std::string::npos) << got;  // newest kept
+  EXPECT_EQ(got.find("attempt 0:"), std::string::npos) << got;   // oldest dropped
+  EXPECT_NE(got.find("entries omitted ...]"), std::string::npos) << got;
+
+  // With room left after the task, the newest general notes come in.
+  got = ExtractForTask(text, "T1", 8000);
+  EXPECT_LE(got.size(), 8000u);
+  EXPECT_NE(got.find("general note number 49"), std::string::npos) << got;
+}
+
+TEST(ProgressExtract, CutsAnOversizedNewestEntryRatherThanDroppingIt) {
+  std::string text = "## T1: One\n- failure: " + std::string(5000, 'z') + "\n";
+  std::string got = ExtractForTask(text, "T1", 500);
+  EXPECT_LE(got.size(), 500u);
+  EXPECT_NE(got.find("- failure: zzz"), std::string::npos) << got;
+  EXPECT_NE(got.find("[...]"), std::string::npos) << got;
+}
+
+}  // namespace
+}  // namespace tandem::memory

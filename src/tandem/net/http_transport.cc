@@ -1,0 +1,423 @@
+#include "tandem/net/http_transport.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+#include "tandem/base/redact.h"
+
+namespace tandem::net {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+thread_local Clock::time_point tls_chunk_arrival;
+
+void GlobalInitOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+int MsUntil(Clock::time_point now, Clock::time_point t) {
+  if (t <= now) return 0;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count() + 1;
+  return static_cast<int>(std::min<int64_t>(ms, 1 << 30));
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+const char* TransferErrorName(TransferError e) {
+  switch (e) {
+    case TransferError::kNone: return "none";
+    case TransferError::kConnect: return "connect";
+    case TransferError::kConnectTimeout: return "connect_timeout";
+    case TransferError::kIdleTimeout: return "idle_timeout";
+    case TransferError::kTotalTimeout: return "total_timeout";
+    case TransferError::kNetwork: return "network";
+    case TransferError::kAborted: return "aborted";
+    case TransferError::kCancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+Clock::time_point HttpTransport::ChunkArrivalTime() { return tls_chunk_arrival; }
+
+struct HttpTransport::Impl {
+  enum class State { kNew, kDelayed, kWaiting, kActive };
+
+  struct Transfer {
+    TransferId id = 0;
+    HttpRequest request;
+    TransferCallbacks callbacks;
+    State state = State::kNew;
+    CURL* easy = nullptr;
+    curl_slist* header_list = nullptr;
+    char errbuf[CURL_ERROR_SIZE] = {};
+    HttpResult result;
+    Clock::time_point due;            // kDelayed: when to queue
+    Clock::time_point last_activity;  // kActive: last byte in
+    bool aborted = false;
+    int status = 0;  // known once the first body byte arrives
+  };
+
+  struct Pool {
+    int active = 0;
+    int cap = 0;
+    std::deque<Transfer*> waiting;
+  };
+
+  Impl() {
+    GlobalInitOnce();
+    multi = curl_multi_init();
+    thread = std::thread([this] { Run(); });
+  }
+
+  ~Impl() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stopping = true;
+    }
+    curl_multi_wakeup(multi);
+    thread.join();
+    curl_multi_cleanup(multi);
+  }
+
+  // --- any thread ---
+
+  TransferId Start(HttpRequest request, TransferCallbacks callbacks) {
+    auto t = std::make_unique<Transfer>();
+    t->request = std::move(request);
+    t->callbacks = std::move(callbacks);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      t->id = ++next_id;
+      if (!exited) {
+        TransferId id = t->id;
+        incoming.push_back(std::move(t));
+        // Also from the I/O thread itself: its next poll must not sleep.
+        curl_multi_wakeup(multi);
+        return id;
+      }
+    }
+    // The I/O thread is gone: complete at once.
+    HttpResult r;
+    r.error = TransferError::kCancelled;
+    r.error_message = "transport shut down";
+    r.started = r.first_byte = r.finished = Clock::now();
+    if (t->callbacks.on_done) t->callbacks.on_done(std::move(r));
+    return t->id;
+  }
+
+  void Cancel(TransferId id) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (exited) return;
+    cancels.push_back(id);
+    curl_multi_wakeup(multi);
+  }
+
+  // --- I/O thread ---
+
+  void Run() {
+    for (;;) {
+      std::vector<std::unique_ptr<Transfer>> new_transfers;
+      std::vector<TransferId> new_cancels;
+      bool stop;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        new_transfers.swap(incoming);
+        new_cancels.swap(cancels);
+        stop = stopping;
+      }
+      Clock::time_point now = Clock::now();
+      for (auto& t : new_transfers) Admit(std::move(t), now);
+      for (TransferId id : new_cancels) {
+        auto it = transfers.find(id);
+        if (it != transfers.end()) Finish(it->second.get(), TransferError::kCancelled, "cancelled");
+      }
+      if (stop) break;
+      QueueDueTransfers(Clock::now());
+
+      int running = 0;
+      curl_multi_perform(multi, &running);
+      int left = 0;
+      while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        Transfer* t = nullptr;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
+        CompleteFromCurl(t, msg->data.result);
+      }
+      int wait_ms = CheckIdleTimeouts(Clock::now());
+      curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
+    }
+    Shutdown();
+  }
+
+  void Admit(std::unique_ptr<Transfer> owned, Clock::time_point now) {
+    Transfer* t = owned.get();
+    transfers.emplace(t->id, std::move(owned));
+    if (t->request.start_delay_ms > 0) {
+      t->state = State::kDelayed;
+      t->due = now + std::chrono::milliseconds(t->request.start_delay_ms);
+      delayed.emplace(t->due, t);
+    } else {
+      Enqueue(t);
+    }
+  }
+
+  void QueueDueTransfers(Clock::time_point now) {
+    while (!delayed.empty() && delayed.begin()->first <= now) {
+      Transfer* t = delayed.begin()->second;
+      delayed.erase(delayed.begin());
+      Enqueue(t);
+    }
+  }
+
+  void Enqueue(Transfer* t) {
+    Pool& pool = pools[t->request.pool];
+    pool.cap = t->request.max_concurrent;
+    if (pool.cap > 0 && pool.active >= pool.cap) {
+      t->state = State::kWaiting;
+      pool.waiting.push_back(t);
+      return;
+    }
+    Activate(t, pool);
+  }
+
+  void Activate(Transfer* t, Pool& pool) {
+    const HttpRequest& rq = t->request;
+    CURL* e = curl_easy_init();
+    t->easy = e;
+    curl_easy_setopt(e, CURLOPT_URL, rq.url.c_str());
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::OnWrite);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(rq.connect_timeout_ms));
+    if (rq.total_timeout_ms > 0) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(rq.total_timeout_ms));
+    if (rq.post) {
+      curl_easy_setopt(e, CURLOPT_POST, 1L);
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(rq.body.size()));
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq.body.data());
+    }
+    for (const std::string& h : rq.headers) t->header_list = curl_slist_append(t->header_list, h.c_str());
+    // No "Expect: 100-continue" round trip before large bodies.
+    t->header_list = curl_slist_append(t->header_list, "Expect:");
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
+
+    t->state = State::kActive;
+    t->result.started = t->last_activity = Clock::now();
+    ++pool.active;
+    curl_multi_add_handle(multi, e);
+  }
+
+  static size_t OnWrite(char* ptr, size_t size, size_t n, void* userdata) {
+    auto* t = static_cast<Transfer*>(userdata);
+    const size_t len = size * n;
+    Clock::time_point now = Clock::now();
+    tls_chunk_arrival = now;
+    t->last_activity = now;
+    if (t->result.body_bytes == 0) {
+      long code = 0;
+      curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+      t->status = static_cast<int>(code);
+      t->result.first_byte = now;
+    }
+    t->result.body_bytes += len;
+    if (t->callbacks.on_body && !t->callbacks.on_body(t->status, std::string_view(ptr, len))) {
+      t->aborted = true;
+      return 0;  // curl stops with CURLE_WRITE_ERROR
+    }
+    return len;
+  }
+
+  static size_t OnHeader(char* buffer, size_t size, size_t n, void* userdata) {
+    auto* t = static_cast<Transfer*>(userdata);
+    const size_t len = size * n;
+    t->last_activity = Clock::now();
+    std::string_view line(buffer, len);
+    if (line.substr(0, 5) == "HTTP/") {
+      t->result.headers.clear();  // a new response (after 1xx or a redirect)
+      return len;
+    }
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) return len;
+    std::string name(Trim(line.substr(0, colon)));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    t->result.headers[std::move(name)] = std::string(Trim(line.substr(colon + 1)));
+    return len;
+  }
+
+  void CompleteFromCurl(Transfer* t, CURLcode code) {
+    if (code == CURLE_OK) {
+      Finish(t, TransferError::kNone, "");
+      return;
+    }
+    TransferError kind = TransferError::kNetwork;
+    switch (code) {
+      case CURLE_WRITE_ERROR:
+        if (t->aborted) kind = TransferError::kAborted;
+        break;
+      case CURLE_OPERATION_TIMEDOUT: {
+        curl_off_t connect_us = 0;
+        curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+        kind = connect_us == 0 ? TransferError::kConnectTimeout : TransferError::kTotalTimeout;
+        break;
+      }
+      case CURLE_COULDNT_RESOLVE_HOST:
+      case CURLE_COULDNT_RESOLVE_PROXY:
+      case CURLE_COULDNT_CONNECT:
+      case CURLE_SSL_CONNECT_ERROR:
+      case CURLE_UNSUPPORTED_PROTOCOL:
+      case CURLE_URL_MALFORMAT:
+        kind = TransferError::kConnect;
+        break;
+      default:
+        break;
+    }
+    std::string message = t->errbuf[0] != '\0' ? std::string(t->errbuf) : curl_easy_strerror(code);
+    Finish(t, kind, message);
+  }
+
+  // Returns how long curl_multi_poll may sleep before some idle timeout or
+  // delayed start is due.
+  int CheckIdleTimeouts(Clock::time_point now) {
+    int wait_ms = 1000;
+    std::vector<Transfer*> expired;
+    for (auto& [id, owned] : transfers) {
+      Transfer* t = owned.get();
+      if (t->state != State::kActive || t->request.idle_timeout_ms <= 0) continue;
+      Clock::time_point deadline = t->last_activity + std::chrono::milliseconds(t->request.idle_timeout_ms);
+      if (deadline <= now) {
+        expired.push_back(t);
+      } else {
+        wait_ms = std::min(wait_ms, MsUntil(now, deadline));
+      }
+    }
+    for (Transfer* t : expired) {
+      Finish(t, TransferError::kIdleTimeout,
+             "no data received for " + std::to_string(t->request.idle_timeout_ms) + " ms");
+    }
+    if (!expired.empty()) wait_ms = 0;  // a finished transfer may have freed a pool slot
+    if (!delayed.empty()) wait_ms = std::min(wait_ms, MsUntil(now, delayed.begin()->first));
+    return wait_ms;
+  }
+
+  // Completes `t`: detaches it from curl and its pool, runs on_done, frees it.
+  void Finish(Transfer* t, TransferError error, std::string message) {
+    std::unique_ptr<Transfer> owned = std::move(transfers[t->id]);
+    transfers.erase(t->id);
+    Pool& pool = pools[t->request.pool];
+    switch (t->state) {
+      case State::kActive:
+        curl_multi_remove_handle(multi, t->easy);
+        --pool.active;
+        break;
+      case State::kWaiting:
+        pool.waiting.erase(std::find(pool.waiting.begin(), pool.waiting.end(), t));
+        break;
+      case State::kDelayed:
+        for (auto it = delayed.lower_bound(t->due); it != delayed.end(); ++it) {
+          if (it->second == t) {
+            delayed.erase(it);
+            break;
+          }
+        }
+        break;
+      case State::kNew:
+        break;
+    }
+    HttpResult result = std::move(t->result);
+    result.error = error;
+    result.error_message = Redactor::Apply(message);
+    result.finished = Clock::now();
+    if (t->state == State::kActive) {
+      long code = 0;
+      curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+      result.status = static_cast<int>(code);
+    } else {
+      result.started = result.finished;
+    }
+    if (result.body_bytes == 0) result.first_byte = result.started;
+    if (t->easy != nullptr) curl_easy_cleanup(t->easy);
+    curl_slist_free_all(t->header_list);
+    t->easy = nullptr;
+    t->header_list = nullptr;
+
+    while (!pool.waiting.empty() && (pool.cap <= 0 || pool.active < pool.cap)) {
+      Transfer* next = pool.waiting.front();
+      pool.waiting.pop_front();
+      Activate(next, pool);
+    }
+    if (owned->callbacks.on_done) owned->callbacks.on_done(std::move(result));
+  }
+
+  void Shutdown() {
+    for (;;) {
+      std::vector<std::unique_ptr<Transfer>> late;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        late.swap(incoming);
+        cancels.clear();
+        if (late.empty() && transfers.empty()) {
+          exited = true;
+          return;
+        }
+      }
+      Clock::time_point now = Clock::now();
+      for (auto& t : late) Admit(std::move(t), now);
+      // Waiting transfers first, so finishing active ones does not start them.
+      std::vector<Transfer*> order;
+      for (auto& [id, t] : transfers) {
+        if (t->state != State::kActive) order.push_back(t.get());
+      }
+      for (auto& [id, t] : transfers) {
+        if (t->state == State::kActive) order.push_back(t.get());
+      }
+      for (Transfer* t : order) Finish(t, TransferError::kCancelled, "transport shut down");
+    }
+  }
+
+  CURLM* multi = nullptr;
+  std::thread thread;
+
+  std::mutex mu;
+  std::vector<std::unique_ptr<Transfer>> incoming;  // guarded by mu
+  std::vector<TransferId> cancels;                  // guarded by mu
+  TransferId next_id = 0;                           // guarded by mu
+  bool stopping = false;                            // guarded by mu
+  bool exited = false;                              // guarded by mu
+
+  // I/O thread only.
+  std::unordered_map<TransferId, std::unique_ptr<Transfer>> transfers;
+  std::multimap<Clock::time_point, Transfer*> delayed;
+  std::unordered_map<std::string, Pool> pools;
+};
+
+HttpTransport::HttpTransport() : impl_(std::make_unique<Impl>()) {}
+HttpTransport::~HttpTransport() = default;
+
+TransferId HttpTransport::Start(HttpRequest request, TransferCallbacks callbacks) {
+  return impl_->Start(std::move(request), std::move(callbacks));
+}
+
+void HttpTransport::Cancel(TransferId id) { impl_->Cancel(id); }
+
+}  // namespace tandem::net

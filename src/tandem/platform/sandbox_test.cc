@@ -1,0 +1,147 @@
+#include "tandem/platform/sandbox.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "tandem/platform/process.h"
+
+namespace tandem::platform {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SandboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const SandboxProbe& probe = ProbeSandbox();
+    if (!probe.available) GTEST_SKIP() << "no sandbox here: " << probe.reason;
+    workspace_ = MakeDir("ws");
+    outside_ = MakeDir("outside");
+    fs::create_directories(workspace_ / ".git");
+    std::ofstream(workspace_ / ".git/HEAD") << "ref: refs/heads/main\n";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    if (!workspace_.empty()) fs::remove_all(workspace_, ec);
+    if (!outside_.empty()) fs::remove_all(outside_, ec);
+  }
+  static fs::path MakeDir(const std::string& tag) {
+    std::string tmpl = (fs::temp_directory_path() / ("tandem_sandbox_" + tag + "_XXXXXX")).string();
+    EXPECT_NE(::mkdtemp(tmpl.data()), nullptr);
+    return fs::canonical(tmpl);
+  }
+  ProcessResult RunInside(const std::string& script) {
+    ProcessSpec spec;
+    spec.argv = SandboxArgv(ProbeSandbox().bwrap, workspace_.string(), {"bash", "-c", script});
+    spec.timeout = std::chrono::milliseconds(20000);
+    auto r = RunProcess(spec);
+    EXPECT_TRUE(r.has_value());
+    return r.has_value() ? *r : ProcessResult{};
+  }
+  fs::path workspace_;
+  fs::path outside_;
+};
+
+TEST_F(SandboxTest, CanWriteInTheWorkspaceAndRunsThere) {
+  ProcessResult r = RunInside("pwd && echo hello > made.txt && mkdir -p d && echo x > d/y");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, workspace_.string() + "\n");
+  EXPECT_TRUE(fs::exists(workspace_ / "made.txt"));
+  EXPECT_TRUE(fs::exists(workspace_ / "d/y"));
+}
+
+TEST_F(SandboxTest, CannotWriteOutsideTheWorkspace) {
+  ProcessResult r = RunInside("echo x > " + (outside_ / "escaped.txt").string());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_FALSE(fs::exists(outside_ / "escaped.txt"));
+  // Next to the workspace (here in the private /tmp): never reaches the host.
+  RunInside("touch " + (workspace_.parent_path() / "sibling_escape.txt").string());
+  EXPECT_FALSE(fs::exists(workspace_.parent_path() / "sibling_escape.txt"));
+  r = RunInside("touch /usr/local/tandem_sandbox_escape");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_FALSE(fs::exists("/usr/local/tandem_sandbox_escape"));
+}
+
+TEST_F(SandboxTest, CannotWriteIntoGit) {
+  ProcessResult r = RunInside("echo evil > .git/HEAD");
+  EXPECT_NE(r.exit_code, 0);
+  r = RunInside("touch .git/new-file");
+  EXPECT_NE(r.exit_code, 0);
+  std::ifstream in(workspace_ / ".git/HEAD");
+  std::string head;
+  std::getline(in, head);
+  EXPECT_EQ(head, "ref: refs/heads/main");
+  EXPECT_FALSE(fs::exists(workspace_ / ".git/new-file"));
+}
+
+TEST_F(SandboxTest, CannotWriteIntoTandem) {
+  fs::create_directories(workspace_ / ".tandem");
+  ProcessResult r = RunInside("echo x > .tandem/ledger.db");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_FALSE(fs::exists(workspace_ / ".tandem/ledger.db"));
+}
+
+TEST_F(SandboxTest, TmpIsPrivate) {
+  std::string name = "tandem_sandbox_private_" + std::to_string(::getpid());
+  ProcessResult r = RunInside("echo x > /tmp/" + name + " && cat /tmp/" + name);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(fs::exists(fs::path("/tmp") / name));
+}
+
+TEST_F(SandboxTest, BlocksNetworkToALoopbackListener) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::string port = std::to_string(ntohs(addr.sin_port));
+  std::string connect = "exec 3<>/dev/tcp/127.0.0.1/" + port + " && echo connected";
+
+  // Control: the same connect works outside the sandbox.
+  ProcessSpec outside;
+  outside.argv = {"bash", "-c", connect};
+  auto control = RunProcess(outside);
+  ASSERT_TRUE(control.has_value());
+  EXPECT_EQ(control->output, "connected\n");
+
+  ProcessResult inside = RunInside(connect);
+  EXPECT_NE(inside.exit_code, 0);
+  EXPECT_EQ(inside.output.find("connected\n"), std::string::npos);
+  ::close(fd);
+}
+
+TEST_F(SandboxTest, TimeoutKillsEverythingInside) {
+  ProcessSpec spec;
+  spec.argv = SandboxArgv(ProbeSandbox().bwrap, workspace_.string(),
+                          {"bash", "-c", "sleep 300 & sleep 300"});
+  spec.timeout = std::chrono::milliseconds(300);
+  auto r = RunProcess(spec);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->timed_out);
+}
+
+TEST(SandboxProbe, MissingBinaryIsReportedWithAReason) {
+  SandboxProbe p = ProbeSandboxWith("/nonexistent/bwrap");
+  EXPECT_FALSE(p.available);
+  EXPECT_NE(p.reason.find("not installed"), std::string::npos) << p.reason;
+}
+
+TEST(SandboxProbe, FailingBinaryIsReportedWithItsOutput) {
+  SandboxProbe p = ProbeSandboxWith("/bin/false");
+  EXPECT_FALSE(p.available);
+  EXPECT_NE(p.reason.find("cannot start"), std::string::npos) << p.reason;
+}
+
+}  // namespace
+}  // namespace tandem::platform

@@ -1,0 +1,124 @@
+// Events published by the agent loop and the orchestrator, and the ops that
+// come back in. The core never prints: front ends (terminal, --json JSONL,
+// ledger recorder, dashboard) subscribe to one stream of these values.
+// docs/EVENTS.md documents the JSON form of every event.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "tandem/protocol/model.h"
+
+namespace tandem::protocol {
+
+// Which run, task and agent an event belongs to (many agents share a process).
+struct EventScope {
+  std::string run_id;
+  std::string task_id;   // empty for `tandem do`'s single task
+  std::string agent_id;  // e.g. "executor", "variant-3"
+};
+
+struct RunStarted {
+  std::string kind;  // "do", "run"
+  std::string goal;
+  std::string repo;
+  std::string model;
+  std::string gates_source;  // "verify.md" or what was detected
+  int64_t first_request_tokens = 0;  // estimated size of the first prompt
+};
+struct StepStarted {
+  int step = 0;     // 1-based
+  int attempt = 1;  // >1 after a rollback
+};
+struct ModelDelta {  // streamed assistant text
+  std::string text;
+};
+struct ModelRestarted {  // a retried request: discard the partial text shown so far
+  std::string reason;
+  int attempt = 0;
+  int delay_ms = 0;
+};
+struct ModelCallFinished {
+  std::string model;
+  Usage usage;
+  Timings timings;
+  double cost_usd = 0;
+  int retries = 0;
+};
+struct ToolStarted {
+  std::string id;
+  std::string name;
+  std::string summary;  // one line: "edit_file src/a.cc"
+};
+struct ToolFinished {
+  std::string id;
+  std::string name;
+  std::string outcome;  // "ok", "error", "refused"
+  std::string detail;   // one line for humans
+  double duration_ms = 0;
+};
+struct CheckpointTaken {
+  std::string checkpoint;
+  double duration_ms = 0;
+};
+struct GateFinished {
+  std::string gate;
+  std::string verdict;  // "pass", "fail", "error"
+  bool cached = false;
+  double duration_ms = 0;
+  std::string excerpt;  // failing output excerpt (empty on pass)
+};
+struct StepRolledBack {
+  int step = 0;
+  std::string reason;  // "gate 'test' failed", "diff cap: 512 lines > 400"
+  int retries_left = 0;
+};
+struct StepFinished {
+  int step = 0;
+  bool edited = false;
+  int lines_changed = 0;
+  int files_changed = 0;
+};
+struct Notice {
+  std::string level;  // "info", "warn", "error"
+  std::string text;
+};
+struct RunFinished {
+  std::string outcome;  // "succeeded", "failed", "interrupted", "limit", "error"
+  std::string summary;  // the model's summary or the failure reason
+  int steps = 0;
+  int retries = 0;
+  Usage usage;
+  double cost_usd = 0;
+  double wall_ms = 0;
+  double model_ms = 0;
+  double tool_ms = 0;
+  double gate_ms = 0;
+  double harness_ms = 0;  // wall - model - tools - gates
+  std::string best_attempt_ref;  // set when a failed task kept its best attempt
+};
+
+using EventPayload =
+    std::variant<RunStarted, StepStarted, ModelDelta, ModelRestarted, ModelCallFinished,
+                 ToolStarted, ToolFinished, CheckpointTaken, GateFinished, StepRolledBack,
+                 StepFinished, Notice, RunFinished>;
+
+struct Event {
+  EventScope scope;
+  int64_t at_ms = 0;  // wall clock, ms since epoch
+  EventPayload payload;
+};
+
+// Stable event type names for JSONL ("run_started", ...).
+const char* EventTypeName(const EventPayload& payload);
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // Called synchronously on the publishing thread; must not block for long.
+  virtual void Publish(const Event& event) = 0;
+};
+
+}  // namespace tandem::protocol

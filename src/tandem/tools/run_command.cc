@@ -1,0 +1,148 @@
+// run_command(command, timeout_s?): classify, then run `bash -c` in the
+// sandbox with secrets removed from the environment; output capped head+tail.
+#include <algorithm>
+#include <cctype>
+
+#include "tandem/platform/process.h"
+#include "tandem/platform/sandbox.h"
+#include "tandem/tools/text.h"
+#include "tandem/tools/tool.h"
+#include "tandem/tools/tool_args.h"
+
+extern char** environ;
+
+namespace tandem::tools {
+namespace {
+
+// Environment variables whose names say they hold a secret; the model's
+// commands never see them (API keys of the provider among them).
+bool LooksSecret(std::string_view name) {
+  static const char* const kSegments[] = {"KEY",    "APIKEY",   "TOKEN",      "SECRET",      "SECRETS",
+                                          "PASSWORD", "PASSWD", "PASS",       "CREDENTIAL", "CREDENTIALS",
+                                          "AUTH",   "COOKIE",   "SESSION"};
+  size_t begin = 0;
+  while (begin <= name.size()) {
+    size_t end = name.find('_', begin);
+    if (end == std::string_view::npos) end = name.size();
+    std::string seg(name.substr(begin, end - begin));
+    for (char& c : seg) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (const char* s : kSegments) {
+      if (seg == s) return true;
+    }
+    begin = end + 1;
+  }
+  return false;
+}
+
+bool IsBlank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
+
+std::vector<std::string> CommandArgv(const std::string& command) {
+  std::vector<std::string> argv = {"env"};
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    std::string_view name = entry.substr(0, entry.find('='));
+    if (LooksSecret(name)) argv.insert(argv.end(), {"-u", std::string(name)});
+  }
+  argv.insert(argv.end(), {"bash", "--noprofile", "--norc", "-c", command});
+  return argv;
+}
+
+ToolOutcome Run(const nlohmann::json& args, const ToolContext& ctx) {
+  const std::string command = StringArg(args, "command");
+  if (IsBlank(command)) return Error("run_command: command is empty");
+  long long timeout_s = IntArg(args, "timeout_s").value_or(ctx.options.command_timeout.count());
+  timeout_s = std::clamp<long long>(timeout_s, 1, ctx.options.command_max_timeout.count());
+
+  CommandVerdict verdict = ClassifyCommand(command);
+  if (!verdict.allowed() && ctx.options.command_policy == CommandPolicy::kRefuseRisky) {
+    return Refused("run_command refused: " + verdict.reason +
+                   ". Commands that reach beyond the workspace or cannot be undone need the "
+                   "user's approval; do without it, or finish and explain what is needed.");
+  }
+  CommandAvailability availability = CheckCommandAvailability(ctx.options.sandbox);
+  if (!availability.available) {
+    return Refused("run_command: commands are unavailable: " + availability.note);
+  }
+
+  platform::ProcessSpec spec;
+  std::vector<std::string> argv = CommandArgv(command);
+  const std::string root = ctx.guard.root().string();
+  spec.argv = availability.sandboxed ? platform::SandboxArgv(platform::ProbeSandbox().bwrap, root, argv)
+                                     : argv;
+  spec.cwd = root;
+  spec.env = {{"TERM", "dumb"}, {"PAGER", "cat"}, {"GIT_PAGER", "cat"}, {"NO_COLOR", "1"}};
+  spec.timeout = std::chrono::seconds(timeout_s);
+  spec.output_limit = ctx.options.command_output_limit;
+  spec.cancel = ctx.cancel;
+  auto result = platform::RunProcess(spec);
+  if (!result) return Error("run_command: " + result.error().message());
+
+  std::string content;
+  if (result->timed_out) {
+    content = "timed out after " + std::to_string(timeout_s) + " s; the command was killed\n";
+  } else if (result->cancelled) {
+    content = "cancelled by the user\n";
+  } else if (result->exit_code >= 0) {
+    content = "exit code " + std::to_string(result->exit_code) + "\n";
+  } else {
+    content = "killed by signal " + std::to_string(result->term_signal) + "\n";
+  }
+  content += result->output.empty() ? "(no output)\n" : SanitizeUtf8(result->output);
+  ToolOutcome outcome = Ok(std::move(content));
+  outcome.ran_command = true;
+  if (result->exit_code >= 0) outcome.exit_code = result->exit_code;
+  return outcome;
+}
+
+ToolEffects Effects(const nlohmann::json& args, const ToolContext& ctx) {
+  const std::string command = StringArg(args, "command");
+  if (IsBlank(command)) return {};
+  if (!ClassifyCommand(command).allowed() && ctx.options.command_policy == CommandPolicy::kRefuseRisky) {
+    return {};
+  }
+  if (!CheckCommandAvailability(ctx.options.sandbox).available) return {};
+  return {{}, true};
+}
+
+const ToolDef kDef{
+    {"run_command",
+     "Run a bash command in the workspace root (no network). Returns exit code and output "
+     "(long output is cut in the middle).",
+     ObjectSchema({{"command", StringParam("Command line.")},
+                   {"timeout_s", IntegerParam("Default 120.")}},
+                  {"command"})},
+    &Run,
+    &Effects};
+
+}  // namespace
+
+const ToolDef& RunCommandTool() { return kDef; }
+
+CommandAvailability CheckCommandAvailability(SandboxMode mode) {
+  if (mode == SandboxMode::kOff) return {true, false, "the sandbox is off by configuration"};
+  const platform::SandboxProbe& probe = platform::ProbeSandbox();
+  if (probe.available) return {true, true, ""};
+  if (mode == SandboxMode::kPrefer) {
+    return {true, false, "running commands without a sandbox: " + probe.reason};
+  }
+  return {false, false,
+          probe.reason + " (set the sandbox to \"prefer\" to run commands unsandboxed)"};
+}
+
+std::optional<SandboxMode> ParseSandboxMode(std::string_view name) {
+  if (name == "require") return SandboxMode::kRequire;
+  if (name == "prefer") return SandboxMode::kPrefer;
+  if (name == "off") return SandboxMode::kOff;
+  return std::nullopt;
+}
+
+const char* SandboxModeName(SandboxMode mode) {
+  switch (mode) {
+    case SandboxMode::kRequire: return "require";
+    case SandboxMode::kPrefer: return "prefer";
+    case SandboxMode::kOff: return "off";
+  }
+  return "require";
+}
+
+}  // namespace tandem::tools

@@ -1,0 +1,227 @@
+#include "tandem/verify/runner.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+namespace tandem::verify {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+Gate MakeGate(std::string name, std::string command, milliseconds timeout = seconds(20)) {
+  Gate gate;
+  gate.name = std::move(name);
+  gate.command = std::move(command);
+  gate.timeout = timeout;
+  return gate;
+}
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tandem_runner_XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    options_.workspace = root_;
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  int LinesIn(const std::string& rel) {
+    std::ifstream in(root_ / rel);
+    int n = 0;
+    for (std::string line; std::getline(in, line);) ++n;
+    return n;
+  }
+
+  fs::path root_;
+  GateRunOptions options_;
+};
+
+TEST_F(RunnerTest, PassingGatesReportPassInTheOrderGiven) {
+  auto results = RunGates({MakeGate("a", "true"), MakeGate("b", "echo hi")}, options_);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0].gate, "a");
+  EXPECT_EQ(results[1].gate, "b");
+  EXPECT_EQ(results[0].verdict, Verdict::kPass);
+  EXPECT_EQ(results[1].exit_code, 0);
+  EXPECT_TRUE(results[1].excerpt.empty());
+  EXPECT_FALSE(results[1].cached);
+  EXPECT_TRUE(AllPassed(results));
+  EXPECT_TRUE(AllPassed({}));
+}
+
+// Gate "waiter" can only pass if gate "maker" runs while it is still running.
+std::vector<Gate> WaiterAndMaker(milliseconds waiter_timeout) {
+  return {MakeGate("waiter",
+                   "i=0\nwhile [ ! -f made.flag ]; do sleep 0.05; i=$((i+1)); "
+                   "[ $i -lt 400 ] || exit 3; done",
+                   waiter_timeout),
+          MakeGate("maker", "touch made.flag")};
+}
+
+TEST_F(RunnerTest, GatesRunInParallel) {
+  options_.max_parallel = 2;
+  auto results = RunGates(WaiterAndMaker(seconds(30)), options_);
+  EXPECT_EQ(results[0].verdict, Verdict::kPass) << results[0].detail << results[0].excerpt;
+  EXPECT_EQ(results[1].verdict, Verdict::kPass);
+}
+
+TEST_F(RunnerTest, MaxParallelOneRunsGatesOneAtATime) {
+  options_.max_parallel = 1;
+  auto results = RunGates(WaiterAndMaker(milliseconds(500)), options_);
+  // The waiter runs alone and times out; the maker runs after it.
+  EXPECT_EQ(results[0].verdict, Verdict::kError);
+  EXPECT_EQ(results[0].detail, "timed out after 500ms");
+  EXPECT_EQ(results[1].verdict, Verdict::kPass);
+}
+
+TEST_F(RunnerTest, FailingGateGivesFailVerdictExitCodeAndExcerpt) {
+  auto results = RunGates(
+      {MakeGate("build", "echo 'compiling'\necho 'src/x.c:3:1: error: boom' >&2\nexit 2")},
+      options_);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].verdict, Verdict::kFail);
+  EXPECT_EQ(results[0].exit_code, 2);
+  EXPECT_EQ(results[0].detail, "exit 2");
+  EXPECT_EQ(results[0].excerpt, "compiling\nsrc/x.c:3:1: error: boom\n");
+  EXPECT_FALSE(AllPassed(results));
+}
+
+TEST_F(RunnerTest, FirstFailingLineOfAMultiLineCommandFailsTheGate) {
+  auto results = RunGates({MakeGate("g", "false\ntouch reached.txt")}, options_);
+  EXPECT_EQ(results[0].verdict, Verdict::kFail);
+  EXPECT_FALSE(fs::exists(root_ / "reached.txt"));
+}
+
+TEST_F(RunnerTest, TimedOutGateIsAnError) {
+  auto results = RunGates({MakeGate("slow", "echo started; sleep 30", milliseconds(300))}, options_);
+  EXPECT_EQ(results[0].verdict, Verdict::kError);
+  EXPECT_EQ(results[0].detail, "timed out after 300ms");
+  EXPECT_NE(results[0].excerpt.find("started"), std::string::npos);
+}
+
+TEST_F(RunnerTest, MissingCommandAndMissingDirectoryAreErrors) {
+  Gate in_missing = MakeGate("indir", "true");
+  in_missing.cwd = "nope";
+  auto results =
+      RunGates({MakeGate("nocmd", "definitely-not-a-command-tandem"), in_missing}, options_);
+  EXPECT_EQ(results[0].verdict, Verdict::kError);
+  EXPECT_EQ(results[0].detail, "command not found (exit 127)");
+  EXPECT_EQ(results[1].verdict, Verdict::kError);
+  EXPECT_EQ(results[1].detail, "working directory 'nope' does not exist");
+}
+
+TEST_F(RunnerTest, GateRunsInItsWorkingDirectory) {
+  fs::create_directories(root_ / "sub");
+  std::ofstream(root_ / "sub" / "here.txt") << "x";
+  Gate gate = MakeGate("sub", "test -f here.txt");
+  gate.cwd = "sub";
+  EXPECT_EQ(RunGates({gate}, options_)[0].verdict, Verdict::kPass);
+}
+
+TEST_F(RunnerTest, CacheHitSkipsRunningForTheSameTree) {
+  InMemoryGateCache cache;
+  options_.cache = &cache;
+  options_.tree_hash = "tree-1";
+  std::vector<Gate> gates = {MakeGate("count", "echo run >> counter.txt"),
+                             MakeGate("fails", "echo run >> fail_counter.txt; exit 1")};
+
+  auto first = RunGates(gates, options_);
+  auto second = RunGates(gates, options_);
+  EXPECT_EQ(LinesIn("counter.txt"), 1);
+  EXPECT_EQ(LinesIn("fail_counter.txt"), 1);
+  EXPECT_FALSE(first[0].cached);
+  EXPECT_TRUE(second[0].cached);
+  EXPECT_EQ(second[0].verdict, Verdict::kPass);
+  EXPECT_TRUE(second[1].cached);
+  EXPECT_EQ(second[1].verdict, Verdict::kFail);
+  EXPECT_EQ(second[1].excerpt, first[1].excerpt);
+
+  options_.tree_hash = "tree-2";  // a changed tree runs again
+  RunGates(gates, options_);
+  EXPECT_EQ(LinesIn("counter.txt"), 2);
+
+  gates[0].command = "echo run >> counter.txt; true";  // an edited gate runs again
+  RunGates(gates, options_);
+  EXPECT_EQ(LinesIn("counter.txt"), 3);
+}
+
+TEST_F(RunnerTest, ErrorsAreNotCachedAndEmptyTreeHashDisablesTheCache) {
+  InMemoryGateCache cache;
+  options_.cache = &cache;
+  options_.tree_hash = "tree-1";
+  std::vector<Gate> gates = {MakeGate("slow", "echo run >> c.txt; sleep 30", milliseconds(200))};
+  RunGates(gates, options_);
+  RunGates(gates, options_);
+  EXPECT_EQ(LinesIn("c.txt"), 2);
+  EXPECT_EQ(cache.size(), 0u);
+
+  options_.tree_hash.clear();
+  std::vector<Gate> quick = {MakeGate("quick", "echo run >> q.txt")};
+  RunGates(quick, options_);
+  RunGates(quick, options_);
+  EXPECT_EQ(LinesIn("q.txt"), 2);
+}
+
+TEST_F(RunnerTest, AfterWaitsForItsGateAndIsSkippedWhenItFails) {
+  options_.max_parallel = 4;
+  Gate build = MakeGate("build", "sleep 0.2; touch built.txt");
+  Gate test = MakeGate("test", "test -f built.txt");
+  test.after = {"build"};
+  auto results = RunGates({build, test}, options_);
+  EXPECT_EQ(results[1].verdict, Verdict::kPass) << results[1].detail;
+
+  Gate broken = MakeGate("build", "exit 1");
+  Gate dependent = MakeGate("test", "touch should_not_exist.txt");
+  dependent.after = {"build"};
+  results = RunGates({broken, dependent}, options_);
+  EXPECT_EQ(results[0].verdict, Verdict::kFail);
+  EXPECT_EQ(results[1].verdict, Verdict::kError);
+  EXPECT_EQ(results[1].detail, "not run: gate 'build' did not pass");
+  EXPECT_FALSE(fs::exists(root_ / "should_not_exist.txt"));
+}
+
+TEST_F(RunnerTest, AfterNamingAGateOutsideTheRunIsIgnored) {
+  Gate test = MakeGate("test", "true");
+  test.after = {"not-in-this-run"};
+  EXPECT_EQ(RunGates({test}, options_)[0].verdict, Verdict::kPass);
+}
+
+TEST_F(RunnerTest, CancelledRunReportsErrorsWithoutRunning) {
+  std::atomic<bool> cancel{true};
+  options_.cancel = &cancel;
+  auto results = RunGates({MakeGate("a", "touch ran.txt")}, options_);
+  EXPECT_EQ(results[0].verdict, Verdict::kError);
+  EXPECT_EQ(results[0].detail, "cancelled");
+  EXPECT_FALSE(fs::exists(root_ / "ran.txt"));
+}
+
+TEST_F(RunnerTest, OnResultIsCalledOncePerGateOnTheCallingThread) {
+  std::vector<std::string> seen;
+  const auto caller = std::this_thread::get_id();
+  bool same_thread = true;
+  options_.on_result = [&](const GateResult& r) {
+    seen.push_back(r.gate);
+    same_thread = same_thread && std::this_thread::get_id() == caller;
+  };
+  RunGates({MakeGate("a", "true"), MakeGate("b", "false"), MakeGate("c", "true")}, options_);
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_TRUE(same_thread);
+}
+
+TEST_F(RunnerTest, EnvironmentIsPassedToGates) {
+  options_.env["TANDEM_GATE_TEST"] = "value42";
+  auto results = RunGates({MakeGate("env", "[ \"$TANDEM_GATE_TEST\" = value42 ] && [ \"$NO_COLOR\" = 1 ]")},
+                          options_);
+  EXPECT_EQ(results[0].verdict, Verdict::kPass);
+}
+
+}  // namespace
+}  // namespace tandem::verify

@@ -1,0 +1,256 @@
+#include "tandem/verify/verify_md.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+namespace tandem::verify {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::vector<Gate> ParseOk(std::string_view text) {
+  auto gates = ParseVerifyMd(text);
+  EXPECT_TRUE(gates.has_value()) << gates.error().ToString();
+  return gates ? *gates : std::vector<Gate>{};
+}
+
+// The error message for text that must be refused.
+std::string ParseError(std::string_view text) {
+  auto gates = ParseVerifyMd(text);
+  EXPECT_FALSE(gates.has_value());
+  if (gates) return "";
+  EXPECT_EQ(gates.error().code(), StatusCode::kInvalidArgument);
+  return gates.error().message();
+}
+
+TEST(VerifyMd, ParsesHeadingGatesWithAllOptions) {
+  auto gates = ParseOk(
+      "# Verify\n"
+      "Gates for this repository. Prose is ignored.\n"
+      "\n"
+      "## build (each step, timeout 300s)\n"
+      "Compiles everything.\n"
+      "```sh\n"
+      "cmake -S . -B build\n"
+      "cmake --build build -j2\n"
+      "```\n"
+      "\n"
+      "## test (final, timeout 10m, in build, after build)\n"
+      "```\n"
+      "ctest --output-on-failure\n"
+      "```\n");
+  ASSERT_EQ(gates.size(), 2u);
+  EXPECT_EQ(gates[0].name, "build");
+  EXPECT_EQ(gates[0].command, "cmake -S . -B build\ncmake --build build -j2");
+  EXPECT_EQ(gates[0].when, GateWhen::kEachStep);
+  EXPECT_EQ(gates[0].timeout, seconds(300));
+  EXPECT_EQ(gates[0].cwd, "");
+  EXPECT_EQ(gates[1].name, "test");
+  EXPECT_EQ(gates[1].when, GateWhen::kFinal);
+  EXPECT_EQ(gates[1].timeout, seconds(600));
+  EXPECT_EQ(gates[1].cwd, "build");
+  EXPECT_EQ(gates[1].after, std::vector<std::string>{"build"});
+}
+
+TEST(VerifyMd, AppliesDefaultsWhenOptionsAreOmitted) {
+  auto gates = ParseOk("## lint\n```bash\nmake lint\n```\n");
+  ASSERT_EQ(gates.size(), 1u);
+  EXPECT_EQ(gates[0].when, GateWhen::kEachStep);
+  EXPECT_EQ(gates[0].timeout, seconds(300));
+}
+
+TEST(VerifyMd, AcceptsTimeoutUnitsAndCrlfLineEndings) {
+  auto gates = ParseOk(
+      "## a (timeout 1500ms)\r\n```sh\r\ntrue\r\n```\r\n"
+      "## b (final, timeout 2h)\r\n```sh\r\ntrue\r\n```\r\n"
+      "## c (each, timeout 45)\r\n```sh\r\ntrue\r\n```\r\n");
+  ASSERT_EQ(gates.size(), 3u);
+  EXPECT_EQ(gates[0].timeout, milliseconds(1500));
+  EXPECT_EQ(gates[0].command, "true");
+  EXPECT_EQ(gates[1].timeout, seconds(7200));
+  EXPECT_EQ(gates[2].timeout, seconds(45));
+}
+
+TEST(VerifyMd, HeadingInsideCodeBlockIsPartOfTheCommand) {
+  auto gates = ParseOk("## gen\n```sh\ncat <<X\n## not a heading\nX\n```\n");
+  ASSERT_EQ(gates.size(), 1u);
+  EXPECT_EQ(gates[0].command, "cat <<X\n## not a heading\nX");
+}
+
+TEST(VerifyMd, EmptyFileAndProseOnlyFileHaveNoGates) {
+  EXPECT_TRUE(ParseOk("").empty());
+  EXPECT_TRUE(ParseOk("# Verify\n\nNothing to check yet.\n").empty());
+  EXPECT_EQ(SummarizeGates({}), "no gates defined: edits will not be verified");
+}
+
+TEST(VerifyMd, RefusesCodeBlockWithoutGateHeading) {
+  EXPECT_EQ(ParseError("# Verify\n\n```sh\nmake\n```\n"),
+            "line 3: code block outside a gate; expected a '## <name> (each step|final, "
+            "timeout <N>s)' heading above it");
+}
+
+TEST(VerifyMd, RefusesGateWithoutCommandNamingItsHeadingLine) {
+  std::string message = ParseError("# Verify\n## build (each step)\nno block here\n## test\n```sh\nx\n```\n");
+  EXPECT_EQ(message,
+            "line 2: gate 'build' has no command; expected a ```sh code block under its heading");
+}
+
+TEST(VerifyMd, RefusesUnclosedCodeBlock) {
+  EXPECT_EQ(ParseError("## build\n```sh\nmake\n"),
+            "line 2: code block opened here is never closed; expected a closing ``` line, found "
+            "the end of the file");
+}
+
+TEST(VerifyMd, RefusesEmptyCodeBlock) {
+  EXPECT_EQ(ParseError("## build\n```sh\n  \n```\n"),
+            "line 2: empty code block for gate 'build'; expected the command to run");
+}
+
+TEST(VerifyMd, RefusesSecondCodeBlockInOneGate) {
+  EXPECT_EQ(ParseError("## build\n```sh\nmake\n```\n```sh\nmake test\n```\n"),
+            "line 5: second code block in gate 'build' (its command is the block on line 2); "
+            "expected one block per gate");
+}
+
+TEST(VerifyMd, RefusesNonShellCodeBlock) {
+  EXPECT_EQ(ParseError("\n## check\n```python\nprint(1)\n```\n"),
+            "line 3: code block language 'python'; expected ```sh (gates run in /bin/sh)");
+}
+
+TEST(VerifyMd, RefusesDuplicateGateNames) {
+  EXPECT_EQ(ParseError("## build\n```sh\na\n```\n## build (final)\n```sh\nb\n```\n"),
+            "line 5: duplicate gate name 'build'; first defined on line 1");
+}
+
+TEST(VerifyMd, RefusesMalformedHeadings) {
+  EXPECT_EQ(ParseError("## (final)\n```sh\nx\n```\n"),
+            "line 1: gate heading has no name; expected '## <name> (each step|final, timeout "
+            "<N>s)'");
+  EXPECT_NE(ParseError("## run tests\n```sh\nx\n```\n")
+                .find("line 1: gate name 'run tests' is not valid; expected letters"),
+            std::string::npos);
+  EXPECT_EQ(ParseError("## build (final\n```sh\nx\n```\n"),
+            "line 1: expected the options to end with ')', found '(final'");
+}
+
+TEST(VerifyMd, RefusesBadOptionsNamingTheLine) {
+  EXPECT_EQ(ParseError("\n\n## build (nightly)\n```sh\nx\n```\n"),
+            "line 3: unknown gate option 'nightly'; expected 'each step', 'final', 'timeout "
+            "<N>s', 'in <dir>' or 'after <gate>'");
+  EXPECT_EQ(ParseError("## build (timeout soon)\n```sh\nx\n```\n"),
+            "line 1: timeout 'soon' is not valid; expected a positive number with a unit, e.g. "
+            "'timeout 300s', '10m', '1500ms'");
+  EXPECT_EQ(ParseError("## build (timeout 0s)\n```sh\nx\n```\n").substr(0, 29),
+            "line 1: timeout '0s' is not v");
+  EXPECT_EQ(ParseError("## build (final, each step)\n```sh\nx\n```\n"),
+            "line 1: gate option 'each step' repeats the each step/final choice given earlier "
+            "on this line");
+  EXPECT_EQ(ParseError("## build (each step,, final)\n```sh\nx\n```\n"),
+            "line 1: empty gate option; expected a comma-separated list such as 'each step, "
+            "timeout 300s'");
+}
+
+TEST(VerifyMd, RefusesWorkingDirectoryOutsideTheWorkspace) {
+  EXPECT_EQ(ParseError("## build (in ../other)\n```sh\nx\n```\n"),
+            "line 1: working directory '../other' is not valid; expected a path relative to the "
+            "repository root without '..'");
+  EXPECT_FALSE(ParseVerifyMd("## build (in /tmp)\n```sh\nx\n```\n").has_value());
+}
+
+TEST(VerifyMd, RefusesAfterUnknownOrLaterGate) {
+  EXPECT_EQ(ParseError("## test (after build)\n```sh\nx\n```\n## build\n```sh\ny\n```\n"),
+            "line 1: 'after build' names no gate defined above; expected the name of an earlier "
+            "gate");
+}
+
+TEST(VerifyMd, RefusesEachStepGateAfterFinalGate) {
+  EXPECT_EQ(ParseError("## test (final)\n```sh\nx\n```\n## lint (after test)\n```sh\ny\n```\n"),
+            "line 5: gate 'lint' runs each step but is after 'test', which is final; expected "
+            "'final' or an each-step gate");
+}
+
+TEST(VerifyMd, TitleEndsAGateSoALaterBlockIsRefused) {
+  EXPECT_EQ(ParseError("## a\n```sh\nx\n```\n# Notes\n```sh\necho example\n```\n"),
+            "line 6: code block outside a gate; expected a '## <name> (each step|final, timeout "
+            "<N>s)' heading above it");
+}
+
+TEST(VerifyMd, RenderThenParseRoundTrips) {
+  std::vector<Gate> gates(3);
+  gates[0] = {"build", "cmake -S . -B build\ncmake --build build", seconds(900),
+              GateWhen::kEachStep, "", {}};
+  gates[1] = {"lint.fast", "ruff check .", milliseconds(1500), GateWhen::kEachStep, "py", {}};
+  gates[2] = {"test", "ctest --output-on-failure", seconds(1200), GateWhen::kFinal, "build",
+              {"build", "lint.fast"}};
+  std::string text = RenderVerifyMd(gates, "Edit these gates freely; see docs/FORMATS.md.");
+  EXPECT_NE(text.find("## test (final, timeout 1200s, in build, after build, after lint.fast)"),
+            std::string::npos)
+      << text;
+  auto parsed = ParseVerifyMd(text);
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString() << "\n" << text;
+  EXPECT_EQ(*parsed, gates);
+}
+
+TEST(VerifyMd, LoadReportsMissingFileAsNotFoundAndPrefixesParseErrorsWithPath) {
+  auto dir = std::filesystem::temp_directory_path() / ("verify_md_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto missing = LoadVerifyMd(dir / "verify.md");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code(), StatusCode::kNotFound);
+
+  std::ofstream(dir / "verify.md") << "## build (sometimes)\n```sh\nmake\n```\n";
+  auto bad = LoadVerifyMd(dir / "verify.md");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_EQ(bad.error().message().find((dir / "verify.md").string() + ": line 1: unknown gate "
+                                                                      "option 'sometimes'"),
+            0u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Gate, SelectGatesPicksEachStepGatesOrAllForFinal) {
+  std::vector<Gate> gates(2);
+  gates[0].name = "build";
+  gates[1].name = "test";
+  gates[1].when = GateWhen::kFinal;
+  ASSERT_EQ(SelectGates(gates, GateWhen::kEachStep).size(), 1u);
+  EXPECT_EQ(SelectGates(gates, GateWhen::kEachStep)[0].name, "build");
+  EXPECT_EQ(SelectGates(gates, GateWhen::kFinal).size(), 2u);
+  EXPECT_EQ(SummarizeGates(gates), "2 gates: build (each step), test (final)");
+}
+
+}  // namespace
+}  // namespace tandem::verify
+
+namespace tandem::verify {
+namespace {
+
+// The example in docs/FORMATS.md must stay valid.
+TEST(VerifyMd, DocumentedExampleParses) {
+  std::ifstream in(std::string(TANDEM_SOURCE_DIR) + "/docs/FORMATS.md");
+  ASSERT_TRUE(in.good());
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string doc = buffer.str();
+  size_t section = doc.find("## verify.md");
+  ASSERT_NE(section, std::string::npos);
+  size_t begin = doc.find("````markdown\n", section);
+  ASSERT_NE(begin, std::string::npos);
+  begin += 12;
+  size_t end = doc.find("\n````", begin);
+  ASSERT_NE(end, std::string::npos);
+  auto gates = ParseVerifyMd(doc.substr(begin, end - begin));
+  ASSERT_TRUE(gates.has_value()) << gates.error().ToString();
+  ASSERT_EQ(gates->size(), 4u);
+  EXPECT_EQ((*gates)[3].name, "e2e");
+  EXPECT_EQ((*gates)[3].cwd, "tests/e2e");
+  EXPECT_EQ((*gates)[3].when, GateWhen::kFinal);
+  EXPECT_EQ((*gates)[0].timeout, std::chrono::minutes(15));
+}
+
+}  // namespace
+}  // namespace tandem::verify

@@ -1,0 +1,53 @@
+// Internal: StatCache, tandem's private in-memory index of one worktree.
+//
+// It starts as a copy of the user's index (so the stat data git already has
+// spares hashing unchanged files) and is never written back: the copy lives
+// in a temporary file that only this object knows and deletes. Scan() makes it
+// match the working tree (stat everything, hash only what changed; the one
+// full-cost operation); Record()/Forget() keep it in step with the files
+// tandem itself writes or captures, so later scans stay cheap.
+//
+// Not thread-safe. The repository keeps a pointer to the index while the
+// StatCache lives (git_repository_set_index), so it must outlive neither.
+#pragma once
+
+#include <git2.h>
+#include <sys/stat.h>
+
+#include <memory>
+#include <string>
+
+#include "tandem/base/status.h"
+#include "tandem/workspace/git_handle.h"
+
+namespace tandem::workspace::internal {
+
+class StatCache {
+ public:
+  // Copies the worktree's index (or starts empty when there is none) and
+  // makes it `repo`'s index for this process. Unmerged entries are dropped:
+  // the working tree file is what a checkpoint records.
+  static Result<std::unique_ptr<StatCache>> Load(git_repository* repo);
+  ~StatCache();
+
+  // Brings the cache up to date with the working tree (tracked files and
+  // untracked, non-ignored ones; .tandem/ excluded) and returns its tree.
+  Result<git_oid> Scan();
+
+  // `path` (a file or symlink) now holds `id` with `mode`, as lstat'ed in `st`.
+  Status Record(const std::string& path, const git_oid& id, git_filemode_t mode,
+                const struct stat& st);
+
+  // Nothing is recorded at `path` or under it any more.
+  Status Forget(const std::string& path);
+
+ private:
+  StatCache(git_repository* repo, IndexPtr index, std::string copy_path)
+      : repo_(repo), index_(std::move(index)), copy_path_(std::move(copy_path)) {}
+
+  git_repository* repo_;
+  IndexPtr index_;
+  std::string copy_path_;  // private index copy, removed in the destructor
+};
+
+}  // namespace tandem::workspace::internal

@@ -1,0 +1,512 @@
+#include "tandem/workspace/workspace.h"
+
+#include <algorithm>
+#include <charconv>
+#include <ctime>
+#include <set>
+#include <utility>
+
+#include "tandem/workspace/git_handle.h"
+#include "tandem/workspace/stat_cache.h"
+#include "tandem/workspace/tree_diff.h"
+#include "tandem/workspace/tree_edit.h"
+#include "tandem/workspace/worktree_io.h"
+
+namespace tandem::workspace {
+namespace internal {
+
+// Everything libgit2-typed lives here, so workspace.h needs no git2.h.
+// Member order matters: the session outlives the repository, which outlives
+// the objects read from it.
+class WorkspaceState {
+ public:
+  LibGit2Session session;
+  RepoPtr repo;
+  std::string root;  // ends in '/'
+  std::unique_ptr<StatCache> stat_cache;
+
+  std::string run_id;
+  int64_t next_seq = 0;
+  std::optional<git_oid> last_commit;
+  TreePtr current_tree;  // what the working tree holds, as far as tandem knows
+
+  Result<TreePtr> TreeOf(const CheckpointId& id);
+  Result<CheckpointId> Record(const git_oid& tree, std::string_view label);
+  Result<bool> Ignored(const std::string& path);
+  Result<bool> Matches(const std::string& path, const git_tree_entry* entry);
+  Status RequireRun() const;
+  Result<git_oid> TreeWithTouched(const TouchedPaths& touched);
+  Status CaptureInto(const std::string& path, const WorkdirStat& s, std::vector<TreeChange>& out);
+  Status CapturePath(const std::string& path, std::vector<TreeChange>& out);
+  Status RestoreFile(const std::string& path, const git_oid& id, git_filemode_t mode);
+  Status RestorePath(git_tree* target, const std::string& path, std::vector<TreeChange>& out);
+  Result<std::vector<std::pair<int64_t, git_oid>>> ListRun(std::string_view run_id);
+};
+
+namespace {
+
+bool ValidRunId(std::string_view id) {
+  if (id.empty() || id.size() > 128 || id.front() == '.' || id.find("..") != std::string_view::npos) {
+    return false;
+  }
+  if (id.size() >= 5 && id.substr(id.size() - 5) == ".lock") return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+std::string Parent(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash);
+}
+
+struct TreeFile {
+  std::string path;
+  git_oid id;
+  git_filemode_t mode;
+};
+
+// Every file under `tree` (recursively), with `prefix/` prepended.
+Result<std::vector<TreeFile>> ListTree(git_tree* tree, const std::string& prefix) {
+  struct Ctx {
+    std::string prefix;
+    std::vector<TreeFile> files;
+  } ctx{prefix.empty() ? std::string() : prefix + "/", {}};
+  auto cb = [](const char* root, const git_tree_entry* e, void* payload) -> int {
+    auto* c = static_cast<Ctx*>(payload);
+    git_filemode_t mode = git_tree_entry_filemode(e);
+    if (mode == GIT_FILEMODE_TREE) return 0;
+    c->files.push_back({c->prefix + root + git_tree_entry_name(e), *git_tree_entry_id(e), mode});
+    return 0;
+  };
+  TANDEM_GIT_CALL(git_tree_walk(tree, GIT_TREEWALK_PRE, cb, &ctx), "listing " + prefix);
+  return std::move(ctx.files);
+}
+
+}  // namespace
+
+Result<TreePtr> WorkspaceState::TreeOf(const CheckpointId& id) {
+  git_oid oid;
+  if (git_oid_fromstr(&oid, id.hex.c_str()) < 0) {
+    git_error_clear();
+    return InvalidArgument("bad checkpoint id: " + id.hex);
+  }
+  git_commit* raw = nullptr;
+  int rc = git_commit_lookup(&raw, repo.get(), &oid);
+  if (rc < 0) return GitError(rc, "no checkpoint " + id.hex);
+  CommitPtr commit(raw);
+  git_tree* tree = nullptr;
+  TANDEM_GIT_CALL(git_commit_tree(&tree, commit.get()), "reading checkpoint " + id.hex);
+  return TreePtr(tree);
+}
+
+Result<CheckpointId> WorkspaceState::Record(const git_oid& tree_id, std::string_view label) {
+  TreePtr tree = TRY(LookupTree(repo.get(), tree_id));
+  git_signature* raw_sig = nullptr;
+  TANDEM_GIT_CALL(git_signature_new(&raw_sig, "tandem", "tandem@localhost", std::time(nullptr), 0),
+                  "creating signature");
+  SignaturePtr sig(raw_sig);
+
+  CommitPtr parent;
+  if (last_commit) {
+    git_commit* raw = nullptr;
+    TANDEM_GIT_CALL(git_commit_lookup(&raw, repo.get(), &*last_commit), "reading last checkpoint");
+    parent.reset(raw);
+  }
+  const git_commit* parents[1] = {parent.get()};
+  std::string message = "tandem checkpoint " + std::to_string(next_seq) + ": " +
+                        std::string(label) + "\n\nTandem-Run: " + run_id + "\n";
+  git_oid commit_id;
+  TANDEM_GIT_CALL(git_commit_create(&commit_id, repo.get(), nullptr, sig.get(), sig.get(), nullptr,
+                                    message.c_str(), tree.get(), parent ? 1 : 0, parents),
+                  "writing checkpoint commit");
+  std::string ref_name = Workspace::RunRefPrefix(run_id) + std::to_string(next_seq);
+  git_reference* ref = nullptr;
+  TANDEM_GIT_CALL(git_reference_create(&ref, repo.get(), ref_name.c_str(), &commit_id, 1,
+                                       "tandem checkpoint"),
+                  "writing " + ref_name);
+  git_reference_free(ref);
+  last_commit = commit_id;
+  ++next_seq;
+  current_tree = std::move(tree);
+  return CheckpointId{OidHex(commit_id)};
+}
+
+Result<bool> WorkspaceState::Ignored(const std::string& path) {
+  int ignored = 0;
+  TANDEM_GIT_CALL(git_ignore_path_is_ignored(&ignored, repo.get(), path.c_str()),
+                  "checking .gitignore for " + path);
+  return ignored != 0;
+}
+
+Result<bool> WorkspaceState::Matches(const std::string& path, const git_tree_entry* entry) {
+  WorkdirStat s = TRY(StatPath(root, path));
+  if (entry == nullptr) return !s.exists();
+  git_filemode_t mode = git_tree_entry_filemode(entry);
+  if (mode == GIT_FILEMODE_COMMIT) return true;  // submodules are not tandem's to judge
+  if (!s.is_file() || s.mode != mode) return false;
+  git_oid id = TRY(HashPath(repo.get(), root, path, s.mode, /*store=*/false));
+  return git_oid_equal(&id, git_tree_entry_id(entry)) != 0;
+}
+
+Status WorkspaceState::RequireRun() const {
+  if (run_id.empty()) return FailedPrecondition("no active run: call StartRun first");
+  return Status::Ok();
+}
+
+Status WorkspaceState::CaptureInto(const std::string& path, const WorkdirStat& s,
+                                   std::vector<TreeChange>& out) {
+  Result<git_oid> id = HashPath(repo.get(), root, path, s.mode, /*store=*/true);
+  if (!id) return id.error();
+  RETURN_IF_ERROR(stat_cache->Record(path, *id, s.mode, s.st));
+  out.push_back({path, false, *id, s.mode});
+  return Status::Ok();
+}
+
+Status WorkspaceState::CapturePath(const std::string& path, std::vector<TreeChange>& out) {
+  Result<WorkdirStat> stat = StatPath(root, path);
+  if (!stat) return stat.error();
+  Result<TreeEntryPtr> existing_r = FindEntry(current_tree.get(), path);
+  if (!existing_r) return existing_r.error();
+  TreeEntryPtr existing = std::move(*existing_r);
+  git_filemode_t existing_mode =
+      existing ? git_tree_entry_filemode(existing.get()) : static_cast<git_filemode_t>(0);
+  if (existing_mode == GIT_FILEMODE_COMMIT) return Status::Ok();  // a submodule: recorded as is
+
+  if (stat->is_file()) {
+    if (!existing) {
+      Result<bool> ignored = Ignored(path);
+      if (!ignored) return ignored.error();
+      if (*ignored) return Status::Ok();
+    }
+    return CaptureInto(path, *stat, out);
+  }
+  if (stat->mode != GIT_FILEMODE_TREE) {  // gone (or a fifo/socket, never captured)
+    if (existing) {
+      RETURN_IF_ERROR(stat_cache->Forget(path));
+      out.push_back({path, true, {}, GIT_FILEMODE_BLOB});
+    }
+    return Status::Ok();
+  }
+
+  // A directory: capture its files, drop recorded files that are gone.
+  std::set<std::string> recorded;
+  if (existing_mode == GIT_FILEMODE_TREE) {
+    Result<TreePtr> sub = LookupTree(repo.get(), *git_tree_entry_id(existing.get()));
+    if (!sub) return sub.error();
+    Result<std::vector<TreeFile>> files = ListTree(sub->get(), path);
+    if (!files) return files.error();
+    for (TreeFile& f : *files) recorded.insert(std::move(f.path));
+  } else if (existing) {
+    RETURN_IF_ERROR(stat_cache->Forget(path));
+    out.push_back({path, true, {}, GIT_FILEMODE_BLOB});  // a file became a directory
+  }
+  Result<std::vector<std::string>> present = ListFiles(root, path);
+  if (!present) return present.error();
+  for (const std::string& f : *present) {
+    if (IsPrivatePath(f)) continue;
+    bool was_recorded = recorded.erase(f) > 0;
+    if (!was_recorded) {
+      Result<bool> ignored = Ignored(f);
+      if (!ignored) return ignored.error();
+      if (*ignored) continue;
+    }
+    Result<WorkdirStat> fs = StatPath(root, f);
+    if (!fs) return fs.error();
+    if (fs->is_file()) {
+      RETURN_IF_ERROR(CaptureInto(f, *fs, out));
+    } else if (was_recorded) {
+      recorded.insert(f);  // vanished meanwhile: remove below
+    }
+  }
+  for (const std::string& gone : recorded) {
+    RETURN_IF_ERROR(stat_cache->Forget(gone));
+    out.push_back({gone, true, {}, GIT_FILEMODE_BLOB});
+  }
+  return Status::Ok();
+}
+
+Result<git_oid> WorkspaceState::TreeWithTouched(const TouchedPaths& touched) {
+  RETURN_IF_ERROR(RequireRun());
+  if (touched.unknown()) return stat_cache->Scan();
+  std::vector<std::string> paths = TRY(CanonicalPathSet(touched.paths()));
+  std::vector<TreeChange> changes;
+  for (const std::string& p : paths) RETURN_IF_ERROR(CapturePath(p, changes));
+  if (changes.empty()) return *git_tree_id(current_tree.get());
+  return ApplyTreeChanges(repo.get(), current_tree.get(), changes);
+}
+
+Status WorkspaceState::RestoreFile(const std::string& path, const git_oid& id, git_filemode_t mode) {
+  WorkdirStat s;
+  {
+    Result<WorkdirStat> r = StatPath(root, path);
+    if (!r) return r.error();
+    s = *r;
+  }
+  bool same = false;
+  if (s.is_file() && s.mode == mode) {
+    Result<git_oid> current = HashPath(repo.get(), root, path, s.mode, /*store=*/false);
+    if (!current) return current.error();
+    same = git_oid_equal(&*current, &id) != 0;
+  }
+  if (!same) {
+    RETURN_IF_ERROR(WritePath(repo.get(), root, path, id, mode));
+    Result<WorkdirStat> r = StatPath(root, path);
+    if (!r) return r.error();
+    s = *r;
+  }
+  return stat_cache->Record(path, id, mode, s.st);
+}
+
+Status WorkspaceState::RestorePath(git_tree* target, const std::string& path,
+                                   std::vector<TreeChange>& out) {
+  Result<TreeEntryPtr> entry_r = FindEntry(target, path);
+  if (!entry_r) return entry_r.error();
+  const git_tree_entry* entry = entry_r->get();
+  auto keep_ignored = [this](const std::string& f) {
+    Result<bool> ignored = Ignored(f);
+    return !ignored || *ignored;  // when in doubt, keep the file
+  };
+
+  if (entry == nullptr) {
+    Result<WorkdirStat> s = StatPath(root, path);
+    if (!s) return s.error();
+    if (s->is_file() && !keep_ignored(path)) {
+      RETURN_IF_ERROR(RemoveFileOrEmptyDir(root, path));
+    } else if (s->mode == GIT_FILEMODE_TREE) {
+      RETURN_IF_ERROR(RemovePath(root, path, keep_ignored));
+    }
+    PruneEmptyDirs(root, Parent(path));
+    RETURN_IF_ERROR(stat_cache->Forget(path));
+    out.push_back({path, true, {}, GIT_FILEMODE_BLOB});
+    return Status::Ok();
+  }
+
+  git_filemode_t mode = git_tree_entry_filemode(entry);
+  if (mode == GIT_FILEMODE_COMMIT) return Status::Ok();
+  if (mode != GIT_FILEMODE_TREE) {
+    RETURN_IF_ERROR(RestoreFile(path, *git_tree_entry_id(entry), mode));
+    out.push_back({path, false, *git_tree_entry_id(entry), mode});
+    return Status::Ok();
+  }
+
+  Result<TreePtr> sub = LookupTree(repo.get(), *git_tree_entry_id(entry));
+  if (!sub) return sub.error();
+  Result<std::vector<TreeFile>> files = ListTree(sub->get(), path);
+  if (!files) return files.error();
+  std::set<std::string> wanted;
+  for (const TreeFile& f : *files) wanted.insert(f.path);
+  Result<WorkdirStat> s = StatPath(root, path);
+  if (!s) return s.error();
+  if (s->mode == GIT_FILEMODE_TREE) {
+    RETURN_IF_ERROR(RemovePath(root, path, [&](const std::string& f) {
+      return wanted.count(f) > 0 || keep_ignored(f);
+    }));
+  }
+  RETURN_IF_ERROR(stat_cache->Forget(path));
+  for (const TreeFile& f : *files) {
+    if (f.mode == GIT_FILEMODE_COMMIT) continue;
+    RETURN_IF_ERROR(RestoreFile(f.path, f.id, f.mode));
+  }
+  out.push_back({path, false, *git_tree_entry_id(entry), GIT_FILEMODE_TREE});
+  return Status::Ok();
+}
+
+Result<std::vector<std::pair<int64_t, git_oid>>> WorkspaceState::ListRun(std::string_view id) {
+  if (!ValidRunId(id)) return InvalidArgument("bad run id: " + std::string(id));
+  std::string prefix = Workspace::RunRefPrefix(id);
+  std::string glob = prefix + "*";
+  git_reference_iterator* raw = nullptr;
+  TANDEM_GIT_CALL(git_reference_iterator_glob_new(&raw, repo.get(), glob.c_str()),
+                  "listing " + glob);
+  std::vector<std::pair<int64_t, git_oid>> out;
+  git_reference* ref = nullptr;
+  int rc = 0;
+  while ((rc = git_reference_next(&ref, raw)) == 0) {
+    RefPtr owned(ref);
+    std::string_view name = git_reference_name(ref);
+    std::string_view seq_text = name.substr(prefix.size());
+    int64_t seq = 0;
+    auto [end, ec] = std::from_chars(seq_text.data(), seq_text.data() + seq_text.size(), seq);
+    const git_oid* target = git_reference_target(ref);
+    if (ec != std::errc() || end != seq_text.data() + seq_text.size() || target == nullptr) continue;
+    out.emplace_back(seq, *target);
+  }
+  git_reference_iterator_free(raw);
+  if (rc != GIT_ITEROVER) return GitError(rc, "listing " + glob);
+  git_error_clear();
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+}  // namespace internal
+
+using internal::GitError;
+using internal::TreeChange;
+using internal::TreeEntryPtr;
+using internal::TreePtr;
+
+Workspace::Workspace(std::unique_ptr<internal::WorkspaceState> state) : state_(std::move(state)) {}
+Workspace::~Workspace() = default;
+
+Result<std::unique_ptr<Workspace>> Workspace::Open(const std::filesystem::path& root) {
+  auto state = std::make_unique<internal::WorkspaceState>();
+  std::error_code ec;
+  std::filesystem::path canonical = std::filesystem::canonical(root, ec);
+  if (ec) return NotFound("worktree " + root.string() + ": " + ec.message());
+  git_repository* raw = nullptr;
+  int rc = git_repository_open_ext(&raw, canonical.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr);
+  if (rc < 0) return GitError(rc, "opening git worktree " + canonical.string());
+  state->repo.reset(raw);
+  if (git_repository_is_bare(raw)) return FailedPrecondition("bare repository: " + canonical.string());
+  state->root = git_repository_workdir(raw);
+  TANDEM_GIT_CALL(git_ignore_add_rule(raw, "/.tandem/\n"), "ignoring .tandem");
+  return std::unique_ptr<Workspace>(new Workspace(std::move(state)));
+}
+
+const std::string& Workspace::root() const { return state_->root; }
+const std::string& Workspace::run_id() const { return state_->run_id; }
+
+std::optional<CheckpointId> Workspace::last_checkpoint() const {
+  if (!state_->last_commit || state_->run_id.empty()) return std::nullopt;
+  return CheckpointId{internal::OidHex(*state_->last_commit)};
+}
+
+std::string Workspace::RunRefPrefix(std::string_view run_id) {
+  return "refs/tandem/runs/" + std::string(run_id) + "/";
+}
+
+std::string Workspace::BestAttemptRef(std::string_view run_id) {
+  return "refs/tandem/best/" + std::string(run_id);
+}
+
+Result<CheckpointId> Workspace::StartRun(std::string_view run_id) {
+  internal::WorkspaceState& s = *state_;
+  if (!s.run_id.empty()) return FailedPrecondition("run " + s.run_id + " is already active");
+  auto existing = TRY(s.ListRun(run_id));  // validates run_id
+  if (!s.stat_cache) s.stat_cache = TRY(internal::StatCache::Load(s.repo.get()));
+  git_oid tree = TRY(s.stat_cache->Scan());
+  if (!existing.empty()) {
+    s.next_seq = existing.back().first + 1;
+    s.last_commit = existing.back().second;
+  } else {
+    s.next_seq = 0;
+    git_oid head;
+    if (git_reference_name_to_id(&head, s.repo.get(), "HEAD") == 0) {
+      s.last_commit = head;
+    } else {
+      git_error_clear();  // unborn branch: the chain starts here
+      s.last_commit.reset();
+    }
+  }
+  s.run_id = std::string(run_id);
+  Result<CheckpointId> id = s.Record(tree, existing.empty() ? "run start" : "run resumed");
+  if (!id) s.run_id.clear();
+  return id;
+}
+
+Result<CheckpointId> Workspace::Checkpoint(const TouchedPaths& touched, std::string_view label) {
+  git_oid tree = TRY(state_->TreeWithTouched(touched));
+  return state_->Record(tree, label);
+}
+
+Result<std::vector<FileChange>> Workspace::Diff(const CheckpointId& from, const CheckpointId& to) {
+  TreePtr a = TRY(state_->TreeOf(from));
+  TreePtr b = TRY(state_->TreeOf(to));
+  return internal::DiffTrees(state_->repo.get(), a.get(), b.get());
+}
+
+Result<std::vector<FileChange>> Workspace::DiffToWorkingTree(const CheckpointId& from,
+                                                             const TouchedPaths& touched) {
+  TreePtr a = TRY(state_->TreeOf(from));
+  git_oid now = TRY(state_->TreeWithTouched(touched));
+  TreePtr b = TRY(internal::LookupTree(state_->repo.get(), now));
+  std::vector<FileChange> changes = TRY(internal::DiffTrees(state_->repo.get(), a.get(), b.get()));
+  state_->current_tree = std::move(b);
+  return changes;
+}
+
+Result<std::string> Workspace::TreeHash(const CheckpointId& checkpoint) {
+  TreePtr tree = TRY(state_->TreeOf(checkpoint));
+  return internal::OidHex(*git_tree_id(tree.get()));
+}
+
+Result<std::string> Workspace::Patch(const CheckpointId& from, const CheckpointId& to) {
+  TreePtr a = TRY(state_->TreeOf(from));
+  TreePtr b = TRY(state_->TreeOf(to));
+  return internal::PatchText(state_->repo.get(), a.get(), b.get());
+}
+
+Result<CheckpointId> Workspace::Restore(const CheckpointId& target, const TouchedPaths& paths) {
+  internal::WorkspaceState& s = *state_;
+  RETURN_IF_ERROR(s.RequireRun());
+  TreePtr target_tree = TRY(s.TreeOf(target));
+  std::vector<std::string> restore_paths;
+  if (paths.unknown()) {
+    git_oid now = TRY(s.stat_cache->Scan());
+    s.current_tree = TRY(internal::LookupTree(s.repo.get(), now));
+    std::vector<FileChange> changes =
+        TRY(internal::DiffTrees(s.repo.get(), s.current_tree.get(), target_tree.get()));
+    for (FileChange& c : changes) restore_paths.push_back(std::move(c.path));
+  } else {
+    restore_paths = TRY(CanonicalPathSet(paths.paths()));
+  }
+  std::vector<TreeChange> changes;
+  for (const std::string& p : restore_paths) {
+    RETURN_IF_ERROR(s.RestorePath(target_tree.get(), p, changes));
+  }
+  git_oid tree = TRY(internal::ApplyTreeChanges(s.repo.get(), s.current_tree.get(), changes));
+  return s.Record(tree, "restore " + target.Short());
+}
+
+Status Workspace::KeepBestAttempt(const CheckpointId& checkpoint) {
+  RETURN_IF_ERROR(state_->RequireRun());
+  git_oid oid;
+  if (git_oid_fromstr(&oid, checkpoint.hex.c_str()) < 0) {
+    git_error_clear();
+    return InvalidArgument("bad checkpoint id: " + checkpoint.hex);
+  }
+  std::string name = BestAttemptRef(state_->run_id);
+  git_reference* ref = nullptr;
+  TANDEM_GIT_CALL(git_reference_create(&ref, state_->repo.get(), name.c_str(), &oid, 1,
+                                       "tandem best attempt"),
+                  "writing " + name);
+  git_reference_free(ref);
+  return Status::Ok();
+}
+
+Result<std::vector<CheckpointId>> Workspace::RunCheckpoints(std::string_view run_id) {
+  auto list = TRY(state_->ListRun(run_id));
+  std::vector<CheckpointId> out;
+  out.reserve(list.size());
+  for (const auto& [seq, oid] : list) out.push_back(CheckpointId{internal::OidHex(oid)});
+  return out;
+}
+
+Result<CheckpointId> Workspace::Undo(std::string_view run_id) {
+  internal::WorkspaceState& s = *state_;
+  RETURN_IF_ERROR(s.RequireRun());
+  std::vector<CheckpointId> checkpoints = TRY(RunCheckpoints(run_id));
+  if (checkpoints.empty()) return NotFound("no run " + std::string(run_id));
+  TreePtr before = TRY(s.TreeOf(checkpoints.front()));
+  TreePtr after = TRY(s.TreeOf(checkpoints.back()));
+  std::vector<FileChange> changes = TRY(internal::DiffTrees(s.repo.get(), before.get(), after.get()));
+  std::vector<std::string> paths;
+  std::string edited;
+  for (const FileChange& c : changes) {
+    TreeEntryPtr entry = TRY(internal::FindEntry(after.get(), c.path));
+    bool same = TRY(s.Matches(c.path, entry.get()));
+    if (!same) edited += (edited.empty() ? "" : ", ") + c.path;
+    paths.push_back(c.path);
+  }
+  if (!edited.empty()) {
+    return FailedPrecondition("cannot undo run " + std::string(run_id) +
+                              ": changed since the run ended: " + edited);
+  }
+  if (paths.empty()) return s.Record(*git_tree_id(s.current_tree.get()), "undo (nothing to do)");
+  return Restore(checkpoints.front(), TouchedPaths::Only(std::move(paths)));
+}
+
+}  // namespace tandem::workspace

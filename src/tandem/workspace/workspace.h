@@ -1,0 +1,128 @@
+// Workspace: checkpoints, diffs and rollback of one git working tree.
+//
+// A checkpoint records the working tree (tracked files plus untracked files
+// that .gitignore does not exclude, with their modes: executable bit,
+// symlinks) as a commit on a private ref, refs/tandem/runs/<run-id>/<n>.
+// The checkpoints of a run form a parent chain that starts at the user's
+// HEAD, so `git log refs/tandem/runs/<id>/<n>` shows a run's history and
+// `git gc` keeps it. The user's index, HEAD, branches and stash are never
+// read-modify-written: tandem works on a private copy of the index (see
+// stat_cache.h). .git/ and .tandem/ are never captured nor touched.
+//
+// Cost follows what changed. StartRun() scans the whole tree once (stat
+// everything, hash only files whose stat data changed); afterwards a caller
+// that knows which paths a step may have touched (tandem's file tools do)
+// passes them as TouchedPaths::Only and pays per path. Steps with unknown
+// effects (shell commands) pass TouchedPaths::Unknown() and pay for a rescan.
+//
+// Rollback contract: after Restore(c, paths) the working tree matches
+// checkpoint `c` at `paths` exactly (created files removed, deleted files
+// restored, contents and modes restored). Ignored files are neither captured
+// nor removed. Empty directories are not recorded (git has no such object);
+// directories emptied by a restore are removed.
+//
+// Thread-safety: not thread-safe. Use one Workspace per worktree (variants
+// each get their own worktree and Workspace); separate Workspaces may run
+// on separate threads, as they share no libgit2 objects. Two processes must
+// not run the same run id at once.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tandem/base/status.h"
+#include "tandem/workspace/checkpoint_id.h"
+#include "tandem/workspace/file_change.h"
+#include "tandem/workspace/touched_paths.h"
+
+namespace tandem::workspace {
+
+namespace internal {
+class WorkspaceState;
+}
+
+class Workspace {
+ public:
+  // Opens the worktree whose top-level directory is `root` (no upward
+  // search). Cheap: nothing is scanned until StartRun(). FailedPrecondition
+  // for a bare repository, NotFound when `root` is not a worktree.
+  static Result<std::unique_ptr<Workspace>> Open(const std::filesystem::path& root);
+  ~Workspace();
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+
+  // The worktree's absolute path, ending in '/'.
+  const std::string& root() const;
+
+  // Starts run `run_id` ([A-Za-z0-9._-], not starting with '.'): scans the
+  // whole working tree (the one full-cost step of a run) and records
+  // checkpoint 0, whose parent is HEAD. If the run already has checkpoints
+  // (a resumed run), numbering and the parent chain continue instead.
+  // FailedPrecondition if a run is already active on this Workspace.
+  Result<CheckpointId> StartRun(std::string_view run_id);
+
+  // The active run's id; empty before StartRun().
+  const std::string& run_id() const;
+
+  // The latest checkpoint of the active run (also updated by Restore).
+  std::optional<CheckpointId> last_checkpoint() const;
+
+  // Records a checkpoint of the working tree. REQUIRES: an active run, and
+  // with TouchedPaths::Only, nothing outside those paths changed since the
+  // last checkpoint or restore (paths that did not change are fine).
+  Result<CheckpointId> Checkpoint(const TouchedPaths& touched, std::string_view label);
+
+  // Per-file changes between two checkpoints, sorted by path. Works without
+  // an active run, for checkpoints of any run.
+  Result<std::vector<FileChange>> Diff(const CheckpointId& from, const CheckpointId& to);
+
+  // Per-file changes from `from` to the current working tree. Same
+  // REQUIRES as Checkpoint() for `touched`; records no checkpoint.
+  Result<std::vector<FileChange>> DiffToWorkingTree(const CheckpointId& from,
+                                                    const TouchedPaths& touched);
+
+  // The hex id of the tree a checkpoint records: equal trees, equal hashes,
+  // whatever the checkpoints' history (the gate cache's key).
+  Result<std::string> TreeHash(const CheckpointId& checkpoint);
+
+  // The difference between two checkpoints as a unified patch, for display.
+  Result<std::string> Patch(const CheckpointId& from, const CheckpointId& to);
+
+  // Makes the working tree match `target` at the given paths (Only), or
+  // wherever it differs (Unknown: a rescan first). Files whose content and
+  // mode already match are not rewritten. Records and returns a checkpoint
+  // of the result, so the run's refs always end at the real state.
+  // REQUIRES: an active run. `target` may belong to any run.
+  Result<CheckpointId> Restore(const CheckpointId& target, const TouchedPaths& paths);
+
+  // Points refs/tandem/best/<active run id> at `checkpoint`, the best attempt
+  // of a failed task; the user can inspect it with
+  // `git diff HEAD refs/tandem/best/<id>` and apply it.
+  Status KeepBestAttempt(const CheckpointId& checkpoint);
+
+  // The checkpoints of run `run_id` in order (checkpoint 0 first); empty if
+  // the run is unknown.
+  Result<std::vector<CheckpointId>> RunCheckpoints(std::string_view run_id);
+
+  // Restores the working tree to how it was before run `run_id` (its
+  // checkpoint 0) at every path the run changed (checkpoint 0 vs its last
+  // checkpoint). FailedPrecondition naming the files if the user changed any
+  // of them since the run's last checkpoint; NotFound for an unknown run.
+  // REQUIRES: an active run (e.g. the undo command's own), which records
+  // the result. Returns the checkpoint recorded after the undo.
+  Result<CheckpointId> Undo(std::string_view run_id);
+
+  static std::string RunRefPrefix(std::string_view run_id);    // refs/tandem/runs/<id>/
+  static std::string BestAttemptRef(std::string_view run_id);  // refs/tandem/best/<id>
+
+ private:
+  explicit Workspace(std::unique_ptr<internal::WorkspaceState> state);
+  std::unique_ptr<internal::WorkspaceState> state_;
+};
+
+}  // namespace tandem::workspace
