@@ -230,8 +230,7 @@ std::string VerifiedStepPolicy::RollBack(int step, const workspace::CheckpointId
   if (!restored) {
     Publish(protocol::Notice{"error", "rollback failed: " + restored.error().ToString()});
   }
-  int left = std::max<int64_t>(0, options_.limits.step_retries - totals_.retries + 1);
-  if (RetryBudgetSpent()) left = 0;
+  int left = static_cast<int>(std::max<int64_t>(0, options_.limits.step_retries - totals_.retries));
   Publish(protocol::StepRolledBack{step, reason, left});
   if (deps_.ledger && ledger_step_) {
     (void)deps_.ledger->RecordRollback({*ledger_step_, reason, before.hex});
@@ -291,7 +290,8 @@ StepOutcome VerifiedStepPolicy::RunStep(int step, const std::vector<protocol::To
     Publish(protocol::ToolStarted{call.id, call.name, SummarizeCall(call)});
     tools::ToolOutcome result = deps_.toolbox->Execute(call, &interrupted_);
     totals_.tool_ms += result.duration_ms;
-    std::string detail = result.kind == tools::ToolOutcomeKind::kOk
+    std::string detail = (result.kind == tools::ToolOutcomeKind::kOk ||
+                          result.kind == tools::ToolOutcomeKind::kFinish)
                              ? ""
                              : OneLine(result.content);
     if (result.exit_code) detail = fmt::format("exit {}", *result.exit_code);

@@ -6,6 +6,8 @@ namespace tandem::cli {
 // The subcommand table: dispatch and --help both come from here.
 std::span<const CommandSpec> Commands() {
   static const CommandSpec kCommands[] = {
+      {"demo", "Run the whole verified loop on a sample repository with a scripted model",
+       SetupDemo},
       {"do", "Carry out one task with the executor, verifying every step", SetupDo},
       {"undo", "Restore the tree to how it was before the last run (or RUN)", SetupUndo},
       {"ask", "Stream one reply from a role's model, with timing and cost", SetupAsk},

@@ -12,5 +12,6 @@ std::function<int()> SetupDoctor(CLI::App& app);
 std::function<int()> SetupModels(CLI::App& app);
 std::function<int()> SetupDo(CLI::App& app);
 std::function<int()> SetupUndo(CLI::App& app);
+std::function<int()> SetupDemo(CLI::App& app);
 
 }  // namespace tandem::cli
