@@ -212,18 +212,14 @@ Result<std::vector<std::string>> RecoverInterrupted(const std::string& repo_root
   return lines;
 }
 
-Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env) {
+Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspace::Workspace& ws,
+                               const std::function<void(int64_t)>& on_prompt_ready) {
   auto wall_start = SteadyClock::now();
   protocol::EventScope scope{spec.run_id, spec.task_id, "executor"};
-  auto publish = [&](protocol::EventPayload payload) {
-    env.events->Publish({scope, NowMs(), std::move(payload)});
-  };
-
-  auto ws = TRY(workspace::Workspace::Open(env.repo_root));
-  workspace::CheckpointId base = TRY(ws->StartRun(spec.run_id));
   auto toolbox = TRY(tools::ToolBox::Create(env.repo_root, ToolOptionsFrom(env.config)));
+  workspace::CheckpointId base = *ws.last_checkpoint();
 
-  // The prompt: stable prefix (system + tools), then the run's context.
+  // The prompt: stable prefix (system + tools), then the task's context.
   TaskContext context;
   context.task = spec.task;
   std::vector<std::string> scope_paths = env.config.guardrails.scope;
@@ -244,21 +240,10 @@ Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env) {
 
   TaskResult result;
   result.first_request_tokens = EstimateTokens(request);
-
-  if (env.ledger) {
-    ledger::RunStart start;
-    start.id = spec.run_id;
-    start.kind = spec.kind;
-    start.goal = spec.task;
-    start.repo = env.repo_root;
-    start.base_checkpoint = base.hex;
-    RETURN_IF_ERROR(env.ledger->BeginRun(start));
-  }
-  publish(protocol::RunStarted{spec.kind, spec.task, env.repo_root, env.model_name,
-                               env.gates_source, result.first_request_tokens});
+  if (on_prompt_ready) on_prompt_ready(result.first_request_tokens);
 
   LedgerGateCache gate_cache(env.ledger);
-  VerifiedStepDeps deps{ws.get(), &toolbox, env.ledger, &gate_cache, env.events};
+  VerifiedStepDeps deps{&ws, &toolbox, env.ledger, &gate_cache, env.events};
   VerifiedStepOptions options;
   options.scope = scope;
   options.limits = env.config.limits;
@@ -305,10 +290,36 @@ Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env) {
       case StepState::kContinue: result.outcome = TaskOutcome::kLimit; break;
     }
   }
-  if (auto last = ws->last_checkpoint()) result.final_checkpoint = last->hex;
+  if (auto last = ws.last_checkpoint()) result.final_checkpoint = last->hex;
   result.wall_ms =
       std::chrono::duration<double, std::milli>(SteadyClock::now() - wall_start).count();
+  return result;
+}
 
+Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env) {
+  auto wall_start = SteadyClock::now();
+  protocol::EventScope scope{spec.run_id, spec.task_id, "executor"};
+  auto publish = [&](protocol::EventPayload payload) {
+    env.events->Publish({scope, NowMs(), std::move(payload)});
+  };
+
+  auto ws = TRY(workspace::Workspace::Open(env.repo_root));
+  workspace::CheckpointId base = TRY(ws->StartRun(spec.run_id));
+  if (env.ledger) {
+    ledger::RunStart start;
+    start.id = spec.run_id;
+    start.kind = spec.kind;
+    start.goal = spec.task;
+    start.repo = env.repo_root;
+    start.base_checkpoint = base.hex;
+    RETURN_IF_ERROR(env.ledger->BeginRun(start));
+  }
+  TaskResult result = TRY(ExecuteTask(spec, env, *ws, [&](int64_t first_request_tokens) {
+    publish(protocol::RunStarted{spec.kind, spec.task, env.repo_root, env.model_name,
+                                 env.gates_source, first_request_tokens});
+  }));
+  result.wall_ms =
+      std::chrono::duration<double, std::milli>(SteadyClock::now() - wall_start).count();
   const RunTotals& t = result.totals;
   double harness = result.wall_ms - t.model_ms - t.tool_ms - t.gate_ms;
   if (env.ledger) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "tandem/protocol/event.h"
 #include "tandem/providers/model_client.h"
 #include "tandem/verify/gate.h"
+#include "tandem/workspace/workspace.h"
 
 namespace tandem::agent {
 
@@ -64,7 +66,16 @@ struct TaskResult {
 Result<std::vector<std::string>> RecoverInterrupted(const std::string& repo_root,
                                                     ledger::Ledger& ledger);
 
+// `tandem do`: a run of one task. Opens the workspace, starts the run
+// (checkpoint 0, ledger row), executes the task and records the outcome.
 Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env);
+
+// One task inside a run that the caller started (ws has an active run, the
+// ledger has the run row). Task-level diff caps count from the workspace's
+// last checkpoint. `on_prompt_ready` (may be empty) receives the estimated
+// size of the first request before the first model call. Does not end the run.
+Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspace::Workspace& ws,
+                               const std::function<void(int64_t)>& on_prompt_ready);
 
 // A fresh run id: "20261122-131900-4f2a".
 std::string NewRunId();
