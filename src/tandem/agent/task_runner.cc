@@ -215,7 +215,7 @@ Result<std::vector<std::string>> RecoverInterrupted(const std::string& repo_root
 Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspace::Workspace& ws,
                                const std::function<void(int64_t)>& on_prompt_ready) {
   auto wall_start = SteadyClock::now();
-  protocol::EventScope scope{spec.run_id, spec.task_id, "executor"};
+  protocol::EventScope scope{spec.run_id, spec.task_id, env.role};
   auto toolbox = TRY(tools::ToolBox::Create(env.repo_root, ToolOptionsFrom(env.config)));
   workspace::CheckpointId base = *ws.last_checkpoint();
 
@@ -243,7 +243,7 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
   if (on_prompt_ready) on_prompt_ready(result.first_request_tokens);
 
   LedgerGateCache gate_cache(env.ledger);
-  VerifiedStepDeps deps{&ws, &toolbox, env.ledger, &gate_cache, env.events};
+  VerifiedStepDeps deps{&ws, &toolbox, env.ledger, &gate_cache, env.events, env.steer_notes};
   VerifiedStepOptions options;
   options.scope = scope;
   options.limits = env.config.limits;
@@ -253,6 +253,7 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
   options.model = env.model;
   options.model_name = env.model_name;
   options.provider = env.provider;
+  options.role = env.role;
   options.base = base;
   VerifiedStepPolicy policy(deps, options);
 
@@ -265,7 +266,8 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
     });
   }
   EventObserver observer(env.events, scope);
-  LoopResult loop = RunTurnLoop(client, std::move(request), policy, &observer);
+  LoopResult loop = RunTurnLoop(client, std::move(request), policy, &observer,
+                                 env.config.limits.context_tokens);
   if (env.interrupts) env.interrupts->Unsubscribe(handle);
 
   result.totals = policy.totals();

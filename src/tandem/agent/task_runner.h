@@ -7,6 +7,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,9 @@ struct TaskEnv {
   std::vector<verify::Gate> gates;
   std::string gates_source;  // "verify.md" or the detection sentence
   InterruptHub* interrupts = nullptr;  // optional: Ctrl-C reaches the run through it
+  std::string role = "executor";       // the role/tier recorded for model calls
+  // Optional: steering notes for the next step (VerifiedStepDeps::pending_notes).
+  std::function<std::string(std::optional<ledger::StepId>)> steer_notes;
 };
 
 enum class TaskOutcome { kSucceeded, kFailed, kLimit, kInterrupted, kProviderError, kError };

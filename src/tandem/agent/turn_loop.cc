@@ -1,15 +1,19 @@
 #include "tandem/agent/turn_loop.h"
 
+#include "tandem/agent/compaction.h"
+
 namespace tandem::agent {
 
 LoopResult RunTurnLoop(providers::ModelClient& client, protocol::ModelRequest request,
-                       StepPolicy& policy, providers::StreamObserver* observer) {
+                       StepPolicy& policy, providers::StreamObserver* observer,
+                       int64_t context_tokens) {
   LoopResult result;
   for (int step = 1;; ++step) {
     if (std::optional<std::string> why = policy.BeginStep(step)) {
       result.summary = *why;
       break;
     }
+    if (context_tokens > 0) CompactHistory(request.messages, context_tokens);
     auto reply = client.Complete(request, observer);
     if (!reply) {
       result.model_error = reply.error();

@@ -51,7 +51,10 @@ struct LoopResult {
 };
 
 // REQUIRES: `request` holds the system prompt, tools and the first user message.
+// `context_tokens` > 0 compacts the history to that budget before each call
+// (compaction.h); the stable prefix is never touched.
 LoopResult RunTurnLoop(providers::ModelClient& client, protocol::ModelRequest request,
-                       StepPolicy& policy, providers::StreamObserver* observer);
+                       StepPolicy& policy, providers::StreamObserver* observer,
+                       int64_t context_tokens = 0);
 
 }  // namespace tandem::agent

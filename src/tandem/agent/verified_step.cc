@@ -144,6 +144,7 @@ void VerifiedStepPolicy::EndLedgerStep(ledger::StepState state, int lines, int f
   end.files_changed = files;
   end.note = note;
   (void)deps_.ledger->EndStep(*ledger_step_, end);
+  last_ledger_step_ = ledger_step_;
   ledger_step_.reset();
 }
 
@@ -252,7 +253,21 @@ StepOutcome VerifiedStepPolicy::Fail(StepOutcome outcome, const std::string& why
   return outcome;
 }
 
+StepOutcome VerifiedStepPolicy::DeliverSteer(StepOutcome outcome) {
+  if (outcome.state != StepState::kContinue || !deps_.pending_notes) return outcome;
+  std::string notes = deps_.pending_notes(last_ledger_step_);
+  if (notes.empty()) return outcome;
+  std::string text = "A person steering this run added a note:\n" + notes;
+  outcome.feedback = outcome.feedback.empty() ? text : outcome.feedback + "\n\n" + text;
+  return outcome;
+}
+
 StepOutcome VerifiedStepPolicy::RunStep(int step, const std::vector<protocol::ToolCall>& calls) {
+  return DeliverSteer(RunStepUnsteered(step, calls));
+}
+
+StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
+                                                 const std::vector<protocol::ToolCall>& calls) {
   auto step_started = Clock::now();
   StepOutcome outcome;
 
@@ -413,7 +428,7 @@ StepOutcome VerifiedStepPolicy::OnTextOnly(int step, const std::string& text) {
   RecordModelCall();
   EndLedgerStep(ledger::StepState::kDone, 0, 0, "text reply");
   // A reply without tool calls is the model saying it is done.
-  return JudgeFinish(step, text, StepOutcome{});
+  return DeliverSteer(JudgeFinish(step, text, StepOutcome{}));
 }
 
 StepOutcome VerifiedStepPolicy::JudgeFinish(int step, const std::string& summary,

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,11 @@ struct VerifiedStepDeps {
   ledger::Ledger* ledger = nullptr;           // optional
   verify::GateCache* gate_cache = nullptr;    // optional
   protocol::EventSink* events = nullptr;      // REQUIRED
+  // Optional: steering notes a person added while the task runs. Called
+  // after each step that continues, with that step's ledger id (if any); the
+  // returned text (empty: none) is appended to the step's feedback, so it
+  // reaches the next model call. The callee marks the notes delivered.
+  std::function<std::string(std::optional<ledger::StepId>)> pending_notes;
 };
 
 struct VerifiedStepOptions {
@@ -102,6 +108,10 @@ class VerifiedStepPolicy : public StepPolicy {
   StepOutcome JudgeFinish(int step, const std::string& summary, StepOutcome outcome);
   bool RetryBudgetSpent() const { return totals_.retries > options_.limits.step_retries; }
   StepOutcome Fail(StepOutcome outcome, const std::string& why);
+  // RunStep without steering; RunStep adds pending notes to its outcome.
+  StepOutcome RunStepUnsteered(int step, const std::vector<protocol::ToolCall>& calls);
+  // Appends deps_.pending_notes() to a continuing outcome's feedback.
+  StepOutcome DeliverSteer(StepOutcome outcome);
   void RecordModelCall();
   void EndLedgerStep(ledger::StepState state, int lines, int files, const std::string& note);
 
@@ -112,6 +122,7 @@ class VerifiedStepPolicy : public StepPolicy {
   std::chrono::steady_clock::time_point started_;
   std::optional<protocol::ModelResponse> last_reply_;
   std::optional<ledger::StepId> ledger_step_;
+  std::optional<ledger::StepId> last_ledger_step_;  // the step EndLedgerStep ended last
   int attempt_ = 1;
   // Best failed attempt so far: the state with the fewest failing gates.
   std::optional<workspace::CheckpointId> best_attempt_;

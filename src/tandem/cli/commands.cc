@@ -8,12 +8,21 @@ std::span<const CommandSpec> Commands() {
   static const CommandSpec kCommands[] = {
       {"demo", "Run the whole verified loop on a sample repository with a scripted model",
        SetupDemo},
+      {"init", "Write AGENTS.md, verify.md, plan.md and progress.md where missing", SetupInit},
+      {"plan", "Have the planner write plan.md: small, verifiable tasks for a goal", SetupPlan},
+      {"run", "Execute plan.md task by task; irreversible tasks wait for approval", SetupRun},
+      {"resume", "Continue an interrupted `tandem run` (crash, kill, Ctrl-C)", SetupResume},
+      {"status", "Show the current plan run: tasks, states, retries, approvals waiting",
+       SetupStatus},
+      {"steer", "Add a note for the running executor's next step", SetupSteer},
       {"do", "Carry out one task with the executor, verifying every step", SetupDo},
       {"undo", "Restore the tree to how it was before the last run (or RUN)", SetupUndo},
       {"ask", "Stream one reply from a role's model, with timing and cost", SetupAsk},
       {"doctor", "Show configuration, keys, local servers and what each role resolves to",
        SetupDoctor},
       {"models", "List configured models, their prices and roles", SetupModels},
+      {"stats", "Reliability metrics from the ledger: completion, retries, cost per success",
+       SetupStats},
   };
   return kCommands;
 }

@@ -13,5 +13,12 @@ std::function<int()> SetupModels(CLI::App& app);
 std::function<int()> SetupDo(CLI::App& app);
 std::function<int()> SetupUndo(CLI::App& app);
 std::function<int()> SetupDemo(CLI::App& app);
+std::function<int()> SetupInit(CLI::App& app);
+std::function<int()> SetupPlan(CLI::App& app);
+std::function<int()> SetupRun(CLI::App& app);
+std::function<int()> SetupResume(CLI::App& app);
+std::function<int()> SetupStatus(CLI::App& app);
+std::function<int()> SetupSteer(CLI::App& app);
+std::function<int()> SetupStats(CLI::App& app);
 
 }  // namespace tandem::cli

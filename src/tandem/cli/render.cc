@@ -128,6 +128,41 @@ void TerminalRenderer::Publish(const protocol::Event& event) {
                          e.best_attempt_ref);
             }
           },
+          [&](const TaskStarted& e) {
+            EndTextLine();
+            fmt::print(out_, "\n{}▶ {}: {}{} {}· {} tier · {}{}{}\n", bold, event.scope.task_id,
+                       e.title, reset, dim, e.tier, e.model,
+                       e.attempt > 1 ? fmt::format(" · attempt {}", e.attempt) : "", reset);
+          },
+          [&](const TaskFinished& e) {
+            EndTextLine();
+            bool done = e.state == "done";
+            fmt::print(out_, "{}{}{} {}{}{} {}{}\n", done ? green : (e.state == "failed" ? red : yellow),
+                       done ? "✓" : "■", reset, event.scope.task_id, e.state == "done" ? "" : " ",
+                       done ? "" : e.state, dim, e.summary.substr(0, e.summary.find('\n')));
+            std::fputs(reset, out_);
+          },
+          [&](const ApprovalRequested& e) {
+            EndTextLine();
+            fmt::print(out_, "{}{}? approval needed: {}{}\n", prefix, yellow, e.why, reset);
+          },
+          [&](const ApprovalDecided& e) {
+            EndTextLine();
+            fmt::print(out_, "{}{}{} by {} after {}{}{}\n", prefix,
+                       e.decision == "approved" ? green : red, e.decision, e.decided_by,
+                       FormatDuration(static_cast<double>(e.waited_ms)), reset,
+                       e.reason.empty() ? "" : ": " + e.reason);
+          },
+          [&](const Escalated& e) {
+            EndTextLine();
+            fmt::print(out_, "{}{}↑ escalated ({}): {} → {}: {}{}\n", prefix, yellow, e.action,
+                       e.from_tier, e.to_tier, e.reason, reset);
+          },
+          [&](const SteerDelivered& e) {
+            EndTextLine();
+            fmt::print(out_, "{}{}✎ steer note delivered to the {}: {}{}\n", prefix, dim, e.where,
+                       e.note, reset);
+          },
       },
       event.payload);
   std::fflush(out_);

@@ -63,6 +63,7 @@ struct Limits {
   double max_cost_usd = 5.0;
   int64_t max_wall_s = 1800;
   int64_t step_retries = 3;  // verification retries per task
+  int64_t context_tokens = 24000;  // executor history budget; older turns are compacted
 };
 
 // Names double as configuration values ("refuse-risky", "allow-all").

@@ -122,6 +122,7 @@ const std::vector<KeySpec>& Table() {
       Number("limits.max_cost_usd", true, Field<&Config::limits, &Limits::max_cost_usd>()),
       Int("limits.max_wall_s", 1, kBig, Field<&Config::limits, &Limits::max_wall_s>()),
       Int("limits.step_retries", 0, 100, Field<&Config::limits, &Limits::step_retries>()),
+      Int("limits.context_tokens", 1000, kBig, Field<&Config::limits, &Limits::context_tokens>()),
       // [guardrails]
       Bool("guardrails.allow_delete", Field<&Config::guardrails, &G::allow_delete>()),
       Int("guardrails.max_lines_per_step", 1, kBig,

@@ -30,6 +30,12 @@ const char* EventTypeName(const EventPayload& payload) {
           [](const StepFinished&) { return "step_finished"; },
           [](const Notice&) { return "notice"; },
           [](const RunFinished&) { return "run_finished"; },
+          [](const TaskStarted&) { return "task_started"; },
+          [](const TaskFinished&) { return "task_finished"; },
+          [](const ApprovalRequested&) { return "approval_requested"; },
+          [](const ApprovalDecided&) { return "approval_decided"; },
+          [](const Escalated&) { return "escalated"; },
+          [](const SteerDelivered&) { return "steer_delivered"; },
       },
       payload);
 }
@@ -128,6 +134,37 @@ nlohmann::json EventToJson(const Event& event) {
             j["gate_ms"] = e.gate_ms;
             j["harness_ms"] = e.harness_ms;
             if (!e.best_attempt_ref.empty()) j["best_attempt_ref"] = e.best_attempt_ref;
+          },
+          [&](const TaskStarted& e) {
+            j["title"] = e.title;
+            j["tier"] = e.tier;
+            j["model"] = e.model;
+            j["attempt"] = e.attempt;
+          },
+          [&](const TaskFinished& e) {
+            j["state"] = e.state;
+            j["summary"] = e.summary;
+            j["retries"] = e.retries;
+          },
+          [&](const ApprovalRequested& e) {
+            j["what"] = e.what;
+            j["why"] = e.why;
+          },
+          [&](const ApprovalDecided& e) {
+            j["decision"] = e.decision;
+            j["decided_by"] = e.decided_by;
+            j["waited_ms"] = e.waited_ms;
+            j["reason"] = e.reason;
+          },
+          [&](const Escalated& e) {
+            j["action"] = e.action;
+            j["from_tier"] = e.from_tier;
+            j["to_tier"] = e.to_tier;
+            j["reason"] = e.reason;
+          },
+          [&](const SteerDelivered& e) {
+            j["note"] = e.note;
+            j["where"] = e.where;
           },
       },
       event.payload);

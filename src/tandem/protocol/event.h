@@ -100,10 +100,44 @@ struct RunFinished {
   std::string best_attempt_ref;  // set when a failed task kept its best attempt
 };
 
+// Orchestrator events (`tandem run`): the task is the event's scope.task_id.
+struct TaskStarted {
+  std::string title;
+  std::string tier;   // "executor" or the slow tier's role ("reviewer", "planner")
+  std::string model;  // the model name that executes it
+  int attempt = 1;    // >1 when the task runs again (escalated, rewritten)
+};
+struct TaskFinished {
+  std::string state;    // "done", "failed", "skipped", "waiting", "interrupted"
+  std::string summary;  // the executor's summary or why it ended so
+  int retries = 0;
+};
+struct ApprovalRequested {
+  std::string what;  // exactly what will run: the task text, scope, checks
+  std::string why;   // why it needs approval
+};
+struct ApprovalDecided {
+  std::string decision;    // "approved", "denied"
+  std::string decided_by;  // "person", "policy"
+  int64_t waited_ms = 0;
+  std::string reason;
+};
+struct Escalated {
+  std::string action;  // "replan" (rewritten), "split", "escalate" (slow tier)
+  std::string from_tier;
+  std::string to_tier;
+  std::string reason;
+};
+struct SteerDelivered {
+  std::string note;
+  std::string where;  // "task" (the task's first message) or "step" (the next step)
+};
+
 using EventPayload =
     std::variant<RunStarted, StepStarted, ModelDelta, ModelRestarted, ModelCallFinished,
                  ToolStarted, ToolFinished, CheckpointTaken, GateFinished, StepRolledBack,
-                 StepFinished, Notice, RunFinished>;
+                 StepFinished, Notice, RunFinished, TaskStarted, TaskFinished, ApprovalRequested,
+                 ApprovalDecided, Escalated, SteerDelivered>;
 
 struct Event {
   EventScope scope;

@@ -1,0 +1,140 @@
+// tandem plan "goal": the planner role reads AGENTS.md, verify.md's gates,
+// the repository's layout and the goal, and writes plan.md: a checklist of
+// small, bounded tasks that `tandem run` executes.
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "tandem/agent/repo_view.h"
+#include "tandem/agent/task_runner.h"
+#include "tandem/cli/commands_impl.h"
+#include "tandem/cli/exit_codes.h"
+#include "tandem/cli/plan_run.h"
+#include "tandem/cli/render.h"
+#include "tandem/cli/runtime.h"
+#include "tandem/ledger/ledger.h"
+#include "tandem/memory/agents_md.h"
+#include "tandem/memory/atomic_file.h"
+#include "tandem/memory/plan_md.h"
+#include "tandem/orchestrator/planner.h"
+
+namespace tandem::cli {
+namespace {
+
+struct PlanOptions {
+  std::string goal;
+  std::string model;
+  std::vector<std::string> overrides;
+  bool json = false;
+  bool force = false;
+};
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int RunPlanGoal(const PlanOptions& options) {
+  auto runtime = LoadRuntime({options.overrides, false});
+  if (!runtime) {
+    fmt::print(stderr, "tandem: {}\n", runtime.error().message());
+    return kExitUsage;
+  }
+  Runtime& rt = **runtime;
+  if (rt.repo_root.empty()) {
+    fmt::print(stderr, "tandem: not inside a git repository (run `git init` first)\n");
+    return kExitUsage;
+  }
+  std::filesystem::path plan_path = std::filesystem::path(rt.repo_root) / memory::kPlanFileName;
+  if (auto existing = memory::LoadPlan(plan_path); existing && !options.force) {
+    for (const memory::PlanTask& t : existing->tasks) {
+      if (t.state != memory::TaskState::kDone && t.state != memory::TaskState::kSkipped) {
+        fmt::print(stderr,
+                   "tandem: plan.md has unfinished tasks ({} is {}); `tandem run` executes it, "
+                   "--force replaces it\n",
+                   t.id, memory::TaskStateName(t.state));
+        return kExitUsage;
+      }
+    }
+  }
+  auto handle = OpenModel(rt, config::Role::kPlanner, options.model);
+  if (!handle) {
+    fmt::print(stderr, "tandem: {}\n(run `tandem doctor` to see what is configured)\n",
+               handle.error().message());
+    return kExitUsage;
+  }
+  orchestrator::PlanContext context;
+  context.goal = options.goal;
+  std::string gates_source;
+  auto gates = LoadGates(rt.repo_root, &gates_source);
+  if (!gates) {
+    fmt::print(stderr, "tandem: {}\n", gates.error().message());
+    return kExitUsage;
+  }
+  context.gates = std::move(*gates);
+  if (auto agents = memory::LoadAgentsDoc(rt.repo_root, {})) context.agents_md = agents->text;
+  context.repo_view = agent::BuildRepoView(rt.repo_root);
+
+  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(rt.repo_root), WallMs});
+  if (!ledger) {
+    fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
+    return kExitInternal;
+  }
+  TerminalRenderer terminal(stderr, UseColor());
+  JsonlRenderer jsonl(stdout);
+  protocol::EventSink* sink = options.json ? static_cast<protocol::EventSink*>(&jsonl) : &terminal;
+
+  orchestrator::PlannerEnv env;
+  env.model = {handle->resolved.model_name, handle->resolved.model, handle->resolved.provider.name,
+               handle->client.get()};
+  env.events = sink;
+  env.ledger = ledger->get();
+  env.run_id = agent::NewRunId();
+  ledger::RunStart start;
+  start.id = env.run_id;
+  start.kind = "plan";
+  start.goal = options.goal;
+  start.repo = rt.repo_root;
+  if (Status begun = (*ledger)->BeginRun(start); !begun.ok()) env.ledger = nullptr;
+
+  auto draft = orchestrator::DraftPlan(env, context);
+  Status written = draft ? memory::WriteFileAtomically(plan_path, draft->text) : draft.error();
+  if (env.ledger) {
+    ledger::RunEnd end;
+    end.outcome = written.ok() ? ledger::RunOutcome::kSucceeded : ledger::RunOutcome::kFailed;
+    end.exit_code = written.ok() ? 0 : 1;
+    (void)env.ledger->EndRun(env.run_id, end);
+  }
+  if (!written.ok()) {
+    fmt::print(stderr, "tandem: {}\n", written.message());
+    return written.code() == StatusCode::kUnavailable ? kExitProvider : kExitTaskFailed;
+  }
+  if (!options.json) {
+    fmt::print("{}\n", draft->text);
+    int irreversible = 0;
+    for (const auto& t : draft->plan.tasks) irreversible += t.risk == memory::Risk::kIrreversible;
+    fmt::print(stderr,
+               "wrote plan.md: {} tasks ({} irreversible, which wait for approval){}.\n"
+               "Edit it if you like, then `tandem run`.\n",
+               draft->plan.tasks.size(), irreversible,
+               draft->fixes ? fmt::format(", after {} correction(s)", draft->fixes) : "");
+  }
+  return kExitSuccess;
+}
+
+}  // namespace
+
+std::function<int()> SetupPlan(CLI::App& app) {
+  auto options = std::make_shared<PlanOptions>();
+  app.add_option("goal", options->goal, "What to achieve, in words")->required();
+  app.add_option("--model,-m", options->model, "A model name (default: the planner role)");
+  app.add_flag("--force", options->force, "Replace a plan.md that has unfinished tasks");
+  app.add_flag("--json", options->json, "Print events as JSONL (docs/EVENTS.md)");
+  app.add_option("--set", options->overrides,
+                 "Override a config key: --set limits.max_steps=10 (repeatable)");
+  return [options] { return RunPlanGoal(*options); };
+}
+
+}  // namespace tandem::cli

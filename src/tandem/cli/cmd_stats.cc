@@ -1,0 +1,72 @@
+// tandem stats: reliability metrics from the ledger of the current
+// repository (completion, retries, human minutes, cost per success, model
+// speed, where wall time went). Definitions: docs/METRICS.md.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "tandem/cli/commands_impl.h"
+#include "tandem/cli/exit_codes.h"
+#include "tandem/config/loader.h"
+#include "tandem/ledger/ledger.h"
+#include "tandem/metrics/report_json.h"
+#include "tandem/metrics/report_text.h"
+#include "tandem/metrics/stats.h"
+
+namespace tandem::cli {
+namespace {
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct StatsOptions {
+  std::string since = "30d";
+  bool all = false;
+  bool json = false;
+};
+
+int RunStats(const StatsOptions& options) {
+  std::string root = config::FindRepoRoot(std::filesystem::current_path().string());
+  if (root.empty()) {
+    fmt::print(stderr, "tandem: not inside a git repository\n");
+    return kExitUsage;
+  }
+  metrics::Window window = metrics::AllTime();
+  if (!options.all) {
+    auto parsed = metrics::ParseSince(options.since, WallMs());
+    if (!parsed) {
+      fmt::print(stderr, "tandem: {}\n", parsed.error().message());
+      return kExitUsage;
+    }
+    window = *parsed;
+  }
+  auto report = metrics::ReportFromLedgerFile(ledger::Ledger::PathForRepo(root), window, WallMs);
+  if (!report) {
+    fmt::print(stderr, "tandem: ledger: {}\n", report.error().message());
+    return kExitInternal;
+  }
+  if (options.json) {
+    fmt::print("{}\n", metrics::ReportToJson(*report, root).dump(2));
+  } else {
+    std::fputs(metrics::RenderReportText(*report, root).c_str(), stdout);
+  }
+  return kExitSuccess;
+}
+
+}  // namespace
+
+std::function<int()> SetupStats(CLI::App& app) {
+  auto options = std::make_shared<StatsOptions>();
+  app.add_option("--since", options->since,
+                 "Runs started since: 30m, 12h, 7d, 2w, or a UTC date 2026-11-01[T09:30]")
+      ->default_str("30d");
+  app.add_flag("--all", options->all, "Every run in the ledger (overrides --since)");
+  app.add_flag("--json", options->json, "Print one JSON object (docs/METRICS.md)");
+  return [options] { return RunStats(*options); };
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,56 @@
+// tandem steer "note": a person's note for the run going on in this
+// repository; it reaches the executor's next step and is recorded in the
+// ledger and progress.md.
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "tandem/cli/commands_impl.h"
+#include "tandem/cli/exit_codes.h"
+#include "tandem/config/loader.h"
+#include "tandem/ledger/ledger.h"
+#include "tandem/orchestrator/steer.h"
+
+namespace tandem::cli {
+namespace {
+
+int RunSteer(const std::string& note) {
+  std::string root = config::FindRepoRoot(std::filesystem::current_path().string());
+  if (root.empty()) {
+    fmt::print(stderr, "tandem: not inside a git repository\n");
+    return kExitUsage;
+  }
+  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(root), [] {
+                                        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                   std::chrono::system_clock::now().time_since_epoch())
+                                            .count();
+                                      }});
+  if (!ledger) {
+    fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
+    return kExitInternal;
+  }
+  auto result = orchestrator::AddSteer(root, **ledger, note, "cli");
+  if (!result) {
+    fmt::print(stderr, "tandem: {}\n", result.error().message());
+    return kExitInternal;
+  }
+  if (result->run_live) {
+    fmt::print("note added to run {}: it reaches the executor's next step\n", result->run_id);
+  } else if (!result->run_id.empty()) {
+    fmt::print("note added to interrupted run {}: `tandem resume` delivers it\n", result->run_id);
+  } else {
+    fmt::print("no run is going on: the note is in progress.md, where every task reads it\n");
+  }
+  return kExitSuccess;
+}
+
+}  // namespace
+
+std::function<int()> SetupSteer(CLI::App& app) {
+  auto note = std::make_shared<std::string>();
+  app.add_option("note", *note, "What the executor should know, in words")->required();
+  return [note] { return RunSteer(*note); };
+}
+
+}  // namespace tandem::cli

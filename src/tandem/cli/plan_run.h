@@ -1,0 +1,38 @@
+// The body of `tandem run` and `tandem resume` (and the shared setup of
+// `tandem plan`): configuration, the three tiers' models, gates, the ledger,
+// the renderer, Ctrl-C, and the terminal approval prompt, wired around
+// orchestrator::RunPlan / ResumePlan.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tandem/base/status.h"
+#include "tandem/verify/gate.h"
+
+namespace CLI {
+class App;
+}
+
+namespace tandem::cli {
+
+struct PlanRunOptions {
+  std::vector<std::string> overrides;  // --set key=value
+  bool json = false;
+  std::string approval;   // "ask" | "approve" | "deny"; empty: approval.policy
+  std::string slow_role;  // "reviewer" | "planner"; empty: reviewer
+  bool resume = false;
+  std::string run_id;     // resume: which run (empty: the last unfinished one)
+};
+
+// --approval, --slow-role, --json, --set (shared by run and resume).
+void AddPlanRunFlags(CLI::App& app, PlanRunOptions& options);
+
+// Returns the process exit code (docs/EVENTS.md).
+int RunPlanCommand(const PlanRunOptions& options);
+
+// verify.md's gates, or the detected ones (with a sentence saying so).
+// Errors: a malformed verify.md.
+Result<std::vector<verify::Gate>> LoadGates(const std::string& repo_root, std::string* source);
+
+}  // namespace tandem::cli

@@ -1,0 +1,667 @@
+#include "tandem/orchestrator/plan_runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "tandem/agent/task_runner.h"
+#include "tandem/memory/atomic_file.h"
+#include "tandem/memory/plan_md.h"
+#include "tandem/memory/progress_md.h"
+#include "tandem/orchestrator/plan_edit.h"
+#include "tandem/orchestrator/steer.h"
+#include "tandem/platform/process.h"
+#include "tandem/workspace/workspace.h"
+
+namespace tandem::orchestrator {
+namespace {
+
+namespace fs = std::filesystem;
+using memory::PlanTask;
+using memory::TaskState;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+ledger::TaskState LedgerState(TaskState state) {
+  switch (state) {
+    case TaskState::kPending: return ledger::TaskState::kPending;
+    case TaskState::kRunning: return ledger::TaskState::kRunning;
+    case TaskState::kDone: return ledger::TaskState::kDone;
+    case TaskState::kFailed: return ledger::TaskState::kFailed;
+    case TaskState::kSkipped: return ledger::TaskState::kSkipped;
+    case TaskState::kWaiting: return ledger::TaskState::kWaitingApproval;
+  }
+  return ledger::TaskState::kPending;
+}
+
+ledger::EscalationAction LedgerAction(EscalationAction action) {
+  switch (action) {
+    case EscalationAction::kRewrite: return ledger::EscalationAction::kReplan;
+    case EscalationAction::kSplit: return ledger::EscalationAction::kSplit;
+    case EscalationAction::kSlowTier: return ledger::EscalationAction::kEscalate;
+  }
+  return ledger::EscalationAction::kEscalate;
+}
+
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// The gates a task is accepted with: its named verify.md gates (with the
+// gates they run after) or all of them, plus its checks as final gates.
+Result<std::vector<verify::Gate>> TaskGates(const std::vector<verify::Gate>& all,
+                                            const PlanTask& task) {
+  std::vector<verify::Gate> gates;
+  if (!task.gates) {
+    gates = all;
+  } else {
+    std::set<std::string> wanted(task.gates->begin(), task.gates->end());
+    for (const std::string& name : *task.gates) {
+      if (std::none_of(all.begin(), all.end(), [&](const verify::Gate& g) { return g.name == name; })) {
+        return InvalidArgument(fmt::format("task {} names gate '{}', which verify.md does not define",
+                                           task.id, name));
+      }
+    }
+    // A gate's `after` gates come along (they are defined earlier in the file).
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+      if (wanted.count(it->name)) wanted.insert(it->after.begin(), it->after.end());
+    }
+    for (const verify::Gate& g : all) {
+      if (wanted.count(g.name)) gates.push_back(g);
+    }
+  }
+  int n = 0;
+  for (const std::string& check : task.checks) {
+    verify::Gate gate;
+    gate.name = fmt::format("check-{}", ++n);
+    gate.command = check;
+    gate.when = verify::GateWhen::kFinal;
+    gates.push_back(std::move(gate));
+  }
+  return gates;
+}
+
+class PlanRunner {
+ public:
+  explicit PlanRunner(const RunnerEnv& env)
+      : env_(env),
+        root_(env.repo_root),
+        plan_path_(root_ / memory::kPlanFileName),
+        progress_path_(root_ / memory::kProgressFileName) {}
+
+  Result<PlanRunResult> Start() {
+    memory::Plan plan = TRY(memory::LoadPlan(plan_path_));
+    for (const ledger::RunRow& run : TRY(env_.ledger->ActiveRuns())) {
+      if (run.kind == "run" && !(run.owner == ledger::ProcessIdentity::Current())) {
+        return FailedPrecondition(fmt::format(
+            "run {} is going on in process {}; `tandem steer` talks to it", run.id, run.owner.pid));
+      }
+    }
+    // A killed `tandem do` may have left a step half done.
+    for (const std::string& line : TRY(agent::RecoverInterrupted(env_.repo_root, *env_.ledger))) {
+      Notice("warn", line);
+    }
+    ws_ = TRY(workspace::Workspace::Open(root_));
+    run_id_ = agent::NewRunId();
+    workspace::CheckpointId base = TRY(ws_->StartRun(run_id_));
+    ledger::RunStart start;
+    start.id = run_id_;
+    start.kind = "run";
+    start.goal = plan.goal.empty() ? "plan.md" : plan.goal;
+    start.repo = env_.repo_root;
+    start.base_checkpoint = base.hex;
+    RETURN_IF_ERROR(env_.ledger->BeginRun(start));
+    RETURN_IF_ERROR(ResetUnfinished(plan, /*resumed=*/false));
+    Publish("", protocol::RunStarted{"run", start.goal, env_.repo_root, env_.executor.name,
+                                     env_.gates_source, 0});
+    return Loop();
+  }
+
+  Result<PlanRunResult> Resume(const std::string& wanted) {
+    std::optional<ledger::RunRow> run;
+    if (!wanted.empty()) {
+      run = TRY(env_.ledger->GetRun(wanted));
+      if (!run) return NotFound("no run " + wanted + " in the ledger");
+    } else {
+      run = TRY(env_.ledger->LastRun("run"));
+      if (!run) return NotFound("no `tandem run` to resume in this repository");
+    }
+    if (run->outcome == ledger::RunOutcome::kSucceeded) {
+      return NotFound(fmt::format("run {} finished; nothing to resume (`tandem run` starts a new one)",
+                                  run->id));
+    }
+    if (run->outcome == ledger::RunOutcome::kRunning && run->owner.IsAlive() &&
+        !(run->owner == ledger::ProcessIdentity::Current())) {
+      return FailedPrecondition(
+          fmt::format("run {} is still going on in process {}", run->id, run->owner.pid));
+    }
+    memory::Plan plan = TRY(memory::LoadPlan(plan_path_));
+    run_id_ = run->id;
+    ws_ = TRY(workspace::Workspace::Open(root_));
+    TRY(ws_->StartRun(run_id_));
+    // Steps the dead process left half done go back to their checkpoints.
+    for (const ledger::StepRow& step : TRY(env_.ledger->FindInterruptedSteps(run_id_))) {
+      if (step.checkpoint_before.empty()) continue;
+      auto id = TRY(workspace::CheckpointId::Parse(step.checkpoint_before));
+      TRY(ws_->Restore(id, workspace::TouchedPaths::Unknown()));
+      Notice("warn", fmt::format("rolled back interrupted step {} (task {}) to checkpoint {}",
+                                 step.n, step.task_id.empty() ? "-" : step.task_id, id.Short()));
+    }
+    RETURN_IF_ERROR(env_.ledger->AdoptRun(run_id_));
+    // Escalations already spent count against the budget.
+    auto counts = env_.ledger->Query(
+        "SELECT task_id, COUNT(*) FROM escalations WHERE run_id = ?1 GROUP BY task_id",
+        {ledger::SqlValue(run_id_)});
+    if (counts) {
+      for (const auto& row : counts->rows) {
+        if (row.size() == 2 && std::holds_alternative<std::string>(row[0]) &&
+            std::holds_alternative<int64_t>(row[1])) {
+          escalations_[std::get<std::string>(row[0])] = static_cast<int>(std::get<int64_t>(row[1]));
+        }
+      }
+    }
+    for (const ledger::TaskRow& t : TRY(env_.ledger->ListTasks(run_id_))) attempts_[t.task_id] = static_cast<int>(t.attempts);
+    plan = TRY(memory::LoadPlan(plan_path_));  // as restored
+    RETURN_IF_ERROR(ResetUnfinished(plan, /*resumed=*/true));
+    Publish("", protocol::RunStarted{"resume", run->goal, env_.repo_root, env_.executor.name,
+                                     env_.gates_source, 0});
+    return Loop();
+  }
+
+ private:
+  // ---- events, progress, ledger ----
+  template <typename Payload>
+  void Publish(const std::string& task_id, Payload payload) {
+    env_.events->Publish({{run_id_, task_id, "orchestrator"}, NowMs(), std::move(payload)});
+  }
+  void Notice(const std::string& level, const std::string& text, const std::string& task = "") {
+    Publish(task, protocol::Notice{level, text});
+  }
+  // progress.md is a log: a failure to write it is reported, not fatal.
+  void Progress(const Status& status) {
+    if (!status.ok()) Notice("warn", "progress.md: " + status.message());
+  }
+
+  void Upsert(const PlanTask& task, TaskState state, const std::string& tier,
+              const std::string& detail) {
+    ledger::TaskRow row;
+    row.run_id = run_id_;
+    row.task_id = task.id;
+    row.title = task.title;
+    row.risk = task.risk == memory::Risk::kIrreversible ? ledger::TaskRisk::kIrreversible
+                                                        : ledger::TaskRisk::kReversible;
+    row.tier = tier;
+    row.state = LedgerState(state);
+    row.attempts = attempts_[task.id];
+    row.outcome_detail = detail;
+    Status s = env_.ledger->UpsertTask(row);
+    if (!s.ok()) Notice("warn", "ledger: " + s.message(), task.id);
+  }
+
+  // Sets a checkbox; a person's concurrent save is retried by SetTaskState.
+  Status Mark(const std::string& id, TaskState state) {
+    Status s;
+    for (int i = 0; i < 5; ++i) {
+      s = memory::SetTaskState(plan_path_, id, state);
+      if (s.code() != StatusCode::kFailedPrecondition) return s;
+    }
+    return s;
+  }
+
+  // Records plan.md and progress.md in the run's checkpoints, so the next
+  // step's diff holds only the executor's changes and a rollback or resume
+  // restores them consistently with the tree.
+  void CheckpointMemory() {
+    auto c = ws_->Checkpoint(
+        workspace::TouchedPaths::Only({std::string(memory::kPlanFileName),
+                                       std::string(memory::kProgressFileName)}),
+        "plan.md and progress.md");
+    if (!c) Notice("warn", "checkpoint of plan.md/progress.md failed: " + c.error().message());
+  }
+
+  // Tasks an earlier process left running or waiting become pending again
+  // (unless the ledger says they are done: the process died between the
+  // ledger row and the checkbox).
+  Status ResetUnfinished(const memory::Plan& plan, bool resumed) {
+    std::map<std::string, ledger::TaskState> ledger_states;
+    if (resumed) {
+      for (const auto& t : TRY(env_.ledger->ListTasks(run_id_))) ledger_states[t.task_id] = t.state;
+    }
+    for (const PlanTask& task : plan.tasks) {
+      if (task.state != TaskState::kRunning && task.state != TaskState::kWaiting) continue;
+      auto it = ledger_states.find(task.id);
+      TaskState to = it != ledger_states.end() && it->second == ledger::TaskState::kDone
+                         ? TaskState::kDone
+                         : TaskState::kPending;
+      RETURN_IF_ERROR(Mark(task.id, to));
+      if (to == TaskState::kPending && resumed) {
+        Notice("info", fmt::format("task {} was interrupted; it runs again from its checkpoint",
+                                   task.id), task.id);
+      }
+    }
+    return Status::Ok();
+  }
+
+  void UpdateNext(const memory::Plan& plan, const std::string& running) {
+    std::vector<std::string> next;
+    if (!running.empty()) next.push_back(running + " (running)");
+    for (const PlanTask* t : memory::ReadyTasks(plan)) {
+      if (t->id != running) next.push_back(t->id + ": " + t->title);
+    }
+    Progress(memory::SetNext(progress_path_, next));
+  }
+
+  // ---- the loop ----
+  Result<PlanRunResult> Loop() {
+    result_.run_id = run_id_;
+    auto start = std::chrono::steady_clock::now();
+    SteerInbox inbox(env_.ledger, run_id_, env_.events);
+    inbox_ = &inbox;
+    while (true) {
+      if (Interrupted()) {
+        result_.interrupted = true;
+        break;
+      }
+      auto plan = memory::LoadPlan(plan_path_);
+      if (!plan) {
+        result_.stop_reason = plan.error().message();
+        Notice("error", "plan.md is malformed; nothing more runs: " + result_.stop_reason);
+        break;
+      }
+      std::vector<const PlanTask*> ready = memory::ReadyTasks(*plan);
+      if (ready.empty()) {
+        Finalize(*plan);
+        break;
+      }
+      PlanTask task = *ready.front();
+      Status s = RunOne(*plan, task);
+      if (!s.ok()) {
+        result_.stop_reason = s.message();
+        Notice("error", s.message(), task.id);
+        if (result_.exit_code == 0) result_.exit_code = 4;
+        break;
+      }
+      if (!result_.stop_reason.empty() || result_.interrupted) break;
+    }
+    inbox_ = nullptr;
+    return End(start);
+  }
+
+  bool Interrupted() const { return env_.interrupts && env_.interrupts->interrupted(); }
+
+  void Finalize(const memory::Plan& plan) {
+    for (const PlanTask& t : plan.tasks) {
+      if (t.state == TaskState::kPending) result_.blocked++;
+    }
+    UpdateNext(plan, "");
+  }
+
+  Result<PlanRunResult> End(std::chrono::steady_clock::time_point start) {
+    double wall_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    std::string outcome;
+    ledger::RunOutcome ledger_outcome;
+    if (result_.interrupted) {
+      outcome = "interrupted";
+      ledger_outcome = ledger::RunOutcome::kInterrupted;
+      result_.exit_code = 130;
+    } else if (!result_.stop_reason.empty()) {
+      outcome = result_.exit_code == 3 ? "provider_error" : "error";
+      ledger_outcome = ledger::RunOutcome::kFailed;
+      if (result_.exit_code == 0) result_.exit_code = 2;
+    } else if (result_.failed > 0 || result_.waiting > 0 || result_.blocked > 0) {
+      outcome = "failed";
+      ledger_outcome = ledger::RunOutcome::kFailed;
+      result_.exit_code = 1;
+    } else {
+      outcome = "succeeded";
+      ledger_outcome = ledger::RunOutcome::kSucceeded;
+      result_.exit_code = 0;
+    }
+    ledger::RunEnd end;
+    end.outcome = ledger_outcome;
+    end.exit_code = result_.exit_code;
+    if (auto last = ws_->last_checkpoint()) end.final_checkpoint = last->hex;
+    Status ended = env_.ledger->EndRun(run_id_, end);
+    if (!ended.ok()) Notice("warn", "ledger: " + ended.message());
+    std::string summary = fmt::format("{} done, {} failed, {} skipped, {} waiting for approval",
+                                      result_.done, result_.failed, result_.skipped,
+                                      result_.waiting);
+    if (result_.blocked > 0) summary += fmt::format(", {} blocked", result_.blocked);
+    if (!result_.stop_reason.empty()) summary += "; stopped: " + result_.stop_reason;
+    double harness = wall_ms - totals_.model_ms - totals_.tool_ms - totals_.gate_ms;
+    Publish("", protocol::RunFinished{outcome, summary, totals_.steps, totals_.retries,
+                                      totals_.usage, totals_.cost_usd, wall_ms, totals_.model_ms,
+                                      totals_.tool_ms, totals_.gate_ms, harness, ""});
+    return result_;
+  }
+
+  void AddTotals(const agent::RunTotals& t) {
+    totals_.steps += t.steps;
+    totals_.retries += t.retries;
+    totals_.usage.input_tokens += t.usage.input_tokens;
+    totals_.usage.output_tokens += t.usage.output_tokens;
+    totals_.usage.cached_input_tokens += t.usage.cached_input_tokens;
+    totals_.usage.cache_write_tokens += t.usage.cache_write_tokens;
+    totals_.cost_usd += t.cost_usd;
+    totals_.model_ms += t.model_ms;
+    totals_.tool_ms += t.tool_ms;
+    totals_.gate_ms += t.gate_ms;
+  }
+
+  const ModelSlot& Slot(Tier tier) const {
+    return tier == Tier::kExecutor ? env_.executor : env_.slow;
+  }
+  std::string TierRole(Tier tier) const {
+    return tier == Tier::kExecutor ? "executor"
+                                   : std::string(config::RoleName(env_.policy.slow_role));
+  }
+
+  // One ready task, start to end (approval, execution, escalation).
+  Status RunOne(const memory::Plan& plan, const PlanTask& task) {
+    Tier tier = RouteTask(task.risk);
+    bool approved = false;
+    if (NeedsApproval(task.risk)) {
+      RETURN_IF_ERROR(Mark(task.id, TaskState::kWaiting));
+      Upsert(task, TaskState::kWaiting, TierRole(tier), "waiting for approval");
+      ApprovalRequest request;
+      request.run_id = run_id_;
+      request.task_id = task.id;
+      request.title = task.title;
+      request.what = ApprovalText(task, TierRole(tier), Slot(tier).name);
+      request.why = fmt::format(
+          "plan.md marks task {} irreversible: it may reach beyond the repository or not be "
+          "undoable, so it runs only with approval",
+          task.id);
+      Publish(task.id, protocol::ApprovalRequested{request.what, request.why});
+      ApprovalDecision d = Decide(env_.config.approval.policy, env_.approver, request, NowMs);
+      if (d.kind == ApprovalDecision::Kind::kWaiting) {
+        result_.waiting++;
+        Notice("warn", "task " + task.id + " waits for approval: " + d.reason, task.id);
+        Publish(task.id, protocol::TaskFinished{"waiting", d.reason, 0});
+        Progress(memory::AppendNote(progress_path_, task.id, memory::NoteKind::kQuestion,
+                                    "waits for approval: " + d.reason));
+        return Status::Ok();
+      }
+      approved = d.kind == ApprovalDecision::Kind::kApproved;
+      ledger::ApprovalRecord record;
+      record.run_id = run_id_;
+      record.task_id = task.id;
+      record.what = request.what;
+      record.decision = approved ? ledger::ApprovalDecision::kApproved : ledger::ApprovalDecision::kDenied;
+      record.decided_by = d.by_person ? ledger::DecidedBy::kPerson : ledger::DecidedBy::kPolicy;
+      record.waited_ms = d.waited_ms;
+      record.reason = d.reason;
+      RETURN_IF_ERROR(env_.ledger->RecordApproval(record));
+      Publish(task.id, protocol::ApprovalDecided{approved ? "approved" : "denied",
+                                                 d.by_person ? "person" : "policy", d.waited_ms,
+                                                 d.reason});
+      if (!approved) {
+        std::string why = "denied: " + d.reason;
+        RETURN_IF_ERROR(Mark(task.id, TaskState::kSkipped));
+        Upsert(task, TaskState::kSkipped, TierRole(tier), why);
+        Progress(memory::RecordOutcome(progress_path_, {task.id, task.title, TaskState::kSkipped, 0, why}));
+        result_.skipped++;
+        Publish(task.id, protocol::TaskFinished{"skipped", why, 0});
+        return Status::Ok();
+      }
+      Progress(memory::AppendNote(progress_path_, task.id, memory::NoteKind::kDecision,
+                                  fmt::format("approved by {} after {} ms: {}",
+                                              d.by_person ? "a person" : "policy", d.waited_ms,
+                                              d.reason)));
+    }
+
+    agent::TaskResult outcome = TRY(Execute(plan, task, tier, approved));
+    return Conclude(task, tier, outcome);
+  }
+
+  // Runs `task` on `tier` once, around ExecuteTask.
+  Result<agent::TaskResult> Execute(const memory::Plan& plan, const PlanTask& task, Tier tier,
+                                    bool allow_irreversible_commands) {
+    int attempt = ++attempts_[task.id];
+    RETURN_IF_ERROR(Mark(task.id, TaskState::kRunning));
+    Upsert(task, TaskState::kRunning, TierRole(tier), "");
+    UpdateNext(plan, task.id + ": " + task.title);
+
+    agent::TaskSpec spec;
+    spec.run_id = run_id_;
+    spec.task_id = task.id;
+    spec.kind = "run";
+    spec.task = task.id + ": " + task.title + "\n\n" + task.what;
+    if (!task.checks.empty()) {
+      spec.task += "\n\nAcceptance checks (must exit 0):";
+      for (const std::string& c : task.checks) spec.task += "\n- `" + c + "`";
+    }
+    spec.scope = task.scope;
+    auto progress = memory::ReadWholeFile(progress_path_);
+    if (progress) {
+      std::string part = memory::ExtractForTask(*progress, task.id, env_.policy.progress_budget,
+                                                task.after);
+      if (!part.empty()) spec.extra_context = "From progress.md:\n" + part;
+    }
+    std::string notes = inbox_->TakeForTask(task.id);
+    if (!notes.empty()) {
+      spec.extra_context += "\nA person steering this run added notes:\n" + notes;
+    }
+    CheckpointMemory();
+
+    const ModelSlot& slot = Slot(tier);
+    agent::TaskEnv env;
+    env.repo_root = env_.repo_root;
+    env.config = env_.config;
+    if (allow_irreversible_commands) env.config.guardrails.command_policy = config::CommandPolicy::kAllowAll;
+    env.model_name = slot.name;
+    env.model = slot.model;
+    env.provider = slot.provider;
+    env.client = slot.client;
+    env.events = env_.events;
+    env.ledger = env_.ledger;
+    auto gates = TaskGates(env_.gates, task);
+    if (!gates) {
+      agent::TaskResult failed;
+      failed.outcome = agent::TaskOutcome::kFailed;
+      failed.summary = gates.error().message();
+      return failed;
+    }
+    env.gates = std::move(*gates);
+    env.gates_source = env_.gates_source;
+    env.interrupts = env_.interrupts;
+    env.role = TierRole(tier);
+    std::string task_id = task.id;
+    env.steer_notes = [this, task_id](std::optional<ledger::StepId> step) {
+      return inbox_->TakeForStep(task_id, step);
+    };
+    Publish(task.id, protocol::TaskStarted{task.title, TierRole(tier), slot.name, attempt});
+    task_base_ = ws_->last_checkpoint() ? ws_->last_checkpoint()->hex : "";
+    agent::TaskResult result = TRY(agent::ExecuteTask(spec, env, *ws_, nullptr));
+    AddTotals(result.totals);
+    return result;
+  }
+
+  Status Conclude(const PlanTask& task, Tier tier, agent::TaskResult outcome) {
+    switch (outcome.outcome) {
+      case agent::TaskOutcome::kSucceeded: return Done(task, tier, outcome);
+      case agent::TaskOutcome::kFailed:
+      case agent::TaskOutcome::kLimit: return Escalate(task, tier, std::move(outcome));
+      case agent::TaskOutcome::kInterrupted:
+        result_.interrupted = true;
+        RETURN_IF_ERROR(Mark(task.id, TaskState::kPending));
+        Upsert(task, TaskState::kPending, TierRole(tier), "interrupted");
+        Publish(task.id, protocol::TaskFinished{"interrupted", outcome.summary, outcome.totals.retries});
+        return Status::Ok();
+      case agent::TaskOutcome::kProviderError:
+      case agent::TaskOutcome::kError:
+        result_.stop_reason = outcome.summary;
+        result_.exit_code = outcome.outcome == agent::TaskOutcome::kProviderError ? 3 : 4;
+        RETURN_IF_ERROR(Mark(task.id, TaskState::kPending));
+        Upsert(task, TaskState::kPending, TierRole(tier), outcome.summary);
+        Publish(task.id, protocol::TaskFinished{"interrupted", outcome.summary, outcome.totals.retries});
+        return Status::Ok();
+    }
+    return Status::Ok();
+  }
+
+  Status Done(const PlanTask& task, Tier tier, const agent::TaskResult& outcome) {
+    // The ledger first: a kill between the two leaves [~] + done, which a
+    // resume reads as done.
+    Upsert(task, TaskState::kDone, TierRole(tier), FirstLine(outcome.summary));
+    RETURN_IF_ERROR(Mark(task.id, TaskState::kDone));
+    Progress(memory::RecordOutcome(progress_path_, {task.id, task.title, TaskState::kDone,
+                                                    outcome.totals.retries, outcome.summary}));
+    result_.done++;
+    Publish(task.id, protocol::TaskFinished{"done", outcome.summary, outcome.totals.retries});
+    return Status::Ok();
+  }
+
+  Status Fail(const PlanTask& task, Tier tier, const std::string& why, int retries) {
+    Upsert(task, TaskState::kFailed, TierRole(tier), FirstLine(why));
+    RETURN_IF_ERROR(Mark(task.id, TaskState::kFailed));
+    Progress(memory::RecordOutcome(progress_path_,
+                                   {task.id, task.title, TaskState::kFailed, retries, why}));
+    result_.failed++;
+    Publish(task.id, protocol::TaskFinished{"failed", why, retries});
+    return Status::Ok();
+  }
+
+  std::string BestAttemptDiff(const agent::TaskResult& outcome) {
+    if (outcome.best_attempt_ref.empty() || task_base_.empty()) return "";
+    platform::ProcessSpec spec;
+    spec.argv = {"git", "diff", task_base_, outcome.best_attempt_ref, "--"};
+    spec.cwd = env_.repo_root;
+    spec.timeout = std::chrono::seconds(30);
+    spec.output_limit = 6000;
+    auto run = platform::RunProcess(spec);
+    return run && run->ok() ? run->output : "";
+  }
+
+  // The executor spent its retry budget: the planner decides, within budget.
+  Status Escalate(const PlanTask& failed_task, Tier tier, agent::TaskResult outcome) {
+    PlanTask task = failed_task;
+    Progress(memory::AppendNote(progress_path_, task.id, memory::NoteKind::kFailure,
+                                fmt::format("attempt {} on the {} tier: {}", attempts_[task.id],
+                                            TierRole(tier), outcome.summary)));
+    while (true) {
+      int& count = escalations_[task.id];
+      if (Interrupted()) {
+        agent::TaskResult stopped;
+        stopped.outcome = agent::TaskOutcome::kInterrupted;
+        return Conclude(task, tier, stopped);
+      }
+      if (count >= env_.policy.max_escalations || !env_.planner.client) {
+        return Fail(task, tier,
+                    fmt::format("{} (after {} escalations)", outcome.summary, count),
+                    outcome.totals.retries);
+      }
+      auto plan_text = memory::ReadWholeFile(plan_path_);
+      if (!plan_text) return plan_text.error();
+      PlannerEnv planner{env_.planner, env_.events, env_.ledger, run_id_};
+      ReplanContext context{*plan_text, task, outcome.summary, BestAttemptDiff(outcome), count};
+      auto replan = AskReplan(planner, context);
+      if (!replan) {
+        Notice("warn", "re-plan failed: " + replan.error().message(), task.id);
+        return Fail(task, tier, outcome.summary + "; re-plan failed: " + replan.error().message(),
+                    outcome.totals.retries);
+      }
+      count++;
+      std::string to_tier = replan->action == EscalationAction::kSlowTier
+                                ? TierRole(Tier::kSlow)
+                                : "planner";
+      ledger::EscalationRecord record{run_id_, task.id, TierRole(tier), to_tier,
+                                      LedgerAction(replan->action), replan->reason};
+      RETURN_IF_ERROR(env_.ledger->RecordEscalation(record));
+      std::string action_name(ledger::ToString(record.action));
+      Publish(task.id, protocol::Escalated{action_name, TierRole(tier), to_tier, replan->reason});
+
+      if (replan->action == EscalationAction::kSlowTier) {
+        Progress(memory::AppendNote(progress_path_, task.id, memory::NoteKind::kDecision,
+                                    "escalated to the slow tier: " + replan->reason));
+        auto plan = TRY(memory::LoadPlan(plan_path_));
+        tier = Tier::kSlow;
+        outcome = TRY(Execute(plan, task, tier, false));
+        if (outcome.outcome != agent::TaskOutcome::kFailed &&
+            outcome.outcome != agent::TaskOutcome::kLimit) {
+          return Conclude(task, tier, std::move(outcome));
+        }
+        Progress(memory::AppendNote(progress_path_, task.id, memory::NoteKind::kFailure,
+                                    fmt::format("attempt {} on the {} tier: {}", attempts_[task.id],
+                                                TierRole(tier), outcome.summary)));
+        continue;
+      }
+
+      std::vector<std::string> new_ids;
+      for (const PlanTask& t : replan->tasks) new_ids.push_back(t.id);
+      Status edited = EditPlan([&](const std::string& text) -> Result<std::string> {
+        if (replan->action == EscalationAction::kRewrite) {
+          return RewriteTaskInText(text, task.id, replan->tasks[0]);
+        }
+        return SplitTaskInText(text, task.id, replan->tasks);
+      });
+      if (!edited.ok()) {
+        Notice("warn", "the planner's re-plan cannot be applied: " + edited.message(), task.id);
+        continue;  // counts as an escalation; ask again within budget
+      }
+      if (replan->action == EscalationAction::kRewrite) {
+        Upsert(task, TaskState::kPending, TierRole(tier), "rewritten by the planner");
+        Progress(memory::AppendNote(progress_path_, task.id, memory::NoteKind::kDecision,
+                                    "rewritten by the planner: " + replan->reason));
+        return Status::Ok();  // the loop picks it up again
+      }
+      std::string why = fmt::format("split into {}: {}", fmt::join(new_ids, ", "), replan->reason);
+      for (const std::string& id : new_ids) escalations_[id] = count;
+      Upsert(task, TaskState::kSkipped, TierRole(tier), why);
+      Progress(memory::RecordOutcome(progress_path_, {task.id, task.title, TaskState::kSkipped,
+                                                      outcome.totals.retries, why}));
+      result_.skipped++;
+      Publish(task.id, protocol::TaskFinished{"skipped", why, outcome.totals.retries});
+      return Status::Ok();
+    }
+  }
+
+  // Applies `edit` to plan.md atomically; a person's save in between is
+  // re-read and the edit redone.
+  Status EditPlan(const std::function<Result<std::string>(const std::string&)>& edit) {
+    auto lock = TRY(memory::DirectoryLock::Acquire(root_));
+    Status written;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      std::string text = TRY(memory::ReadWholeFile(plan_path_));
+      std::string updated = TRY(edit(text));
+      written = memory::WriteFileAtomically(plan_path_, updated,
+                                            memory::WriteOptions::IfUnchanged(text));
+      if (written.code() != StatusCode::kFailedPrecondition) return written;
+    }
+    return written;
+  }
+
+  const RunnerEnv& env_;
+  fs::path root_;
+  fs::path plan_path_;
+  fs::path progress_path_;
+  std::unique_ptr<workspace::Workspace> ws_;
+  std::string run_id_;
+  std::string task_base_;  // checkpoint a task started from (for its best-attempt diff)
+  std::map<std::string, int> escalations_;
+  std::map<std::string, int> attempts_;
+  SteerInbox* inbox_ = nullptr;
+  agent::RunTotals totals_;
+  PlanRunResult result_;
+};
+
+}  // namespace
+
+Result<PlanRunResult> RunPlan(const RunnerEnv& env) {
+  PlanRunner runner(env);
+  return runner.Start();
+}
+
+Result<PlanRunResult> ResumePlan(const RunnerEnv& env, const std::string& run_id) {
+  PlanRunner runner(env);
+  return runner.Resume(run_id);
+}
+
+}  // namespace tandem::orchestrator

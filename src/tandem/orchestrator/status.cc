@@ -1,0 +1,93 @@
+#include "tandem/orchestrator/status.h"
+
+#include <fmt/format.h>
+
+namespace tandem::orchestrator {
+
+Result<RunStatus> GatherStatus(const std::filesystem::path& repo_root, ledger::Ledger& ledger) {
+  RunStatus status;
+  for (const ledger::RunRow& run : TRY(ledger.ActiveRuns())) {
+    if (run.kind == "run") {
+      status.run = run;
+      status.live = true;
+    }
+  }
+  if (!status.run) status.run = TRY(ledger.LastRun("run"));
+  std::vector<ledger::TaskRow> rows;
+  if (status.run) {
+    rows = TRY(ledger.ListTasks(status.run->id));
+    auto report = ledger.RunSummary(status.run->id);
+    if (report) status.report = std::move(*report);
+    if (status.run->outcome != ledger::RunOutcome::kSucceeded) {
+      status.pending_notes = TRY(ledger.PendingSteerNotes(status.run->id));
+    }
+  }
+  auto plan = memory::LoadPlan(repo_root / memory::kPlanFileName);
+  if (!plan) {
+    status.plan_error = plan.error().message();
+    return status;
+  }
+  status.goal = plan->goal;
+  for (const memory::PlanTask& t : plan->tasks) {
+    TaskStatusRow row{t.id, t.title, t.state, t.risk, std::nullopt};
+    for (const ledger::TaskRow& r : rows) {
+      if (r.task_id == t.id) row.ledger = r;
+    }
+    if (t.state == memory::TaskState::kRunning) status.running.push_back(t.id);
+    if (t.state == memory::TaskState::kWaiting) status.waiting.push_back(t.id);
+    status.tasks.push_back(std::move(row));
+  }
+  return status;
+}
+
+std::string FormatStatus(const RunStatus& s) {
+  std::string out;
+  if (s.run) {
+    const ledger::RunRow& r = *s.run;
+    std::string state = s.live ? fmt::format("running (process {})", r.owner.pid)
+                               : std::string(ledger::ToString(r.outcome));
+    if (!s.live && r.outcome == ledger::RunOutcome::kRunning) state = "interrupted (process gone)";
+    out += fmt::format("run {} · {} · {}\n", r.id, state, r.goal);
+    if (s.report) {
+      const ledger::RunReport& rep = *s.report;
+      out += fmt::format(
+          "  {} steps ({} rolled back) · {} escalations · {} approved, {} denied · ${:.4f}\n",
+          rep.totals.steps, rep.steps_rolled_back, rep.escalations, rep.approvals, rep.denials,
+          rep.totals.cost_usd);
+    }
+  } else {
+    out += "no `tandem run` yet in this repository\n";
+  }
+  if (!s.plan_error.empty()) {
+    out += "plan.md: " + s.plan_error + "\n";
+    return out;
+  }
+  out += fmt::format("plan: {} ({} tasks)\n", s.goal.empty() ? "(no goal)" : s.goal, s.tasks.size());
+  int done = 0;
+  for (const TaskStatusRow& t : s.tasks) {
+    if (t.state == memory::TaskState::kDone) done++;
+    std::string detail;
+    if (t.ledger) {
+      detail = fmt::format("{} · {} attempt{}", t.ledger->tier, t.ledger->attempts,
+                           t.ledger->attempts == 1 ? "" : "s");
+      if (!t.ledger->outcome_detail.empty()) detail += " · " + t.ledger->outcome_detail;
+    }
+    out += fmt::format("  [{}] {:<6} {:<8} {}{}{}\n", memory::TaskStateMark(t.state), t.id,
+                       memory::TaskStateName(t.state), t.title,
+                       t.risk == memory::Risk::kIrreversible ? " (irreversible)" : "",
+                       detail.empty() ? "" : "\n           " + detail);
+  }
+  out += fmt::format("{}/{} done", done, s.tasks.size());
+  if (!s.running.empty()) out += fmt::format(" · running: {}", fmt::join(s.running, ", "));
+  if (!s.waiting.empty()) {
+    out += fmt::format(" · waiting for approval: {} (`tandem run` asks again)",
+                       fmt::join(s.waiting, ", "));
+  }
+  out += "\n";
+  for (const ledger::SteerNote& n : s.pending_notes) {
+    out += fmt::format("steer note not yet delivered: {}\n", n.note);
+  }
+  return out;
+}
+
+}  // namespace tandem::orchestrator

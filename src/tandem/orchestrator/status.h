@@ -1,0 +1,44 @@
+// `tandem status`: the current (or last) plan run, from plan.md and the
+// ledger: every task with its checkbox state and, for this run, its ledger
+// row (tier, attempts, detail); what is running; retries, escalations and
+// approvals; tasks waiting for approval; steering notes not yet delivered.
+// Read-only; safe while a run goes on.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tandem/base/status.h"
+#include "tandem/ledger/ledger.h"
+#include "tandem/memory/plan_md.h"
+
+namespace tandem::orchestrator {
+
+struct TaskStatusRow {
+  std::string id;
+  std::string title;
+  memory::TaskState state = memory::TaskState::kPending;  // plan.md's checkbox
+  memory::Risk risk = memory::Risk::kReversible;
+  std::optional<ledger::TaskRow> ledger;  // this run's row, if it reached the task
+};
+
+struct RunStatus {
+  std::string plan_error;  // plan.md missing or malformed (tasks then empty)
+  std::string goal;
+  std::vector<TaskStatusRow> tasks;
+  std::optional<ledger::RunRow> run;  // the running or last `tandem run`
+  bool live = false;                  // its process is alive
+  std::optional<ledger::RunReport> report;
+  std::vector<ledger::SteerNote> pending_notes;
+  std::vector<std::string> running;  // ids of [~] tasks
+  std::vector<std::string> waiting;  // ids of [?] tasks
+};
+
+Result<RunStatus> GatherStatus(const std::filesystem::path& repo_root, ledger::Ledger& ledger);
+
+// The report as text for a terminal.
+std::string FormatStatus(const RunStatus& status);
+
+}  // namespace tandem::orchestrator

@@ -1,0 +1,122 @@
+// Stopping a run: Ctrl-C (SIGINT) while a command runs or while the model
+// stream stalls keeps the completed steps and rolls back the unfinished
+// one; kill -9 leaves the step half done, and the next tandem command in
+// the repository restores it.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/e2e/e2e_fixture.h"
+
+namespace tandem::e2e {
+namespace {
+
+using nlohmann::json;
+
+class InterruptTest : public E2eTest {
+ protected:
+  static json WriteKept() {
+    return Call("write_file", {{"path", "kept.txt"}, {"content", "kept\n"}});
+  }
+  static std::function<bool(const json&)> ToolStarted(const std::string& name) {
+    return [name](const json& e) {
+      return e.value("type", "") == "tool_started" && e.value("name", "") == name;
+    };
+  }
+};
+
+TEST_F(InterruptTest, CtrlCDuringACommandKeepsCompletedStepsAndRollsBackTheCurrentOne) {
+  MakePassingRepo();
+  StartServer(Script({
+      Turn(0, {WriteKept()}),
+      Turn(1, {Call("write_file", {{"path", "partial.txt"}, {"content", "half\n"}}),
+               Call("edit_file", {{"path", "tracked.txt"}, {"old_text", "keep"}, {"new_text", "lose"}}),
+               Call("run_command", {{"command", "sleep 30"}})}),
+      Finish(2),
+  }));
+
+  TandemProcess process = SpawnTandem({"do", "--json", "slow work"});
+  ASSERT_TRUE(WaitForEvent(process, ToolStarted("run_command")));
+  ASSERT_TRUE(Exists("partial.txt"));  // the step's edit happened before the command
+  ::kill(process.pid, SIGINT);
+  TandemRun run = WaitTandem(process);
+
+  ASSERT_EQ(run.exit_code, 130) << run.Describe();
+  EXPECT_EQ(run.Finished().value("outcome", ""), "interrupted");
+  EXPECT_EQ(ReadFile("kept.txt"), "kept\n");
+  EXPECT_FALSE(Exists("partial.txt"));
+  EXPECT_EQ(ReadFile("tracked.txt"), "keep me\n");
+  EXPECT_EQ(LedgerValue("SELECT outcome FROM runs"), "interrupted");
+  EXPECT_EQ(LedgerValue("SELECT state FROM steps WHERE n = 2"), "interrupted");
+  EXPECT_EQ(LedgerValue("SELECT state FROM steps WHERE n = 1"), "done");
+}
+
+TEST_F(InterruptTest, CtrlCDuringAStalledModelStreamStopsTheRun) {
+  MakePassingRepo();
+  json stalled = Turn(1, {Call("write_file", {{"path", "never.txt"}, {"content", "x\n"}})},
+                      "Now I will write another file for you.");
+  stalled["faults"] = json::array({{{"kind", "stall"}, {"after_tokens", 2}, {"stall_ms", 30000}}});
+  StartServer(Script({Turn(0, {WriteKept()}), stalled, Finish(2)}));
+
+  TandemProcess process = SpawnTandem({"do", "--json", "stall"});
+  ASSERT_TRUE(WaitForEvent(process, [](const json& e) {
+    return e.value("type", "") == "step_started" && e.value("step", 0) == 2;
+  }));
+  // Wait until the second request is streaming (recorded before its reply).
+  for (int i = 0; i < 500 && Requests().size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(Requests().size(), 2u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ::kill(process.pid, SIGINT);
+  TandemRun run = WaitTandem(process);
+
+  ASSERT_EQ(run.exit_code, 130) << run.Describe();
+  EXPECT_EQ(run.Finished().value("outcome", ""), "interrupted");
+  EXPECT_EQ(ReadFile("kept.txt"), "kept\n");
+  EXPECT_FALSE(Exists("never.txt"));
+  EXPECT_EQ(LedgerValue("SELECT outcome FROM runs"), "interrupted");
+}
+
+TEST_F(InterruptTest, AfterKillNineTheNextCommandRestoresTheInterruptedStep) {
+  MakePassingRepo();
+  StartServer(Script({
+      Turn(0, {WriteKept()}),
+      Turn(1, {Call("edit_file", {{"path", "tracked.txt"}, {"old_text", "keep"}, {"new_text", "half-done"}}),
+               Call("write_file", {{"path", "half.txt"}, {"content", "half\n"}}),
+               Call("run_command", {{"command", "sleep 30"}})}),
+  }));
+
+  TandemProcess process = SpawnTandem({"do", "--json", "crash in the middle"});
+  ASSERT_TRUE(WaitForEvent(process, ToolStarted("run_command")));
+  ::kill(process.pid, SIGKILL);
+  TandemRun killed = WaitTandem(process);
+  ASSERT_EQ(killed.term_signal, SIGKILL);
+  std::string first_run = killed.RunId();
+  ASSERT_FALSE(first_run.empty());
+  // The crash left the step half done.
+  ASSERT_TRUE(Exists("half.txt"));
+  ASSERT_EQ(ReadFile("tracked.txt"), "half-done me\n");
+
+  StartServer(Script({Finish(0, "nothing left")}));
+  TandemRun next = Do("carry on");
+
+  ASSERT_EQ(next.exit_code, 0) << next.Describe();
+  EXPECT_TRUE(next.HasNotice("restored run " + first_run + " step 2")) << next.Describe();
+  EXPECT_FALSE(Exists("half.txt"));
+  EXPECT_EQ(ReadFile("tracked.txt"), "keep me\n");
+  EXPECT_EQ(ReadFile("kept.txt"), "kept\n");  // the completed step survives
+  EXPECT_EQ(LedgerValue("SELECT outcome FROM runs WHERE id = '" + first_run + "'"), "interrupted");
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM steps WHERE state = 'running'"), "0");
+  auto ledger = OpenLedger();
+  ASSERT_NE(ledger, nullptr);
+  auto problems = ledger->IntegrityCheck();
+  ASSERT_TRUE(problems.has_value()) << problems.error().ToString();
+  EXPECT_TRUE(problems->empty()) << (problems->empty() ? "" : problems->front());
+}
+
+}  // namespace
+}  // namespace tandem::e2e
