@@ -139,7 +139,7 @@ std::unique_ptr<Run> StartRun(int files) {
   if (!base) std::abort();
 
   tools::ToolOptions tool_options;
-  tool_options.sandbox = tools::SandboxMode::kOff;  // no command runs in this step
+  tool_options.sandbox = tools::SandboxMode::kOff;  // BM_CommandStep: bwrap start-up is not harness time
   auto toolbox = tools::ToolBox::Create(run->root, tool_options);
   if (!toolbox) std::abort();
   run->toolbox = std::make_unique<tools::ToolBox>(std::move(*toolbox));
@@ -160,8 +160,11 @@ std::unique_ptr<Run> StartRun(int files) {
   start.base_checkpoint = base->hex;
   if (!run->ledger->BeginRun(start).ok()) std::abort();
 
-  agent::VerifiedStepDeps deps{run->ws.get(), run->toolbox.get(), run->ledger.get(), nullptr,
-                               &run->sink};
+  agent::VerifiedStepDeps deps;
+  deps.workspace = run->ws.get();
+  deps.toolbox = run->toolbox.get();
+  deps.ledger = run->ledger.get();
+  deps.events = &run->sink;
   agent::VerifiedStepOptions options;
   options.scope = {run_id, "", "executor"};
   options.limits.max_steps = 1 << 30;
@@ -238,6 +241,115 @@ void BM_Step(benchmark::State& state) {
     benchmark::DoNotOptimize(outcome);
   }
   state.counters["files"] = files;
+}
+
+// A step whose one call is run_command (`echo ... > cmd-out.txt`, no
+// sandbox): a command's effects are unknown, so the diff and the checkpoint
+// must look at the whole tree. Manual time = the step minus the command's
+// own run time (tool_ms), i.e. the harness's share of a command step.
+void BM_CommandStep(benchmark::State& state) {
+  int files = static_cast<int>(state.range(0));
+  Run& run = SharedRun(files);
+  for (auto _ : state) {
+    int n = ++run.step;
+    std::vector<protocol::ToolCall> calls = {
+        Call(fmt::format("call_{}_0", n), "run_command",
+             {{"command", fmt::format("echo {} > cmd-out.txt", n)}})};
+    double tool_ms_before = run.policy->totals().tool_ms;
+    auto t0 = std::chrono::steady_clock::now();
+    if (run.policy->BeginStep(n)) state.SkipWithError("BeginStep refused the step");
+    run.policy->OnReply(Reply(n, calls));
+    agent::StepOutcome outcome = run.policy->RunStep(n, calls);
+    double step_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    double command_ms = run.policy->totals().tool_ms - tool_ms_before;
+    if (outcome.state != agent::StepState::kContinue || !outcome.feedback.empty() ||
+        outcome.tool_results.size() != 1 || outcome.tool_results[0].is_error) {
+      state.SkipWithError(("unexpected step outcome: " + outcome.feedback +
+                           (outcome.tool_results.empty() ? "" : outcome.tool_results[0].text))
+                              .c_str());
+      break;
+    }
+    state.SetIterationTime((step_ms - command_ms) / 1000.0);
+    state.counters["command_ms"] = command_ms;
+  }
+}
+
+// The same step as BM_Step, replayed phase by phase through the public APIs
+// VerifiedStepPolicy::RunStep uses, with a timer per phase (ms counters; the
+// median aggregate of each counter is the median phase). Where the time goes.
+void BM_StepBreakdown(benchmark::State& state) {
+  using Clock = std::chrono::steady_clock;
+  int files = static_cast<int>(state.range(0));
+  Run& run = SharedRun(files);
+  ledger::Ledger& ledger = *run.ledger;
+  workspace::Workspace& ws = *run.ws;
+  std::string run_id = ws.run_id();
+  workspace::CheckpointId base = ws.RunCheckpoints(run_id)->front();
+  std::map<std::string, double> phase_ms;
+  auto time = [&](const char* phase, auto&& fn) {
+    auto t0 = Clock::now();
+    fn();
+    phase_ms[phase] = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  };
+  for (auto _ : state) {
+    int n = ++run.step;
+    std::string old_line = n == 1 ? "some content line\n" : fmt::format("edited in step {}\n", n - 1);
+    std::vector<protocol::ToolCall> calls = {
+        Call(fmt::format("call_{}_0", n), "edit_file",
+             {{"path", run.edited},
+              {"old_text", old_line},
+              {"new_text", fmt::format("edited in step {}\n", n)}}),
+        Call(fmt::format("call_{}_1", n), "write_file",
+             {{"path", run.written},
+              {"content", fmt::format("written in step {}\nline two\nline three\n", n)}}),
+    };
+    std::vector<std::string> may_write;
+    time("predict", [&] {
+      for (const auto& call : calls) {
+        tools::ToolEffects effects = run.toolbox->Predict(call);
+        may_write.insert(may_write.end(), effects.may_write.begin(), effects.may_write.end());
+      }
+    });
+    workspace::TouchedPaths touched = workspace::TouchedPaths::Only(may_write);
+    workspace::CheckpointId before = *ws.last_checkpoint();
+    ledger::StepId step_id = 0;
+    time("ledger_begin", [&] {
+      step_id = *ledger.BeginStep({run_id, "", 1, before.hex});
+      ledger::ModelCallRecord record;
+      record.step_id = step_id;
+      record.role = "executor";
+      record.model = "bench-fast";
+      record.tokens_in = 1500;
+      record.tokens_out = 60;
+      (void)ledger.RecordModelCall(record);
+    });
+    std::vector<tools::ToolOutcome> results;
+    time("tools", [&] {
+      for (const auto& call : calls) results.push_back(run.toolbox->Execute(call));
+    });
+    time("ledger_tools", [&] {
+      for (size_t i = 0; i < calls.size(); ++i) {
+        (void)ledger.RecordToolCall({step_id, calls[i].name, calls[i].arguments_json,
+                                     ledger::ToolOutcome::kOk, 0, results[i].content});
+      }
+    });
+    std::optional<workspace::CheckpointId> after;
+    time("diff_to_worktree", [&] { (void)ws.DiffToWorkingTree(before, touched); });
+    time("checkpoint", [&] { after = *ws.Checkpoint(touched, fmt::format("step {}", n)); });
+    time("task_diff", [&] { (void)ws.Diff(base, *after); });
+    time("ledger_end", [&] {
+      ledger::StepEnd end;
+      end.checkpoint_after = after->hex;
+      end.lines_changed = 4;
+      end.files_changed = 2;
+      (void)ledger.EndStep(step_id, end);
+    });
+    for (const auto& r : results) {
+      if (r.kind != tools::ToolOutcomeKind::kOk) state.SkipWithError(r.content.c_str());
+    }
+  }
+  for (const auto& [phase, ms] : phase_ms) state.counters[phase + "_ms"] = ms;
 }
 
 // ---- once per run ----
@@ -359,6 +471,21 @@ BENCHMARK(BM_Step)
     ->Repetitions(60)
     ->ReportAggregatesOnly(true)
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_CommandStep)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Iterations(1)
+    ->Repetitions(7)
+    ->UseManualTime()
+    ->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_StepBreakdown)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Iterations(1)
+    ->Repetitions(60)
+    ->ReportAggregatesOnly(true)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RepoView)->Arg(10000)->Arg(100000)->Repetitions(5)->ReportAggregatesOnly(true)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TaskMessageAndEstimate)->Arg(10000)->Arg(100000)->Repetitions(5)
@@ -380,8 +507,8 @@ int main(int argc, char** argv) {
   benchmark::Shutdown();
   // Leave the shared repositories at HEAD for the next benchmark.
   for (int files : {10000, 100000}) {
-    fs::path root = "/tmp/tandem-bench-repo-" + std::to_string(files);
-    if (fs::exists(root / ".tandem-bench-ready")) tandem::bench::CleanRepo(root);
+    std::filesystem::path root = "/tmp/tandem-bench-repo-" + std::to_string(files);
+    if (std::filesystem::exists(root / ".tandem-bench-ready")) tandem::bench::CleanRepo(root);
   }
   return 0;
 }

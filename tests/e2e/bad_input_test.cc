@@ -37,13 +37,15 @@ TEST_F(BadInputTest, MalformedConfigExitsTwoNamingFileLineAndKey) {
   WriteFile(".tandem/config.toml",
             "[providers.local]\n"
             "wire = \"openai\"\n"
-            "base_url = \"" + server().base_url() + "\"\n"
-            "[models.scripted]\n"
-            "provider = \"local\"\n"
-            "[roles]\n"
-            "executor = \"scripted\"\n"
-            "[limits]\n"
-            "max_steps = \"lots\"\n");
+            "base_url = \"" +
+                server().base_url() +
+                "\"\n"
+                "[models.scripted]\n"
+                "provider = \"local\"\n"
+                "[roles]\n"
+                "executor = \"scripted\"\n"
+                "[limits]\n"
+                "max_steps = \"lots\"\n");
 
   TandemRun run = Do("make test.sh pass");
 

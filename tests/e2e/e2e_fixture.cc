@@ -136,9 +136,10 @@ E2eTest::E2eTest() {
   fs::create_directories(root_);
   fs::create_directories(config_home_);
   std::string out;
-  if (Shell(root_, "git init -q -b main . && git config user.name e2e && git config user.email "
-                   "e2e@example.com && git config commit.gpgsign false && "
-                   "echo .tandem/ >> .git/info/exclude",
+  if (Shell(root_,
+            "git init -q -b main . && git config user.name e2e && git config user.email "
+            "e2e@example.com && git config commit.gpgsign false && "
+            "echo .tandem/ >> .git/info/exclude",
             &out) != 0) {
     ADD_FAILURE() << "git init failed in " << root_;
   }

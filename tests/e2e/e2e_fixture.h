@@ -5,16 +5,16 @@
 // with one commit once the test calls CommitAll) and room for files outside
 // it (OutsidePath), which guardrail tests use as targets that must stay
 // untouched; `.tandem/` is in .git/info/exclude, as a user would ignore
-// it, so `git status` shows only real changes. StartServer starts tandem-model-server with a script and points
-// `repo/.tandem/config.toml` at it (one provider `local`, one model
-// `scripted`, every role on it). RunTandem runs the binary to completion
-// with `XDG_CONFIG_HOME` pointed at an empty directory so the user's own
-// configuration never leaks in; SpawnTandem starts it without waiting, for
-// the Ctrl-C and kill -9 scenarios.
+// it, so `git status` shows only real changes. StartServer starts tandem-model-server with a script
+// and points `repo/.tandem/config.toml` at it (one provider `local`, one model `scripted`, every
+// role on it). RunTandem runs the binary to completion with `XDG_CONFIG_HOME` pointed at an empty
+// directory so the user's own configuration never leaks in; SpawnTandem starts it without waiting,
+// for the Ctrl-C and kill -9 scenarios.
 //
 // Not thread-safe: one fixture per test, used from the test's thread.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -26,8 +26,6 @@
 #include <string_view>
 #include <vector>
 
-#include <gtest/gtest.h>
-
 #include "tandem/ledger/ledger.h"
 #include "tests/support/model_server_process.h"
 #include "tests/support/temp_dir.h"
@@ -36,10 +34,10 @@ namespace tandem::e2e {
 
 // What one tandem invocation did.
 struct TandemRun {
-  int exit_code = -1;   // -1 when killed by a signal
-  int term_signal = 0;  // the signal that killed it, or 0
-  std::string out;      // stdout (JSONL with --json)
-  std::string err;      // stderr
+  int exit_code = -1;                  // -1 when killed by a signal
+  int term_signal = 0;                 // the signal that killed it, or 0
+  std::string out;                     // stdout (JSONL with --json)
+  std::string err;                     // stderr
   std::vector<nlohmann::json> events;  // stdout lines that parse as JSON objects
 
   // Events of one type ("run_finished", "gate_finished", ...), in order.
@@ -79,7 +77,7 @@ class E2eTest : public ::testing::Test {
   std::string OutsidePath(const std::string& name) const;
   void WriteFile(const std::string& rel, const std::string& content, bool executable = false);
   std::string ReadFile(const std::string& rel) const;  // "" when missing
-  bool Exists(const std::string& rel) const;            // lstat: a dangling link exists
+  bool Exists(const std::string& rel) const;           // lstat: a dangling link exists
   // Runs `git <args>` in the repository; returns stdout. A non-zero exit is
   // a test failure (ADD_FAILURE) unless `ok` is given, which receives it.
   std::string Git(const std::string& args, bool* ok = nullptr) const;

@@ -3,9 +3,8 @@
 // refused commands. Each scenario lets the model try, then finish; the run
 // still succeeds (exit 0) because the gate passes, and the attempt left no
 // trace.
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 
@@ -76,8 +75,7 @@ TEST_F(GuardrailTest, SymlinksLeadingOutsideAreRefused) {
   });
 
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
-  EXPECT_EQ(ToolOutcomes(run),
-            (std::vector<std::string>{"refused", "refused", "refused", "ok"}));
+  EXPECT_EQ(ToolOutcomes(run), (std::vector<std::string>{"refused", "refused", "refused", "ok"}));
   EXPECT_FALSE(std::ifstream(OutsidePath("new.txt")).good());
   EXPECT_EQ(Slurp(OutsidePath("secret.txt")), "top secret\n");
   EXPECT_FALSE(AnyContains(LastRequestToolResults(), "top secret"));

@@ -2,10 +2,9 @@
 // stream stalls keeps the completed steps and rolls back the unfinished
 // one; kill -9 leaves the step half done, and the next tandem command in
 // the repository restores it.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
-
-#include <gtest/gtest.h>
 
 #include <thread>
 
@@ -16,8 +15,21 @@ namespace {
 
 using nlohmann::json;
 
+// A command that says it started (a file in the workspace) and then hangs.
+constexpr char kSlowCommand[] = "touch started.marker && sleep 30";
+
 class InterruptTest : public E2eTest {
  protected:
+  // Waits until the slow command runs inside its sandbox: signalling
+  // earlier would race the sandbox's own start-up.
+  bool WaitForCommandStart(const TandemProcess& process) {
+    if (!WaitForEvent(process, ToolStarted("run_command"))) return false;
+    for (int i = 0; i < 1000; ++i) {
+      if (Exists("started.marker")) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
   static json WriteKept() {
     return Call("write_file", {{"path", "kept.txt"}, {"content", "kept\n"}});
   }
@@ -33,13 +45,14 @@ TEST_F(InterruptTest, CtrlCDuringACommandKeepsCompletedStepsAndRollsBackTheCurre
   StartServer(Script({
       Turn(0, {WriteKept()}),
       Turn(1, {Call("write_file", {{"path", "partial.txt"}, {"content", "half\n"}}),
-               Call("edit_file", {{"path", "tracked.txt"}, {"old_text", "keep"}, {"new_text", "lose"}}),
-               Call("run_command", {{"command", "sleep 30"}})}),
+               Call("edit_file",
+                    {{"path", "tracked.txt"}, {"old_text", "keep"}, {"new_text", "lose"}}),
+               Call("run_command", {{"command", kSlowCommand}})}),
       Finish(2),
   }));
 
   TandemProcess process = SpawnTandem({"do", "--json", "slow work"});
-  ASSERT_TRUE(WaitForEvent(process, ToolStarted("run_command")));
+  ASSERT_TRUE(WaitForCommandStart(process));
   ASSERT_TRUE(Exists("partial.txt"));  // the step's edit happened before the command
   ::kill(process.pid, SIGINT);
   TandemRun run = WaitTandem(process);
@@ -48,6 +61,7 @@ TEST_F(InterruptTest, CtrlCDuringACommandKeepsCompletedStepsAndRollsBackTheCurre
   EXPECT_EQ(run.Finished().value("outcome", ""), "interrupted");
   EXPECT_EQ(ReadFile("kept.txt"), "kept\n");
   EXPECT_FALSE(Exists("partial.txt"));
+  EXPECT_FALSE(Exists("started.marker"));  // created by the interrupted command
   EXPECT_EQ(ReadFile("tracked.txt"), "keep me\n");
   EXPECT_EQ(LedgerValue("SELECT outcome FROM runs"), "interrupted");
   EXPECT_EQ(LedgerValue("SELECT state FROM steps WHERE n = 2"), "interrupted");
@@ -81,17 +95,43 @@ TEST_F(InterruptTest, CtrlCDuringAStalledModelStreamStopsTheRun) {
   EXPECT_EQ(LedgerValue("SELECT outcome FROM runs"), "interrupted");
 }
 
+TEST_F(InterruptTest, CtrlCDuringAGateRollsBackTheUnverifiedStep) {
+  MakePassingRepo();
+  WriteFile("check.sh", "#!/bin/sh\nif [ -f slow.txt ]; then sleep 30; fi\n");
+  CommitAll("slow gate");
+  StartServer(Script({
+      Turn(0, {WriteKept()}),
+      Turn(1, {Call("write_file", {{"path", "slow.txt"}, {"content", "makes the gate slow\n"}})}),
+      Finish(2),
+  }));
+
+  TandemProcess process = SpawnTandem({"do", "--json", "slow gate"});
+  ASSERT_TRUE(WaitForEvent(process, [](const json& e) {
+    return e.value("type", "") == "tool_finished" && e.value("name", "") == "write_file" &&
+           e.value("id", "").find("_2_") != std::string::npos;
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the gate is running
+  ::kill(process.pid, SIGINT);
+  TandemRun run = WaitTandem(process);
+
+  ASSERT_EQ(run.exit_code, 130) << run.Describe();
+  EXPECT_EQ(ReadFile("kept.txt"), "kept\n");
+  EXPECT_FALSE(Exists("slow.txt")) << run.Describe();
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM steps WHERE state = 'running'"), "0");
+}
+
 TEST_F(InterruptTest, AfterKillNineTheNextCommandRestoresTheInterruptedStep) {
   MakePassingRepo();
   StartServer(Script({
       Turn(0, {WriteKept()}),
-      Turn(1, {Call("edit_file", {{"path", "tracked.txt"}, {"old_text", "keep"}, {"new_text", "half-done"}}),
+      Turn(1, {Call("edit_file",
+                    {{"path", "tracked.txt"}, {"old_text", "keep"}, {"new_text", "half-done"}}),
                Call("write_file", {{"path", "half.txt"}, {"content", "half\n"}}),
-               Call("run_command", {{"command", "sleep 30"}})}),
+               Call("run_command", {{"command", kSlowCommand}})}),
   }));
 
   TandemProcess process = SpawnTandem({"do", "--json", "crash in the middle"});
-  ASSERT_TRUE(WaitForEvent(process, ToolStarted("run_command")));
+  ASSERT_TRUE(WaitForCommandStart(process));
   ::kill(process.pid, SIGKILL);
   TandemRun killed = WaitTandem(process);
   ASSERT_EQ(killed.term_signal, SIGKILL);
@@ -107,6 +147,7 @@ TEST_F(InterruptTest, AfterKillNineTheNextCommandRestoresTheInterruptedStep) {
   ASSERT_EQ(next.exit_code, 0) << next.Describe();
   EXPECT_TRUE(next.HasNotice("restored run " + first_run + " step 2")) << next.Describe();
   EXPECT_FALSE(Exists("half.txt"));
+  EXPECT_FALSE(Exists("started.marker"));
   EXPECT_EQ(ReadFile("tracked.txt"), "keep me\n");
   EXPECT_EQ(ReadFile("kept.txt"), "kept\n");  // the completed step survives
   EXPECT_EQ(LedgerValue("SELECT outcome FROM runs WHERE id = '" + first_run + "'"), "interrupted");
@@ -116,6 +157,32 @@ TEST_F(InterruptTest, AfterKillNineTheNextCommandRestoresTheInterruptedStep) {
   auto problems = ledger->IntegrityCheck();
   ASSERT_TRUE(problems.has_value()) << problems.error().ToString();
   EXPECT_TRUE(problems->empty()) << (problems->empty() ? "" : problems->front());
+}
+
+TEST_F(InterruptTest, AfterKillNineUndoRestoresTheTreeAsBeforeTheRun) {
+  MakePassingRepo();
+  StartServer(Script({
+      Turn(0, {WriteKept()}),
+      Turn(1, {Call("edit_file",
+                    {{"path", "tracked.txt"}, {"old_text", "keep"}, {"new_text", "half-done"}}),
+               Call("run_command", {{"command", kSlowCommand}})}),
+  }));
+  TandemProcess process = SpawnTandem({"do", "--json", "crash in the middle"});
+  ASSERT_TRUE(WaitForCommandStart(process));
+  ::kill(process.pid, SIGKILL);
+  TandemRun killed = WaitTandem(process);
+  ASSERT_EQ(killed.term_signal, SIGKILL);
+  ASSERT_EQ(ReadFile("tracked.txt"), "half-done me\n");
+
+  TandemRun undo = RunTandem({"undo"});
+
+  ASSERT_EQ(undo.exit_code, 0) << undo.Describe();
+  EXPECT_NE(undo.out.find("restored run " + killed.RunId() + " step 2"), std::string::npos)
+      << undo.Describe();
+  EXPECT_EQ(ReadFile("tracked.txt"), "keep me\n");
+  EXPECT_FALSE(Exists("kept.txt"));
+  EXPECT_EQ(Git("status --porcelain"), "");
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM steps WHERE state = 'running'"), "0");
 }
 
 }  // namespace

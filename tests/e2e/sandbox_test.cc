@@ -3,11 +3,10 @@
 // Skipped, with the reason, where bubblewrap cannot start.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdlib>
 
@@ -18,8 +17,9 @@ namespace {
 
 // Whether bubblewrap can start a network-less sandbox on this machine.
 bool BwrapWorks() {
-  return std::system("bwrap --ro-bind / / --dev /dev --proc /proc --unshare-net true "
-                     ">/dev/null 2>&1") == 0;
+  return std::system(
+             "bwrap --ro-bind / / --dev /dev --proc /proc --unshare-net true "
+             ">/dev/null 2>&1") == 0;
 }
 
 class SandboxTest : public E2eTest {
@@ -42,9 +42,8 @@ TEST_F(SandboxTest, CommandCannotConnectToALoopbackPortOfTheHost) {
   int port = ntohs(addr.sin_port);
 
   MakePassingRepo();
-  std::string command =
-      "python3 -c \"import socket; socket.create_connection(('127.0.0.1', " +
-      std::to_string(port) + "), timeout=3); print('CONNECTED')\"";
+  std::string command = "python3 -c \"import socket; socket.create_connection(('127.0.0.1', " +
+                        std::to_string(port) + "), timeout=3); print('CONNECTED')\"";
   StartServer(Script({Turn(0, {Call("run_command", {{"command", command}})}), Finish(1)}));
 
   TandemRun run = Do("try the network");
@@ -53,8 +52,9 @@ TEST_F(SandboxTest, CommandCannotConnectToALoopbackPortOfTheHost) {
   auto results = LastRequestToolResults();
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(results[0].find("CONNECTED"), std::string::npos) << results[0];
-  EXPECT_EQ(results[0].find("exit code 0"), std::string::npos) << results[0];
-  EXPECT_EQ(results[0].find("commands are unavailable"), std::string::npos) << results[0];
+  // python ran (in the sandbox) and its connect failed.
+  EXPECT_NE(results[0].find("exit code 1"), std::string::npos) << results[0];
+  EXPECT_NE(results[0].find("create_connection"), std::string::npos) << results[0];
   // Nothing ever reached the listener.
   int accepted = ::accept(listener, nullptr, nullptr);
   EXPECT_LT(accepted, 0) << "the sandboxed command connected to the host";

@@ -56,22 +56,35 @@ TEST_F(SecretsTest, ApiKeyIsAbsentFromLedgerEventsAndCommandEnvironment) {
   EXPECT_EQ(TandemDirBytes().find(kKey), std::string::npos);
 }
 
-TEST_F(SecretsTest, ApiKeyInAFileTheModelReadsIsRedactedFromLedgerAndEvents) {
+// redact.h: a registered key never reaches the ledger, an event or a
+// prompt, even when it sits in a workspace file the model reads.
+TEST_F(SecretsTest, ApiKeyInAFileTheModelReadsIsRedactedFromLedgerEventsAndPrompts) {
   MakePassingRepo();
   WriteFile("local.env", std::string("PROVIDER_KEY=") + kKey + "\n");
-  // The model reads the file and then runs a command that prints it.
+  // The model reads the file, prints it with a command, and fails an edit
+  // on it (whose error message quotes the closest lines).
   StartKeyedServer(Script({
       Turn(0, {Call("read_file", {{"path", "local.env"}}),
-               Call("run_command", {{"command", "cat local.env; exit 3"}})}),
+               Call("run_command", {{"command", "cat local.env; exit 3"}}),
+               Call("edit_file", {{"path", "local.env"},
+                                  {"old_text", "PROVIDER_KEY=something-else"},
+                                  {"new_text", "x"}})}),
       Finish(1),
   }));
 
   TandemRun run = Do("look around", {}, {{kKeyVar, kKey}});
 
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  auto results = LastRequestToolResults();
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_NE(results[0].find("PROVIDER_KEY="), std::string::npos) << results[0];
   EXPECT_EQ(run.out.find(kKey), std::string::npos) << run.out;
   EXPECT_EQ(run.err.find(kKey), std::string::npos);
   EXPECT_EQ(TandemDirBytes().find(kKey), std::string::npos);
+  for (const auto& request : Requests()) {
+    EXPECT_EQ(request["body"].dump().find(kKey), std::string::npos)
+        << "request " << request.value("seq", 0) << " carried the key to the model";
+  }
 }
 
 }  // namespace

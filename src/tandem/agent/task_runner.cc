@@ -6,6 +6,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -13,6 +14,7 @@
 #include "tandem/agent/repo_view.h"
 #include "tandem/agent/turn_loop.h"
 #include "tandem/memory/agents_md.h"
+#include "tandem/platform/sandbox.h"
 #include "tandem/tools/toolbox.h"
 #include "tandem/verify/gate_cache.h"
 #include "tandem/workspace/workspace.h"
@@ -215,6 +217,13 @@ Result<std::vector<std::string>> RecoverInterrupted(const std::string& repo_root
 Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspace::Workspace& ws,
                                const std::function<void(int64_t)>& on_prompt_ready) {
   auto wall_start = SteadyClock::now();
+  // The first run_command waits for a one-time bubblewrap probe (10-25 ms,
+  // docs/PERFORMANCE.md); take it off the critical path while the prompt is
+  // built and the model streams. The result is cached process-wide.
+  std::jthread sandbox_probe;
+  if (env.config.sandbox.mode != config::SandboxMode::kNone) {
+    sandbox_probe = std::jthread([] { (void)platform::ProbeSandbox(); });
+  }
   protocol::EventScope scope{spec.run_id, spec.task_id, env.role};
   auto toolbox = TRY(tools::ToolBox::Create(env.repo_root, ToolOptionsFrom(env.config)));
   workspace::CheckpointId base = *ws.last_checkpoint();

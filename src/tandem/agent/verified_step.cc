@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "tandem/base/redact.h"
 #include "tandem/verify/runner.h"
 
 namespace tandem::agent {
@@ -304,6 +305,8 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
     }
     Publish(protocol::ToolStarted{call.id, call.name, SummarizeCall(call)});
     tools::ToolOutcome result = deps_.toolbox->Execute(call, &interrupted_);
+    // A key in a file or a command's output reaches no event, ledger row or prompt.
+    result.content = Redactor::Apply(result.content);
     totals_.tool_ms += result.duration_ms;
     std::string detail = (result.kind == tools::ToolOutcomeKind::kOk ||
                           result.kind == tools::ToolOutcomeKind::kFinish)

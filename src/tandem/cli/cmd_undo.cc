@@ -29,6 +29,15 @@ int RunUndo(const std::string& requested) {
     fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
     return kExitInternal;
   }
+  // A step a killed process left half done is restored first, so the undo
+  // starts from the run's last checkpointed state.
+  auto recovered = agent::RecoverInterrupted(root, **ledger);
+  if (!recovered) {
+    fmt::print(stderr, "tandem: recovering an interrupted run failed: {}\n",
+               recovered.error().message());
+    return kExitInternal;
+  }
+  for (const std::string& line : *recovered) fmt::print("{}\n", line);
   std::string run_id = requested;
   if (run_id.empty()) {
     // The latest run that changed the tree (undo runs themselves excluded).

@@ -33,7 +33,7 @@ struct Unit {
   std::string state;
   bool assisted = false;
   int64_t steps = 0;
-  int64_t max_attempt = 0;
+  int64_t retries = 0;
   int64_t rollbacks = 0;
 };
 
@@ -55,10 +55,8 @@ TaskFigures Summarize(const std::vector<const Unit*>& units, int64_t escalations
     } else if (u->state == "skipped") {
       t.skipped++;
     }
-    if (u->steps > 0) {
-      t.attempted++;
-      t.retries += std::max<int64_t>(0, u->max_attempt - 1);
-    }
+    if (u->steps > 0) t.attempted++;
+    t.retries += u->retries;
     t.rollbacks += u->rollbacks;
   }
   t.finished = t.done + t.failed + t.skipped;
@@ -200,7 +198,7 @@ Report ComputeReport(const LedgerFacts& facts, const Window& window) {
       for (const StepGroupFact& g : facts.step_groups) {
         if (g.run_id != id) continue;
         u.steps += g.steps;
-        u.max_attempt = std::max(u.max_attempt, g.max_attempt);
+        u.retries += g.attempt_increases;
         u.rollbacks += g.rollbacks;
       }
       units.push_back(std::move(u));
@@ -208,10 +206,12 @@ Report ComputeReport(const LedgerFacts& facts, const Window& window) {
     }
     for (const TaskFact* t : it->second) {
       Unit u{id, t->tier, t->state, assisted_tasks.count({id, t->task_id}) > 0};
+      // Tries of the whole task after the first, plus retries within tries.
+      u.retries = std::max<int64_t>(0, t->attempts - 1);
       for (const StepGroupFact& g : facts.step_groups) {
         if (g.run_id != id || g.task_id != t->task_id) continue;
         u.steps += g.steps;
-        u.max_attempt = std::max(u.max_attempt, g.max_attempt);
+        u.retries += g.attempt_increases;
         u.rollbacks += g.rollbacks;
       }
       units.push_back(std::move(u));

@@ -83,7 +83,10 @@ TEST_F(KnownLedgerStats, TaskUnitsRetriesRollbacksAndEscalations) {
   EXPECT_DOUBLE_EQ(*r.tasks.unassisted_rate, 2.0 / 7.0);
   // With steps: every unit but t4.
   EXPECT_EQ(r.tasks.attempted, 7);
-  // Retries = max attempt - 1: A 2-1 = 1, t2 3-1 = 2, the rest 0.
+  // Retries = rises of steps.attempt from step to step + (tasks.attempts - 1):
+  // A: attempts 1, 1, 2 -> one rise = 1 (an implicit unit has no tasks row).
+  // t2: 1, 2 | 1 -> one rise, plus a second try of the task (attempts 2) = 2.
+  // t1, t3, t5: one step, attempts 1 -> 0. C, F: 0. Total 3.
   EXPECT_EQ(r.tasks.retries, 3);
   EXPECT_DOUBLE_EQ(*r.tasks.retries_per_task, 3.0 / 7.0);
   // Rollbacks: A 1 + t2 3 = 4.
@@ -255,7 +258,7 @@ TEST_F(KnownLedgerStats, PerTierTasksEscalationsAndSpend) {
   EXPECT_DOUBLE_EQ(*ex->tasks.success_rate, 3.0 / 5.0);
   EXPECT_DOUBLE_EQ(*ex->tasks.unassisted_rate, 1.0 / 5.0);
   EXPECT_EQ(ex->tasks.attempted, 5);  // all but t4
-  EXPECT_EQ(ex->tasks.retries, 3);    // A 1 + t2 2
+  EXPECT_EQ(ex->tasks.retries, 3);    // A 1 + t2 (1 rise + 1 more try)
   EXPECT_DOUBLE_EQ(*ex->tasks.retries_per_task, 3.0 / 5.0);
   EXPECT_EQ(ex->tasks.rollbacks, 4);
   EXPECT_EQ(ex->tasks.escalations, 1);  // t2 escalated from executor

@@ -12,13 +12,15 @@
 //   D  plan  T+30s .. T+40s     succeeded  big (role planner, tier planner)
 //                        in2000 out500 $0.050 ttft1000 dur5000 (outside any step)
 //   B  run   T+60s .. T+260s    failed     tasks:
+//            (tasks t1, t3, t5 have attempts 1; t4 has 0)
 //            t1 executor done     s a1 fast in800 out100 $0.008 ttft120 dur620 tool 40,
 //                                 gate pass 500; a steer note delivered to this step
-//            t2 executor failed   s a1/a2/a3 each rolled back after gate fail 500:
+//            t2 executor failed   tried twice (tasks.attempts 2), every step rolled
+//                                 back after gate fail 500; first try a1, a2:
 //                                 fast in900 out90 $0.009 ttft110 dur410
 //                                 fast in1000 out100 $0.010 ttft130 dur530
+//                                 escalation executor -> planner; second try a1:
 //                                 fast in1100 out110 $0.011 ttft140 dur690
-//                                 escalation executor -> planner
 //            t3 planner done      s a1 big (role executor) in3000 out600 $0.090 ttft900
 //                                 dur6900, tool 200, gate pass 500; approved by a
 //                                 person after 90 s (approval names the step only)
@@ -90,9 +92,14 @@ class KnownLedger {
     ASSERT_TRUE(ledger_->EndRun(id, {.outcome = outcome}).ok());
   }
   void Task(const std::string& run, const std::string& task, const std::string& tier,
-            ledger::TaskState state) {
-    ASSERT_TRUE(
-        ledger_->UpsertTask({.run_id = run, .task_id = task, .tier = tier, .state = state}).ok());
+            ledger::TaskState state, int64_t attempts = 0) {
+    ASSERT_TRUE(ledger_
+                    ->UpsertTask({.run_id = run,
+                                  .task_id = task,
+                                  .tier = tier,
+                                  .state = state,
+                                  .attempts = attempts})
+                    .ok());
   }
   StepId Step(const std::string& run, const std::string& task, int64_t attempt) {
     auto id = ledger_->BeginStep({.run_id = run, .task_id = task, .attempt = attempt});
@@ -207,22 +214,22 @@ class KnownLedger {
     Tool(b1, 40);
     Gate("B", b1, GateVerdict::kPass, 500);
     EndStep(b1, StepState::kDone);
-    Task("B", "t1", "executor", TaskState::kDone);
+    Task("B", "t1", "executor", TaskState::kDone, 1);
     struct Try {
       int64_t in, out;
       double cost;
       int64_t ttft, duration;
     };
-    int64_t attempt = 1;
-    for (Try t : {Try{900, 90, 0.009, 110, 410}, Try{1000, 100, 0.010, 130, 530},
-                  Try{1100, 110, 0.011, 140, 690}}) {
-      StepId s = Step("B", "t2", attempt++);
+    auto failing_step = [&](int64_t attempt, Try t) {
+      StepId s = Step("B", "t2", attempt);
       Fast("B", s, t.in, t.out, t.cost, t.ttft, t.duration);
       Gate("B", s, GateVerdict::kFail, 500);
       Rollback(s);
       EndStep(s, StepState::kRolledBack);
-    }
-    Task("B", "t2", "executor", TaskState::kFailed);
+    };
+    Task("B", "t2", "executor", TaskState::kRunning, 1);
+    failing_step(1, {900, 90, 0.009, 110, 410});
+    failing_step(2, {1000, 100, 0.010, 130, 530});
     ASSERT_TRUE(ledger_
                     ->RecordEscalation({.run_id = "B",
                                         .task_id = "t2",
@@ -230,13 +237,16 @@ class KnownLedger {
                                         .to_tier = "planner",
                                         .action = ledger::EscalationAction::kEscalate})
                     .ok());
+    Task("B", "t2", "executor", TaskState::kRunning, 2);
+    failing_step(1, {1100, 110, 0.011, 140, 690});  // a fresh try starts at attempt 1
+    Task("B", "t2", "executor", TaskState::kFailed, 2);
     StepId b3 = Step("B", "t3", 1);
     Approval("B", "", b3, ledger::ApprovalDecision::kApproved, ledger::DecidedBy::kPerson, 90'000);
     Call("B", b3, "big", "executor", "planner", 3000, 600, 0.090, 900, 6900);
     Tool(b3, 200);
     Gate("B", b3, GateVerdict::kPass, 500);
     EndStep(b3, StepState::kDone);
-    Task("B", "t3", "planner", TaskState::kDone);
+    Task("B", "t3", "planner", TaskState::kDone, 1);
     Approval("B", "t4", std::nullopt, ledger::ApprovalDecision::kDenied, ledger::DecidedBy::kPerson,
              30'000);
     Task("B", "t4", "executor", TaskState::kSkipped);
@@ -245,7 +255,7 @@ class KnownLedger {
     Call("B", b5, "big", "executor", "planner", 1000, 200, 0.030, 800, 2800);
     Gate("B", b5, GateVerdict::kPass, 500);
     EndStep(b5, StepState::kDone);
-    Task("B", "t5", "planner", TaskState::kDone);
+    Task("B", "t5", "planner", TaskState::kDone, 1);
     At(kT0 + 260'000);
     End("B", RunOutcome::kFailed);
 

@@ -25,7 +25,8 @@ struct TaskFact {
   std::string run_id;
   std::string task_id;
   std::string tier;
-  std::string state;  // pending, running, done, failed, skipped, waiting_approval
+  std::string state;     // pending, running, done, failed, skipped, waiting_approval
+  int64_t attempts = 0;  // tries of the whole task, kept by the orchestrator
 };
 
 // steps grouped by (run_id, task_id); task_id is "" for steps outside a task.
@@ -33,8 +34,11 @@ struct StepGroupFact {
   std::string run_id;
   std::string task_id;
   int64_t steps = 0;
-  int64_t max_attempt = 0;  // MAX(steps.attempt)
-  int64_t rollbacks = 0;    // rollbacks of these steps
+  // Σ max(0, attempt - previous attempt) over the steps in order of n (the
+  // first step's "previous" is 1): steps.attempt goes up by one after each
+  // rollback, and back to 1 when the orchestrator tries a task afresh.
+  int64_t attempt_increases = 0;
+  int64_t rollbacks = 0;  // rollbacks of these steps
 };
 
 // model_calls, with the task of the call's step ("" when none).

@@ -49,19 +49,23 @@ Result<LedgerFacts> ReadLedgerFacts(ledger::Ledger& ledger, const Window& window
     facts.runs.push_back(std::move(run));
   }
 
-  auto tasks =
-      TRY(ledger.Query(Sql("SELECT run_id, task_id, tier, state FROM tasks WHERE run_id IN ",
-                           " ORDER BY run_id, task_id"),
-                       params));
+  auto tasks = TRY(
+      ledger.Query(Sql("SELECT run_id, task_id, tier, state, attempts FROM tasks WHERE run_id IN ",
+                       " ORDER BY run_id, task_id"),
+                   params));
   for (const auto& r : tasks.rows) {
-    facts.tasks.push_back({Text(r[0]), Text(r[1]), Text(r[2]), Text(r[3])});
+    facts.tasks.push_back({Text(r[0]), Text(r[1]), Text(r[2]), Text(r[3]), Int(r[4])});
   }
 
+  // Per (run, task): steps, the rises of steps.attempt from one step to the
+  // next (in order of n), and rollbacks.
   auto groups = TRY(ledger.Query(
-      Sql("SELECT s.run_id, COALESCE(s.task_id, ''), COUNT(DISTINCT s.id), MAX(s.attempt),"
-          " COUNT(rb.id) FROM steps s LEFT JOIN rollbacks rb ON rb.step_id = s.id"
-          " WHERE s.run_id IN ",
-          " GROUP BY 1, 2 ORDER BY 1, 2"),
+      Sql("SELECT run_id, task, COUNT(*), SUM(MAX(attempt - COALESCE(prev, 1), 0)), SUM(rb) FROM"
+          " (SELECT s.run_id, COALESCE(s.task_id, '') AS task, s.attempt,"
+          "   LAG(s.attempt) OVER (PARTITION BY s.run_id, s.task_id ORDER BY s.n) AS prev,"
+          "   (SELECT COUNT(*) FROM rollbacks rb WHERE rb.step_id = s.id) AS rb"
+          "  FROM steps s WHERE s.run_id IN ",
+          ") GROUP BY run_id, task ORDER BY run_id, task"),
       params));
   for (const auto& r : groups.rows) {
     facts.step_groups.push_back({Text(r[0]), Text(r[1]), Int(r[2]), Int(r[3]), Int(r[4])});

@@ -53,7 +53,7 @@ struct TaskFigures {
   Ratio success_rate;      // done / finished
   Ratio unassisted_rate;   // unassisted / finished
   int64_t attempted = 0;   // units with at least one step
-  int64_t retries = 0;     // sum of max(steps.attempt) - 1 per unit
+  int64_t retries = 0;     // tries after a rollback, plus tasks.attempts - 1
   Ratio retries_per_task;  // retries / attempted
   int64_t rollbacks = 0;
   Ratio rollbacks_per_task;  // rollbacks / attempted

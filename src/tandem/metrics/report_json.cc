@@ -5,7 +5,7 @@
 namespace tandem::metrics {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 json R(const Ratio& r) { return r ? json(*r) : json(nullptr); }
 
@@ -61,7 +61,7 @@ json Group(const CallGroup& g, bool with_provider) {
 
 }  // namespace
 
-nlohmann::json ReportToJson(const Report& report, const std::string& repo) {
+nlohmann::ordered_json ReportToJson(const Report& report, const std::string& repo) {
   const Report& r = report;
   json window = {{"label", r.window.label}, {"since_ms", r.window.since_ms}};
   window["until_ms"] = r.window.until_ms == std::numeric_limits<int64_t>::max()

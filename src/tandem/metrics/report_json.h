@@ -14,6 +14,6 @@ namespace tandem::metrics {
 inline constexpr const char* kStatsSchema = "tandem.stats/1";
 
 // `repo` is the repository whose ledger was read.
-nlohmann::json ReportToJson(const Report& report, const std::string& repo);
+nlohmann::ordered_json ReportToJson(const Report& report, const std::string& repo);
 
 }  // namespace tandem::metrics

@@ -370,6 +370,8 @@ class PlanRunner {
     if (NeedsApproval(task.risk)) {
       RETURN_IF_ERROR(Mark(task.id, TaskState::kWaiting));
       Upsert(task, TaskState::kWaiting, TierRole(tier), "waiting for approval");
+      Progress(memory::RecordOutcome(progress_path_, {task.id, task.title, TaskState::kWaiting, 0,
+                                                      "waits for approval"}));
       ApprovalRequest request;
       request.run_id = run_id_;
       request.task_id = task.id;
@@ -385,8 +387,8 @@ class PlanRunner {
         result_.waiting++;
         Notice("warn", "task " + task.id + " waits for approval: " + d.reason, task.id);
         Publish(task.id, protocol::TaskFinished{"waiting", d.reason, 0});
-        Progress(memory::AppendNote(progress_path_, task.id, memory::NoteKind::kQuestion,
-                                    "waits for approval: " + d.reason));
+        Progress(memory::RecordOutcome(progress_path_, {task.id, task.title, TaskState::kWaiting,
+                                                        0, "waits for approval: " + d.reason}));
         return Status::Ok();
       }
       approved = d.kind == ApprovalDecision::Kind::kApproved;
@@ -449,6 +451,9 @@ class PlanRunner {
     if (!notes.empty()) {
       spec.extra_context += "\nA person steering this run added notes:\n" + notes;
     }
+    Progress(memory::RecordOutcome(
+        progress_path_, {task.id, task.title, TaskState::kRunning, 0,
+                         fmt::format("attempt {} on the {} tier", attempt, TierRole(tier))}));
     CheckpointMemory();
 
     const ModelSlot& slot = Slot(tier);
