@@ -343,14 +343,31 @@ Conversation AnthropicWire::Summarize(const json& body) const {
   return conversation;
 }
 
+namespace {
+
+// The real API keys its cache on content, not on where the breakpoints sit:
+// a breakpoint that moves to the newest message each turn must not end the
+// cached prefix early. So cache_control markers are dropped before keying.
+json WithoutCacheControl(json value) {
+  if (value.is_object()) {
+    value.erase("cache_control");
+    for (auto& [key, child] : value.items()) child = WithoutCacheControl(std::move(child));
+  } else if (value.is_array()) {
+    for (auto& child : value) child = WithoutCacheControl(std::move(child));
+  }
+  return value;
+}
+
+}  // namespace
+
 std::string AnthropicWire::CanonicalPrompt(const json& body) const {
   // Cache order: tools, system, then messages one by one.
-  std::string out = body.value("tools", json()).dump();
+  std::string out = WithoutCacheControl(body.value("tools", json())).dump();
   out += "\n";
-  out += body.value("system", json()).dump();
+  out += WithoutCacheControl(body.value("system", json())).dump();
   out += "\n";
   for (const json& message : body["messages"]) {
-    out += message.dump();
+    out += WithoutCacheControl(message).dump();
     out += "\n";
   }
   return out;

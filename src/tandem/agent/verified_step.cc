@@ -345,22 +345,28 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
   int lines = 0, files = 0;
   bool rolled_back = false;
   if (may_edit) {
-    auto changes = deps_.workspace->DiffToWorkingTree(before, touched);
+    // One checkpoint of the step's result (a rescan only when a command
+    // ran), then a cheap tree-to-tree diff; a rollback then touches exactly
+    // the paths that changed.
+    auto after = deps_.workspace->Checkpoint(touched, fmt::format("step {}", step));
+    if (!after) {
+      EndLedgerStep(ledger::StepState::kDone, 0, 0, after.error().message());
+      return Fail(std::move(outcome), "checkpoint failed: " + after.error().ToString());
+    }
+    auto changes = deps_.workspace->Diff(before, *after);
     if (!changes) {
       EndLedgerStep(ledger::StepState::kDone, 0, 0, changes.error().message());
       return Fail(std::move(outcome), "cannot diff the workspace: " + changes.error().ToString());
     }
+    std::vector<std::string> changed_paths;
+    for (const auto& c : *changes) changed_paths.push_back(c.path);
+    workspace::TouchedPaths changed = workspace::TouchedPaths::Only(changed_paths);
     if (!changes->empty()) {
       for (const auto& c : *changes) lines += c.lines_added + c.lines_removed;
       files = static_cast<int>(changes->size());
       std::string violation = CheckGuardrails(*changes);
       if (violation.empty()) {
-        // Task-level caps: everything since the run started.
-        auto after = deps_.workspace->Checkpoint(touched, fmt::format("step {}", step));
-        if (!after) {
-          EndLedgerStep(ledger::StepState::kDone, lines, files, after.error().message());
-          return Fail(std::move(outcome), "checkpoint failed: " + after.error().ToString());
-        }
+        // Task-level caps: everything since the task started.
         auto task_changes = deps_.workspace->Diff(options_.base, *after);
         if (task_changes) {
           int64_t task_lines = 0;
@@ -381,18 +387,15 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
               best_attempt_ = *after;
               best_attempt_failures_ = round.failures;
             }
-            outcome.feedback = RollBack(step, before, touched, round.reason) + "\n" + round.feedback;
+            outcome.feedback = RollBack(step, before, changed, round.reason) + "\n" + round.feedback;
             rolled_back = true;
           }
         }
       }
       if (!violation.empty() && !rolled_back) {
-        outcome.feedback = RollBack(step, before, touched, violation);
+        outcome.feedback = RollBack(step, before, changed, violation);
         rolled_back = true;
       }
-    } else if (runs_command) {
-      // A command that changed nothing: keep the refs at the real state.
-      (void)deps_.workspace->Checkpoint(workspace::TouchedPaths::Only({}), "no change");
     }
   }
 

@@ -1,8 +1,8 @@
 // tandem init: writes AGENTS.md, verify.md (the detected gates), plan.md and
 // progress.md where they are missing, and says what to edit.
-#include <filesystem>
-
 #include <fmt/format.h>
+
+#include <filesystem>
 
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"

@@ -1,10 +1,10 @@
 // tandem plan "goal": the planner role reads AGENTS.md, verify.md's gates,
 // the repository's layout and the goal, and writes plan.md: a checklist of
 // small, bounded tasks that `tandem run` executes.
+#include <fmt/format.h>
+
 #include <chrono>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "tandem/agent/repo_view.h"
 #include "tandem/agent/task_runner.h"

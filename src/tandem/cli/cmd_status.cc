@@ -1,9 +1,9 @@
 // tandem status: the current (or last) plan run: tasks and their states,
 // what is running, retries, escalations, approvals waiting.
+#include <fmt/format.h>
+
 #include <chrono>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"
@@ -20,11 +20,12 @@ int RunStatusCommand() {
     fmt::print(stderr, "tandem: not inside a git repository\n");
     return kExitUsage;
   }
-  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(root), [] {
-                                        return std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                   std::chrono::system_clock::now().time_since_epoch())
-                                            .count();
-                                      }});
+  auto ledger =
+      ledger::Ledger::Open({ledger::Ledger::PathForRepo(root), [] {
+                              return std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+                            }});
   if (!ledger) {
     fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
     return kExitInternal;

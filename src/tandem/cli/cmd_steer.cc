@@ -1,10 +1,10 @@
 // tandem steer "note": a person's note for the run going on in this
 // repository; it reaches the executor's next step and is recorded in the
 // ledger and progress.md.
+#include <fmt/format.h>
+
 #include <chrono>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"
@@ -21,11 +21,12 @@ int RunSteer(const std::string& note) {
     fmt::print(stderr, "tandem: not inside a git repository\n");
     return kExitUsage;
   }
-  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(root), [] {
-                                        return std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                   std::chrono::system_clock::now().time_since_epoch())
-                                            .count();
-                                      }});
+  auto ledger =
+      ledger::Ledger::Open({ledger::Ledger::PathForRepo(root), [] {
+                              return std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+                            }});
   if (!ledger) {
     fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
     return kExitInternal;

@@ -1,13 +1,12 @@
 #include "tandem/cli/plan_run.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-
-#include <fmt/format.h>
 
 #include "tandem/agent/interrupt.h"
 #include "tandem/cli/exit_codes.h"
@@ -143,9 +142,10 @@ int RunPlanCommand(const PlanRunOptions& options) {
   JsonlRenderer jsonl(stdout);
   env.events = options.json ? static_cast<protocol::EventSink*>(&jsonl) : &terminal;
   if (!planner) {
-    env.events->Publish({{}, WallMs(), protocol::Notice{"warn", "no planner model (" +
-                                                                    planner.error().message() +
-                                                                    "): failed tasks are not re-planned"}});
+    env.events->Publish({{},
+                         WallMs(),
+                         protocol::Notice{"warn", "no planner model (" + planner.error().message() +
+                                                      "): failed tasks are not re-planned"}});
   }
   TerminalApprover approver;
   env.approver = &approver;
@@ -154,26 +154,30 @@ int RunPlanCommand(const PlanRunOptions& options) {
   InterruptScope scope([&interrupts] { interrupts.Interrupt(); });
   env.interrupts = &interrupts;
 
-  auto result = options.resume ? orchestrator::ResumePlan(env, options.run_id)
-                               : orchestrator::RunPlan(env);
+  auto result =
+      options.resume ? orchestrator::ResumePlan(env, options.run_id) : orchestrator::RunPlan(env);
   if (!result) {
     fmt::print(stderr, "tandem: {}\n", result.error().message());
     switch (result.error().code()) {
       case StatusCode::kInvalidArgument:
       case StatusCode::kNotFound:
-      case StatusCode::kFailedPrecondition: return kExitUsage;
-      default: return kExitInternal;
+      case StatusCode::kFailedPrecondition:
+        return kExitUsage;
+      default:
+        return kExitInternal;
     }
   }
   if (!options.json) {
     if (result->interrupted) {
-      fmt::print("stopped. Finished tasks are kept; the unfinished step was rolled back.\n"
-                 "`tandem resume` continues run {}.\n",
-                 result->run_id);
+      fmt::print(
+          "stopped. Finished tasks are kept; the unfinished step was rolled back.\n"
+          "`tandem resume` continues run {}.\n",
+          result->run_id);
     } else if (result->waiting > 0) {
-      fmt::print("{} task(s) wait for approval: run `tandem run` in a terminal, or set "
-                 "approval.policy.\n",
-                 result->waiting);
+      fmt::print(
+          "{} task(s) wait for approval: run `tandem run` in a terminal, or set "
+          "approval.policy.\n",
+          result->waiting);
     }
     fmt::print("run {} · `tandem status` shows the plan · `tandem undo {}` restores the tree\n",
                result->run_id, result->run_id);

@@ -22,7 +22,7 @@ struct PlanRunOptions {
   std::string approval;   // "ask" | "approve" | "deny"; empty: approval.policy
   std::string slow_role;  // "reviewer" | "planner"; empty: reviewer
   bool resume = false;
-  std::string run_id;     // resume: which run (empty: the last unfinished one)
+  std::string run_id;  // resume: which run (empty: the last unfinished one)
 };
 
 // --approval, --slow-role, --json, --set (shared by run and resume).

@@ -18,7 +18,8 @@ ApprovalDecision Decide(config::ApprovalPolicy policy, Approver* approver,
       d.kind = ApprovalDecision::Kind::kDenied;
       d.reason = "approval.policy = deny";
       return d;
-    case config::ApprovalPolicy::kAsk: break;
+    case config::ApprovalPolicy::kAsk:
+      break;
   }
   if (!approver) {
     d.reason = "nobody to ask (no terminal); set approval.policy to approve or deny for CI";
@@ -33,9 +34,9 @@ ApprovalDecision Decide(config::ApprovalPolicy policy, Approver* approver,
   }
   d.by_person = true;
   d.kind = answer->approved ? ApprovalDecision::Kind::kApproved : ApprovalDecision::Kind::kDenied;
-  d.reason = answer->reason.empty() ? (answer->approved ? "approved at the terminal"
-                                                        : "denied at the terminal")
-                                    : answer->reason;
+  d.reason = answer->reason.empty()
+                 ? (answer->approved ? "approved at the terminal" : "denied at the terminal")
+                 : answer->reason;
   return d;
 }
 
@@ -51,12 +52,14 @@ std::string ApprovalText(const memory::PlanTask& task, const std::string& tier,
     out += "  " + what.substr(pos, nl - pos) + "\n";
     pos = nl + 1;
   }
-  out += "scope: " + (task.scope.empty() ? std::string("the whole repository")
-                                         : fmt::format("{}", fmt::join(task.scope, ", "))) +
+  out += "scope: " +
+         (task.scope.empty() ? std::string("the whole repository")
+                             : fmt::format("{}", fmt::join(task.scope, ", "))) +
          "\n";
   if (task.gates) {
-    out += "gates: " + (task.gates->empty() ? std::string("none")
-                                            : fmt::format("{}", fmt::join(*task.gates, ", "))) +
+    out += "gates: " +
+           (task.gates->empty() ? std::string("none")
+                                : fmt::format("{}", fmt::join(*task.gates, ", "))) +
            "\n";
   }
   for (const std::string& check : task.checks) {

@@ -1,9 +1,9 @@
 #include "tandem/orchestrator/plan_edit.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
-
-#include <fmt/format.h>
 
 namespace tandem::orchestrator {
 namespace {
@@ -84,7 +84,8 @@ std::optional<std::pair<size_t, size_t>> AfterField(std::string_view text, size_
 }
 
 std::string Apply(std::string_view text, std::vector<Edit> edits) {
-  std::sort(edits.begin(), edits.end(), [](const Edit& a, const Edit& b) { return a.begin > b.begin; });
+  std::sort(edits.begin(), edits.end(),
+            [](const Edit& a, const Edit& b) { return a.begin > b.begin; });
   std::string out(text);
   for (const Edit& e : edits) out.replace(e.begin, e.end - e.begin, e.text);
   return out;
@@ -92,7 +93,8 @@ std::string Apply(std::string_view text, std::vector<Edit> edits) {
 
 Result<std::string> Validated(std::string out) {
   auto parsed = memory::ParsePlan(out);
-  if (!parsed) return InvalidArgument("the edited plan does not parse: " + parsed.error().message());
+  if (!parsed)
+    return InvalidArgument("the edited plan does not parse: " + parsed.error().message());
   return out;
 }
 
@@ -141,7 +143,8 @@ Result<std::string> SplitTaskInText(std::string_view text, std::string_view id,
 
   std::vector<Edit> edits;
   auto [begin, end] = TaskBlock(text, failed->line);
-  edits.push_back({begin + 3, begin + 4, std::string(1, memory::TaskStateMark(memory::TaskState::kSkipped))});
+  edits.push_back(
+      {begin + 3, begin + 4, std::string(1, memory::TaskStateMark(memory::TaskState::kSkipped))});
   edits.push_back({end, end, "\n" + RenderTaskBlocks(parts)});
   for (const memory::PlanTask& task : plan.tasks) {
     if (std::find(task.after.begin(), task.after.end(), id) == task.after.end()) continue;

@@ -95,7 +95,8 @@ TEST(ParseReplan, EscalateNeedsNoBlocksAndGarbageIsAnError) {
 }
 
 TEST(ExtractPlanText, TakesTheFencedBlockHoldingTasks) {
-  std::string text = ExtractPlanText("Here it is:\n```markdown\n# Plan: x\n\n- [ ] T1: a\n  - do: b\n```\nDone.");
+  std::string text =
+      ExtractPlanText("Here it is:\n```markdown\n# Plan: x\n\n- [ ] T1: a\n  - do: b\n```\nDone.");
   EXPECT_EQ(text, "# Plan: x\n\n- [ ] T1: a\n  - do: b\n");
 }
 

@@ -1,12 +1,12 @@
 #include "tandem/orchestrator/plan_runner.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "tandem/agent/task_runner.h"
 #include "tandem/memory/atomic_file.h"
@@ -32,21 +32,30 @@ int64_t NowMs() {
 
 ledger::TaskState LedgerState(TaskState state) {
   switch (state) {
-    case TaskState::kPending: return ledger::TaskState::kPending;
-    case TaskState::kRunning: return ledger::TaskState::kRunning;
-    case TaskState::kDone: return ledger::TaskState::kDone;
-    case TaskState::kFailed: return ledger::TaskState::kFailed;
-    case TaskState::kSkipped: return ledger::TaskState::kSkipped;
-    case TaskState::kWaiting: return ledger::TaskState::kWaitingApproval;
+    case TaskState::kPending:
+      return ledger::TaskState::kPending;
+    case TaskState::kRunning:
+      return ledger::TaskState::kRunning;
+    case TaskState::kDone:
+      return ledger::TaskState::kDone;
+    case TaskState::kFailed:
+      return ledger::TaskState::kFailed;
+    case TaskState::kSkipped:
+      return ledger::TaskState::kSkipped;
+    case TaskState::kWaiting:
+      return ledger::TaskState::kWaitingApproval;
   }
   return ledger::TaskState::kPending;
 }
 
 ledger::EscalationAction LedgerAction(EscalationAction action) {
   switch (action) {
-    case EscalationAction::kRewrite: return ledger::EscalationAction::kReplan;
-    case EscalationAction::kSplit: return ledger::EscalationAction::kSplit;
-    case EscalationAction::kSlowTier: return ledger::EscalationAction::kEscalate;
+    case EscalationAction::kRewrite:
+      return ledger::EscalationAction::kReplan;
+    case EscalationAction::kSplit:
+      return ledger::EscalationAction::kSplit;
+    case EscalationAction::kSlowTier:
+      return ledger::EscalationAction::kEscalate;
   }
   return ledger::EscalationAction::kEscalate;
 }
@@ -63,9 +72,10 @@ Result<std::vector<verify::Gate>> TaskGates(const std::vector<verify::Gate>& all
   } else {
     std::set<std::string> wanted(task.gates->begin(), task.gates->end());
     for (const std::string& name : *task.gates) {
-      if (std::none_of(all.begin(), all.end(), [&](const verify::Gate& g) { return g.name == name; })) {
-        return InvalidArgument(fmt::format("task {} names gate '{}', which verify.md does not define",
-                                           task.id, name));
+      if (std::none_of(all.begin(), all.end(),
+                       [&](const verify::Gate& g) { return g.name == name; })) {
+        return InvalidArgument(
+            fmt::format("task {} names gate '{}', which verify.md does not define", task.id, name));
       }
     }
     // A gate's `after` gates come along (they are defined earlier in the file).
@@ -133,8 +143,8 @@ class PlanRunner {
       if (!run) return NotFound("no `tandem run` to resume in this repository");
     }
     if (run->outcome == ledger::RunOutcome::kSucceeded) {
-      return NotFound(fmt::format("run {} finished; nothing to resume (`tandem run` starts a new one)",
-                                  run->id));
+      return NotFound(fmt::format(
+          "run {} finished; nothing to resume (`tandem run` starts a new one)", run->id));
     }
     if (run->outcome == ledger::RunOutcome::kRunning && run->owner.IsAlive() &&
         !(run->owner == ledger::ProcessIdentity::Current())) {
@@ -166,7 +176,8 @@ class PlanRunner {
         }
       }
     }
-    for (const ledger::TaskRow& t : TRY(env_.ledger->ListTasks(run_id_))) attempts_[t.task_id] = static_cast<int>(t.attempts);
+    for (const ledger::TaskRow& t : TRY(env_.ledger->ListTasks(run_id_)))
+      attempts_[t.task_id] = static_cast<int>(t.attempts);
     plan = TRY(memory::LoadPlan(plan_path_));  // as restored
     RETURN_IF_ERROR(ResetUnfinished(plan, /*resumed=*/true));
     Publish("", protocol::RunStarted{"resume", run->goal, env_.repo_root, env_.executor.name,
@@ -218,10 +229,10 @@ class PlanRunner {
   // step's diff holds only the executor's changes and a rollback or resume
   // restores them consistently with the tree.
   void CheckpointMemory() {
-    auto c = ws_->Checkpoint(
-        workspace::TouchedPaths::Only({std::string(memory::kPlanFileName),
-                                       std::string(memory::kProgressFileName)}),
-        "plan.md and progress.md");
+    auto c =
+        ws_->Checkpoint(workspace::TouchedPaths::Only({std::string(memory::kPlanFileName),
+                                                       std::string(memory::kProgressFileName)}),
+                        "plan.md and progress.md");
     if (!c) Notice("warn", "checkpoint of plan.md/progress.md failed: " + c.error().message());
   }
 
@@ -241,8 +252,9 @@ class PlanRunner {
                          : TaskState::kPending;
       RETURN_IF_ERROR(Mark(task.id, to));
       if (to == TaskState::kPending && resumed) {
-        Notice("info", fmt::format("task {} was interrupted; it runs again from its checkpoint",
-                                   task.id), task.id);
+        Notice("info",
+               fmt::format("task {} was interrupted; it runs again from its checkpoint", task.id),
+               task.id);
       }
     }
     return Status::Ok();
@@ -330,9 +342,9 @@ class PlanRunner {
     if (auto last = ws_->last_checkpoint()) end.final_checkpoint = last->hex;
     Status ended = env_.ledger->EndRun(run_id_, end);
     if (!ended.ok()) Notice("warn", "ledger: " + ended.message());
-    std::string summary = fmt::format("{} done, {} failed, {} skipped, {} waiting for approval",
-                                      result_.done, result_.failed, result_.skipped,
-                                      result_.waiting);
+    std::string summary =
+        fmt::format("{} done, {} failed, {} skipped, {} waiting for approval", result_.done,
+                    result_.failed, result_.skipped, result_.waiting);
     if (result_.blocked > 0) summary += fmt::format(", {} blocked", result_.blocked);
     if (!result_.stop_reason.empty()) summary += "; stopped: " + result_.stop_reason;
     double harness = wall_ms - totals_.model_ms - totals_.tool_ms - totals_.gate_ms;
@@ -370,8 +382,8 @@ class PlanRunner {
     if (NeedsApproval(task.risk)) {
       RETURN_IF_ERROR(Mark(task.id, TaskState::kWaiting));
       Upsert(task, TaskState::kWaiting, TierRole(tier), "waiting for approval");
-      Progress(memory::RecordOutcome(progress_path_, {task.id, task.title, TaskState::kWaiting, 0,
-                                                      "waits for approval"}));
+      Progress(memory::RecordOutcome(
+          progress_path_, {task.id, task.title, TaskState::kWaiting, 0, "waits for approval"}));
       ApprovalRequest request;
       request.run_id = run_id_;
       request.task_id = task.id;
@@ -387,8 +399,8 @@ class PlanRunner {
         result_.waiting++;
         Notice("warn", "task " + task.id + " waits for approval: " + d.reason, task.id);
         Publish(task.id, protocol::TaskFinished{"waiting", d.reason, 0});
-        Progress(memory::RecordOutcome(progress_path_, {task.id, task.title, TaskState::kWaiting,
-                                                        0, "waits for approval: " + d.reason}));
+        Progress(memory::RecordOutcome(progress_path_, {task.id, task.title, TaskState::kWaiting, 0,
+                                                        "waits for approval: " + d.reason}));
         return Status::Ok();
       }
       approved = d.kind == ApprovalDecision::Kind::kApproved;
@@ -396,27 +408,29 @@ class PlanRunner {
       record.run_id = run_id_;
       record.task_id = task.id;
       record.what = request.what;
-      record.decision = approved ? ledger::ApprovalDecision::kApproved : ledger::ApprovalDecision::kDenied;
+      record.decision =
+          approved ? ledger::ApprovalDecision::kApproved : ledger::ApprovalDecision::kDenied;
       record.decided_by = d.by_person ? ledger::DecidedBy::kPerson : ledger::DecidedBy::kPolicy;
       record.waited_ms = d.waited_ms;
       record.reason = d.reason;
       RETURN_IF_ERROR(env_.ledger->RecordApproval(record));
-      Publish(task.id, protocol::ApprovalDecided{approved ? "approved" : "denied",
-                                                 d.by_person ? "person" : "policy", d.waited_ms,
-                                                 d.reason});
+      Publish(task.id,
+              protocol::ApprovalDecided{approved ? "approved" : "denied",
+                                        d.by_person ? "person" : "policy", d.waited_ms, d.reason});
       if (!approved) {
         std::string why = "denied: " + d.reason;
         RETURN_IF_ERROR(Mark(task.id, TaskState::kSkipped));
         Upsert(task, TaskState::kSkipped, TierRole(tier), why);
-        Progress(memory::RecordOutcome(progress_path_, {task.id, task.title, TaskState::kSkipped, 0, why}));
+        Progress(memory::RecordOutcome(progress_path_,
+                                       {task.id, task.title, TaskState::kSkipped, 0, why}));
         result_.skipped++;
         Publish(task.id, protocol::TaskFinished{"skipped", why, 0});
         return Status::Ok();
       }
-      Progress(memory::AppendNote(progress_path_, task.id, memory::NoteKind::kDecision,
-                                  fmt::format("approved by {} after {} ms: {}",
-                                              d.by_person ? "a person" : "policy", d.waited_ms,
-                                              d.reason)));
+      Progress(memory::AppendNote(
+          progress_path_, task.id, memory::NoteKind::kDecision,
+          fmt::format("approved by {} after {} ms: {}", d.by_person ? "a person" : "policy",
+                      d.waited_ms, d.reason)));
     }
 
     agent::TaskResult outcome = TRY(Execute(plan, task, tier, approved));
@@ -443,8 +457,8 @@ class PlanRunner {
     spec.scope = task.scope;
     auto progress = memory::ReadWholeFile(progress_path_);
     if (progress) {
-      std::string part = memory::ExtractForTask(*progress, task.id, env_.policy.progress_budget,
-                                                task.after);
+      std::string part =
+          memory::ExtractForTask(*progress, task.id, env_.policy.progress_budget, task.after);
       if (!part.empty()) spec.extra_context = "From progress.md:\n" + part;
     }
     std::string notes = inbox_->TakeForTask(task.id);
@@ -460,7 +474,8 @@ class PlanRunner {
     agent::TaskEnv env;
     env.repo_root = env_.repo_root;
     env.config = env_.config;
-    if (allow_irreversible_commands) env.config.guardrails.command_policy = config::CommandPolicy::kAllowAll;
+    if (allow_irreversible_commands)
+      env.config.guardrails.command_policy = config::CommandPolicy::kAllowAll;
     env.model_name = slot.name;
     env.model = slot.model;
     env.provider = slot.provider;
@@ -491,14 +506,17 @@ class PlanRunner {
 
   Status Conclude(const PlanTask& task, Tier tier, agent::TaskResult outcome) {
     switch (outcome.outcome) {
-      case agent::TaskOutcome::kSucceeded: return Done(task, tier, outcome);
+      case agent::TaskOutcome::kSucceeded:
+        return Done(task, tier, outcome);
       case agent::TaskOutcome::kFailed:
-      case agent::TaskOutcome::kLimit: return Escalate(task, tier, std::move(outcome));
+      case agent::TaskOutcome::kLimit:
+        return Escalate(task, tier, std::move(outcome));
       case agent::TaskOutcome::kInterrupted:
         result_.interrupted = true;
         RETURN_IF_ERROR(Mark(task.id, TaskState::kPending));
         Upsert(task, TaskState::kPending, TierRole(tier), "interrupted");
-        Publish(task.id, protocol::TaskFinished{"interrupted", outcome.summary, outcome.totals.retries});
+        Publish(task.id,
+                protocol::TaskFinished{"interrupted", outcome.summary, outcome.totals.retries});
         return Status::Ok();
       case agent::TaskOutcome::kProviderError:
       case agent::TaskOutcome::kError:
@@ -506,7 +524,8 @@ class PlanRunner {
         result_.exit_code = outcome.outcome == agent::TaskOutcome::kProviderError ? 3 : 4;
         RETURN_IF_ERROR(Mark(task.id, TaskState::kPending));
         Upsert(task, TaskState::kPending, TierRole(tier), outcome.summary);
-        Publish(task.id, protocol::TaskFinished{"interrupted", outcome.summary, outcome.totals.retries});
+        Publish(task.id,
+                protocol::TaskFinished{"interrupted", outcome.summary, outcome.totals.retries});
         return Status::Ok();
     }
     return Status::Ok();
@@ -559,8 +578,7 @@ class PlanRunner {
         return Conclude(task, tier, stopped);
       }
       if (count >= env_.policy.max_escalations || !env_.planner.client) {
-        return Fail(task, tier,
-                    fmt::format("{} (after {} escalations)", outcome.summary, count),
+        return Fail(task, tier, fmt::format("{} (after {} escalations)", outcome.summary, count),
                     outcome.totals.retries);
       }
       auto plan_text = memory::ReadWholeFile(plan_path_);
@@ -574,11 +592,10 @@ class PlanRunner {
                     outcome.totals.retries);
       }
       count++;
-      std::string to_tier = replan->action == EscalationAction::kSlowTier
-                                ? TierRole(Tier::kSlow)
-                                : "planner";
-      ledger::EscalationRecord record{run_id_, task.id, TierRole(tier), to_tier,
-                                      LedgerAction(replan->action), replan->reason};
+      std::string to_tier =
+          replan->action == EscalationAction::kSlowTier ? TierRole(Tier::kSlow) : "planner";
+      ledger::EscalationRecord record{
+          run_id_, task.id, TierRole(tier), to_tier, LedgerAction(replan->action), replan->reason};
       RETURN_IF_ERROR(env_.ledger->RecordEscalation(record));
       std::string action_name(ledger::ToString(record.action));
       Publish(task.id, protocol::Escalated{action_name, TierRole(tier), to_tier, replan->reason});
@@ -620,8 +637,8 @@ class PlanRunner {
       std::string why = fmt::format("split into {}: {}", fmt::join(new_ids, ", "), replan->reason);
       for (const std::string& id : new_ids) escalations_[id] = count;
       Upsert(task, TaskState::kSkipped, TierRole(tier), why);
-      Progress(memory::RecordOutcome(progress_path_, {task.id, task.title, TaskState::kSkipped,
-                                                      outcome.totals.retries, why}));
+      Progress(memory::RecordOutcome(
+          progress_path_, {task.id, task.title, TaskState::kSkipped, outcome.totals.retries, why}));
       result_.skipped++;
       Publish(task.id, protocol::TaskFinished{"skipped", why, outcome.totals.retries});
       return Status::Ok();
@@ -636,8 +653,8 @@ class PlanRunner {
     for (int attempt = 0; attempt < 5; ++attempt) {
       std::string text = TRY(memory::ReadWholeFile(plan_path_));
       std::string updated = TRY(edit(text));
-      written = memory::WriteFileAtomically(plan_path_, updated,
-                                            memory::WriteOptions::IfUnchanged(text));
+      written =
+          memory::WriteFileAtomically(plan_path_, updated, memory::WriteOptions::IfUnchanged(text));
       if (written.code() != StatusCode::kFailedPrecondition) return written;
     }
     return written;

@@ -42,9 +42,9 @@ namespace tandem::orchestrator {
 struct RunnerEnv {
   std::string repo_root;
   config::Config config;
-  ModelSlot executor;  // the fast tier
-  ModelSlot slow;      // irreversible and escalated tasks
-  ModelSlot planner;   // re-plans failed tasks (client may be null: no re-plan)
+  ModelSlot executor;                     // the fast tier
+  ModelSlot slow;                         // irreversible and escalated tasks
+  ModelSlot planner;                      // re-plans failed tasks (client may be null: no re-plan)
   protocol::EventSink* events = nullptr;  // REQUIRED
   ledger::Ledger* ledger = nullptr;       // REQUIRED
   std::vector<verify::Gate> gates;        // verify.md
@@ -56,11 +56,11 @@ struct RunnerEnv {
 
 struct PlanRunResult {
   std::string run_id;
-  int done = 0;      // tasks done in this run
+  int done = 0;  // tasks done in this run
   int failed = 0;
-  int skipped = 0;   // denied (or split)
-  int waiting = 0;   // waiting for approval
-  int blocked = 0;   // pending, their dependencies will not finish
+  int skipped = 0;  // denied (or split)
+  int waiting = 0;  // waiting for approval
+  int blocked = 0;  // pending, their dependencies will not finish
   bool interrupted = false;
   std::string stop_reason;  // why the run stopped early (provider error, bad plan.md)
   int exit_code = 0;        // docs/EVENTS.md "Exit codes"

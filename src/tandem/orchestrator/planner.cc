@@ -1,12 +1,12 @@
 #include "tandem/orchestrator/planner.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <set>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "tandem/orchestrator/plan_edit.h"
 
@@ -30,9 +30,9 @@ class PlannerObserver : public providers::StreamObserver {
     }
   }
   void OnRetry(const protocol::ModelError& error, int attempt, int delay_ms) override {
-    sink_->Publish({scope_, NowMs(),
-                    protocol::ModelRestarted{protocol::ModelErrorKindName(error.kind), attempt,
-                                             delay_ms}});
+    sink_->Publish(
+        {scope_, NowMs(),
+         protocol::ModelRestarted{protocol::ModelErrorKindName(error.kind), attempt, delay_ms}});
   }
 
  private:
@@ -163,7 +163,8 @@ std::set<std::string> BlockIds(std::string_view blocks) {
 }  // namespace
 
 const std::string& PlanSystemPrompt() {
-  static const std::string kPrompt = R"(You are the planner of tandem, a harness in which a slow, careful model (you) plans and fast models execute. Write plan.md for the goal you are given: a checklist of small, bounded tasks.
+  static const std::string kPrompt =
+      R"(You are the planner of tandem, a harness in which a slow, careful model (you) plans and fast models execute. Write plan.md for the goal you are given: a checklist of small, bounded tasks.
 
 Keep every task small enough for a fast model to finish in a few steps (a handful of edits to a few files). tandem verifies each task with the repository's gates (listed below, from verify.md) and the extra `check` commands you give it.
 
@@ -187,7 +188,8 @@ Rules:
 }
 
 const std::string& ReplanSystemPrompt() {
-  static const std::string kPrompt = R"(You are the planner of tandem. A task of your plan failed: the fast executor spent its retry budget without passing verification. Decide how to continue. Answer with exactly one of these, the keyword on the first line:
+  static const std::string kPrompt =
+      R"(You are the planner of tandem. A task of your plan failed: the fast executor spent its retry budget without passing verification. Decide how to continue. Answer with exactly one of these, the keyword on the first line:
 
 REWRITE: <why>
 then the task rewritten as one plan.md task block with the same id, clearer and more precise. Leave out `after`: it keeps its place and dependencies.
@@ -236,7 +238,8 @@ Result<Replan> ParseReplan(std::string_view answer, std::string_view failed_id) 
     if (!first.empty()) break;
   }
   std::string keyword = Upper(first.substr(0, first.find_first_of(": \t")));
-  std::string reason = first.find(':') == std::string::npos ? "" : Trim(first.substr(first.find(':') + 1));
+  std::string reason =
+      first.find(':') == std::string::npos ? "" : Trim(first.substr(first.find(':') + 1));
   std::string blocks = pos < text.size() ? ExtractPlanText(text.substr(pos)) : "";
   Replan replan;
   replan.reason = reason;
@@ -245,14 +248,13 @@ Result<Replan> ParseReplan(std::string_view answer, std::string_view failed_id) 
     return replan;
   }
   if (keyword != "REWRITE" && keyword != "SPLIT") {
-    return InvalidArgument(fmt::format(
-        "line 1: expected REWRITE, SPLIT or ESCALATE, found '{}'", first.substr(0, 60)));
+    return InvalidArgument(fmt::format("line 1: expected REWRITE, SPLIT or ESCALATE, found '{}'",
+                                       first.substr(0, 60)));
   }
   replan.action = keyword == "REWRITE" ? EscalationAction::kRewrite : EscalationAction::kSplit;
   std::set<std::string> ids = BlockIds(blocks);
-  auto parsed = memory::ParsePlan(FilterAfter(blocks, replan.action == EscalationAction::kSplit
-                                                          ? ids
-                                                          : std::set<std::string>{}));
+  auto parsed = memory::ParsePlan(FilterAfter(
+      blocks, replan.action == EscalationAction::kSplit ? ids : std::set<std::string>{}));
   if (!parsed) return InvalidArgument("in the task blocks: " + parsed.error().message());
   replan.tasks = std::move(parsed->tasks);
   if (replan.action == EscalationAction::kRewrite) {
@@ -297,16 +299,16 @@ Result<PlanDraft> DraftPlan(const PlannerEnv& env, const PlanContext& context) {
     draft.fixes++;
     request.messages.push_back(
         protocol::Message{protocol::Role::kAssistant, answer, {}, {}, false});
-    request.messages.push_back(protocol::Message::User(
-        "tandem could not read that plan: " + problem +
-        "\nAnswer again with the whole plan.md, in the format described."));
+    request.messages.push_back(
+        protocol::Message::User("tandem could not read that plan: " + problem +
+                                "\nAnswer again with the whole plan.md, in the format described."));
   }
 }
 
 Result<Replan> AskReplan(const PlannerEnv& env, const ReplanContext& context) {
-  std::string message = fmt::format(
-      "# Failed task {}\n{}\n\n# Why it failed\n{}\n\n", context.task.id,
-      RenderTaskBlocks({context.task}), context.failure);
+  std::string message =
+      fmt::format("# Failed task {}\n{}\n\n# Why it failed\n{}\n\n", context.task.id,
+                  RenderTaskBlocks({context.task}), context.failure);
   if (!context.best_attempt.empty()) {
     message += "# Its best attempt (diff)\n```diff\n" + context.best_attempt + "\n```\n\n";
   }

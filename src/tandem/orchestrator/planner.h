@@ -54,10 +54,10 @@ struct PlanDraft {
 };
 
 struct ReplanContext {
-  std::string plan_text;       // plan.md now
-  memory::PlanTask task;       // the failed task
-  std::string failure;         // the executor's summary / failing gate
-  std::string best_attempt;    // diff of its best attempt (may be empty)
+  std::string plan_text;     // plan.md now
+  memory::PlanTask task;     // the failed task
+  std::string failure;       // the executor's summary / failing gate
+  std::string best_attempt;  // diff of its best attempt (may be empty)
   int escalations_so_far = 0;
 };
 

@@ -62,7 +62,8 @@ std::string FormatStatus(const RunStatus& s) {
     out += "plan.md: " + s.plan_error + "\n";
     return out;
   }
-  out += fmt::format("plan: {} ({} tasks)\n", s.goal.empty() ? "(no goal)" : s.goal, s.tasks.size());
+  out +=
+      fmt::format("plan: {} ({} tasks)\n", s.goal.empty() ? "(no goal)" : s.goal, s.tasks.size());
   int done = 0;
   for (const TaskStatusRow& t : s.tasks) {
     if (t.state == memory::TaskState::kDone) done++;

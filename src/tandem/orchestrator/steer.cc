@@ -1,8 +1,8 @@
 #include "tandem/orchestrator/steer.h"
 
-#include <chrono>
-
 #include <fmt/format.h>
+
+#include <chrono>
 
 #include "tandem/memory/progress_md.h"
 
@@ -46,8 +46,8 @@ std::string SteerInbox::TakeForTask(const std::string& task_id) {
   for (const ledger::SteerNote& n : *notes) {
     text += "- " + n.note + "\n";
     in_task_context_.insert(n.id);
-    events_->Publish({{run_id_, task_id, "orchestrator"}, NowMs(),
-                      protocol::SteerDelivered{n.note, "task"}});
+    events_->Publish(
+        {{run_id_, task_id, "orchestrator"}, NowMs(), protocol::SteerDelivered{n.note, "task"}});
   }
   return text;
 }
@@ -68,8 +68,8 @@ std::string SteerInbox::TakeForStep(const std::string& task_id,
     }
     if (known) continue;
     text += "- " + n.note + "\n";
-    events_->Publish({{run_id_, task_id, "orchestrator"}, NowMs(),
-                      protocol::SteerDelivered{n.note, "step"}});
+    events_->Publish(
+        {{run_id_, task_id, "orchestrator"}, NowMs(), protocol::SteerDelivered{n.note, "step"}});
   }
   return text;
 }

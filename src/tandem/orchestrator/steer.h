@@ -25,7 +25,7 @@
 namespace tandem::orchestrator {
 
 struct SteerResult {
-  std::string run_id;  // the run the note went to; empty: no run to steer
+  std::string run_id;     // the run the note went to; empty: no run to steer
   bool run_live = false;  // its process is alive (delivery at its next step)
   int64_t note_id = 0;
 };
