@@ -1,3 +1,4 @@
+#include "tandem/base/clock.h"
 #include "tandem/agent/task_runner.h"
 
 #include <unistd.h>
@@ -24,11 +25,6 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Forwards streamed text to the event stream (on the transport's thread).
 class EventObserver : public providers::StreamObserver {
@@ -37,11 +33,11 @@ class EventObserver : public providers::StreamObserver {
       : sink_(sink), scope_(std::move(scope)) {}
   void OnEvent(const protocol::StreamEvent& event) override {
     if (const auto* delta = std::get_if<protocol::TextDelta>(&event)) {
-      sink_->Publish({scope_, NowMs(), protocol::ModelDelta{delta->text}});
+      sink_->Publish({scope_, WallClockMs(), protocol::ModelDelta{delta->text}});
     }
   }
   void OnRetry(const protocol::ModelError& error, int attempt, int delay_ms) override {
-    sink_->Publish({scope_, NowMs(),
+    sink_->Publish({scope_, WallClockMs(),
                     protocol::ModelRestarted{protocol::ModelErrorKindName(error.kind), attempt,
                                              delay_ms}});
   }
@@ -311,7 +307,7 @@ Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env) {
   auto wall_start = SteadyClock::now();
   protocol::EventScope scope{spec.run_id, spec.task_id, "executor"};
   auto publish = [&](protocol::EventPayload payload) {
-    env.events->Publish({scope, NowMs(), std::move(payload)});
+    env.events->Publish({scope, WallClockMs(), std::move(payload)});
   };
 
   auto ws = TRY(workspace::Workspace::Open(env.repo_root));

@@ -1,3 +1,4 @@
+#include "tandem/base/clock.h"
 #include "tandem/agent/verified_step.h"
 
 #include <fnmatch.h>
@@ -19,11 +20,6 @@ double MsSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A path is in scope when it matches a glob (`*` crosses '/') or lies under
 // a scope entry that names a directory ("src/" or "src").
@@ -72,7 +68,7 @@ VerifiedStepPolicy::VerifiedStepPolicy(VerifiedStepDeps deps, VerifiedStepOption
     : deps_(deps), options_(std::move(options)), started_(Clock::now()) {}
 
 void VerifiedStepPolicy::Publish(protocol::EventPayload payload) {
-  deps_.events->Publish(protocol::Event{options_.scope, NowMs(), std::move(payload)});
+  deps_.events->Publish(protocol::Event{options_.scope, WallClockMs(), std::move(payload)});
 }
 
 std::optional<std::string> VerifiedStepPolicy::BeginStep(int step) {

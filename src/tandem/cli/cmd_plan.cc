@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "tandem/base/clock.h"
 #include "tandem/agent/repo_view.h"
 #include "tandem/agent/task_runner.h"
 #include "tandem/cli/commands_impl.h"
@@ -30,11 +31,6 @@ struct PlanOptions {
   bool force = false;
 };
 
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int RunPlanGoal(const PlanOptions& options) {
   auto runtime = LoadRuntime({options.overrides, false});
@@ -77,7 +73,7 @@ int RunPlanGoal(const PlanOptions& options) {
   if (auto agents = memory::LoadAgentsDoc(rt.repo_root, {})) context.agents_md = agents->text;
   context.repo_view = agent::BuildRepoView(rt.repo_root);
 
-  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(rt.repo_root), WallMs});
+  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(rt.repo_root), WallClockMs});
   if (!ledger) {
     fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
     return kExitInternal;

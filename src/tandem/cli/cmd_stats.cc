@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "tandem/base/clock.h"
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"
 #include "tandem/config/loader.h"
@@ -17,11 +18,6 @@
 namespace tandem::cli {
 namespace {
 
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 struct StatsOptions {
   std::string since = "30d";
@@ -37,14 +33,14 @@ int RunStats(const StatsOptions& options) {
   }
   metrics::Window window = metrics::AllTime();
   if (!options.all) {
-    auto parsed = metrics::ParseSince(options.since, WallMs());
+    auto parsed = metrics::ParseSince(options.since, WallClockMs());
     if (!parsed) {
       fmt::print(stderr, "tandem: {}\n", parsed.error().message());
       return kExitUsage;
     }
     window = *parsed;
   }
-  auto report = metrics::ReportFromLedgerFile(ledger::Ledger::PathForRepo(root), window, WallMs);
+  auto report = metrics::ReportFromLedgerFile(ledger::Ledger::PathForRepo(root), window, WallClockMs);
   if (!report) {
     fmt::print(stderr, "tandem: ledger: {}\n", report.error().message());
     return kExitInternal;

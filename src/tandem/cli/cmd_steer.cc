@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "tandem/base/clock.h"
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"
 #include "tandem/config/loader.h"
@@ -22,11 +23,7 @@ int RunSteer(const std::string& note) {
     return kExitUsage;
   }
   auto ledger =
-      ledger::Ledger::Open({ledger::Ledger::PathForRepo(root), [] {
-                              return std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         std::chrono::system_clock::now().time_since_epoch())
-                                  .count();
-                            }});
+      ledger::Ledger::Open({ledger::Ledger::PathForRepo(root), WallClockMs});
   if (!ledger) {
     fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
     return kExitInternal;

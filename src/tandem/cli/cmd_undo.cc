@@ -2,6 +2,7 @@
 // RUN), refusing when the user changed the run's files since.
 #include <fmt/format.h>
 
+#include "tandem/base/clock.h"
 #include "tandem/agent/task_runner.h"
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"
@@ -12,11 +13,6 @@
 namespace tandem::cli {
 namespace {
 
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int RunUndo(const std::string& requested) {
   std::string root = config::FindRepoRoot(std::filesystem::current_path().string());
@@ -24,7 +20,7 @@ int RunUndo(const std::string& requested) {
     fmt::print(stderr, "tandem: not inside a git repository\n");
     return kExitUsage;
   }
-  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(root), WallMs});
+  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(root), WallClockMs});
   if (!ledger) {
     fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
     return kExitInternal;

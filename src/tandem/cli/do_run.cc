@@ -1,3 +1,4 @@
+#include "tandem/base/clock.h"
 #include "tandem/cli/do_run.h"
 
 #include <filesystem>
@@ -15,16 +16,6 @@
 #include "tandem/verify/verify_md.h"
 
 namespace tandem::cli {
-namespace {
-
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 int RunDo(const DoOptions& options) {
   std::error_code ec;
   auto cwd = std::filesystem::current_path(ec);
@@ -62,7 +53,7 @@ int RunDo(const DoOptions& options) {
     return kExitUsage;
   }
 
-  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(rt.repo_root), WallMs});
+  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(rt.repo_root), WallClockMs});
   if (!ledger) {
     fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
     return kExitInternal;
@@ -79,7 +70,7 @@ int RunDo(const DoOptions& options) {
     return kExitInternal;
   }
   for (const std::string& line : *recovered) {
-    sink->Publish({{}, WallMs(), protocol::Notice{"warn", line}});
+    sink->Publish({{}, WallClockMs(), protocol::Notice{"warn", line}});
   }
 
   agent::InterruptHub interrupts;

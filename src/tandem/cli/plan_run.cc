@@ -1,3 +1,4 @@
+#include "tandem/base/clock.h"
 #include "tandem/cli/plan_run.h"
 
 #include <fcntl.h>
@@ -21,11 +22,6 @@
 namespace tandem::cli {
 namespace {
 
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Asks on the controlling terminal, whatever stdin/stdout are (--json
 // output may be piped while a person watches).
@@ -131,7 +127,7 @@ int RunPlanCommand(const PlanRunOptions& options) {
   }
   env.gates = std::move(*gates);
 
-  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(rt.repo_root), WallMs});
+  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(rt.repo_root), WallClockMs});
   if (!ledger) {
     fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
     return kExitInternal;
@@ -143,7 +139,7 @@ int RunPlanCommand(const PlanRunOptions& options) {
   env.events = options.json ? static_cast<protocol::EventSink*>(&jsonl) : &terminal;
   if (!planner) {
     env.events->Publish({{},
-                         WallMs(),
+                         WallClockMs(),
                          protocol::Notice{"warn", "no planner model (" + planner.error().message() +
                                                       "): failed tasks are not re-planned"}});
   }

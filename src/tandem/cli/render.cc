@@ -1,21 +1,11 @@
 #include "tandem/cli/render.h"
+#include "tandem/base/overloaded.h"
 
 #include <fmt/format.h>
 
 #include "tandem/protocol/event_json.h"
 
 namespace tandem::cli {
-namespace {
-
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
-
-}  // namespace
-
 std::string FormatDuration(double ms) {
   if (ms < 1000) return fmt::format("{:.0f} ms", ms);
   if (ms < 60000) return fmt::format("{:.1f} s", ms / 1000);

@@ -1,3 +1,4 @@
+#include "tandem/base/clock.h"
 #include "tandem/orchestrator/plan_runner.h"
 
 #include <fmt/format.h>
@@ -24,11 +25,6 @@ namespace fs = std::filesystem;
 using memory::PlanTask;
 using memory::TaskState;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 ledger::TaskState LedgerState(TaskState state) {
   switch (state) {
@@ -189,7 +185,7 @@ class PlanRunner {
   // ---- events, progress, ledger ----
   template <typename Payload>
   void Publish(const std::string& task_id, Payload payload) {
-    env_.events->Publish({{run_id_, task_id, "orchestrator"}, NowMs(), std::move(payload)});
+    env_.events->Publish({{run_id_, task_id, "orchestrator"}, WallClockMs(), std::move(payload)});
   }
   void Notice(const std::string& level, const std::string& text, const std::string& task = "") {
     Publish(task, protocol::Notice{level, text});
@@ -394,7 +390,7 @@ class PlanRunner {
           "undoable, so it runs only with approval",
           task.id);
       Publish(task.id, protocol::ApprovalRequested{request.what, request.why});
-      ApprovalDecision d = Decide(env_.config.approval.policy, env_.approver, request, NowMs);
+      ApprovalDecision d = Decide(env_.config.approval.policy, env_.approver, request, WallClockMs);
       if (d.kind == ApprovalDecision::Kind::kWaiting) {
         result_.waiting++;
         Notice("warn", "task " + task.id + " waits for approval: " + d.reason, task.id);

@@ -1,3 +1,4 @@
+#include "tandem/base/clock.h"
 #include "tandem/orchestrator/planner.h"
 
 #include <fmt/format.h>
@@ -13,11 +14,6 @@
 namespace tandem::orchestrator {
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Streams the planner's text to the event stream.
 class PlannerObserver : public providers::StreamObserver {
@@ -26,12 +22,12 @@ class PlannerObserver : public providers::StreamObserver {
       : sink_(sink), scope_(std::move(scope)) {}
   void OnEvent(const protocol::StreamEvent& event) override {
     if (const auto* delta = std::get_if<protocol::TextDelta>(&event)) {
-      sink_->Publish({scope_, NowMs(), protocol::ModelDelta{delta->text}});
+      sink_->Publish({scope_, WallClockMs(), protocol::ModelDelta{delta->text}});
     }
   }
   void OnRetry(const protocol::ModelError& error, int attempt, int delay_ms) override {
     sink_->Publish(
-        {scope_, NowMs(),
+        {scope_, WallClockMs(),
          protocol::ModelRestarted{protocol::ModelErrorKindName(error.kind), attempt, delay_ms}});
   }
 
@@ -66,7 +62,7 @@ Result<std::string> Call(const PlannerEnv& env, const protocol::ModelRequest& re
     return Unavailable(fmt::format("planner model {}: {}", env.model.name, reply.error().message));
   }
   double cost = CostUsd(env.model.model, reply->usage);
-  env.events->Publish({scope, NowMs(),
+  env.events->Publish({scope, WallClockMs(),
                        protocol::ModelCallFinished{env.model.name, reply->usage, reply->timings,
                                                    cost, reply->retries}});
   if (env.ledger && !env.run_id.empty()) {

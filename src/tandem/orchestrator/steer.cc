@@ -1,3 +1,4 @@
+#include "tandem/base/clock.h"
 #include "tandem/orchestrator/steer.h"
 
 #include <fmt/format.h>
@@ -7,16 +8,6 @@
 #include "tandem/memory/progress_md.h"
 
 namespace tandem::orchestrator {
-namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
 Result<SteerResult> AddSteer(const std::filesystem::path& repo_root, ledger::Ledger& ledger,
                              std::string_view note, std::string_view source) {
   SteerResult result;
@@ -47,7 +38,7 @@ std::string SteerInbox::TakeForTask(const std::string& task_id) {
     text += "- " + n.note + "\n";
     in_task_context_.insert(n.id);
     events_->Publish(
-        {{run_id_, task_id, "orchestrator"}, NowMs(), protocol::SteerDelivered{n.note, "task"}});
+        {{run_id_, task_id, "orchestrator"}, WallClockMs(), protocol::SteerDelivered{n.note, "task"}});
   }
   return text;
 }
@@ -69,7 +60,7 @@ std::string SteerInbox::TakeForStep(const std::string& task_id,
     if (known) continue;
     text += "- " + n.note + "\n";
     events_->Publish(
-        {{run_id_, task_id, "orchestrator"}, NowMs(), protocol::SteerDelivered{n.note, "step"}});
+        {{run_id_, task_id, "orchestrator"}, WallClockMs(), protocol::SteerDelivered{n.note, "step"}});
   }
   return text;
 }

@@ -1,19 +1,9 @@
 #include "tandem/protocol/event.h"
+#include "tandem/base/overloaded.h"
 
 #include "tandem/protocol/event_json.h"
 
 namespace tandem::protocol {
-namespace {
-
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
-
-}  // namespace
-
 const char* EventTypeName(const EventPayload& payload) {
   return std::visit(
       Overloaded{
