@@ -1,5 +1,10 @@
 #include "tandem/memory/atomic_file.h"
 
+#include <signal.h>
+
+#include <cerrno>
+#include <cstdlib>
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -75,6 +80,20 @@ Result<std::string> ReadWholeFile(const fs::path& path) {
   }
   ::close(fd);
   return out;
+}
+
+void RemoveStaleTempFiles(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    // ".<name>.tandem-tmp.<pid>.<n>": stale once its writer is gone.
+    const std::string name = entry.path().filename().string();
+    size_t mark = name.find(".tandem-tmp.");
+    if (name.empty() || name[0] != '.' || mark == std::string::npos) continue;
+    long pid = std::strtol(name.c_str() + mark + 12, nullptr, 10);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    fs::remove(entry.path(), ec);
+  }
 }
 
 Status WriteFileAtomically(const fs::path& path, std::string_view content,

@@ -68,4 +68,8 @@ class DirectoryLock {
   int fd_;
 };
 
+// Removes the temp files WriteFileAtomically leaves in `dir` when its
+// process is killed mid-write (their writer's pid is no longer alive).
+void RemoveStaleTempFiles(const std::filesystem::path& dir);
+
 }  // namespace tandem::memory

@@ -113,6 +113,7 @@ class PlanRunner {
     for (const std::string& line : TRY(agent::RecoverInterrupted(env_.repo_root, *env_.ledger))) {
       Notice("warn", line);
     }
+    memory::RemoveStaleTempFiles(root_);  // a killed writer's leftovers
     ws_ = TRY(workspace::Workspace::Open(root_));
     run_id_ = agent::NewRunId();
     workspace::CheckpointId base = TRY(ws_->StartRun(run_id_));
@@ -149,6 +150,7 @@ class PlanRunner {
     }
     memory::Plan plan = TRY(memory::LoadPlan(plan_path_));
     run_id_ = run->id;
+    memory::RemoveStaleTempFiles(root_);  // a killed writer's leftovers
     ws_ = TRY(workspace::Workspace::Open(root_));
     TRY(ws_->StartRun(run_id_));
     // Steps the dead process left half done go back to their checkpoints.

@@ -386,6 +386,18 @@ Result<CheckpointId> Workspace::StartRun(std::string_view run_id) {
   internal::WorkspaceState& s = *state_;
   if (!s.run_id.empty()) return FailedPrecondition("run " + s.run_id + " is already active");
   auto existing = TRY(s.ListRun(run_id));  // validates run_id
+  if (!existing.empty()) {
+    // A process killed while writing one of this run's refs leaves a
+    // `<n>.lock` behind, and git then refuses every later write. Only one
+    // process runs a given run id (see the header), so any lock under the
+    // run's own private ref folder is stale.
+    std::error_code ec;
+    std::filesystem::path refs_dir =
+        std::filesystem::path(git_repository_commondir(s.repo.get())) / RunRefPrefix(run_id);
+    for (const auto& entry : std::filesystem::directory_iterator(refs_dir, ec)) {
+      if (entry.path().extension() == ".lock") std::filesystem::remove(entry.path(), ec);
+    }
+  }
   if (!s.stat_cache) s.stat_cache = TRY(internal::StatCache::Load(s.repo.get()));
   git_oid tree = TRY(s.stat_cache->Scan());
   if (!existing.empty()) {
