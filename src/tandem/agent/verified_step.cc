@@ -93,11 +93,7 @@ void VerifiedStepPolicy::OnReply(const protocol::ModelResponse& reply) {
   totals_.usage.output_tokens += reply.usage.output_tokens;
   totals_.usage.cached_input_tokens += reply.usage.cached_input_tokens;
   totals_.usage.cache_write_tokens += reply.usage.cache_write_tokens;
-  int64_t cached = reply.usage.cached_input_tokens;
-  double cost = ((reply.usage.input_tokens - cached) * options_.model.price_input +
-                 cached * options_.model.price_cached_input +
-                 reply.usage.output_tokens * options_.model.price_output) /
-                1e6;
+  double cost = config::CostUsd(options_.model, reply.usage);
   totals_.cost_usd += cost;
   totals_.model_ms += reply.timings.total_ms;
   Publish(protocol::ModelCallFinished{options_.model_name, reply.usage, reply.timings, cost,
@@ -119,11 +115,7 @@ void VerifiedStepPolicy::RecordModelCall() {
   record.tokens_out = r.usage.output_tokens;
   record.tokens_cached = r.usage.cached_input_tokens;
   record.cache_write = r.usage.cache_write_tokens;
-  int64_t cached = r.usage.cached_input_tokens;
-  record.cost_usd = ((r.usage.input_tokens - cached) * options_.model.price_input +
-                     cached * options_.model.price_cached_input +
-                     r.usage.output_tokens * options_.model.price_output) /
-                    1e6;
+  record.cost_usd = config::CostUsd(options_.model, r.usage);
   record.ttft_ms = static_cast<int64_t>(r.timings.time_to_first_token_ms);
   record.duration_ms = static_cast<int64_t>(r.timings.total_ms);
   record.tokens_per_s = r.timings.output_tokens_per_s;

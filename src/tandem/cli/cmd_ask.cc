@@ -85,7 +85,7 @@ int RunAsk(const AskOptions& options) {
     return kExitProvider;
   }
   const protocol::ModelResponse& r = *reply;
-  double cost = CostUsd(handle->resolved.model, r.usage);
+  double cost = config::CostUsd(handle->resolved.model, r.usage);
   fmt::print("\n{}{} · ttft {} · {:.0f} tok/s · {} in / {} out / {} cached · {}{}{}\n",
              UseColor() ? "\033[2m" : "", handle->resolved.model_name,
              FormatDuration(r.timings.time_to_first_token_ms), r.timings.output_tokens_per_s,

@@ -87,15 +87,6 @@ Result<ModelHandle> OpenModel(Runtime& runtime, config::Role role, const std::st
   return handle;
 }
 
-double CostUsd(const config::ModelConfig& model, const protocol::Usage& usage) {
-  int64_t cached = usage.cached_input_tokens;
-  int64_t uncached = usage.input_tokens - cached;
-  if (uncached < 0) uncached = 0;
-  return (uncached * model.price_input + cached * model.price_cached_input +
-          usage.output_tokens * model.price_output) /
-         1e6;
-}
-
 bool UseColor() { return ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr; }
 
 }  // namespace tandem::cli

@@ -41,8 +41,6 @@ struct ModelHandle {
 // Resolves `model_name` if given, else `role`, and builds its client.
 Result<ModelHandle> OpenModel(Runtime& runtime, config::Role role, const std::string& model_name);
 
-// USD for `usage` at the model's prices (cached input at the cached price).
-double CostUsd(const config::ModelConfig& model, const protocol::Usage& usage);
 
 // True when stdout is a terminal and NO_COLOR is unset.
 bool UseColor();

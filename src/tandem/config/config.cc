@@ -110,4 +110,12 @@ std::optional<ApprovalPolicy> ParseApprovalPolicy(std::string_view text) {
   return ValueOf(kApprovalNames, text);
 }
 
+double CostUsd(const ModelConfig& model, const protocol::Usage& usage) {
+  int64_t cached = usage.cached_input_tokens;
+  int64_t uncached = usage.input_tokens > cached ? usage.input_tokens - cached : 0;
+  return (uncached * model.price_input + cached * model.price_cached_input +
+          usage.output_tokens * model.price_output) /
+         1e6;
+}
+
 }  // namespace tandem::config

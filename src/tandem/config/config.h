@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tandem/protocol/model.h"
 #include "tandem/providers/model_client.h"
 
 namespace tandem::config {
@@ -107,6 +108,10 @@ struct Config {
 // The built-in defaults layer: struct defaults plus the built-in providers
 // and models of builtins.h. Roles are left empty (Discover fills them).
 Config DefaultConfig();
+
+// USD for `usage` at `model`'s prices: uncached input, cached input and
+// output each at their own price per million tokens.
+double CostUsd(const ModelConfig& model, const protocol::Usage& usage);
 
 // Configuration spellings of the enums, and their inverses.
 std::string_view ToString(providers::WireFormat value);  // "openai" | "anthropic"

@@ -36,13 +36,6 @@ class PlannerObserver : public providers::StreamObserver {
   protocol::EventScope scope_;
 };
 
-double CostUsd(const config::ModelConfig& m, const protocol::Usage& u) {
-  int64_t cached = u.cached_input_tokens;
-  return ((u.input_tokens - cached) * m.price_input + cached * m.price_cached_input +
-          u.output_tokens * m.price_output) /
-         1e6;
-}
-
 // One planner call, published and recorded.
 Result<std::string> Call(const PlannerEnv& env, const protocol::ModelRequest& request,
                          const std::string& task_id) {
@@ -61,7 +54,7 @@ Result<std::string> Call(const PlannerEnv& env, const protocol::ModelRequest& re
     }
     return Unavailable(fmt::format("planner model {}: {}", env.model.name, reply.error().message));
   }
-  double cost = CostUsd(env.model.model, reply->usage);
+  double cost = config::CostUsd(env.model.model, reply->usage);
   env.events->Publish({scope, WallClockMs(),
                        protocol::ModelCallFinished{env.model.name, reply->usage, reply->timings,
                                                    cost, reply->retries}});
