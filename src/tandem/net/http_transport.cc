@@ -83,17 +83,29 @@ struct HttpTransport::Impl {
   Impl() {
     GlobalInitOnce();
     multi = curl_multi_init();
-    thread = std::thread([this] { Run(); });
   }
 
-  ~Impl() {
+  ~Impl() { curl_multi_cleanup(multi); }
+
+  // The I/O thread shares ownership of Impl, so the last HttpTransport
+  // reference may be dropped inside a callback (a reply that owned the
+  // transport finishing last): then the thread cannot join itself; it
+  // detaches, cancels what is left, and frees Impl when it returns.
+  static void StartThread(const std::shared_ptr<Impl>& impl) {
+    impl->thread = std::thread([impl] { impl->Run(); });
+  }
+
+  void Stop() {
     {
       std::lock_guard<std::mutex> lock(mu);
       stopping = true;
     }
     curl_multi_wakeup(multi);
-    thread.join();
-    curl_multi_cleanup(multi);
+    if (thread.get_id() == std::this_thread::get_id()) {
+      thread.detach();
+    } else {
+      thread.join();
+    }
   }
 
   // --- any thread ---
@@ -411,8 +423,8 @@ struct HttpTransport::Impl {
   std::unordered_map<std::string, Pool> pools;
 };
 
-HttpTransport::HttpTransport() : impl_(std::make_unique<Impl>()) {}
-HttpTransport::~HttpTransport() = default;
+HttpTransport::HttpTransport() : impl_(std::make_shared<Impl>()) { Impl::StartThread(impl_); }
+HttpTransport::~HttpTransport() { impl_->Stop(); }
 
 TransferId HttpTransport::Start(HttpRequest request, TransferCallbacks callbacks) {
   return impl_->Start(std::move(request), std::move(callbacks));

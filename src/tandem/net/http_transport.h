@@ -81,7 +81,9 @@ class HttpTransport {
  public:
   HttpTransport();  // starts the I/O thread
   // Cancels every transfer (each on_done still runs, with kCancelled) and
-  // joins the I/O thread. REQUIRES: not called from a callback.
+  // joins the I/O thread. From inside a callback (the last owner let go
+  // there) it cannot join: the I/O thread finishes the cancellations and
+  // exits on its own.
   ~HttpTransport();
 
   HttpTransport(const HttpTransport&) = delete;
@@ -99,7 +101,7 @@ class HttpTransport {
 
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  // shared with the I/O thread
 };
 
 }  // namespace tandem::net

@@ -316,5 +316,32 @@ TEST(HttpTransport, StartFromInsideCallbackWorks) {
   EXPECT_EQ(second.result.status, 200);
 }
 
+
+// A reply that owns the transport can be the last owner, and it is released
+// on the I/O thread when its callbacks are destroyed: the destructor then
+// runs on the thread it would join. It must neither abort nor leak the
+// other transfers (they still complete, cancelled).
+TEST(HttpTransport, LastOwnerReleasedInsideCallbackDoesNotJoinItself) {
+  LoopbackServer server;
+  Collector other;
+  std::promise<void> released;
+  {
+    auto transport = std::make_shared<HttpTransport>();
+    HttpRequest slow = Post(server.Url("/echo"));
+    slow.start_delay_ms = 60000;
+    transport->Start(slow, other.Callbacks());
+    auto holder = std::make_shared<std::shared_ptr<HttpTransport>>(std::move(transport));
+    holder->get()->Start(Post(server.Url("/echo")),
+                         TransferCallbacks{nullptr, [holder, &released](HttpResult) {
+                                             holder->reset();  // the last reference, on the I/O thread
+                                             released.set_value();
+                                           }});
+    holder.reset();
+  }
+  released.get_future().wait();
+  other.Wait();
+  EXPECT_EQ(other.result.error, TransferError::kCancelled);
+}
+
 }  // namespace
 }  // namespace tandem::net
