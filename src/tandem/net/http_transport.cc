@@ -1,6 +1,5 @@
 #include "tandem/net/http_transport.h"
 
-#include <curl/curl.h>
 
 #include <algorithm>
 #include <cctype>
@@ -11,6 +10,7 @@
 #include <utility>
 
 #include "tandem/base/redact.h"
+#include "tandem/net/curl_api.h"
 
 namespace tandem::net {
 namespace {
@@ -18,11 +18,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 thread_local Clock::time_point tls_chunk_arrival;
-
-void GlobalInitOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 int MsUntil(Clock::time_point now, Clock::time_point t) {
   if (t <= now) return 0;
@@ -81,26 +76,37 @@ struct HttpTransport::Impl {
   };
 
   Impl() {
-    GlobalInitOnce();
-    multi = curl_multi_init();
+    auto loaded = LoadCurl();
+    if (!loaded) {
+      // No libcurl: every request completes at once with this reason.
+      unavailable = loaded.error().message();
+      exited = true;
+      return;
+    }
+    curl = *loaded;
+    multi = curl->multi_init();
   }
 
-  ~Impl() { curl_multi_cleanup(multi); }
+  ~Impl() {
+    if (multi != nullptr) curl->multi_cleanup(multi);
+  }
 
   // The I/O thread shares ownership of Impl, so the last HttpTransport
   // reference may be dropped inside a callback (a reply that owned the
   // transport finishing last): then the thread cannot join itself; it
   // detaches, cancels what is left, and frees Impl when it returns.
   static void StartThread(const std::shared_ptr<Impl>& impl) {
+    if (impl->curl == nullptr) return;
     impl->thread = std::thread([impl] { impl->Run(); });
   }
 
   void Stop() {
+    if (!thread.joinable()) return;
     {
       std::lock_guard<std::mutex> lock(mu);
       stopping = true;
     }
-    curl_multi_wakeup(multi);
+    curl->multi_wakeup(multi);
     if (thread.get_id() == std::this_thread::get_id()) {
       thread.detach();
     } else {
@@ -121,14 +127,14 @@ struct HttpTransport::Impl {
         TransferId id = t->id;
         incoming.push_back(std::move(t));
         // Also from the I/O thread itself: its next poll must not sleep.
-        curl_multi_wakeup(multi);
+        curl->multi_wakeup(multi);
         return id;
       }
     }
     // The I/O thread is gone: complete at once.
     HttpResult r;
-    r.error = TransferError::kCancelled;
-    r.error_message = "transport shut down";
+    r.error = unavailable.empty() ? TransferError::kCancelled : TransferError::kNetwork;
+    r.error_message = unavailable.empty() ? "transport shut down" : unavailable;
     r.started = r.first_byte = r.finished = Clock::now();
     if (t->callbacks.on_done) t->callbacks.on_done(std::move(r));
     return t->id;
@@ -138,7 +144,7 @@ struct HttpTransport::Impl {
     std::lock_guard<std::mutex> lock(mu);
     if (exited) return;
     cancels.push_back(id);
-    curl_multi_wakeup(multi);
+    curl->multi_wakeup(multi);
   }
 
   // --- I/O thread ---
@@ -164,16 +170,16 @@ struct HttpTransport::Impl {
       QueueDueTransfers(Clock::now());
 
       int running = 0;
-      curl_multi_perform(multi, &running);
+      curl->multi_perform(multi, &running);
       int left = 0;
-      while (CURLMsg* msg = curl_multi_info_read(multi, &left)) {
+      while (CURLMsg* msg = curl->multi_info_read(multi, &left)) {
         if (msg->msg != CURLMSG_DONE) continue;
         Transfer* t = nullptr;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
+        curl->easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
         CompleteFromCurl(t, msg->data.result);
       }
       int wait_ms = CheckIdleTimeouts(Clock::now());
-      curl_multi_poll(multi, nullptr, 0, wait_ms, nullptr);
+      curl->multi_poll(multi, nullptr, 0, wait_ms, nullptr);
     }
     Shutdown();
   }
@@ -211,33 +217,33 @@ struct HttpTransport::Impl {
 
   void Activate(Transfer* t, Pool& pool) {
     const HttpRequest& rq = t->request;
-    CURL* e = curl_easy_init();
+    CURL* e = curl->easy_init();
     t->easy = e;
-    curl_easy_setopt(e, CURLOPT_URL, rq.url.c_str());
-    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::OnWrite);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(rq.connect_timeout_ms));
-    if (rq.total_timeout_ms > 0) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(rq.total_timeout_ms));
+    curl->easy_setopt(e, CURLOPT_URL, rq.url.c_str());
+    curl->easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl->easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl->easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    curl->easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::OnWrite);
+    curl->easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl->easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::OnHeader);
+    curl->easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl->easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(rq.connect_timeout_ms));
+    if (rq.total_timeout_ms > 0) curl->easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(rq.total_timeout_ms));
     if (rq.post) {
-      curl_easy_setopt(e, CURLOPT_POST, 1L);
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(rq.body.size()));
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq.body.data());
+      curl->easy_setopt(e, CURLOPT_POST, 1L);
+      curl->easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(rq.body.size()));
+      curl->easy_setopt(e, CURLOPT_POSTFIELDS, rq.body.data());
     }
-    for (const std::string& h : rq.headers) t->header_list = curl_slist_append(t->header_list, h.c_str());
+    for (const std::string& h : rq.headers) t->header_list = curl->slist_append(t->header_list, h.c_str());
     // No "Expect: 100-continue" round trip before large bodies.
-    t->header_list = curl_slist_append(t->header_list, "Expect:");
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
+    t->header_list = curl->slist_append(t->header_list, "Expect:");
+    curl->easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
 
     t->state = State::kActive;
     t->result.started = t->last_activity = Clock::now();
     ++pool.active;
-    curl_multi_add_handle(multi, e);
+    curl->multi_add_handle(multi, e);
   }
 
   static size_t OnWrite(char* ptr, size_t size, size_t n, void* userdata) {
@@ -248,7 +254,7 @@ struct HttpTransport::Impl {
     t->last_activity = now;
     if (t->result.body_bytes == 0) {
       long code = 0;
-      curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+      (*LoadCurl())->easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);  // loaded: a transfer exists
       t->status = static_cast<int>(code);
       t->result.first_byte = now;
     }
@@ -289,7 +295,7 @@ struct HttpTransport::Impl {
         break;
       case CURLE_OPERATION_TIMEDOUT: {
         curl_off_t connect_us = 0;
-        curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+        curl->easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
         kind = connect_us == 0 ? TransferError::kConnectTimeout : TransferError::kTotalTimeout;
         break;
       }
@@ -304,7 +310,7 @@ struct HttpTransport::Impl {
       default:
         break;
     }
-    std::string message = t->errbuf[0] != '\0' ? std::string(t->errbuf) : curl_easy_strerror(code);
+    std::string message = t->errbuf[0] != '\0' ? std::string(t->errbuf) : curl->easy_strerror(code);
     Finish(t, kind, message);
   }
 
@@ -339,7 +345,7 @@ struct HttpTransport::Impl {
     Pool& pool = pools[t->request.pool];
     switch (t->state) {
       case State::kActive:
-        curl_multi_remove_handle(multi, t->easy);
+        curl->multi_remove_handle(multi, t->easy);
         --pool.active;
         break;
       case State::kWaiting:
@@ -362,14 +368,14 @@ struct HttpTransport::Impl {
     result.finished = Clock::now();
     if (t->state == State::kActive) {
       long code = 0;
-      curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+      curl->easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
       result.status = static_cast<int>(code);
     } else {
       result.started = result.finished;
     }
     if (result.body_bytes == 0) result.first_byte = result.started;
-    if (t->easy != nullptr) curl_easy_cleanup(t->easy);
-    curl_slist_free_all(t->header_list);
+    if (t->easy != nullptr) curl->easy_cleanup(t->easy);
+    curl->slist_free_all(t->header_list);
     t->easy = nullptr;
     t->header_list = nullptr;
 
@@ -407,6 +413,8 @@ struct HttpTransport::Impl {
     }
   }
 
+  const CurlApi* curl = nullptr;  // null when libcurl could not be loaded
+  std::string unavailable;        // why, then
   CURLM* multi = nullptr;
   std::thread thread;
 
