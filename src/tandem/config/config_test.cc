@@ -294,6 +294,16 @@ TEST(ConfigValidation, MalformedTomlGivesLineColumnAndParserMessage) {
   EXPECT_GT(error.size(), tree.repo_file().size() + 6);  // carries the parser's message
 }
 
+// Found by fuzz/config_fuzz: toml++ quotes the character it choked on, a
+// newline included, which split one problem over two lines of the message.
+TEST(ConfigValidation, ParserMessageQuotingANewlineStaysOnOneLine) {
+  TempTree tree;
+  TempTree::Write(tree.repo_file(), "[guardrails]\nallow_delete = f\n");
+  std::string error = LoadError(tree.Inputs());
+  EXPECT_THAT(error, ::testing::StartsWith(tree.repo_file() + ":2:"));
+  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+}
+
 TEST(ConfigValidation, ReportsEveryProblemAcrossFilesInOrder) {
   TempTree tree;
   TempTree::Write(tree.user_file(), "[limits]\nmax_steps = \"many\"\n");

@@ -40,6 +40,24 @@ struct Issue {
 
 std::string QuoteName(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
+// toml++ quotes the character it choked on, which may be a newline: escape
+// control characters so that each problem stays on its one line.
+std::string OneLine(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      out += '?';
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> Names(const auto& map) {
   std::vector<std::string> out;
   for (const auto& [name, unused] : map) out.push_back(name);
@@ -86,7 +104,7 @@ class Builder {
       const auto& begin = e.source().begin;
       Add(static_cast<int>(begin.line), path + ":" + std::to_string(begin.line) + ":" +
                                             std::to_string(begin.column) + ": " +
-                                            std::string(e.description()));
+                                            OneLine(e.description()));
     }
   }
 

@@ -284,6 +284,10 @@ std::optional<std::string> Closest(std::string_view word,
   // A third of the word may be wrong, at least one character.
   size_t best_distance = std::max<size_t>(1, word.size() / 3) + 1;
   for (const std::string& c : candidates) {
+    // The distance is at least the difference in length: skip the O(n*m)
+    // table for a long (say, pasted) word that cannot be close.
+    size_t gap = word.size() > c.size() ? word.size() - c.size() : c.size() - word.size();
+    if (gap >= best_distance) continue;
     size_t d = EditDistance(word, c);
     if (d < best_distance) {
       best_distance = d;

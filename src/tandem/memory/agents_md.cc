@@ -5,6 +5,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 namespace tandem::memory {
 namespace fs = std::filesystem;
@@ -25,6 +26,13 @@ bool IsBlank(const std::string& s) {
   return s.find_first_not_of(" \t\r\n") == std::string::npos;
 }
 
+// The first `n` bytes of `s`, shortened to end on a UTF-8 character boundary.
+std::string CutUtf8(const std::string& s, size_t n) {
+  if (s.size() <= n) return s;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
 }  // namespace
 
 Result<AgentsDoc> LoadAgentsDoc(const std::string& root, const std::vector<std::string>& paths,
@@ -36,7 +44,10 @@ Result<AgentsDoc> LoadAgentsDoc(const std::string& root, const std::vector<std::
   for (const std::string& p : paths) {
     fs::path rel = fs::path(p).lexically_normal();
     if (rel.is_absolute() || (!rel.empty() && *rel.begin() == "..")) continue;
-    fs::path dir = fs::is_directory(fs::path(root) / rel) ? rel : rel.parent_path();
+    // The error_code form: a path from a plan (a model wrote it) may be too
+    // long or otherwise unusable, which must not throw out of this module.
+    std::error_code ec;
+    fs::path dir = fs::is_directory(fs::path(root) / rel, ec) ? rel : rel.parent_path();
     fs::path acc;
     for (const auto& part : dir) {
       if (part == "." || part.empty()) continue;
@@ -56,9 +67,11 @@ Result<AgentsDoc> LoadAgentsDoc(const std::string& root, const std::vector<std::
       if (IsBlank(content)) continue;
       std::string part = "# " + rel.string() + "\n" + content;
       if (part.back() != '\n') part += '\n';
-      if (doc.text.size() + part.size() > max_bytes) {
-        part.resize(max_bytes > doc.text.size() ? max_bytes - doc.text.size() : 0);
-        part += "\n[... AGENTS.md truncated ...]\n";
+      const size_t used = doc.text.size() + (doc.text.empty() ? 0 : 1);  // '\n' between parts
+      if (used + part.size() > max_bytes) {
+        constexpr std::string_view kNotice = "\n[... AGENTS.md truncated ...]\n";
+        size_t room = max_bytes > used + kNotice.size() ? max_bytes - used - kNotice.size() : 0;
+        part = CutUtf8(part, room) + std::string(kNotice);
         doc.truncated = true;
       }
       if (!doc.text.empty()) doc.text += '\n';

@@ -55,6 +55,32 @@ TEST_F(AgentsDocTest, HugeFileIsCappedAndMarked) {
   EXPECT_LT(doc->text.size(), 1100u);
 }
 
+// Found by fuzz/agents_md_fuzz: the cut could split a UTF-8 character, and
+// the notice came on top of the budget.
+TEST_F(AgentsDocTest, TruncationKeepsUtf8WholeAndTheNoticeWithinTheBudget) {
+  std::string text;
+  for (int i = 0; i < 400; ++i) text += "\xc3\xa9";  // é
+  Write("AGENTS.md", text);
+  for (size_t budget : {200u, 201u, 202u, 203u}) {
+    auto doc = LoadAgentsDoc(root_.string(), {}, budget);
+    ASSERT_TRUE(doc);
+    EXPECT_TRUE(doc->truncated);
+    EXPECT_LE(doc->text.size(), budget);
+    std::string body = doc->text.substr(0, doc->text.find("\n[..."));
+    size_t accents = body.size() - std::string("# AGENTS.md\n").size();
+    EXPECT_EQ(accents % 2, 0u) << "cut inside a character at budget " << budget;
+  }
+}
+
+// Found by fuzz/agents_md_fuzz: a path with a component longer than NAME_MAX
+// threw std::filesystem::filesystem_error out of LoadAgentsDoc.
+TEST_F(AgentsDocTest, UnusablePathIsSkippedNotThrown) {
+  Write("AGENTS.md", "root rules\n");
+  auto doc = LoadAgentsDoc(root_.string(), {std::string(300, 'x') + "/a.cc"});
+  ASSERT_TRUE(doc);
+  EXPECT_EQ(doc->files, std::vector<std::string>{"AGENTS.md"});
+}
+
 TEST_F(AgentsDocTest, MissingFilesAreNotAnError) {
   auto doc = LoadAgentsDoc(root_.string(), {"a/b/c.txt"});
   ASSERT_TRUE(doc);

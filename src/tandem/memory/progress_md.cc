@@ -60,11 +60,19 @@ Section FromHeading(std::string_view line) {
 }
 
 // Splits at `## ` headings outside code blocks. Join(Split(t)) == t.
+// A fence that is never closed opens no block: otherwise every section
+// tandem appends after it would be hidden from the next read.
 std::vector<Section> Split(std::string_view text) {
   std::vector<Section> sections(1);
+  std::vector<std::string_view> lines = Lines(text);
+  size_t fences_left = static_cast<size_t>(std::count_if(
+      lines.begin(), lines.end(), [](std::string_view l) { return l.starts_with("```"); }));
   bool in_fence = false;
-  for (std::string_view line : Lines(text)) {
-    if (line.starts_with("```")) in_fence = !in_fence;
+  for (std::string_view line : lines) {
+    if (line.starts_with("```")) {
+      if (in_fence || fences_left >= 2) in_fence = !in_fence;
+      --fences_left;
+    }
     if (!in_fence && line.starts_with("## ")) {
       sections.push_back(FromHeading(line));
     } else {
@@ -76,7 +84,13 @@ std::vector<Section> Split(std::string_view text) {
 
 std::string Join(const std::vector<Section>& sections) {
   std::string out;
-  for (const Section& s : sections) out += s.heading + s.body;
+  for (const Section& s : sections) {
+    out += s.heading;
+    // A heading on the file's last line has no '\n'; an entry added under
+    // it must not end up on the heading's line.
+    if (!s.heading.empty() && !s.heading.ends_with('\n') && !s.body.empty()) out += '\n';
+    out += s.body;
+  }
   return out;
 }
 
@@ -156,7 +170,10 @@ void PutEntry(std::string& body, std::string_view label, std::string_view entry,
   for (const Unit& u : units) {
     if (!after_label.empty() && u.label == after_label) at = u.end;
   }
-  body.insert(at, entry);
+  // An indented line right below would continue the new entry: keep a blank
+  // line between them.
+  bool indented_next = at < body.size() && (body[at] == ' ' || body[at] == '\t');
+  body.insert(at, indented_next ? std::string(entry) + "\n" : std::string(entry));
 }
 
 void AppendEntry(std::string& body, std::string_view entry) {
@@ -317,11 +334,17 @@ std::vector<TaskOutcome> ReadOutcomes(std::string_view text) {
     o.id = s.id;
     std::string_view heading = Trim(std::string_view(s.heading).substr(2));
     o.title = std::string(Trim(heading.substr(heading.find(':') + 1)));
-    bool found = false;
+    // The first outcome and summary entries count: they are the ones
+    // RecordOutcome replaces, so a duplicate a person left below is inert.
+    bool found = false, seen_outcome = false, seen_summary = false;
     for (const Unit& u : Units(s.body)) {
       std::string value = UnitText(std::string_view(s.body).substr(u.begin, u.end - u.begin));
-      if (u.label == "summary") o.summary = value;
-      if (u.label != "outcome") continue;
+      if (u.label == "summary" && !seen_summary) {
+        o.summary = value;
+        seen_summary = true;
+      }
+      if (u.label != "outcome" || seen_outcome) continue;
+      seen_outcome = true;
       std::string_view v = value;
       std::string_view word = v.substr(0, v.find_first_of(" (,"));
       for (TaskState st : {TaskState::kPending, TaskState::kRunning, TaskState::kDone,

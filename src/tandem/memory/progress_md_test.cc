@@ -111,6 +111,53 @@ TEST_F(ProgressTest, ConcurrentWritersLoseNoUpdate) {
   }
 }
 
+// Found by fuzz/progress_fuzz: a person's unclosed ``` hid every section
+// tandem appended after it, so recorded outcomes were never read back.
+TEST_F(ProgressTest, UnclosedCodeFenceDoesNotHideSectionsAppendedAfterIt) {
+  Write("# Progress\n```\nnot closed\n");
+  ASSERT_TRUE(RecordOutcome(path_, {"T1", "Parser", TaskState::kDone, 0, "ok"}).ok());
+  std::vector<TaskOutcome> outcomes = ReadOutcomes(Read());
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].id, "T1");
+  EXPECT_EQ(outcomes[0].state, TaskState::kDone);
+  // A closed fence still hides what it quotes.
+  EXPECT_TRUE(ReadOutcomes("```\n## T2: x\n- outcome: done\n```\n").empty());
+}
+
+// Found by fuzz/progress_fuzz: with the task's heading on the last line and
+// no newline after it, the outcome was glued onto the heading's line.
+TEST_F(ProgressTest, OutcomeUnderAHeadingWithoutNewlineGoesOnItsOwnLine) {
+  Write("# Progress\n## T1: Parser");
+  ASSERT_TRUE(RecordOutcome(path_, {"T1", "Parser", TaskState::kFailed, 1, ""}).ok());
+  EXPECT_EQ(Read(), "# Progress\n## T1: Parser\n- outcome: failed (1 retry)\n");
+  std::vector<TaskOutcome> outcomes = ReadOutcomes(Read());
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].state, TaskState::kFailed);
+}
+
+// Found by fuzz/progress_fuzz: an indented first line in a task's section
+// became a continuation of the outcome inserted above it, so the outcome no
+// longer read back.
+TEST_F(ProgressTest, OutcomeInsertedAboveAnIndentedLineDoesNotAbsorbIt) {
+  Write("## T1: Parser\n  an indented remark\n");
+  ASSERT_TRUE(RecordOutcome(path_, {"T1", "Parser", TaskState::kDone, 0, ""}).ok());
+  EXPECT_EQ(Read(), "## T1: Parser\n- outcome: done\n\n  an indented remark\n");
+  std::vector<TaskOutcome> outcomes = ReadOutcomes(Read());
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].state, TaskState::kDone);
+}
+
+// Found by fuzz/progress_fuzz: with two outcome entries in a section,
+// RecordOutcome replaced the first while ReadOutcomes read the last.
+TEST_F(ProgressTest, DuplicateEntriesReadBackWhatWasRecorded) {
+  Write("## T1: Parser\n- outcome: running\n- summary: old\n- outcome: done\n- summary: older\n");
+  ASSERT_TRUE(RecordOutcome(path_, {"T1", "Parser", TaskState::kFailed, 0, "new"}).ok());
+  std::vector<TaskOutcome> outcomes = ReadOutcomes(Read());
+  ASSERT_EQ(outcomes.size(), 1u);
+  EXPECT_EQ(outcomes[0].state, TaskState::kFailed);
+  EXPECT_EQ(outcomes[0].summary, "new");
+}
+
 TEST(ProgressExtract, TakesTheTasksSectionAndGeneralNotesOnly) {
   std::string text =
       "# Progress\nintro prose\n\n## Next\n- T2\n\n## Notes\n- steer: only change src/\n\n"

@@ -41,7 +41,12 @@ bool IsValidName(std::string_view name) {
   return true;
 }
 
-// "300", "300s", "1500ms", "10m", "1h" -> milliseconds; nullopt when malformed or zero.
+// Longer gate timeouts are refused: a day is already "never", and the cap
+// keeps FormatTimeout's spelling within what ParseDuration reads back.
+constexpr long long kMaxTimeoutMs = 24LL * 60 * 60 * 1000;
+
+// "300", "300s", "1500ms", "10m", "1h" -> milliseconds; nullopt when
+// malformed, zero or over kMaxTimeoutMs.
 std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   size_t digits = 0;
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
@@ -53,7 +58,7 @@ std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   else if (unit.empty() || unit == "s") scale = 1000;
   else if (unit == "m" || unit == "min") scale = 60 * 1000;
   else if (unit == "h") scale = 60 * 60 * 1000;
-  if (scale == 0 || n == 0) return std::nullopt;
+  if (scale == 0 || n == 0 || n > kMaxTimeoutMs / scale) return std::nullopt;
   return std::chrono::milliseconds(n * scale);
 }
 
@@ -75,7 +80,9 @@ class Parser {
       size_t end = text.find('\n', pos);
       if (end == std::string_view::npos) end = text.size();
       std::string_view line = text.substr(pos, end - pos);
-      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      // Every trailing '\r', not one: a command line keeping a '\r' would not
+      // survive RenderVerifyMd (its line end would read back as CRLF).
+      while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
       ++line_no;
       RETURN_IF_ERROR(Line(line_no, line));
       if (end == text.size()) break;
@@ -99,6 +106,9 @@ class Parser {
           return LineError(fence_line_, "empty code block for gate " + Quote(current_->name) +
                                             "; expected the command to run");
         }
+        // Trailing blank lines are not part of the command (RenderVerifyMd
+        // could not write them back).
+        while (block_.ends_with('\n')) block_.pop_back();
         current_->command = block_;
         has_command_ = true;
         return Status::Ok();
@@ -202,8 +212,8 @@ class Parser {
         auto timeout = ParseDuration(value);
         if (!timeout) {
           return LineError(n, "timeout " + Quote(value) +
-                                  " is not valid; expected a positive number with a unit, e.g. "
-                                  "'timeout 300s', '10m', '1500ms'");
+                                  " is not valid; expected a positive number with a unit, at "
+                                  "most 24h, e.g. 'timeout 300s', '10m', '1500ms'");
         }
         gate.timeout = *timeout;
       } else if (opt.starts_with("in ")) {

@@ -143,7 +143,8 @@ TEST(VerifyMd, RefusesBadOptionsNamingTheLine) {
             "line 3: unknown gate option 'nightly'; expected 'each step', 'final', 'timeout "
             "<N>s', 'in <dir>' or 'after <gate>'");
   EXPECT_EQ(ParseError("## build (timeout soon)\n```sh\nx\n```\n"),
-            "line 1: timeout 'soon' is not valid; expected a positive number with a unit, e.g. "
+            "line 1: timeout 'soon' is not valid; expected a positive number with a unit, at most "
+            "24h, e.g. "
             "'timeout 300s', '10m', '1500ms'");
   EXPECT_EQ(ParseError("## build (timeout 0s)\n```sh\nx\n```\n").substr(0, 29),
             "line 1: timeout '0s' is not v");
@@ -194,6 +195,29 @@ TEST(VerifyMd, RenderThenParseRoundTrips) {
   auto parsed = ParseVerifyMd(text);
   ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString() << "\n" << text;
   EXPECT_EQ(*parsed, gates);
+}
+
+// Found by fuzz/verify_md_fuzz: a block ending in blank lines, or a line
+// ending in "\r\r\n", parsed to a command that did not render back to itself.
+TEST(VerifyMd, TrailingBlankLinesAndCarriageReturnsSurviveARoundTrip) {
+  std::vector<Gate> gates = ParseOk("## a\n```\n\n make\n\n\n```\n## b\n```\nmake\r\r\ntest\r\r\r\n```\n");
+  ASSERT_EQ(gates.size(), 2u);
+  EXPECT_EQ(gates[0].command, "\n make");
+  EXPECT_EQ(gates[1].command, "make\ntest");
+  EXPECT_EQ(ParseOk(RenderVerifyMd(gates)), gates);
+}
+
+// Found by fuzz/verify_md_fuzz: "timeout 10005h" parsed, but rendered as
+// "36018000000s", which has too many digits to parse back.
+TEST(VerifyMd, RefusesTimeoutsOverADaySoEveryGateRendersBack) {
+  EXPECT_NE(ParseError("## a (timeout 10005h)\n```sh\ntrue\n```\n").find("at most 24h"),
+            std::string::npos);
+  EXPECT_NE(ParseError("## a (timeout 86400001ms)\n```sh\ntrue\n```\n").find("line 1"),
+            std::string::npos);
+  std::vector<Gate> gates = ParseOk("## a (timeout 24h)\n```sh\ntrue\n```\n");
+  ASSERT_EQ(gates.size(), 1u);
+  EXPECT_EQ(gates[0].timeout, std::chrono::hours(24));
+  EXPECT_EQ(ParseOk(RenderVerifyMd(gates)), gates);
 }
 
 TEST(VerifyMd, LoadReportsMissingFileAsNotFoundAndPrefixesParseErrorsWithPath) {
