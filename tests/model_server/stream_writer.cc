@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 
 namespace tandem::model_server {
 namespace {
@@ -11,9 +12,20 @@ using std::chrono::milliseconds;
 
 constexpr int kKeepAliveEverySteps = 64;
 
-microseconds StepInterval(int tokens_per_second) {
-  if (tokens_per_second <= 0) return microseconds(0);
-  return microseconds(1'000'000 / tokens_per_second);
+// When step `i` is due, from the first step (exact: no per-step rounding
+// that would add up over a long reply).
+std::chrono::nanoseconds StepOffset(size_t i, int tokens_per_second) {
+  if (tokens_per_second <= 0) return std::chrono::nanoseconds(0);
+  return std::chrono::nanoseconds(static_cast<int64_t>(i) * 1'000'000'000 / tokens_per_second);
+}
+
+// True when some fault fires once `sent` tokens are out (see ApplyFaults):
+// a batch of due steps must end there.
+bool FaultAt(const StreamPlan& plan, size_t sent) {
+  for (const Fault& fault : plan.faults) {
+    if (std::min(static_cast<size_t>(fault.after_tokens), plan.steps.size()) == sent) return true;
+  }
+  return false;
 }
 
 enum class FaultAction { kContinue, kAbort, kEnd };
@@ -55,12 +67,13 @@ FaultAction ApplyFaults(StreamPlan& plan, size_t sent, StopSignal& stop, microse
 StreamEnd WriteStream(StreamPlan& plan, StopSignal& stop,
                       const std::function<bool(const std::string&)>& write) {
   const auto first = plan.start + milliseconds(plan.ttft_ms);
-  const microseconds interval = StepInterval(plan.tokens_per_second);
   microseconds shift(0);
+  auto due = [&](size_t i) { return first + shift + StepOffset(i, plan.tokens_per_second); };
   if (!stop.SleepUntil(first)) return StreamEnd::kAbort;
   plan.usage.output_tokens = 0;
   if (!write(plan.encoder->Start(plan.usage))) return StreamEnd::kAbort;
-  for (size_t i = 0;; ++i) {
+  std::string out;
+  for (size_t i = 0;;) {
     switch (ApplyFaults(plan, i, stop, shift, write)) {
       case FaultAction::kAbort:
         return StreamEnd::kAbort;
@@ -70,12 +83,17 @@ StreamEnd WriteStream(StreamPlan& plan, StopSignal& stop,
         break;
     }
     if (i == plan.steps.size()) break;
-    if (!stop.SleepUntil(first + shift + interval * static_cast<long>(i))) {
-      return StreamEnd::kAbort;
-    }
-    std::string out = plan.encoder->Step(plan.steps[i], plan.reply);
-    ++plan.usage.output_tokens;
-    if ((i + 1) % kKeepAliveEverySteps == 0) out += plan.encoder->KeepAlive();
+    if (!stop.SleepUntil(due(i))) return StreamEnd::kAbort;
+    // Behind schedule (a late wake-up, a busy machine): every step already
+    // due goes out in this one write, each still its own SSE event, so the
+    // rate holds without a write per token.
+    const auto now = StopSignal::Clock::now();
+    out.clear();
+    do {
+      out += plan.encoder->Step(plan.steps[i], plan.reply);
+      ++plan.usage.output_tokens;
+      if (++i % kKeepAliveEverySteps == 0) out += plan.encoder->KeepAlive();
+    } while (i < plan.steps.size() && due(i) <= now && !FaultAt(plan, i));
     if (!write(out)) return StreamEnd::kAbort;
   }
   return write(plan.encoder->Finish(plan.reply, plan.usage)) ? StreamEnd::kComplete
@@ -84,8 +102,7 @@ StreamEnd WriteStream(StreamPlan& plan, StopSignal& stop,
 
 StopSignal::Clock::duration ReplyDuration(const StreamPlan& plan) {
   StopSignal::Clock::duration total =
-      milliseconds(plan.ttft_ms) +
-      StepInterval(plan.tokens_per_second) * static_cast<long>(plan.steps.size());
+      milliseconds(plan.ttft_ms) + StepOffset(plan.steps.size(), plan.tokens_per_second);
   for (const Fault& fault : plan.faults) {
     if (fault.kind == FaultKind::kStall) total += milliseconds(fault.stall_ms);
   }

@@ -2,7 +2,9 @@
 //
 // Schedule: the preamble at start + ttft, then step i at start + ttft +
 // i / tokens_per_second (absolute, so slow writes do not accumulate drift;
-// a stall shifts the rest of the schedule by its length).
+// a stall shifts the rest of the schedule by its length). A writer that wakes
+// up late sends every step already due in one write (each its own SSE event,
+// a batch never crossing a fault), so the rate holds on a loaded machine.
 #pragma once
 
 #include <functional>
