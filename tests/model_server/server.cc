@@ -83,6 +83,10 @@ ModelServer::ModelServer(ServerOptions options)
   }
   server_->new_task_queue = [] { return new httplib::ThreadPool(kThreadPoolSize); };
   server_->set_keep_alive_max_count(1'000'000);
+  // Real APIs flush each SSE event at once; with Nagle on, a reply's first
+  // small write on a reused connection waited ~40 ms for the client's
+  // delayed ACK.
+  server_->set_tcp_nodelay(true);
   // Remember the listening socket so Bind can widen its backlog: with
   // httplib's backlog of 5, a burst of 64 connects loses SYNs and the clients
   // wait a second or more to retransmit.

@@ -50,10 +50,9 @@ Result<const CurlApi*> Load() {
   ok &= Resolve(handle, "curl_multi_cleanup", &api.multi_cleanup, &missing);
   ok &= Resolve(handle, "curl_multi_add_handle", &api.multi_add_handle, &missing);
   ok &= Resolve(handle, "curl_multi_remove_handle", &api.multi_remove_handle, &missing);
-  ok &= Resolve(handle, "curl_multi_perform", &api.multi_perform, &missing);
+  ok &= Resolve(handle, "curl_multi_setopt", &api.multi_setopt, &missing);
+  ok &= Resolve(handle, "curl_multi_socket_action", &api.multi_socket_action, &missing);
   ok &= Resolve(handle, "curl_multi_info_read", &api.multi_info_read, &missing);
-  ok &= Resolve(handle, "curl_multi_poll", &api.multi_poll, &missing);
-  ok &= Resolve(handle, "curl_multi_wakeup", &api.multi_wakeup, &missing);
   if (!ok) {
     // Never dlclose: nothing was initialized, and the handle is process-wide.
     return Unavailable("libcurl is too old (needs 7.68 or later): missing " + missing);

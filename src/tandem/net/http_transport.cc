@@ -1,8 +1,13 @@
 #include "tandem/net/http_transport.h"
 
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -83,12 +88,35 @@ struct HttpTransport::Impl {
       exited = true;
       return;
     }
+    epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = wake_fd;
+    if (epoll_fd < 0 || wake_fd < 0 || epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake_fd, &ev) != 0) {
+      unavailable = std::string("cannot set up the I/O thread's epoll set: ") + std::strerror(errno);
+      exited = true;
+      return;
+    }
     curl = *loaded;
     multi = curl->multi_init();
+    curl->multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &Impl::OnSocket);
+    curl->multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
+    curl->multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &Impl::OnTimer);
+    curl->multi_setopt(multi, CURLMOPT_TIMERDATA, this);
   }
 
   ~Impl() {
-    if (multi != nullptr) curl->multi_cleanup(multi);
+    if (multi != nullptr) curl->multi_cleanup(multi);  // may still call OnSocket: fds stay open until here
+    if (wake_fd >= 0) close(wake_fd);
+    if (epoll_fd >= 0) close(epoll_fd);
+  }
+
+  // Wakes the I/O thread's epoll_wait. Callers hold mu and checked !exited.
+  void Wake() {
+    uint64_t one = 1;
+    // Only fails (EAGAIN) when the counter is already huge: then it is readable anyway.
+    [[maybe_unused]] ssize_t n = write(wake_fd, &one, sizeof one);
   }
 
   // The I/O thread shares ownership of Impl, so the last HttpTransport
@@ -105,8 +133,8 @@ struct HttpTransport::Impl {
     {
       std::lock_guard<std::mutex> lock(mu);
       stopping = true;
+      Wake();
     }
-    curl->multi_wakeup(multi);
     if (thread.get_id() == std::this_thread::get_id()) {
       thread.detach();
     } else {
@@ -126,8 +154,8 @@ struct HttpTransport::Impl {
       if (!exited) {
         TransferId id = t->id;
         incoming.push_back(std::move(t));
-        // Also from the I/O thread itself: its next poll must not sleep.
-        curl->multi_wakeup(multi);
+        // Also from the I/O thread itself: its next epoll_wait must not sleep.
+        Wake();
         return id;
       }
     }
@@ -144,44 +172,111 @@ struct HttpTransport::Impl {
     std::lock_guard<std::mutex> lock(mu);
     if (exited) return;
     cancels.push_back(id);
-    curl->multi_wakeup(multi);
+    Wake();
   }
 
   // --- I/O thread ---
 
+  // The loop: epoll_wait for the sockets curl asked about (OnSocket), the
+  // wake-up eventfd and the earliest deadline (curl's timer, an idle timeout,
+  // a delayed start); then curl_multi_socket_action for exactly the sockets
+  // that are ready. Nothing walks all transfers or polls all sockets per
+  // wake-up, which at 64 streams x 1,200 chunks/s is what costs.
   void Run() {
+    constexpr int kMaxEvents = 128;
+    epoll_event events[kMaxEvents];
+    bool woken = true;  // drain the queues on the first pass
     for (;;) {
-      std::vector<std::unique_ptr<Transfer>> new_transfers;
-      std::vector<TransferId> new_cancels;
-      bool stop;
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        new_transfers.swap(incoming);
-        new_cancels.swap(cancels);
-        stop = stopping;
-      }
+      if (woken && DrainQueues()) break;
+      woken = false;
       Clock::time_point now = Clock::now();
-      for (auto& t : new_transfers) Admit(std::move(t), now);
-      for (TransferId id : new_cancels) {
-        auto it = transfers.find(id);
-        if (it != transfers.end()) Finish(it->second.get(), TransferError::kCancelled, "cancelled");
+      QueueDueTransfers(now);
+      if (timer_due <= now) {
+        timer_due = Clock::time_point::max();  // curl re-arms it through OnTimer
+        int running = 0;
+        curl->multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        CompleteFinished();
       }
-      if (stop) break;
-      QueueDueTransfers(Clock::now());
-
-      int running = 0;
-      curl->multi_perform(multi, &running);
-      int left = 0;
-      while (CURLMsg* msg = curl->multi_info_read(multi, &left)) {
-        if (msg->msg != CURLMSG_DONE) continue;
-        Transfer* t = nullptr;
-        curl->easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
-        CompleteFromCurl(t, msg->data.result);
+      int n = epoll_wait(epoll_fd, events, kMaxEvents, WaitMs(Clock::now()));
+      for (int i = 0; i < n; ++i) {
+        const int fd = events[i].data.fd;
+        const uint32_t what = events[i].events;
+        if (fd == wake_fd) {
+          uint64_t count;
+          [[maybe_unused]] ssize_t r = read(wake_fd, &count, sizeof count);
+          woken = true;
+          continue;
+        }
+        int mask = 0;
+        if (what & EPOLLIN) mask |= CURL_CSELECT_IN;
+        if (what & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+        if (what & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+        int running = 0;
+        // An fd a transfer finished with earlier in this batch is unknown to
+        // curl (ignored) or reused by a new connection (a spurious read: EAGAIN).
+        curl->multi_socket_action(multi, fd, mask, &running);
       }
-      int wait_ms = CheckIdleTimeouts(Clock::now());
-      curl->multi_poll(multi, nullptr, 0, wait_ms, nullptr);
+      CompleteFinished();
     }
     Shutdown();
+  }
+
+  // Takes new transfers and cancellations from other threads; true when the
+  // transport is stopping.
+  bool DrainQueues() {
+    std::vector<std::unique_ptr<Transfer>> new_transfers;
+    std::vector<TransferId> new_cancels;
+    bool stop;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      new_transfers.swap(incoming);
+      new_cancels.swap(cancels);
+      stop = stopping;
+    }
+    Clock::time_point now = Clock::now();
+    for (auto& t : new_transfers) Admit(std::move(t), now);
+    for (TransferId id : new_cancels) {
+      auto it = transfers.find(id);
+      if (it != transfers.end()) Finish(it->second.get(), TransferError::kCancelled, "cancelled");
+    }
+    return stop;
+  }
+
+  void CompleteFinished() {
+    int left = 0;
+    while (CURLMsg* msg = curl->multi_info_read(multi, &left)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Transfer* t = nullptr;
+      curl->easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
+      CompleteFromCurl(t, msg->data.result);
+    }
+  }
+
+  // CURLMOPT_SOCKETFUNCTION: curl says which events it wants on a socket.
+  static int OnSocket(CURL*, curl_socket_t fd, int what, void* userp, void*) {
+    auto* self = static_cast<Impl*>(userp);
+    if (what == CURL_POLL_REMOVE) {
+      // Fails harmlessly when curl already closed it (epoll dropped it then).
+      epoll_ctl(self->epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+      return 0;
+    }
+    epoll_event ev{};
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+    ev.data.fd = fd;
+    // Called only when curl's interest changes, so the failed ADD costs little.
+    if (epoll_ctl(self->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST) {
+      epoll_ctl(self->epoll_fd, EPOLL_CTL_MOD, fd, &ev);
+    }
+    return 0;
+  }
+
+  // CURLMOPT_TIMERFUNCTION: when curl next wants CURL_SOCKET_TIMEOUT
+  // (connect/total timeouts, its own retries); -1 = no timer.
+  static int OnTimer(CURLM*, long timeout_ms, void* userp) {  // NOLINT(runtime/int): curl's type
+    auto* self = static_cast<Impl*>(userp);
+    self->timer_due = timeout_ms < 0 ? Clock::time_point::max()
+                                     : Clock::now() + std::chrono::milliseconds(timeout_ms);
+    return 0;
   }
 
   void Admit(std::unique_ptr<Transfer> owned, Clock::time_point now) {
@@ -242,6 +337,9 @@ struct HttpTransport::Impl {
 
     t->state = State::kActive;
     t->result.started = t->last_activity = Clock::now();
+    if (rq.idle_timeout_ms > 0) {
+      idle_check_due = std::min(idle_check_due, t->last_activity + std::chrono::milliseconds(rq.idle_timeout_ms));
+    }
     ++pool.active;
     curl->multi_add_handle(multi, e);
   }
@@ -314,26 +412,34 @@ struct HttpTransport::Impl {
     Finish(t, kind, message);
   }
 
-  // Returns how long curl_multi_poll may sleep before some idle timeout or
-  // delayed start is due.
-  int CheckIdleTimeouts(Clock::time_point now) {
-    int wait_ms = 1000;
-    std::vector<Transfer*> expired;
-    for (auto& [id, owned] : transfers) {
-      Transfer* t = owned.get();
-      if (t->state != State::kActive || t->request.idle_timeout_ms <= 0) continue;
-      Clock::time_point deadline = t->last_activity + std::chrono::milliseconds(t->request.idle_timeout_ms);
-      if (deadline <= now) {
-        expired.push_back(t);
-      } else {
-        wait_ms = std::min(wait_ms, MsUntil(now, deadline));
+  // Finishes transfers whose idle timeout passed and returns how long
+  // epoll_wait may sleep before the next deadline. Transfers are scanned only
+  // once the earliest idle deadline seen so far is due (deadlines only move
+  // later as bytes arrive), not on every wake-up.
+  int WaitMs(Clock::time_point now) {
+    if (idle_check_due <= now) {
+      idle_check_due = Clock::time_point::max();
+      std::vector<Transfer*> expired;
+      for (auto& [id, owned] : transfers) {
+        Transfer* t = owned.get();
+        if (t->state != State::kActive || t->request.idle_timeout_ms <= 0) continue;
+        Clock::time_point deadline = t->last_activity + std::chrono::milliseconds(t->request.idle_timeout_ms);
+        if (deadline <= now) {
+          expired.push_back(t);
+        } else {
+          idle_check_due = std::min(idle_check_due, deadline);
+        }
       }
+      for (Transfer* t : expired) {
+        Finish(t, TransferError::kIdleTimeout,
+               "no data received for " + std::to_string(t->request.idle_timeout_ms) + " ms");
+      }
+      // A finished transfer may have freed a pool slot (curl's timer is due) or run a callback.
+      if (!expired.empty()) return 0;
     }
-    for (Transfer* t : expired) {
-      Finish(t, TransferError::kIdleTimeout,
-             "no data received for " + std::to_string(t->request.idle_timeout_ms) + " ms");
-    }
-    if (!expired.empty()) wait_ms = 0;  // a finished transfer may have freed a pool slot
+    int wait_ms = 1000;
+    wait_ms = std::min(wait_ms, MsUntil(now, idle_check_due));
+    wait_ms = std::min(wait_ms, MsUntil(now, timer_due));
     if (!delayed.empty()) wait_ms = std::min(wait_ms, MsUntil(now, delayed.begin()->first));
     return wait_ms;
   }
@@ -416,6 +522,8 @@ struct HttpTransport::Impl {
   const CurlApi* curl = nullptr;  // null when libcurl could not be loaded
   std::string unavailable;        // why, then
   CURLM* multi = nullptr;
+  int epoll_fd = -1;  // curl's sockets (OnSocket) and wake_fd
+  int wake_fd = -1;   // eventfd: Start/Cancel/Stop from any thread
   std::thread thread;
 
   std::mutex mu;
@@ -429,6 +537,8 @@ struct HttpTransport::Impl {
   std::unordered_map<TransferId, std::unique_ptr<Transfer>> transfers;
   std::multimap<Clock::time_point, Transfer*> delayed;
   std::unordered_map<std::string, Pool> pools;
+  Clock::time_point timer_due = Clock::time_point::max();       // curl's (OnTimer)
+  Clock::time_point idle_check_due = Clock::time_point::max();  // <= the earliest idle deadline
 };
 
 HttpTransport::HttpTransport() : impl_(std::make_shared<Impl>()) { Impl::StartThread(impl_); }

@@ -1,9 +1,12 @@
 // HttpTransport: many concurrent streaming HTTP requests on ONE I/O thread.
 //
-// A libcurl multi handle is driven by a single background thread
-// (curl_multi_poll, woken by curl_multi_wakeup when work arrives from other
-// threads). There is no thread per request. Each transfer reports body bytes
-// as they arrive and then completes exactly once.
+// A libcurl multi handle is driven by a single background thread through
+// curl's event interface: an epoll set holds the sockets curl asks about and
+// an eventfd that other threads write when work arrives; each wake-up hands
+// curl only the sockets that are ready (curl_multi_socket_action), so its
+// cost does not grow with the number of idle streams. There is no thread per
+// request. Each transfer reports body bytes as they arrive and then completes
+// exactly once. Linux only (epoll, eventfd).
 //
 // Features the model clients need: a connect timeout, an idle timeout (no
 // byte received for N ms), a whole-request timeout, a start delay (retry

@@ -215,6 +215,51 @@ TEST(HttpTransport, IdleTimeoutFiresOnStalledStream) {
   EXPECT_EQ(c.body, "chunk-0\n");  // the bytes before the stall did arrive
 }
 
+// Deadlines are not re-checked on every wake-up (only once the earliest one
+// could be due): a stream that keeps sending must outlive its idle timeout
+// many times over.
+TEST(HttpTransport, IdleTimeoutDoesNotFireWhileBytesKeepArriving) {
+  LoopbackServer server;
+  HttpTransport transport;
+  Collector c;
+  HttpRequest rq = Post(server.Url("/stream?n=25&gap=20"));
+  rq.idle_timeout_ms = 200;
+  transport.Start(rq, c.Callbacks());
+  c.Wait();
+  EXPECT_EQ(c.result.error, TransferError::kNone) << c.result.error_message;
+  EXPECT_EQ(c.body.size(), 25u * 8);
+}
+
+// curl's own deadlines reach it through its timer callback.
+TEST(HttpTransport, TotalTimeoutEndsAStreamThatIsStillSending) {
+  LoopbackServer server;
+  HttpTransport transport;
+  Collector c;
+  HttpRequest rq = Post(server.Url("/stream?n=1000&gap=10"));
+  rq.total_timeout_ms = 300;
+  transport.Start(rq, c.Callbacks());
+  c.Wait();
+  EXPECT_EQ(c.result.error, TransferError::kTotalTimeout) << c.result.error_message;
+  EXPECT_FALSE(c.body.empty());
+  EXPECT_LT(c.body.size(), 1000u * 8);
+}
+
+// Later requests reuse the kept-alive connection: its socket leaves the
+// epoll set between transfers and must come back.
+TEST(HttpTransport, SequentialRequestsReuseTheConnection) {
+  LoopbackServer server;
+  HttpTransport transport;
+  for (int i = 0; i < 3; ++i) {
+    Collector c;
+    HttpRequest rq = Post(server.Url("/echo"));
+    rq.headers = {"X-Test: " + std::to_string(i)};
+    transport.Start(rq, c.Callbacks());
+    c.Wait();
+    EXPECT_EQ(c.result.status, 200);
+    EXPECT_EQ(c.body, std::to_string(i) + "|");
+  }
+}
+
 TEST(HttpTransport, CancelFromAnotherThreadStopsStream) {
   LoopbackServer server;
   HttpTransport transport;
