@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "tandem/providers/anthropic_fast_event.h"
 #include "tandem/providers/model_errors.h"
 #include "tandem/providers/tool_args.h"
 
@@ -74,10 +75,21 @@ std::string StringField(const json& obj, const char* key) {
 
 class AnthropicStreamDecoder : public StreamDecoder {
  public:
-  explicit AnthropicStreamDecoder(std::string provider) : provider_(std::move(provider)) {}
+  AnthropicStreamDecoder(std::string provider, bool fast_path)
+      : provider_(std::move(provider)), fast_path_(fast_path) {}
 
   std::optional<ModelError> OnEvent(const net::SseEvent& event, const EmitFn& emit) override {
     if (event.event == "ping" || event.data.empty()) return std::nullopt;
+    if (fast_path_ && (event.event == "content_block_delta" || event.event.empty()) &&
+        ScanBlockDelta(event.data, /*check_type=*/event.event.empty(), delta_)) {
+      // Exactly what the full parse below does with such an event.
+      if (delta_.is_text) {
+        AppendText(delta_.text, emit);
+      } else if (auto it = blocks_.find(delta_.index); it != blocks_.end()) {
+        it->second.json += delta_.partial_json;
+      }
+      return std::nullopt;
+    }
     json j = json::parse(event.data, nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) {
       return ModelError{ModelErrorKind::kMalformed, 200, provider_ + ": unparseable stream event", 0};
@@ -205,6 +217,8 @@ class AnthropicStreamDecoder : public StreamDecoder {
   }
 
   std::string provider_;
+  const bool fast_path_;
+  BlockDelta delta_;  // the fast path's buffers, reused event to event
   ModelResponse response_;
   std::map<int64_t, Block> blocks_;  // open content blocks by index
   std::string stop_reason_;
@@ -275,7 +289,11 @@ WireRequest AnthropicCodec::Encode(const protocol::ModelRequest& request) const 
 }
 
 std::unique_ptr<StreamDecoder> AnthropicCodec::NewDecoder() const {
-  return std::make_unique<AnthropicStreamDecoder>(settings_.name);
+  return NewAnthropicStreamDecoder(settings_.name, /*fast_path=*/true);
+}
+
+std::unique_ptr<StreamDecoder> NewAnthropicStreamDecoder(std::string provider, bool fast_path) {
+  return std::make_unique<AnthropicStreamDecoder>(std::move(provider), fast_path);
 }
 
 }  // namespace tandem::providers

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tandem/providers/model_errors.h"
+#include "tandem/providers/openai_fast_chunk.h"
 #include "tandem/providers/tool_args.h"
 
 namespace tandem::providers {
@@ -66,15 +67,25 @@ protocol::Usage ParseUsage(const json& u) {
 
 class OpenAIStreamDecoder : public StreamDecoder {
  public:
-  explicit OpenAIStreamDecoder(std::string provider) : provider_(std::move(provider)) {}
+  OpenAIStreamDecoder(std::string provider, bool fast_path)
+      : provider_(std::move(provider)), fast_path_(fast_path) {}
 
   std::optional<ModelError> OnEvent(const net::SseEvent& event, const EmitFn& emit) override {
     if (saw_done_) return std::nullopt;  // nothing after [DONE] counts
-    if (event.data.substr(0, 6) == "[DONE]") {
+    if (event.data.starts_with("[DONE]")) {
       saw_done_ = true;
       return std::nullopt;
     }
     if (event.data.empty()) return std::nullopt;
+    if (fast_path_ && event.event != "error" && ScanPlainContentChunk(event.data, plain_)) {
+      // Exactly what the full parse below does with such a chunk.
+      if (plain_.has_model && response_.model.empty()) response_.model = plain_.model;
+      if (!plain_.content.empty()) {
+        response_.text += plain_.content;
+        emit(protocol::TextDelta{plain_.content});
+      }
+      return std::nullopt;
+    }
     json chunk = json::parse(event.data, nullptr, /*allow_exceptions=*/false);
     if (chunk.is_discarded()) {
       return ModelError{ModelErrorKind::kMalformed, 200, provider_ + ": unparseable stream chunk", 0};
@@ -198,6 +209,8 @@ class OpenAIStreamDecoder : public StreamDecoder {
   }
 
   std::string provider_;
+  const bool fast_path_;
+  PlainContentChunk plain_;  // the fast path's buffers, reused chunk to chunk
   ModelResponse response_;
   std::vector<Slot> slots_;
   std::unordered_map<int64_t, size_t> slot_of_index_;  // index -> its latest slot
@@ -246,7 +259,11 @@ WireRequest OpenAICodec::Encode(const protocol::ModelRequest& request) const {
 }
 
 std::unique_ptr<StreamDecoder> OpenAICodec::NewDecoder() const {
-  return std::make_unique<OpenAIStreamDecoder>(settings_.name);
+  return NewOpenAIStreamDecoder(settings_.name, /*fast_path=*/true);
+}
+
+std::unique_ptr<StreamDecoder> NewOpenAIStreamDecoder(std::string provider, bool fast_path) {
+  return std::make_unique<OpenAIStreamDecoder>(std::move(provider), fast_path);
 }
 
 }  // namespace tandem::providers
