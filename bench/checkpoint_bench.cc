@@ -1,6 +1,8 @@
 // Checkpoint, rollback and diff cost on synthetic repositories of 10,000 and
 // 100,000 small files (the budget: checkpoint and rollback of a 10-file change
-// in the 100,000-file repository at most 20 ms each, median).
+// in the 100,000-file repository at most 20 ms each, median), and the cost of
+// checkpoints whose touched paths are unknown (shell steps): watched by
+// inotify, or rescanning when the watch is unsure, plus arming the watch.
 //
 // The repositories are generated once into /tmp/tandem-bench-repo-<n>
 // (committed with git) and reused by later runs. Each benchmark runs one
@@ -15,6 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "tandem/workspace/git_handle.h"
+#include "tandem/workspace/stat_cache.h"
+#include "tandem/workspace/tree_watcher.h"
 #include "tandem/workspace/workspace.h"
 
 namespace tandem::workspace {
@@ -37,9 +42,17 @@ void WriteFile(const fs::path& p, const std::string& content) {
   f << content;
 }
 
+// TANDEM_BENCH_REPO_PREFIX (default /tmp/tandem-bench-repo-) lets
+// benchmarks running at the same time use separate copies.
+fs::path RepoPath(int files) {
+  const char* prefix = std::getenv("TANDEM_BENCH_REPO_PREFIX");
+  return (prefix ? std::string(prefix) : std::string("/tmp/tandem-bench-repo-")) +
+         std::to_string(files);
+}
+
 // Returns the repository for `files` files, generating it on first use.
 fs::path SyntheticRepo(int files) {
-  fs::path root = "/tmp/tandem-bench-repo-" + std::to_string(files);
+  fs::path root = RepoPath(files);
   if (fs::exists(root / ".tandem-bench-ready")) {
     fs::remove_all(root / ".git/refs/tandem");  // checkpoints of earlier runs
     return root;
@@ -171,11 +184,14 @@ void BM_Diff(benchmark::State& state) {
   }
 }
 
-void BM_RescanCheckpoint(benchmark::State& state) {
+// A checkpoint after a change of unknown extent (a shell step): the
+// inotify watch reports the 10 changed paths.
+void BM_UnknownCheckpoint(benchmark::State& state) {
   int files = static_cast<int>(state.range(0));
-  Fixture& f = Shared(files, "rescan");
+  Fixture& f = Shared(files, "unknown");
   std::vector<std::string> touched = TouchedBy(f.paths);
   int round = 0;
+  int64_t scans = f.ws->full_scans();
   for (auto _ : state) {
     state.PauseTiming();
     (void)f.ws->Restore(f.start, TouchedPaths::Only(touched));
@@ -184,6 +200,51 @@ void BM_RescanCheckpoint(benchmark::State& state) {
     auto cp = f.ws->Checkpoint(TouchedPaths::Unknown(), "shell step");
     if (!cp) state.SkipWithError(cp.error().ToString().c_str());
   }
+  state.counters["full_scans"] = static_cast<double>(f.ws->full_scans() - scans);
+}
+
+// The same when the watch cannot be sure (here: a directory renamed away
+// and back), so the checkpoint rescans the whole tree.
+void BM_RescanCheckpoint(benchmark::State& state) {
+  int files = static_cast<int>(state.range(0));
+  Fixture& f = Shared(files, "rescan");
+  std::vector<std::string> touched = TouchedBy(f.paths);
+  int round = 0;
+  int64_t scans = f.ws->full_scans();
+  for (auto _ : state) {
+    state.PauseTiming();
+    (void)f.ws->Restore(f.start, TouchedPaths::Only(touched));
+    MakeChange(f.root, f.paths, round++);
+    fs::rename(f.root / "d000/s01", f.root / "d000/s01-moved");
+    fs::rename(f.root / "d000/s01-moved", f.root / "d000/s01");
+    state.ResumeTiming();
+    auto cp = f.ws->Checkpoint(TouchedPaths::Unknown(), "shell step");
+    if (!cp) state.SkipWithError(cp.error().ToString().c_str());
+  }
+  state.counters["full_scans"] = static_cast<double>(f.ws->full_scans() - scans);
+}
+
+// Arming the inotify watch alone (part of StartRun, and of every rescan
+// forced by a doubt): walk the directories, check ignores, add watches.
+void BM_WatcherStart(benchmark::State& state) {
+  int files = static_cast<int>(state.range(0));
+  fs::path root = SyntheticRepo(files);
+  internal::LibGit2Session session;
+  git_repository* raw = nullptr;
+  if (git_repository_open(&raw, root.c_str()) < 0) std::abort();
+  internal::RepoPtr repo(raw);
+  auto cache = internal::StatCache::Load(repo.get());
+  if (!cache) std::abort();
+  size_t watches = 0;
+  for (auto _ : state) {
+    auto watcher = internal::TreeWatcher::Start(repo.get(), root.string() + "/", cache->get());
+    if (!watcher) {
+      state.SkipWithError(watcher.error().ToString().c_str());
+      break;
+    }
+    watches = (*watcher)->watch_count();
+  }
+  state.counters["watches"] = static_cast<double>(watches);
 }
 
 // One operation per repetition: the median aggregate is the median operation.
@@ -195,7 +256,9 @@ TANDEM_CHECKPOINT_BENCH(BM_FullBaseSnapshot, 5);
 TANDEM_CHECKPOINT_BENCH(BM_IncrementalCheckpoint, 30);
 TANDEM_CHECKPOINT_BENCH(BM_Rollback, 30);
 TANDEM_CHECKPOINT_BENCH(BM_Diff, 30);
+TANDEM_CHECKPOINT_BENCH(BM_UnknownCheckpoint, 30);
 TANDEM_CHECKPOINT_BENCH(BM_RescanCheckpoint, 5);
+TANDEM_CHECKPOINT_BENCH(BM_WatcherStart, 5);
 
 }  // namespace
 }  // namespace tandem::workspace

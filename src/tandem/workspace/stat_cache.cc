@@ -161,4 +161,14 @@ Status StatCache::Forget(const std::string& path) {
   return Status::Ok();
 }
 
+bool StatCache::HasEntriesUnder(const std::string& dir) const {
+  size_t pos = 0;
+  std::string prefix = dir + "/";
+  bool found = git_index_find_prefix(&pos, index_.get(), prefix.c_str()) == 0;
+  git_error_clear();
+  return found;
+}
+
+size_t StatCache::entry_count() const { return git_index_entrycount(index_.get()); }
+
 }  // namespace tandem::workspace::internal

@@ -41,6 +41,10 @@ class StatCache {
   // Nothing is recorded at `path` or under it any more.
   Status Forget(const std::string& path);
 
+  // True when a file is recorded under directory `dir`.
+  bool HasEntriesUnder(const std::string& dir) const;
+  size_t entry_count() const;
+
  private:
   StatCache(git_repository* repo, IndexPtr index, std::string copy_path)
       : repo_(repo), index_(std::move(index)), copy_path_(std::move(copy_path)) {}

@@ -10,6 +10,7 @@
 #include "tandem/workspace/stat_cache.h"
 #include "tandem/workspace/tree_diff.h"
 #include "tandem/workspace/tree_edit.h"
+#include "tandem/workspace/tree_watcher.h"
 #include "tandem/workspace/worktree_io.h"
 
 namespace tandem::workspace {
@@ -24,6 +25,13 @@ class WorkspaceState {
   RepoPtr repo;
   std::string root;  // ends in '/'
   std::unique_ptr<StatCache> stat_cache;
+  // Null when inotify is unavailable: then every unknown step rescans.
+  std::unique_ptr<TreeWatcher> watcher;
+
+  int64_t full_scans = 0;
+  // Set when a captured file has other hard links: a write through one link
+  // is reported for that path only, so the watcher's list may be short.
+  bool saw_hard_link = false;
 
   std::string run_id;
   int64_t next_seq = 0;
@@ -35,7 +43,9 @@ class WorkspaceState {
   Result<bool> Ignored(const std::string& path);
   Result<bool> Matches(const std::string& path, const git_tree_entry* entry);
   Status RequireRun() const;
+  void ArmWatcher();
   Result<git_oid> TreeWithTouched(const TouchedPaths& touched);
+  Result<git_oid> TreeWithPaths(const std::vector<std::string>& paths);
   Status CaptureInto(const std::string& path, const WorkdirStat& s, std::vector<TreeChange>& out);
   Status CapturePath(const std::string& path, std::vector<TreeChange>& out);
   Status RestoreFile(const std::string& path, const git_oid& id, git_filemode_t mode);
@@ -160,6 +170,7 @@ Status WorkspaceState::CaptureInto(const std::string& path, const WorkdirStat& s
   Result<git_oid> id = HashPath(repo.get(), root, path, s.mode, /*store=*/true);
   if (!id) return id.error();
   RETURN_IF_ERROR(stat_cache->Record(path, *id, s.mode, s.st));
+  if (s.st.st_nlink > 1 && s.mode != GIT_FILEMODE_LINK) saw_hard_link = true;
   out.push_back({path, false, *id, s.mode});
   return Status::Ok();
 }
@@ -227,10 +238,36 @@ Status WorkspaceState::CapturePath(const std::string& path, std::vector<TreeChan
   return Status::Ok();
 }
 
+void WorkspaceState::ArmWatcher() {
+  watcher.reset();
+  Result<std::unique_ptr<TreeWatcher>> started =
+      TreeWatcher::Start(repo.get(), root, stat_cache.get());
+  if (started) watcher = std::move(*started);
+}
+
 Result<git_oid> WorkspaceState::TreeWithTouched(const TouchedPaths& touched) {
   RETURN_IF_ERROR(RequireRun());
-  if (touched.unknown()) return stat_cache->Scan();
-  std::vector<std::string> paths = TRY(CanonicalPathSet(touched.paths()));
+  if (!touched.unknown()) {
+    if (watcher) watcher->Collect();  // keeps the kernel's queue short
+    return TreeWithPaths(TRY(CanonicalPathSet(touched.paths())));
+  }
+  if (watcher) {
+    std::optional<std::vector<std::string>> changed = watcher->Take();
+    if (changed) {
+      saw_hard_link = false;
+      Result<git_oid> tree = TreeWithPaths(TRY(CanonicalPathSet(*changed)));
+      if (tree && !saw_hard_link) return tree;
+    }
+    // The watcher cannot tell (or capturing failed half-way, or a hard link
+    // may hide other changed paths): a new watcher, armed before the rescan
+    // so nothing falls in between.
+    ArmWatcher();
+  }
+  ++full_scans;
+  return stat_cache->Scan();
+}
+
+Result<git_oid> WorkspaceState::TreeWithPaths(const std::vector<std::string>& paths) {
   std::vector<TreeChange> changes;
   for (const std::string& p : paths) RETURN_IF_ERROR(CapturePath(p, changes));
   if (changes.empty()) return *git_tree_id(current_tree.get());
@@ -368,6 +405,7 @@ Result<std::unique_ptr<Workspace>> Workspace::Open(const std::filesystem::path& 
 
 const std::string& Workspace::root() const { return state_->root; }
 const std::string& Workspace::run_id() const { return state_->run_id; }
+int64_t Workspace::full_scans() const { return state_->full_scans; }
 
 std::optional<CheckpointId> Workspace::last_checkpoint() const {
   if (!state_->last_commit || state_->run_id.empty()) return std::nullopt;
@@ -399,6 +437,8 @@ Result<CheckpointId> Workspace::StartRun(std::string_view run_id) {
     }
   }
   if (!s.stat_cache) s.stat_cache = TRY(internal::StatCache::Load(s.repo.get()));
+  s.ArmWatcher();  // before the scan: a change during it is then reported, not lost
+  ++s.full_scans;
   git_oid tree = TRY(s.stat_cache->Scan());
   if (!existing.empty()) {
     s.next_seq = existing.back().first + 1;
@@ -457,7 +497,7 @@ Result<CheckpointId> Workspace::Restore(const CheckpointId& target, const Touche
   TreePtr target_tree = TRY(s.TreeOf(target));
   std::vector<std::string> restore_paths;
   if (paths.unknown()) {
-    git_oid now = TRY(s.stat_cache->Scan());
+    git_oid now = TRY(s.TreeWithTouched(paths));
     s.current_tree = TRY(internal::LookupTree(s.repo.get(), now));
     std::vector<FileChange> changes =
         TRY(internal::DiffTrees(s.repo.get(), s.current_tree.get(), target_tree.get()));

@@ -13,7 +13,15 @@
 // everything, hash only files whose stat data changed); afterwards a caller
 // that knows which paths a step may have touched (tandem's file tools do)
 // passes them as TouchedPaths::Only and pays per path. Steps with unknown
-// effects (shell commands) pass TouchedPaths::Unknown() and pay for a rescan.
+// effects (shell commands) pass TouchedPaths::Unknown(): StartRun() also
+// starts an inotify watch of the tree (tree_watcher.h), and an unknown step
+// pays per path the watch reported changed. When the watch cannot be sure
+// (events lost, a directory renamed, an ignore file changed, inotify
+// unavailable) it rescans, as it would without the watch: either way the
+// checkpoint equals what a full rescan records. Blind spots of inotify that
+// a rescan would see: writes through a hard link living outside the watched
+// directories, writes through shared memory mappings, and changes to a
+// global excludes file (core.excludesFile).
 //
 // Rollback contract: after Restore(c, paths) the working tree matches
 // checkpoint `c` at `paths` exactly (created files removed, deleted files
@@ -68,6 +76,10 @@ class Workspace {
 
   // The active run's id; empty before StartRun().
   const std::string& run_id() const;
+
+  // How many full scans this Workspace has made (StartRun's included);
+  // tells tests and benchmarks whether an unknown step had to rescan.
+  int64_t full_scans() const;
 
   // The latest checkpoint of the active run (also updated by Restore).
   std::optional<CheckpointId> last_checkpoint() const;
