@@ -271,7 +271,8 @@ TEST_P(CrashMatrixTest, KillNineThenResumeEndsLikeAnUninterruptedRun) {
   }
 
   TandemRun resumed;
-  if (killed.term_signal != SIGKILL) {
+  const bool finished_before_kill = killed.term_signal != SIGKILL;
+  if (finished_before_kill) {
     // The run was faster than the reference this time: nothing to resume,
     // the end state is still checked.
     result.label += " (finished before the kill)";
@@ -302,8 +303,10 @@ TEST_P(CrashMatrixTest, KillNineThenResumeEndsLikeAnUninterruptedRun) {
     }
   }
   if (ReadFile("plan.md") != ref.plan) fail("plan.md differs:\n" + ReadFile("plan.md"));
+  // (When the run finished before the kill, `resumed` is that same run: its
+  // own task_started events came before each task was done.)
   for (const json& e : resumed.Events("task_started")) {
-    if (done_before.count(e.value("task", ""))) {
+    if (!finished_before_kill && done_before.count(e.value("task", ""))) {
       fail("task " + e.value("task", "") + " started again after it was done");
     }
   }
