@@ -221,7 +221,8 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
     sandbox_probe = std::jthread([] { (void)platform::ProbeSandbox(); });
   }
   protocol::EventScope scope{spec.run_id, spec.task_id, env.role};
-  auto toolbox = TRY(tools::ToolBox::Create(env.repo_root, ToolOptionsFrom(env.config)));
+  auto toolbox = TRY(tools::ToolBox::Create(env.repo_root, ToolOptionsFrom(env.config),
+                                                 env.irreversible_commands));
   workspace::CheckpointId base = *ws.last_checkpoint();
 
   // The prompt: stable prefix (system + tools), then the task's context.
@@ -352,7 +353,7 @@ Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env) {
   }
   publish(protocol::RunFinished{TaskOutcomeName(result.outcome), result.summary, t.steps,
                                 t.retries, t.usage, t.cost_usd, result.wall_ms, t.model_ms,
-                                t.tool_ms, t.gate_ms, harness, result.best_attempt_ref});
+                                t.tool_ms, t.gate_ms, harness, 0, result.best_attempt_ref});
   return result;
 }
 

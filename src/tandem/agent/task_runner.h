@@ -18,6 +18,7 @@
 #include "tandem/ledger/ledger.h"
 #include "tandem/protocol/event.h"
 #include "tandem/providers/model_client.h"
+#include "tandem/tools/toolbox.h"
 #include "tandem/verify/gate.h"
 #include "tandem/workspace/workspace.h"
 
@@ -47,6 +48,10 @@ struct TaskEnv {
   std::string role = "executor";       // the role/tier recorded for model calls
   // Optional: steering notes for the next step (VerifiedStepDeps::pending_notes).
   std::function<std::string(std::optional<ledger::StepId>)> steer_notes;
+  // Optional: decides run_command calls the classifier marks irreversible
+  // (`tandem run`: slow-tier review, then approval). Empty: they are refused
+  // under guardrails.command_policy = refuse-risky (`tandem do`).
+  tools::IrreversibleCommandHook irreversible_commands;
 };
 
 enum class TaskOutcome { kSucceeded, kFailed, kLimit, kInterrupted, kProviderError, kError };

@@ -15,7 +15,7 @@
 namespace tandem::cli {
 namespace {
 
-int RunStatusCommand() {
+int RunStatusCommand(bool json) {
   std::string root = config::FindRepoRoot(std::filesystem::current_path().string());
   if (root.empty()) {
     fmt::print(stderr, "tandem: not inside a git repository\n");
@@ -32,14 +32,20 @@ int RunStatusCommand() {
     fmt::print(stderr, "tandem: {}\n", status.error().message());
     return kExitInternal;
   }
-  fmt::print("{}", orchestrator::FormatStatus(*status));
+  if (json) {
+    fmt::print("{}\n", orchestrator::StatusToJson(*status).dump(2));
+  } else {
+    fmt::print("{}", orchestrator::FormatStatus(*status));
+  }
   return kExitSuccess;
 }
 
 }  // namespace
 
 std::function<int()> SetupStatus(CLI::App& app) {
-  return [] { return RunStatusCommand(); };
+  auto json = std::make_shared<bool>(false);
+  app.add_flag("--json", *json, "Print the status as one JSON object (docs/FORMATS.md)");
+  return [json] { return RunStatusCommand(*json); };
 }
 
 }  // namespace tandem::cli

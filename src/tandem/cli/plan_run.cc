@@ -8,14 +8,17 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 
 #include "tandem/agent/interrupt.h"
 #include "tandem/cli/exit_codes.h"
+#include "tandem/cli/live_input.h"
 #include "tandem/cli/render.h"
 #include "tandem/cli/runtime.h"
 #include "tandem/cli/signals.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/orchestrator/plan_runner.h"
+#include "tandem/orchestrator/steer.h"
 #include "tandem/verify/detect.h"
 #include "tandem/verify/verify_md.h"
 
@@ -24,7 +27,8 @@ namespace {
 
 
 // Asks on the controlling terminal, whatever stdin/stdout are (--json
-// output may be piped while a person watches).
+// output may be piped while a person watches). Used when LiveInput does not
+// own the terminal (stdin is not it).
 class TerminalApprover : public orchestrator::Approver {
  public:
   Result<orchestrator::ApprovalAnswer> Ask(const orchestrator::ApprovalRequest& request) override {
@@ -35,25 +39,26 @@ class TerminalApprover : public orchestrator::Approver {
       ::close(fd);
       return Unavailable("no terminal to ask on");
     }
-    fmt::print(tty, "\n── approval needed ─────────────────────────────\n{}\n\nwhy: {}\n\n",
-               request.what, request.why);
-    fmt::print(tty, "Run task {}? [y/N] (anything after the answer is recorded as the reason) ",
-               request.task_id);
+    fmt::print(tty, "{}", ApprovalPrompt(request));
     std::fflush(tty);
     char buf[1024];
     std::string line = std::fgets(buf, sizeof buf, tty) ? buf : "";
     std::fclose(tty);
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-    orchestrator::ApprovalAnswer answer;
-    size_t word_end = line.find_first_of(" \t:");
-    std::string word = line.substr(0, word_end);
-    answer.approved = word == "y" || word == "Y" || word == "yes" || word == "YES";
-    if (word_end != std::string::npos) {
-      size_t rest = line.find_first_not_of(" \t:", word_end);
-      if (rest != std::string::npos) answer.reason = line.substr(rest);
-    }
-    return answer;
+    return ParseApprovalLine(std::move(line));
   }
+};
+
+// Where LiveInput's prompts go: the terminal itself, else stderr.
+class PromptOut {
+ public:
+  PromptOut() : tty_(std::fopen("/dev/tty", "we")) {}
+  ~PromptOut() {
+    if (tty_) std::fclose(tty_);
+  }
+  std::FILE* get() const { return tty_ ? tty_ : stderr; }
+
+ private:
+  std::FILE* tty_;
 };
 
 }  // namespace
@@ -143,11 +148,31 @@ int RunPlanCommand(const PlanRunOptions& options) {
                          protocol::Notice{"warn", "no planner model (" + planner.error().message() +
                                                       "): failed tasks are not re-planned"}});
   }
-  TerminalApprover approver;
-  env.approver = &approver;
+  // Typed lines become steer notes and answer approval prompts (one reader).
+  TerminalApprover tty_approver;
+  PromptOut prompt_out;
+  std::unique_ptr<LiveInput> live;
+  if (LiveInput::ShouldRead(STDIN_FILENO)) {
+    live = std::make_unique<LiveInput>(
+        STDIN_FILENO, prompt_out.get(), [&rt, &env](const std::string& note) {
+          auto added = orchestrator::AddSteer(rt.repo_root, *env.ledger, note, "terminal");
+          std::string text =
+              !added ? "steer note not added: " + added.error().message()
+              : added->run_live
+                  ? fmt::format("steer note added: \"{}\" (it reaches the next step)", note)
+                  : fmt::format("steer note added to progress.md: \"{}\"", note);
+          env.events->Publish({{added ? added->run_id : "", "", "terminal"},
+                               WallClockMs(),
+                               protocol::Notice{added ? "info" : "warn", text}});
+        });
+  }
+  env.approver = live ? static_cast<orchestrator::Approver*>(live.get()) : &tty_approver;
 
   agent::InterruptHub interrupts;
-  InterruptScope scope([&interrupts] { interrupts.Interrupt(); });
+  InterruptScope scope([&interrupts, &live] {
+    interrupts.Interrupt();
+    if (live) live->Cancel();
+  });
   env.interrupts = &interrupts;
 
   auto result =

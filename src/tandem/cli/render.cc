@@ -21,6 +21,12 @@ std::string FormatCost(double usd) {
 TerminalRenderer::TerminalRenderer(std::FILE* out, bool color) : out_(out), color_(color) {}
 
 void TerminalRenderer::EndTextLine() {
+  if (tool_open_) {
+    // Something happened while the tool ran (an approval, a review): its
+    // result then goes on a line of its own.
+    std::fputs("\n", out_);
+    tool_open_ = false;
+  }
   if (!in_text_) return;
   std::fputs(color_ ? "\033[0m\n" : "\n", out_);
   in_text_ = false;
@@ -75,8 +81,10 @@ void TerminalRenderer::Publish(const protocol::Event& event) {
             EndTextLine();
             fmt::print(out_, "{}  → {}", prefix, e.summary.empty() ? e.name : e.summary);
             std::fflush(out_);
+            tool_open_ = true;
           },
           [&](const ToolFinished& e) {
+            tool_open_ = false;
             const char* color = e.outcome == "ok" ? green : (e.outcome == "refused" ? yellow : red);
             const char* mark = e.outcome == "ok" ? "✓" : (e.outcome == "refused" ? "⊘" : "✗");
             fmt::print(out_, "  {}{}{} {}{}{}\n", color, mark, reset, dim,
@@ -108,9 +116,10 @@ void TerminalRenderer::Publish(const protocol::Event& event) {
                        bold, ok ? green : red, e.outcome, reset, e.steps, e.retries,
                        e.usage.input_tokens, e.usage.cached_input_tokens, e.usage.output_tokens,
                        FormatCost(e.cost_usd));
-            fmt::print(out_, "wall {} = model {} + tools {} + gates {} + tandem {}\n",
+            fmt::print(out_, "wall {} = model {} + tools {} + gates {}{} + tandem {}\n",
                        FormatDuration(e.wall_ms), FormatDuration(e.model_ms),
                        FormatDuration(e.tool_ms), FormatDuration(e.gate_ms),
+                       e.human_ms > 0 ? " + waiting for you " + FormatDuration(e.human_ms) : "",
                        FormatDuration(e.harness_ms));
             if (!e.summary.empty()) fmt::print(out_, "{}\n", e.summary);
             if (!e.best_attempt_ref.empty()) {

@@ -22,6 +22,7 @@ class TerminalRenderer : public protocol::EventSink {
   bool color_;
   std::mutex mu_;
   bool in_text_ = false;  // a streamed text line is open
+  bool tool_open_ = false;  // a tool line waits for its result
 };
 
 // One JSON object per line per event (docs/EVENTS.md); model text deltas are

@@ -1,5 +1,6 @@
-// Approvals: before an irreversible task runs, a person (or, in CI, the
-// policy) decides. The orchestrator never reads the terminal itself: the
+// Approvals: before an irreversible task runs, or an executor's command that
+// the classifier marks irreversible (after the slow tier's review), a person
+// (or, in CI, the policy) decides. The orchestrator never reads the terminal itself: the
 // front end supplies an Approver (cli: a y/N prompt on /dev/tty).
 //
 // Thread-safety: Decide() is a plain function; an Approver is called from the
@@ -21,8 +22,9 @@ struct ApprovalRequest {
   std::string run_id;
   std::string task_id;
   std::string title;
-  std::string what;  // exactly what will run (ApprovalText)
-  std::string why;   // why it needs approval
+  std::string what;     // exactly what will run (ApprovalText, or the command)
+  std::string why;      // why it needs approval
+  std::string command;  // set when one command of a running task is asked about
 };
 
 struct ApprovalAnswer {

@@ -13,6 +13,7 @@
 #include "tandem/memory/atomic_file.h"
 #include "tandem/memory/plan_md.h"
 #include "tandem/memory/progress_md.h"
+#include "tandem/orchestrator/command_review.h"
 #include "tandem/orchestrator/plan_edit.h"
 #include "tandem/orchestrator/steer.h"
 #include "tandem/platform/process.h"
@@ -345,10 +346,12 @@ class PlanRunner {
                     result_.failed, result_.skipped, result_.waiting);
     if (result_.blocked > 0) summary += fmt::format(", {} blocked", result_.blocked);
     if (!result_.stop_reason.empty()) summary += "; stopped: " + result_.stop_reason;
-    double harness = wall_ms - totals_.model_ms - totals_.tool_ms - totals_.gate_ms;
+    // A person's time at an approval prompt is theirs, not tandem's.
+    double harness = std::max(
+        0.0, wall_ms - totals_.model_ms - totals_.tool_ms - totals_.gate_ms - human_ms_);
     Publish("", protocol::RunFinished{outcome, summary, totals_.steps, totals_.retries,
                                       totals_.usage, totals_.cost_usd, wall_ms, totals_.model_ms,
-                                      totals_.tool_ms, totals_.gate_ms, harness, ""});
+                                      totals_.tool_ms, totals_.gate_ms, harness, human_ms_, ""});
     return result_;
   }
 
@@ -391,8 +394,9 @@ class PlanRunner {
           "plan.md marks task {} irreversible: it may reach beyond the repository or not be "
           "undoable, so it runs only with approval",
           task.id);
-      Publish(task.id, protocol::ApprovalRequested{request.what, request.why});
+      Publish(task.id, protocol::ApprovalRequested{request.what, request.why, ""});
       ApprovalDecision d = Decide(env_.config.approval.policy, env_.approver, request, WallClockMs);
+      if (d.by_person) human_ms_ += static_cast<double>(d.waited_ms);
       if (d.kind == ApprovalDecision::Kind::kWaiting) {
         result_.waiting++;
         Notice("warn", "task " + task.id + " waits for approval: " + d.reason, task.id);
@@ -414,7 +418,8 @@ class PlanRunner {
       RETURN_IF_ERROR(env_.ledger->RecordApproval(record));
       Publish(task.id,
               protocol::ApprovalDecided{approved ? "approved" : "denied",
-                                        d.by_person ? "person" : "policy", d.waited_ms, d.reason});
+                                        d.by_person ? "person" : "policy", d.waited_ms, d.reason,
+                                        ""});
       if (!approved) {
         std::string why = "denied: " + d.reason;
         RETURN_IF_ERROR(Mark(task.id, TaskState::kSkipped));
@@ -495,11 +500,95 @@ class PlanRunner {
     env.steer_notes = [this, task_id](std::optional<ledger::StepId> step) {
       return inbox_->TakeForStep(task_id, step);
     };
+    env.irreversible_commands = [this, task](const std::string& command, const std::string& why) {
+      return DecideCommand(task, command, why);
+    };
     Publish(task.id, protocol::TaskStarted{task.title, TierRole(tier), slot.name, attempt});
     task_base_ = ws_->last_checkpoint() ? ws_->last_checkpoint()->hex : "";
     agent::TaskResult result = TRY(agent::ExecuteTask(spec, env, *ws_, nullptr));
     AddTotals(result.totals);
     return result;
+  }
+
+  // The step of `task_id` that is running now (it asked for a command).
+  std::optional<ledger::StepId> RunningStep(const std::string& task_id) {
+    auto rows = env_.ledger->Query(
+        "SELECT id FROM steps WHERE run_id = ?1 AND task_id = ?2 AND state = 'running' "
+        "ORDER BY id DESC LIMIT 1",
+        {ledger::SqlValue(run_id_), ledger::SqlValue(task_id)});
+    if (!rows || rows->rows.empty() || rows->rows[0].empty()) return std::nullopt;
+    if (const auto* id = std::get_if<int64_t>(&rows->rows[0][0])) return *id;
+    return std::nullopt;
+  }
+
+  // An executor's command that the classifier marks irreversible: the slow
+  // tier reviews it; if it says run, the approval policy (or a person at the
+  // prompt) decides. Every decision is an approvals row and an event; a
+  // refusal's reason goes back to the executor as the tool result.
+  tools::CommandDecision DecideCommand(const PlanTask& task, const std::string& command,
+                                       const std::string& why) {
+    std::optional<ledger::StepId> step = RunningStep(task.id);
+    Notice("info",
+           fmt::format("`{}` is irreversible ({}): the {} tier reviews it", command, why,
+                       TierRole(Tier::kSlow)),
+           task.id);
+    ReviewerEnv reviewer{env_.slow, TierRole(Tier::kSlow), env_.events, env_.ledger, step};
+    CommandReview review = ReviewCommand(
+        reviewer, {run_id_, task.id, task.id + ": " + task.title + "\n" + task.what, command, why});
+    totals_.model_ms += review.model_ms;
+    totals_.usage.input_tokens += review.usage.input_tokens;
+    totals_.usage.output_tokens += review.usage.output_tokens;
+    totals_.usage.cached_input_tokens += review.usage.cached_input_tokens;
+    totals_.usage.cache_write_tokens += review.usage.cache_write_tokens;
+    totals_.cost_usd += review.cost_usd;
+
+    ledger::ApprovalRecord record;
+    record.run_id = run_id_;
+    record.task_id = task.id;
+    record.step_id = step;
+    record.what = command;
+    tools::CommandDecision decision;
+    std::string decided_by;
+    if (!review.run) {
+      // The slow tier is not a person: its refusal is a policy decision.
+      decision.reason = fmt::format("the {} tier refused it: {}", TierRole(Tier::kSlow),
+                                    review.reason);
+      record.decision = ledger::ApprovalDecision::kDenied;
+      record.decided_by = ledger::DecidedBy::kPolicy;
+      decided_by = "slow_tier";
+    } else {
+      ApprovalRequest request;
+      request.run_id = run_id_;
+      request.task_id = task.id;
+      request.title = task.title;
+      request.command = command;
+      request.what = command;
+      request.why = fmt::format(
+          "the classifier marks it irreversible ({}); the {} tier ({}) reviewed it and says run: "
+          "{}",
+          why, TierRole(Tier::kSlow), env_.slow.name, review.reason);
+      Publish(task.id, protocol::ApprovalRequested{request.what, request.why, command});
+      ApprovalDecision d = Decide(env_.config.approval.policy, env_.approver, request, WallClockMs);
+      if (d.by_person) human_ms_ += static_cast<double>(d.waited_ms);
+      decision.run = d.kind == ApprovalDecision::Kind::kApproved;
+      decision.reason = d.kind == ApprovalDecision::Kind::kWaiting
+                            ? "nobody approved it: " + d.reason
+                            : (decision.run ? "approved: " : "denied: ") + d.reason;
+      record.reason = d.reason;
+      record.decision = decision.run ? ledger::ApprovalDecision::kApproved
+                                     : ledger::ApprovalDecision::kDenied;
+      record.decided_by = d.by_person ? ledger::DecidedBy::kPerson : ledger::DecidedBy::kPolicy;
+      record.waited_ms = d.waited_ms;
+      decided_by = d.by_person ? "person" : "policy";
+    }
+    if (record.reason.empty()) record.reason = decision.reason;
+    Status recorded = env_.ledger->RecordApproval(record);
+    if (!recorded.ok()) Notice("warn", "ledger: " + recorded.message(), task.id);
+    Publish(task.id, protocol::ApprovalDecided{decision.run ? "approved" : "denied", decided_by,
+                                               record.waited_ms, record.reason, command});
+    Progress(memory::AppendNote(progress_path_, task.id, memory::NoteKind::kDecision,
+                                fmt::format("command `{}` {}", command, decision.reason)));
+    return decision;
   }
 
   Status Conclude(const PlanTask& task, Tier tier, agent::TaskResult outcome) {
@@ -669,6 +758,7 @@ class PlanRunner {
   std::map<std::string, int> attempts_;
   SteerInbox* inbox_ = nullptr;
   agent::RunTotals totals_;
+  double human_ms_ = 0;  // waiting for a person at approval prompts
   PlanRunResult result_;
 };
 

@@ -7,6 +7,10 @@
 // the verified loop (agent::ExecuteTask) with its scope, its acceptance
 // (its verify.md gates plus its `check` commands as final gates) and a
 // bounded context: its part of progress.md and pending steering notes.
+// An executor's command that the classifier marks irreversible goes to the
+// slow tier for review (command_review.h), then to the approval policy or
+// the Approver; the refusal's reason, or the command's result, goes back to
+// the executor, and the decision is an approvals row (docs/GUARDRAILS.md).
 // Around it the checkbox goes [~] -> [x] / [!] / [-] / [?], the ledger's task
 // row follows, and progress.md records the outcome and what comes next.
 // A task that fails after its retry budget is escalated to the planner

@@ -9,6 +9,8 @@
 //
 // An approved irreversible task runs with the command classifier's refusals
 // lifted (command_policy allow-all): the person approved exactly what it does.
+// In a reversible task, a command the classifier marks irreversible goes to
+// the slow tier (RUN or REFUSE), then to the same approval before it runs.
 // A task that fails after its retry budget is escalated to the planner
 // (rewrite, split, or a rerun on the slow tier), at most
 // `max_escalations` times per task. Plain data; thread-safe.

@@ -40,13 +40,26 @@ Result<RunStatus> GatherStatus(const std::filesystem::path& repo_root, ledger::L
   return status;
 }
 
+namespace {
+
+// "running", an outcome, or "interrupted" when its process is gone.
+std::string RunState(const RunStatus& s) {
+  if (s.live) return "running";
+  if (s.run->outcome == ledger::RunOutcome::kRunning) return "interrupted";
+  return std::string(ledger::ToString(s.run->outcome));
+}
+
+}  // namespace
+
 std::string FormatStatus(const RunStatus& s) {
   std::string out;
   if (s.run) {
     const ledger::RunRow& r = *s.run;
-    std::string state = s.live ? fmt::format("running (process {})", r.owner.pid)
-                               : std::string(ledger::ToString(r.outcome));
-    if (!s.live && r.outcome == ledger::RunOutcome::kRunning) state = "interrupted (process gone)";
+    std::string state = RunState(s);
+    if (s.live) state += fmt::format(" (process {})", r.owner.pid);
+    if (state == "interrupted" && r.outcome == ledger::RunOutcome::kRunning) {
+      state += " (process gone)";
+    }
     out += fmt::format("run {} · {} · {}\n", r.id, state, r.goal);
     if (s.report) {
       const ledger::RunReport& rep = *s.report;
@@ -88,6 +101,66 @@ std::string FormatStatus(const RunStatus& s) {
   for (const ledger::SteerNote& n : s.pending_notes) {
     out += fmt::format("steer note not yet delivered: {}\n", n.note);
   }
+  return out;
+}
+
+}  // namespace tandem::orchestrator
+
+namespace tandem::orchestrator {
+
+nlohmann::json StatusToJson(const RunStatus& s) {
+  using nlohmann::json;
+  json out = {{"schema", "tandem.status/1"}};
+  if (s.run) {
+    const ledger::RunRow& r = *s.run;
+    json run = {{"id", r.id},          {"kind", r.kind},       {"goal", r.goal},
+                {"state", RunState(s)}, {"live", s.live},       {"pid", r.owner.pid},
+                {"started_at", r.started_at}};
+    run["ended_at"] = r.ended_at ? json(*r.ended_at) : json(nullptr);
+    if (s.report) {
+      const ledger::RunReport& rep = *s.report;
+      run["totals"] = {{"steps", rep.totals.steps},
+                       {"steps_rolled_back", rep.steps_rolled_back},
+                       {"escalations", rep.escalations},
+                       {"approvals", rep.approvals},
+                       {"denials", rep.denials},
+                       {"cost_usd", rep.totals.cost_usd},
+                       {"human_ms", rep.totals.human_ms}};
+    }
+    out["run"] = std::move(run);
+  } else {
+    out["run"] = nullptr;
+  }
+  json plan = {{"goal", s.goal}};
+  plan["error"] = s.plan_error.empty() ? json(nullptr) : json(s.plan_error);
+  json tasks = json::array();
+  int done = 0;
+  for (const TaskStatusRow& t : s.tasks) {
+    if (t.state == memory::TaskState::kDone) done++;
+    json task = {{"id", t.id},
+                 {"title", t.title},
+                 {"state", std::string(memory::TaskStateName(t.state))},
+                 {"risk", t.risk == memory::Risk::kIrreversible ? "irreversible" : "reversible"}};
+    if (t.ledger) {
+      task["tier"] = t.ledger->tier;
+      task["attempts"] = t.ledger->attempts;
+      task["detail"] = t.ledger->outcome_detail;
+    } else {
+      task["tier"] = nullptr;
+      task["attempts"] = 0;
+      task["detail"] = "";
+    }
+    tasks.push_back(std::move(task));
+  }
+  plan["tasks"] = std::move(tasks);
+  plan["done"] = done;
+  plan["total"] = s.tasks.size();
+  out["plan"] = std::move(plan);
+  out["running"] = s.running;
+  out["waiting"] = s.waiting;
+  json notes = json::array();
+  for (const ledger::SteerNote& n : s.pending_notes) notes.push_back(n.note);
+  out["pending_notes"] = std::move(notes);
   return out;
 }
 

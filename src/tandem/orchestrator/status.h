@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "tandem/base/status.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/memory/plan_md.h"
@@ -40,5 +42,9 @@ Result<RunStatus> GatherStatus(const std::filesystem::path& repo_root, ledger::L
 
 // The report as text for a terminal.
 std::string FormatStatus(const RunStatus& status);
+
+// The same content as one JSON object, "schema": "tandem.status/1"
+// (docs/FORMATS.md, "tandem status --json").
+nlohmann::json StatusToJson(const RunStatus& status);
 
 }  // namespace tandem::orchestrator

@@ -123,6 +123,7 @@ nlohmann::json EventToJson(const Event& event) {
             j["tool_ms"] = e.tool_ms;
             j["gate_ms"] = e.gate_ms;
             j["harness_ms"] = e.harness_ms;
+            j["human_ms"] = e.human_ms;
             if (!e.best_attempt_ref.empty()) j["best_attempt_ref"] = e.best_attempt_ref;
           },
           [&](const TaskStarted& e) {
@@ -139,12 +140,14 @@ nlohmann::json EventToJson(const Event& event) {
           [&](const ApprovalRequested& e) {
             j["what"] = e.what;
             j["why"] = e.why;
+            if (!e.command.empty()) j["command"] = e.command;
           },
           [&](const ApprovalDecided& e) {
             j["decision"] = e.decision;
             j["decided_by"] = e.decided_by;
             j["waited_ms"] = e.waited_ms;
             j["reason"] = e.reason;
+            if (!e.command.empty()) j["command"] = e.command;
           },
           [&](const Escalated& e) {
             j["action"] = e.action;

@@ -96,7 +96,8 @@ struct RunFinished {
   double model_ms = 0;
   double tool_ms = 0;
   double gate_ms = 0;
-  double harness_ms = 0;  // wall - model - tools - gates
+  double harness_ms = 0;  // wall - model - tools - gates - human: tandem's own time
+  double human_ms = 0;    // waiting for a person (approval prompts)
   std::string best_attempt_ref;  // set when a failed task kept its best attempt
 };
 
@@ -113,14 +114,16 @@ struct TaskFinished {
   int retries = 0;
 };
 struct ApprovalRequested {
-  std::string what;  // exactly what will run: the task text, scope, checks
-  std::string why;   // why it needs approval
+  std::string what;     // exactly what will run: the task text, scope, checks; or the command
+  std::string why;      // why it needs approval
+  std::string command;  // set when one command of a running task needs approval
 };
 struct ApprovalDecided {
   std::string decision;    // "approved", "denied"
-  std::string decided_by;  // "person", "policy"
+  std::string decided_by;  // "person", "policy", "slow_tier"
   int64_t waited_ms = 0;
   std::string reason;
+  std::string command;  // as in ApprovalRequested
 };
 struct Escalated {
   std::string action;  // "replan" (rewritten), "split", "escalate" (slow tier)

@@ -6,13 +6,14 @@
 
 namespace tandem::tools {
 
-Result<ToolBox> ToolBox::Create(const std::filesystem::path& workspace, ToolOptions options) {
+Result<ToolBox> ToolBox::Create(const std::filesystem::path& workspace, ToolOptions options,
+                                IrreversibleCommandHook hook) {
   PathGuard guard = TRY(PathGuard::Create(workspace));
-  return ToolBox(std::move(guard), options);
+  return ToolBox(std::move(guard), options, std::move(hook));
 }
 
-ToolBox::ToolBox(PathGuard guard, ToolOptions options)
-    : guard_(std::move(guard)), options_(options) {
+ToolBox::ToolBox(PathGuard guard, ToolOptions options, IrreversibleCommandHook hook)
+    : guard_(std::move(guard)), options_(options), hook_(std::move(hook)) {
   // The table: order is part of the prompt prefix, keep it stable.
   defs_ = {&ReadFileTool(), &ListFilesTool(), &SearchTool(), &EditFileTool(),
            &WriteFileTool(), &RunCommandTool(), &FinishTool()};
@@ -33,10 +34,23 @@ const ToolDef* ToolBox::Find(const std::string& name) const {
   return nullptr;
 }
 
+std::optional<std::string> ToolBox::NeedsDecision(const protocol::ToolCall& call) const {
+  if (!hook_ || call.name != RunCommandTool().spec.name ||
+      options_.command_policy != CommandPolicy::kRefuseRisky) {
+    return std::nullopt;
+  }
+  std::string command = StringArg(call.arguments, "command");
+  if (command.find_first_not_of(" \t\r\n") == std::string::npos) return std::nullopt;
+  if (ClassifyCommand(command).allowed()) return std::nullopt;
+  return command;
+}
+
 ToolEffects ToolBox::Predict(const protocol::ToolCall& call) const {
   const ToolDef* def = Find(call.name);
   if (def == nullptr || def->effects == nullptr) return {};
   if (!ValidateArgs(def->spec, call.arguments).ok()) return {};
+  // A command the hook may approve may change anything.
+  if (NeedsDecision(call)) return {{}, true};
   ToolContext ctx{guard_, options_, nullptr};
   return def->effects(call.arguments, ctx);
 }
@@ -51,6 +65,24 @@ ToolOutcome ToolBox::Execute(const protocol::ToolCall& call, const std::atomic<b
     outcome = Error("unknown tool '" + call.name + "' (tools: " + names + ")");
   } else if (Status s = ValidateArgs(def->spec, call.arguments); !s.ok()) {
     outcome = Error(s.message());
+  } else if (std::optional<std::string> command = NeedsDecision(call)) {
+    CommandDecision decision = hook_(*command, ClassifyCommand(*command).reason);
+    // The decision is not the tool's time (the review is model time, the
+    // prompt a person's): a refusal takes none, an approved run counts from here.
+    if (!decision.run) return Refused("run_command refused: " + decision.reason);
+    // Approved exactly as written: the classifier's refusal is lifted, and
+    // the sandbox (no network, read-only outside the workspace and .git),
+    // which would defeat what was approved, is left out.
+    ToolOptions approved = options_;
+    approved.command_policy = CommandPolicy::kAllowAll;
+    approved.sandbox = SandboxMode::kOff;
+    ToolContext ctx{guard_, approved, cancel};
+    const auto run_start = std::chrono::steady_clock::now();
+    outcome = def->run(call.arguments, ctx);
+    outcome.duration_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - run_start)
+            .count();
+    return outcome;
   } else {
     ToolContext ctx{guard_, options_, cancel};
     outcome = def->run(call.arguments, ctx);

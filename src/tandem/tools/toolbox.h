@@ -7,11 +7,14 @@
 // through the classifier and the sandbox (see tool.h ToolOptions). One
 // ToolBox per agent; Execute may run concurrently on distinct ToolBoxes.
 // A ToolBox is immutable after Create, so concurrent calls on one are safe
-// too, though two edits of one file at once are not coordinated.
+// too (its IrreversibleCommandHook then must be), though two edits of one
+// file at once are not coordinated.
 #pragma once
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,10 +24,25 @@
 
 namespace tandem::tools {
 
+// What decides a run_command whose command the classifier marks
+// irreversible while the policy is refuse-risky (`tandem run`: the slow tier
+// reviews it, then the approval policy or a person decides). Without a hook
+// such a command is refused, as in `tandem do`.
+struct CommandDecision {
+  bool run = false;
+  std::string reason;  // why; a refusal's reason goes back to the model
+};
+using IrreversibleCommandHook =
+    std::function<CommandDecision(const std::string& command, const std::string& why)>;
+
 class ToolBox {
  public:
-  // Errors: kNotFound when `workspace` is not a directory.
-  static Result<ToolBox> Create(const std::filesystem::path& workspace, ToolOptions options = {});
+  // Errors: kNotFound when `workspace` is not a directory. `hook` (may be
+  // empty) decides irreversible commands; an approved one runs outside the
+  // sandbox (docs/GUARDRAILS.md, "Approved commands"), and the time spent
+  // deciding is not part of the call's duration_ms.
+  static Result<ToolBox> Create(const std::filesystem::path& workspace, ToolOptions options = {},
+                                IrreversibleCommandHook hook = {});
 
   // read_file, list_files, search, edit_file, write_file, run_command, finish.
   const std::vector<protocol::ToolSpec>& Specs() const { return specs_; }
@@ -43,11 +61,14 @@ class ToolBox {
   const ToolOptions& options() const { return options_; }
 
  private:
-  ToolBox(PathGuard guard, ToolOptions options);
+  ToolBox(PathGuard guard, ToolOptions options, IrreversibleCommandHook hook);
   const ToolDef* Find(const std::string& name) const;
+  // The command of a run_command call the hook must decide, or nullopt.
+  std::optional<std::string> NeedsDecision(const protocol::ToolCall& call) const;
 
   PathGuard guard_;
   ToolOptions options_;
+  IrreversibleCommandHook hook_;
   std::vector<const ToolDef*> defs_;
   std::vector<protocol::ToolSpec> specs_;
   std::string specs_json_;
