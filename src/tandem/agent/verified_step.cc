@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "tandem/agent/model_call_row.h"
 #include "tandem/base/redact.h"
 #include "tandem/verify/runner.h"
 
@@ -103,24 +104,10 @@ void VerifiedStepPolicy::OnReply(const protocol::ModelResponse& reply) {
 
 void VerifiedStepPolicy::RecordModelCall() {
   if (!deps_.ledger || !last_reply_) return;
-  const protocol::ModelResponse& r = *last_reply_;
-  ledger::ModelCallRecord record;
-  record.run_id = options_.scope.run_id;
-  record.step_id = ledger_step_;
-  record.role = options_.role;
-  record.tier = options_.role;
-  record.provider = options_.provider;
-  record.model = options_.model_name;
-  record.tokens_in = r.usage.input_tokens;
-  record.tokens_out = r.usage.output_tokens;
-  record.tokens_cached = r.usage.cached_input_tokens;
-  record.cache_write = r.usage.cache_write_tokens;
-  record.cost_usd = config::CostUsd(options_.model, r.usage);
-  record.ttft_ms = static_cast<int64_t>(r.timings.time_to_first_token_ms);
-  record.duration_ms = static_cast<int64_t>(r.timings.total_ms);
-  record.tokens_per_s = r.timings.output_tokens_per_s;
-  record.retries = r.retries;
-  (void)deps_.ledger->RecordModelCall(record);
+  ModelCallWho who{options_.scope.run_id, ledger_step_, options_.role, options_.provider,
+                   options_.model_name};
+  (void)deps_.ledger->RecordModelCall(
+      ModelCallRow(who, *last_reply_, config::CostUsd(options_.model, last_reply_->usage)));
 }
 
 void VerifiedStepPolicy::EndLedgerStep(ledger::StepState state, int lines, int files,

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <chrono>
 
+#include "tandem/agent/model_call_row.h"
 #include "tandem/base/clock.h"
 
 namespace tandem::orchestrator {
@@ -29,26 +30,9 @@ bool StartsWithWord(std::string_view line, std::string_view word) {
 void Record(const ReviewerEnv& env, const std::string& run_id,
             const Result<protocol::ModelResponse, protocol::ModelError>& reply, double cost) {
   if (!env.ledger || run_id.empty()) return;
-  ledger::ModelCallRecord record;
-  record.run_id = run_id;
-  record.step_id = env.step;
-  record.role = record.tier = env.role;
-  record.provider = env.model.provider;
-  record.model = env.model.name;
-  if (!reply) {
-    record.error_kind = protocol::ModelErrorKindName(reply.error().kind);
-  } else {
-    record.tokens_in = reply->usage.input_tokens;
-    record.tokens_out = reply->usage.output_tokens;
-    record.tokens_cached = reply->usage.cached_input_tokens;
-    record.cache_write = reply->usage.cache_write_tokens;
-    record.cost_usd = cost;
-    record.ttft_ms = static_cast<int64_t>(reply->timings.time_to_first_token_ms);
-    record.duration_ms = static_cast<int64_t>(reply->timings.total_ms);
-    record.tokens_per_s = reply->timings.output_tokens_per_s;
-    record.retries = reply->retries;
-  }
-  (void)env.ledger->RecordModelCall(record);
+  agent::ModelCallWho who{run_id, env.step, env.role, env.model.provider, env.model.name};
+  (void)env.ledger->RecordModelCall(reply ? agent::ModelCallRow(who, *reply, cost)
+                                          : agent::ModelCallRow(who, reply.error()));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "tandem/agent/model_call_row.h"
 #include "tandem/orchestrator/plan_edit.h"
 
 namespace tandem::orchestrator {
@@ -36,6 +37,10 @@ class PlannerObserver : public providers::StreamObserver {
   protocol::EventScope scope_;
 };
 
+agent::ModelCallWho Who(const PlannerEnv& env) {
+  return {env.run_id, std::nullopt, "planner", env.model.provider, env.model.name};
+}
+
 // One planner call, published and recorded.
 Result<std::string> Call(const PlannerEnv& env, const protocol::ModelRequest& request,
                          const std::string& task_id) {
@@ -44,13 +49,7 @@ Result<std::string> Call(const PlannerEnv& env, const protocol::ModelRequest& re
   auto reply = env.model.client->Complete(request, &observer);
   if (!reply) {
     if (env.ledger && !env.run_id.empty()) {
-      ledger::ModelCallRecord record;
-      record.run_id = env.run_id;
-      record.role = record.tier = "planner";
-      record.provider = env.model.provider;
-      record.model = env.model.name;
-      record.error_kind = protocol::ModelErrorKindName(reply.error().kind);
-      (void)env.ledger->RecordModelCall(record);
+      (void)env.ledger->RecordModelCall(agent::ModelCallRow(Who(env), reply.error()));
     }
     return Unavailable(fmt::format("planner model {}: {}", env.model.name, reply.error().message));
   }
@@ -59,21 +58,7 @@ Result<std::string> Call(const PlannerEnv& env, const protocol::ModelRequest& re
                        protocol::ModelCallFinished{env.model.name, reply->usage, reply->timings,
                                                    cost, reply->retries}});
   if (env.ledger && !env.run_id.empty()) {
-    ledger::ModelCallRecord record;
-    record.run_id = env.run_id;
-    record.role = record.tier = "planner";
-    record.provider = env.model.provider;
-    record.model = env.model.name;
-    record.tokens_in = reply->usage.input_tokens;
-    record.tokens_out = reply->usage.output_tokens;
-    record.tokens_cached = reply->usage.cached_input_tokens;
-    record.cache_write = reply->usage.cache_write_tokens;
-    record.cost_usd = cost;
-    record.ttft_ms = static_cast<int64_t>(reply->timings.time_to_first_token_ms);
-    record.duration_ms = static_cast<int64_t>(reply->timings.total_ms);
-    record.tokens_per_s = reply->timings.output_tokens_per_s;
-    record.retries = reply->retries;
-    (void)env.ledger->RecordModelCall(record);
+    (void)env.ledger->RecordModelCall(agent::ModelCallRow(Who(env), *reply, cost));
   }
   return reply->text;
 }

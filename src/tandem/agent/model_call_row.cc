@@ -1,0 +1,41 @@
+#include "tandem/agent/model_call_row.h"
+
+#include <cstdint>
+
+namespace tandem::agent {
+namespace {
+
+ledger::ModelCallRecord Base(const ModelCallWho& who) {
+  ledger::ModelCallRecord record;
+  record.run_id = who.run_id;
+  record.step_id = who.step_id;
+  record.role = record.tier = who.role;
+  record.provider = who.provider;
+  record.model = who.model;
+  return record;
+}
+
+}  // namespace
+
+ledger::ModelCallRecord ModelCallRow(const ModelCallWho& who, const protocol::ModelResponse& reply,
+                                     double cost_usd) {
+  ledger::ModelCallRecord record = Base(who);
+  record.tokens_in = reply.usage.input_tokens;
+  record.tokens_out = reply.usage.output_tokens;
+  record.tokens_cached = reply.usage.cached_input_tokens;
+  record.cache_write = reply.usage.cache_write_tokens;
+  record.cost_usd = cost_usd;
+  record.ttft_ms = static_cast<int64_t>(reply.timings.time_to_first_token_ms);
+  record.duration_ms = static_cast<int64_t>(reply.timings.total_ms);
+  record.tokens_per_s = reply.timings.output_tokens_per_s;
+  record.retries = reply.retries;
+  return record;
+}
+
+ledger::ModelCallRecord ModelCallRow(const ModelCallWho& who, const protocol::ModelError& error) {
+  ledger::ModelCallRecord record = Base(who);
+  record.error_kind = protocol::ModelErrorKindName(error.kind);
+  return record;
+}
+
+}  // namespace tandem::agent
