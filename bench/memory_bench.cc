@@ -8,7 +8,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "tandem/memory/atomic_file.h"
+#include "tandem/platform/atomic_file.h"
 #include "tandem/memory/plan_md.h"
 #include "tandem/memory/progress_md.h"
 
@@ -44,7 +44,7 @@ void BM_SetTaskState100(benchmark::State& state) {
   fs::path dir = fs::temp_directory_path() / ("memory_bench_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   fs::path path = dir / "plan.md";
-  (void)WriteFileAtomically(path, BigPlan(100));
+  (void)tandem::platform::WriteFileAtomically(path, BigPlan(100));
   bool running = false;
   for (auto _ : state) {
     running = !running;

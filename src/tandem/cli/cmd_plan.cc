@@ -16,7 +16,7 @@
 #include "tandem/cli/runtime.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/memory/agents_md.h"
-#include "tandem/memory/atomic_file.h"
+#include "tandem/platform/atomic_file.h"
 #include "tandem/memory/plan_md.h"
 #include "tandem/orchestrator/planner.h"
 
@@ -96,7 +96,7 @@ int RunPlanGoal(const PlanOptions& options) {
   if (Status begun = (*ledger)->BeginRun(start); !begun.ok()) env.ledger = nullptr;
 
   auto draft = orchestrator::DraftPlan(env, context);
-  Status written = draft ? memory::WriteFileAtomically(plan_path, draft->text) : draft.error();
+  Status written = draft ? platform::WriteFileAtomically(plan_path, draft->text) : draft.error();
   if (env.ledger) {
     ledger::RunEnd end;
     end.outcome = written.ok() ? ledger::RunOutcome::kSucceeded : ledger::RunOutcome::kFailed;

@@ -1,6 +1,6 @@
 #include "tandem/memory/init.h"
 
-#include "tandem/memory/atomic_file.h"
+#include "tandem/platform/atomic_file.h"
 #include "tandem/memory/plan_md.h"
 #include "tandem/memory/progress_md.h"
 #include "tandem/verify/verify_md.h"
@@ -72,7 +72,7 @@ Result<InitReport> InitRepository(const std::filesystem::path& root,
   };
   InitReport report;
   for (const auto& [name, content] : files) {
-    Status s = WriteFileAtomically(root / name, content, WriteOptions::CreateOnly());
+    Status s = platform::WriteFileAtomically(root / name, content, platform::WriteOptions::CreateOnly());
     if (!s.ok() && s.code() != StatusCode::kAlreadyExists) return s;
     report.files.push_back({std::string(name), s.ok()});
   }

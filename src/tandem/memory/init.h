@@ -1,7 +1,7 @@
 // `tandem init`: writes the memory files a repository needs, at its root:
 // AGENTS.md (a short template), verify.md (the detected gates), plan.md and
 // progress.md (empty). A file that exists is never overwritten, even one
-// created concurrently (WriteOptions::Mode::kCreateOnly).
+// created concurrently (platform::WriteOptions::Mode::kCreateOnly).
 #pragma once
 
 #include <filesystem>

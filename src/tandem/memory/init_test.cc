@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tandem/memory/atomic_file.h"
+#include "tandem/platform/atomic_file.h"
 #include "tandem/memory/plan_md.h"
 #include "tandem/memory/progress_md.h"
 #include "tandem/verify/verify_md.h"
@@ -27,7 +27,7 @@ class InitTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(root_); }
   void Write(const std::string& rel, const std::string& text) { std::ofstream(root_ / rel) << text; }
-  std::string Read(const std::string& rel) { return ReadWholeFile(root_ / rel).value_or("<missing>"); }
+  std::string Read(const std::string& rel) { return platform::ReadWholeFile(root_ / rel).value_or("<missing>"); }
   fs::path root_;
 };
 

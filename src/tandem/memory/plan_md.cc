@@ -4,7 +4,7 @@
 #include <map>
 #include <utility>
 
-#include "tandem/memory/atomic_file.h"
+#include "tandem/platform/atomic_file.h"
 
 namespace tandem::memory {
 namespace {
@@ -512,7 +512,7 @@ const PlanTask* Plan::Find(std::string_view id) const {
 Result<Plan> ParsePlan(std::string_view text) { return Parser().Parse(text); }
 
 Result<Plan> LoadPlan(const std::filesystem::path& path) {
-  std::string text = TRY(ReadWholeFile(path));
+  std::string text = TRY(platform::ReadWholeFile(path));
   auto plan = ParsePlan(text);
   if (!plan) return plan.error().WithContext(path.string());
   return plan;
@@ -543,11 +543,11 @@ std::string RenderPlan(const Plan& plan) {
 
 Status SetTaskState(const std::filesystem::path& path, std::string_view id, TaskState state) {
   std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
-  DirectoryLock lock = TRY(DirectoryLock::Acquire(dir));
+  platform::DirectoryLock lock = TRY(platform::DirectoryLock::Acquire(dir));
   Status written;
   // A person's save between our read and our rename is detected and retried.
   for (int attempt = 0; attempt < 3; ++attempt) {
-    std::string text = TRY(ReadWholeFile(path));
+    std::string text = TRY(platform::ReadWholeFile(path));
     auto plan = ParsePlan(text);
     if (!plan) return plan.error().WithContext(path.string());
     const PlanTask* task = plan->Find(id);
@@ -557,7 +557,7 @@ Status SetTaskState(const std::filesystem::path& path, std::string_view id, Task
     for (int n = 1; n < task->line; ++n) start = text.find('\n', start) + 1;
     std::string updated = text;
     updated[start + 3] = TaskStateMark(state);  // "- [c]": the mark is the 4th byte
-    written = WriteFileAtomically(path, updated, WriteOptions::IfUnchanged(text));
+    written = platform::WriteFileAtomically(path, updated, platform::WriteOptions::IfUnchanged(text));
     if (written.code() != StatusCode::kFailedPrecondition) return written;
   }
   return written;

@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tandem/memory/atomic_file.h"
+#include "tandem/platform/atomic_file.h"
 
 namespace tandem::memory {
 namespace {

@@ -5,7 +5,7 @@
 #include <functional>
 #include <optional>
 
-#include "tandem/memory/atomic_file.h"
+#include "tandem/platform/atomic_file.h"
 
 namespace tandem::memory {
 namespace {
@@ -223,19 +223,19 @@ Section& Ensure(std::vector<Section>& sections, SectionKind kind, std::string_vi
 Status Update(const std::filesystem::path& path,
               const std::function<void(std::vector<Section>&)>& edit) {
   std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
-  DirectoryLock lock = TRY(DirectoryLock::Acquire(dir));
+  platform::DirectoryLock lock = TRY(platform::DirectoryLock::Acquire(dir));
   for (int attempt = 0; attempt < 3; ++attempt) {
-    auto current = ReadWholeFile(path);
+    auto current = platform::ReadWholeFile(path);
     if (!current && current.error().code() != StatusCode::kNotFound) return current.error();
     std::vector<Section> sections = Split(current ? *current : EmptyProgress());
     edit(sections);
-    WriteOptions options;
+    platform::WriteOptions options;
     if (current) {
       options.expected = *current;
     } else {
-      options.mode = WriteOptions::Mode::kCreateOnly;
+      options.mode = platform::WriteOptions::Mode::kCreateOnly;
     }
-    Status written = WriteFileAtomically(path, Join(sections), options);
+    Status written = platform::WriteFileAtomically(path, Join(sections), options);
     if (written.code() != StatusCode::kFailedPrecondition &&
         written.code() != StatusCode::kAlreadyExists) {
       return written;

@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tandem/memory/atomic_file.h"
+#include "tandem/platform/atomic_file.h"
 
 namespace tandem::memory {
 namespace {
@@ -25,8 +25,8 @@ class ProgressTest : public ::testing::Test {
     path_ = dir_ / "progress.md";
   }
   void TearDown() override { fs::remove_all(dir_); }
-  std::string Read() { return ReadWholeFile(path_).value_or("<missing>"); }
-  void Write(std::string_view text) { ASSERT_TRUE(WriteFileAtomically(path_, text).ok()); }
+  std::string Read() { return platform::ReadWholeFile(path_).value_or("<missing>"); }
+  void Write(std::string_view text) { ASSERT_TRUE(platform::WriteFileAtomically(path_, text).ok()); }
   fs::path dir_, path_;
 };
 

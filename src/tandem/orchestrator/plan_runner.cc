@@ -10,7 +10,7 @@
 #include <set>
 
 #include "tandem/agent/task_runner.h"
-#include "tandem/memory/atomic_file.h"
+#include "tandem/platform/atomic_file.h"
 #include "tandem/memory/plan_md.h"
 #include "tandem/memory/progress_md.h"
 #include "tandem/orchestrator/command_review.h"
@@ -114,7 +114,7 @@ class PlanRunner {
     for (const std::string& line : TRY(agent::RecoverInterrupted(env_.repo_root, *env_.ledger))) {
       Notice("warn", line);
     }
-    memory::RemoveStaleTempFiles(root_);  // a killed writer's leftovers
+    platform::RemoveStaleTempFiles(root_);  // a killed writer's leftovers
     ws_ = TRY(workspace::Workspace::Open(root_));
     run_id_ = agent::NewRunId();
     workspace::CheckpointId base = TRY(ws_->StartRun(run_id_));
@@ -151,7 +151,7 @@ class PlanRunner {
     }
     memory::Plan plan = TRY(memory::LoadPlan(plan_path_));
     run_id_ = run->id;
-    memory::RemoveStaleTempFiles(root_);  // a killed writer's leftovers
+    platform::RemoveStaleTempFiles(root_);  // a killed writer's leftovers
     ws_ = TRY(workspace::Workspace::Open(root_));
     TRY(ws_->StartRun(run_id_));
     // Steps the dead process left half done go back to their checkpoints.
@@ -458,7 +458,7 @@ class PlanRunner {
       for (const std::string& c : task.checks) spec.task += "\n- `" + c + "`";
     }
     spec.scope = task.scope;
-    auto progress = memory::ReadWholeFile(progress_path_);
+    auto progress = platform::ReadWholeFile(progress_path_);
     if (progress) {
       std::string part =
           memory::ExtractForTask(*progress, task.id, env_.policy.progress_budget, task.after);
@@ -668,7 +668,7 @@ class PlanRunner {
         return Fail(task, tier, fmt::format("{} (after {} escalations)", outcome.summary, count),
                     outcome.totals.retries);
       }
-      auto plan_text = memory::ReadWholeFile(plan_path_);
+      auto plan_text = platform::ReadWholeFile(plan_path_);
       if (!plan_text) return plan_text.error();
       PlannerEnv planner{env_.planner, env_.events, env_.ledger, run_id_};
       ReplanContext context{*plan_text, task, outcome.summary, BestAttemptDiff(outcome), count};
@@ -735,13 +735,13 @@ class PlanRunner {
   // Applies `edit` to plan.md atomically; a person's save in between is
   // re-read and the edit redone.
   Status EditPlan(const std::function<Result<std::string>(const std::string&)>& edit) {
-    auto lock = TRY(memory::DirectoryLock::Acquire(root_));
+    auto lock = TRY(platform::DirectoryLock::Acquire(root_));
     Status written;
     for (int attempt = 0; attempt < 5; ++attempt) {
-      std::string text = TRY(memory::ReadWholeFile(plan_path_));
+      std::string text = TRY(platform::ReadWholeFile(plan_path_));
       std::string updated = TRY(edit(text));
       written =
-          memory::WriteFileAtomically(plan_path_, updated, memory::WriteOptions::IfUnchanged(text));
+          platform::WriteFileAtomically(plan_path_, updated, platform::WriteOptions::IfUnchanged(text));
       if (written.code() != StatusCode::kFailedPrecondition) return written;
     }
     return written;

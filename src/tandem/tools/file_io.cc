@@ -1,5 +1,7 @@
 #include "tandem/tools/file_io.h"
 
+#include "tandem/platform/atomic_file.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -41,38 +43,10 @@ Result<std::string> ReadSmallFile(const fs::path& path, size_t max_bytes) {
 }
 
 Status WriteFileAtomic(const fs::path& path, std::string_view content) {
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  if (ec) return IoError("cannot create directory " + path.parent_path().string() + ": " + ec.message());
-  mode_t mode = 0;
-  struct stat st;
-  bool existed = ::stat(path.c_str(), &st) == 0;
-  if (existed) {
-    if (!S_ISREG(st.st_mode)) return FailedPrecondition("not a regular file");
-    mode = st.st_mode & 07777;
-  }
-  std::string tmp = path.string() + ".tandem-tmp-" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);  // umask applies
-  if (fd < 0) return IoError("cannot write " + path.string() + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return IoError("cannot write " + path.string() + ": " + std::strerror(err));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (existed) ::fchmod(fd, mode);
-  if (::close(fd) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return IoError("cannot write " + path.string() + ": " + std::strerror(err));
-  }
-  return Status::Ok();
+  platform::WriteOptions options;
+  options.durable = false;
+  options.create_parents = true;
+  return platform::WriteFileAtomically(path, content, options);
 }
 
 }  // namespace tandem::tools

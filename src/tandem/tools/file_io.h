@@ -1,5 +1,5 @@
-// File reading and atomic writing for the file tools. Paths are real paths
-// already checked by PathGuard.
+// File reading for the file tools (writing: platform/atomic_file.h, see
+// ToolWrite). Paths are real paths already checked by PathGuard.
 #pragma once
 
 #include <filesystem>
@@ -13,8 +13,9 @@ namespace tandem::tools {
 // directory, or larger than `max_bytes`), kIo.
 Result<std::string> ReadSmallFile(const std::filesystem::path& path, size_t max_bytes);
 
-// Replaces `path` atomically (temp file in the same directory, then rename),
-// keeping the mode of an existing file; creates missing parent directories.
+// Replaces `path` atomically, keeping the mode of an existing file and
+// creating missing parent directories; not fsynced (the step's checkpoint
+// records it).
 Status WriteFileAtomic(const std::filesystem::path& path, std::string_view content);
 
 }  // namespace tandem::tools

@@ -1,4 +1,4 @@
-#include "tandem/memory/atomic_file.h"
+#include "tandem/platform/atomic_file.h"
 
 #include <signal.h>
 
@@ -14,7 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace tandem::memory {
+namespace tandem::platform {
 namespace fs = std::filesystem;
 namespace {
 
@@ -49,11 +49,12 @@ Status WriteAll(int fd, std::string_view content, const fs::path& path) {
 
 // Writes the temporary file completely and durably. On error the caller
 // removes it.
-Status FillTemp(int fd, const fs::path& tmp, const fs::path& target, std::string_view content) {
+Status FillTemp(int fd, const fs::path& tmp, const fs::path& target, std::string_view content,
+                bool durable) {
   struct stat st;
   if (::stat(target.c_str(), &st) == 0) ::fchmod(fd, st.st_mode & 07777);
   RETURN_IF_ERROR(WriteAll(fd, content, tmp));
-  if (::fsync(fd) != 0) return Errno("cannot fsync", tmp, errno);
+  if (durable && ::fsync(fd) != 0) return Errno("cannot fsync", tmp, errno);
   return Status::Ok();
 }
 
@@ -100,11 +101,20 @@ Status WriteFileAtomically(const fs::path& path, std::string_view content,
                            const WriteOptions& options) {
   static std::atomic<unsigned> counter{0};
   const fs::path dir = ParentOf(path);
+  if (options.create_parents) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return IoError("cannot create directory " + dir.string() + ": " + ec.message());
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return FailedPrecondition(path.string() + " is a directory");
+  }
   const fs::path tmp = dir / ("." + path.filename().string() + ".tandem-tmp." +
                               std::to_string(::getpid()) + "." + std::to_string(counter++));
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
   if (fd < 0) return Errno("cannot create", tmp, errno);
-  Status filled = FillTemp(fd, tmp, path, content);
+  Status filled = FillTemp(fd, tmp, path, content, options.durable);
   if (::close(fd) != 0 && filled.ok()) filled = Errno("cannot close", tmp, errno);
   if (!filled.ok()) {
     ::unlink(tmp.c_str());
@@ -120,7 +130,7 @@ Status WriteFileAtomically(const fs::path& path, std::string_view content,
       if (err == EEXIST) return Status(StatusCode::kAlreadyExists, "already exists: " + path.string());
       return Errno("cannot create", path, err);
     }
-    SyncDirectory(dir);
+    if (options.durable) SyncDirectory(dir);
     return Status::Ok();
   }
 
@@ -136,7 +146,7 @@ Status WriteFileAtomically(const fs::path& path, std::string_view content,
     ::unlink(tmp.c_str());
     return Errno("cannot replace", path, err);
   }
-  SyncDirectory(dir);
+  if (options.durable) SyncDirectory(dir);
   return Status::Ok();
 }
 
@@ -156,4 +166,4 @@ DirectoryLock::~DirectoryLock() {
   if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 
-}  // namespace tandem::memory
+}  // namespace tandem::platform

@@ -1,4 +1,4 @@
-#include "tandem/memory/atomic_file.h"
+#include "tandem/platform/atomic_file.h"
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-namespace tandem::memory {
+namespace tandem::platform {
 namespace {
 namespace fs = std::filesystem;
 
@@ -105,4 +105,4 @@ TEST_F(AtomicFileTest, ReadWholeFileReportsMissingFiles) {
 }
 
 }  // namespace
-}  // namespace tandem::memory
+}  // namespace tandem::platform

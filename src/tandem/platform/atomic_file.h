@@ -1,10 +1,12 @@
-// Crash-safe file replacement for the memory files (plan.md, progress.md,
-// AGENTS.md, verify.md), which tandem rewrites while people read and edit them.
+// Atomic file replacement: for the memory files (plan.md, progress.md,
+// AGENTS.md, verify.md), which tandem rewrites while people read and edit
+// them, and for the file tools' edits of the user's files.
 //
-// A write goes to a temporary file in the same directory, is fsynced, and is
-// renamed over the target (then the directory is fsynced), so a reader or a
-// kill -9 at any moment sees the old file or the new one, never a torn one.
-// A failed write removes its temporary file and leaves the target untouched.
+// A write goes to a temporary file in the same directory and is renamed over
+// the target, so a reader or a kill -9 at any moment sees the old file or the
+// new one, never a torn one. Durable writes (the default) also fsync the file
+// and then the directory. A failed write removes its temporary file and
+// leaves the target untouched.
 //
 // DirectoryLock serialises read-modify-write updates between threads and
 // between tandem processes (flock on the directory, so no lock file is left
@@ -19,7 +21,7 @@
 
 #include "tandem/base/status.h"
 
-namespace tandem::memory {
+namespace tandem::platform {
 
 struct WriteOptions {
   // kCreateOnly: fail with kAlreadyExists instead of replacing an existing
@@ -31,6 +33,11 @@ struct WriteOptions {
   // just before the rename; otherwise kFailedPrecondition and nothing changes.
   // Narrows the window in which a person's concurrent save could be lost.
   std::optional<std::string_view> expected;
+  // false: skip both fsyncs. The file tools' edits are captured by the next
+  // checkpoint, and an fsync per edit would cost more than the whole step.
+  bool durable = true;
+  // Create missing parent directories first.
+  bool create_parents = false;
 
   static WriteOptions CreateOnly() {
     WriteOptions o;
@@ -45,8 +52,10 @@ struct WriteOptions {
 };
 
 // Writes `content` to `path` as described above. Keeps the permission bits of
-// a replaced file. The parent directory must exist. Errors: kAlreadyExists,
-// kFailedPrecondition (see WriteOptions), kIo (with the OS error).
+// a replaced file; a new one gets 0666 less the umask. The parent directory
+// must exist unless `create_parents`. Errors: kAlreadyExists,
+// kFailedPrecondition (see WriteOptions; or the target is a directory), kIo
+// (with the OS error).
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view content,
                            const WriteOptions& options = {});
 
@@ -72,4 +81,4 @@ class DirectoryLock {
 // process is killed mid-write (their writer's pid is no longer alive).
 void RemoveStaleTempFiles(const std::filesystem::path& dir);
 
-}  // namespace tandem::memory
+}  // namespace tandem::platform
