@@ -151,10 +151,10 @@ class OrchestratorCommandsTest : public E2eTest {
   // T1 (reversible) whose executor runs `git tag -f approved-tag` (the
   // classifier: "overwrites a tag"), then finishes. `review` is the slow
   // tier's answer.
-  void MakeTagPlan(const std::string& review) {
+  void MakeTagPlan(const std::string& review, const std::string& extra = "") {
     MakePassingRepo();
     WriteFile("plan.md",
-              "# Plan: release\n\n" + TaskBlock("T1", "Tag the release", "Tag it [tagit]"));
+              "# Plan: release\n\n" + TaskBlock("T1", "Tag the release", "Tag it [tagit]", extra));
     CommitAll("plan");
     StartServer(Script({ReviewTurn(review),
                         TaskTurn("[tagit]", 0, {Call("run_command", {{"command", kCommand}})}),
@@ -222,6 +222,19 @@ TEST_F(OrchestratorCommandsTest, AnIrreversibleCommandReviewedAndApprovedRunsOut
   EXPECT_NE(LedgerValue("SELECT step_id FROM approvals"), "");  // the step that asked
   EXPECT_EQ(LedgerValue("SELECT count(*) FROM model_calls WHERE role = 'reviewer'"), "1");
   EXPECT_EQ(LedgerValue("SELECT tier FROM tasks WHERE task_id = 'T1'"), "executor");
+}
+
+// The approval's note lands in progress.md while the step runs; the step's
+// scope (src/) must not count it as the model's out-of-scope edit, or the
+// approved command's step would be rolled back and asked for again.
+TEST_F(OrchestratorCommandsTest, AnApprovedCommandInAScopedTaskIsNotRolledBackForTandemsOwnNotes) {
+  MakeTagPlan("RUN: tagging the release is the task", "  - scope: src/**\n");
+  TandemRun run = RunTandem({"run", "--json", "--approval", "approve"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_TRUE(Tagged());
+  EXPECT_TRUE(run.Events("step_rolled_back").empty()) << run.Describe();
+  EXPECT_EQ(run.Events("approval_requested").size(), 1u);
+  EXPECT_NE(ReadFile("progress.md").find("approved"), std::string::npos) << ReadFile("progress.md");
 }
 
 TEST_F(OrchestratorCommandsTest, TheSlowTiersRefusalGoesBackToTheExecutorWithoutAsking) {

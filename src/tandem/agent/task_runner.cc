@@ -260,6 +260,7 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
   options.model_name = env.model_name;
   options.provider = env.provider;
   options.role = env.role;
+  options.tandem_files = env.tandem_files;
   options.base = base;
   VerifiedStepPolicy policy(deps, options);
 

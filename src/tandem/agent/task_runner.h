@@ -52,6 +52,8 @@ struct TaskEnv {
   // (`tandem run`: slow-tier review, then approval). Empty: they are refused
   // under guardrails.command_policy = refuse-risky (`tandem do`).
   tools::IrreversibleCommandHook irreversible_commands;
+  // VerifiedStepOptions::tandem_files.
+  std::vector<std::string> tandem_files;
 };
 
 enum class TaskOutcome { kSucceeded, kFailed, kLimit, kInterrupted, kProviderError, kError };

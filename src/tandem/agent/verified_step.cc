@@ -333,6 +333,12 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
       EndLedgerStep(ledger::StepState::kDone, 0, 0, changes.error().message());
       return Fail(std::move(outcome), "cannot diff the workspace: " + changes.error().ToString());
     }
+    auto is_tandems = [&](const workspace::FileChange& c) {
+      return !may_write.count(c.path) &&
+             std::find(options_.tandem_files.begin(), options_.tandem_files.end(), c.path) !=
+                 options_.tandem_files.end();
+    };
+    std::erase_if(*changes, is_tandems);
     std::vector<std::string> changed_paths;
     for (const auto& c : *changes) changed_paths.push_back(c.path);
     workspace::TouchedPaths changed = workspace::TouchedPaths::Only(changed_paths);
@@ -344,6 +350,7 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
         // Task-level caps: everything since the task started.
         auto task_changes = deps_.workspace->Diff(options_.base, *after);
         if (task_changes) {
+          std::erase_if(*task_changes, is_tandems);
           int64_t task_lines = 0;
           for (const auto& c : *task_changes) task_lines += c.lines_added + c.lines_removed;
           if (task_lines > options_.guardrails.max_lines_per_task) {

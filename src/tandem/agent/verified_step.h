@@ -52,6 +52,11 @@ struct VerifiedStepOptions {
   std::string provider;
   std::string role = "executor";
   workspace::CheckpointId base;  // the run's checkpoint 0 (task-level diff caps)
+  // Files tandem itself updates while a step runs (`tandem run`: plan.md and
+  // progress.md, for steer and approval notes). Unless a file tool of the step
+  // wrote them, a step's guardrails, caps and rollback leave them out: a
+  // person's note is neither blamed on the model nor undone with its step.
+  std::vector<std::string> tandem_files;
 };
 
 // Totals of a run, for the summary line, the ledger and limits.

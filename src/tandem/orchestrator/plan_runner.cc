@@ -500,6 +500,7 @@ class PlanRunner {
     env.steer_notes = [this, task_id](std::optional<ledger::StepId> step) {
       return inbox_->TakeForStep(task_id, step);
     };
+    env.tandem_files = {std::string(memory::kPlanFileName), std::string(memory::kProgressFileName)};
     env.irreversible_commands = [this, task](const std::string& command, const std::string& why) {
       return DecideCommand(task, command, why);
     };
