@@ -33,7 +33,7 @@ int RunStatusCommand(bool json) {
     return kExitInternal;
   }
   if (json) {
-    fmt::print("{}\n", orchestrator::StatusToJson(*status).dump(2));
+    fmt::print("{}\n", orchestrator::StatusToJson(*status).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     fmt::print("{}", orchestrator::FormatStatus(*status));
   }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <poll.h>
+#include <termios.h>
 #include <unistd.h>
 
 namespace tandem::cli {
@@ -24,6 +25,26 @@ orchestrator::ApprovalAnswer ParseApprovalLine(std::string line) {
   return answer;
 }
 
+std::string ShowControlChars(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      out += "\n  | ";  // every line of a multi-line command stays visibly part of it
+    } else if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else if (c == 0xc2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(text[++i]));  // C1 controls
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 std::string ApprovalPrompt(const orchestrator::ApprovalRequest& request) {
   std::string question = request.command.empty()
                              ? fmt::format("Run task {}?", request.task_id)
@@ -31,7 +52,7 @@ std::string ApprovalPrompt(const orchestrator::ApprovalRequest& request) {
   return fmt::format(
       "\n── approval needed ─────────────────────────────\n{}\n\nwhy: {}\n\n{} [y/N] (anything "
       "after the answer is recorded as the reason) ",
-      request.what, request.why, question);
+      ShowControlChars(request.what), ShowControlChars(request.why), question);
 }
 
 bool LiveInput::ShouldRead(int fd) {
@@ -105,6 +126,9 @@ Result<orchestrator::ApprovalAnswer> LiveInput::Ask(const orchestrator::Approval
   if (closed_) return Unavailable("the terminal is closed");
   answer_.reset();
   prompt_open_ = true;
+  // Typeahead (a steer note being typed when the prompt appears) must not
+  // answer it: only a line typed after the prompt counts.
+  ::tcflush(fd_, TCIFLUSH);
   fmt::print(prompt_out_, "{}", ApprovalPrompt(request));
   std::fflush(prompt_out_);
   cv_.wait(lock, [this] { return answer_.has_value() || closed_ || cancelled_; });

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "tandem/orchestrator/approval.h"
@@ -29,7 +30,14 @@ namespace tandem::cli {
 // y/yes is a denial.
 orchestrator::ApprovalAnswer ParseApprovalLine(std::string line);
 
+// `text` safe to show a person who must see exactly what will run: control
+// characters (ESC, CR, backspace, C1 codes...) appear as \xNN / \uNNNN
+// escapes instead of acting on the terminal, and each further line of a
+// multi-line text starts with "  | ".
+std::string ShowControlChars(std::string_view text);
+
 // The prompt shown for `request` (its question line ends without a newline).
+// What and why go through ShowControlChars.
 std::string ApprovalPrompt(const orchestrator::ApprovalRequest& request);
 
 class LiveInput : public orchestrator::Approver {
