@@ -589,6 +589,9 @@ class PlanRunner {
                                                record.waited_ms, record.reason, command});
     Progress(memory::AppendNote(progress_path_, task.id, memory::NoteKind::kDecision,
                                 fmt::format("command `{}` {}", command, decision.reason)));
+    // It runs outside the sandbox, where the inotify watch may miss what it
+    // does (a hard link from outside the worktree): the step rescans.
+    if (decision.run) ws_->DistrustWatch();
     return decision;
   }
 

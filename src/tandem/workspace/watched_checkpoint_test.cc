@@ -187,5 +187,16 @@ TEST_F(WatchedCheckpointTest, DiffToWorkingTreeSeesCommandEdits) {
   EXPECT_EQ(rescans(), 0);
 }
 
+
+TEST_F(WatchedCheckpointTest, DistrustWatchMakesOnlyTheNextUnknownCheckpointRescan) {
+  Run("echo changed > a.txt");
+  ws_->DistrustWatch();
+  CheckpointMatchesFullScan("distrusted");
+  EXPECT_EQ(rescans(), 1);
+  Run("echo again > b.txt");
+  CheckpointMatchesFullScan("trusted again");
+  EXPECT_EQ(rescans(), 1);
+}
+
 }  // namespace
 }  // namespace tandem::workspace

@@ -32,6 +32,9 @@ class WorkspaceState {
   // Set when a captured file has other hard links: a write through one link
   // is reported for that path only, so the watcher's list may be short.
   bool saw_hard_link = false;
+  // The next unknown capture rescans: events were taken but not recorded
+  // (a failed checkpoint), or a caller distrusts the watch (DistrustWatch).
+  bool rescan_next = false;
 
   std::string run_id;
   int64_t next_seq = 0;
@@ -140,6 +143,7 @@ Result<CheckpointId> WorkspaceState::Record(const git_oid& tree_id, std::string_
   last_commit = commit_id;
   ++next_seq;
   current_tree = std::move(tree);
+  rescan_next = false;
   return CheckpointId{OidHex(commit_id)};
 }
 
@@ -251,20 +255,27 @@ Result<git_oid> WorkspaceState::TreeWithTouched(const TouchedPaths& touched) {
     if (watcher) watcher->Collect();  // keeps the kernel's queue short
     return TreeWithPaths(TRY(CanonicalPathSet(touched.paths())));
   }
-  if (watcher) {
+  if (watcher && !rescan_next) {
     std::optional<std::vector<std::string>> changed = watcher->Take();
     if (changed) {
       saw_hard_link = false;
-      Result<git_oid> tree = TreeWithPaths(TRY(CanonicalPathSet(*changed)));
-      if (tree && !saw_hard_link) return tree;
+      auto paths = CanonicalPathSet(*changed);
+      Result<git_oid> tree = paths ? TreeWithPaths(*paths) : Result<git_oid>(paths.error());
+      // Until the caller records this tree, the taken events live only in it.
+      if (tree && !saw_hard_link) {
+        rescan_next = true;
+        return tree;
+      }
     }
-    // The watcher cannot tell (or capturing failed half-way, or a hard link
-    // may hide other changed paths): a new watcher, armed before the rescan
-    // so nothing falls in between.
-    ArmWatcher();
   }
+  // The watcher cannot tell (or capturing failed half-way, or a hard link
+  // may hide other changed paths, or the last capture was never recorded):
+  // a new watcher, armed before the rescan so nothing falls in between.
+  if (watcher) ArmWatcher();
   ++full_scans;
-  return stat_cache->Scan();
+  Result<git_oid> scanned = stat_cache->Scan();
+  rescan_next = true;  // as above: cleared once current_tree holds it
+  return scanned;
 }
 
 Result<git_oid> WorkspaceState::TreeWithPaths(const std::vector<std::string>& paths) {
@@ -407,6 +418,8 @@ const std::string& Workspace::root() const { return state_->root; }
 const std::string& Workspace::run_id() const { return state_->run_id; }
 int64_t Workspace::full_scans() const { return state_->full_scans; }
 
+void Workspace::DistrustWatch() { state_->rescan_next = true; }
+
 std::optional<CheckpointId> Workspace::last_checkpoint() const {
   if (!state_->last_commit || state_->run_id.empty()) return std::nullopt;
   return CheckpointId{internal::OidHex(*state_->last_commit)};
@@ -477,6 +490,7 @@ Result<std::vector<FileChange>> Workspace::DiffToWorkingTree(const CheckpointId&
   TreePtr b = TRY(internal::LookupTree(state_->repo.get(), now));
   std::vector<FileChange> changes = TRY(internal::DiffTrees(state_->repo.get(), a.get(), b.get()));
   state_->current_tree = std::move(b);
+  state_->rescan_next = false;
   return changes;
 }
 
@@ -499,6 +513,7 @@ Result<CheckpointId> Workspace::Restore(const CheckpointId& target, const Touche
   if (paths.unknown()) {
     git_oid now = TRY(s.TreeWithTouched(paths));
     s.current_tree = TRY(internal::LookupTree(s.repo.get(), now));
+    s.rescan_next = false;
     std::vector<FileChange> changes =
         TRY(internal::DiffTrees(s.repo.get(), s.current_tree.get(), target_tree.get()));
     for (FileChange& c : changes) restore_paths.push_back(std::move(c.path));

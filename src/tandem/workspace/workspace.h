@@ -81,6 +81,12 @@ class Workspace {
   // tells tests and benchmarks whether an unknown step had to rescan.
   int64_t full_scans() const;
 
+  // The next capture with TouchedPaths::Unknown() rescans the whole tree
+  // instead of trusting the watch: for effects inotify may not report, e.g.
+  // an approved command running outside the sandbox that writes through a
+  // hard link from outside the worktree.
+  void DistrustWatch();
+
   // The latest checkpoint of the active run (also updated by Restore).
   std::optional<CheckpointId> last_checkpoint() const;
 
