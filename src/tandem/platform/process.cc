@@ -265,9 +265,12 @@ Result<ProcessResult> RunProcess(const ProcessSpec& spec) {
   for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM}) {
     sigaddset(&defaults, sig);
   }
-  posix_spawnattr_setflags(&setup.attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+  // A new session (so also a new process group, killed as one): without a
+  // controlling terminal, a child that asks for a password on /dev/tty (ssh,
+  // sudo, git credentials) fails at once instead of stopping on SIGTTIN
+  // until its timeout.
+  posix_spawnattr_setflags(&setup.attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
                                             POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&setup.attr, 0);
   posix_spawnattr_setsigmask(&setup.attr, &empty_mask);
   posix_spawnattr_setsigdefault(&setup.attr, &defaults);
 

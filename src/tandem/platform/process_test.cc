@@ -67,6 +67,14 @@ TEST(RunProcess, StdinIsDevNull) {
   EXPECT_EQ(r.output, "done\n");
 }
 
+// A password prompt on /dev/tty must fail at once, not stop the child until
+// its timeout: the child has no controlling terminal.
+TEST(RunProcess, ChildHasNoControllingTerminal) {
+  ProcessResult r = RunOk(Shell("if true 2>/dev/null >/dev/tty; then echo tty; else echo no-tty; fi; "
+                                "test \"$(ps -o sid= -p $$)\" -eq $$ && echo own-session"));
+  EXPECT_EQ(r.output, "no-tty\nown-session\n");
+}
+
 TEST(RunProcess, ReportsSignalDeath) {
   ProcessResult r = RunOk(Shell("kill -9 $$"));
   EXPECT_EQ(r.exit_code, -1);
