@@ -198,6 +198,7 @@ struct HttpTransport::Impl {
         CompleteFinished();
       }
       int n = epoll_wait(epoll_fd, events, kMaxEvents, WaitMs(Clock::now()));
+      removed_in_batch.clear();
       for (int i = 0; i < n; ++i) {
         const int fd = events[i].data.fd;
         const uint32_t what = events[i].events;
@@ -211,9 +212,14 @@ struct HttpTransport::Impl {
         if (what & EPOLLIN) mask |= CURL_CSELECT_IN;
         if (what & EPOLLOUT) mask |= CURL_CSELECT_OUT;
         if (what & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+        // An event for an fd curl let go of earlier in this batch is stale:
+        // the number may already name a new connection, which must not
+        // receive an old error.
+        if (std::find(removed_in_batch.begin(), removed_in_batch.end(), fd) !=
+            removed_in_batch.end()) {
+          continue;
+        }
         int running = 0;
-        // An fd a transfer finished with earlier in this batch is unknown to
-        // curl (ignored) or reused by a new connection (a spurious read: EAGAIN).
         curl->multi_socket_action(multi, fd, mask, &running);
       }
       CompleteFinished();
@@ -258,6 +264,7 @@ struct HttpTransport::Impl {
     if (what == CURL_POLL_REMOVE) {
       // Fails harmlessly when curl already closed it (epoll dropped it then).
       epoll_ctl(self->epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+      self->removed_in_batch.push_back(fd);
       return 0;
     }
     epoll_event ev{};
@@ -523,6 +530,7 @@ struct HttpTransport::Impl {
   std::string unavailable;        // why, then
   CURLM* multi = nullptr;
   int epoll_fd = -1;  // curl's sockets (OnSocket) and wake_fd
+  std::vector<int> removed_in_batch;  // fds curl removed since the last epoll_wait
   int wake_fd = -1;   // eventfd: Start/Cancel/Stop from any thread
   std::thread thread;
 
