@@ -94,7 +94,11 @@ CommandReview ReviewCommand(const ReviewerEnv& env, const CommandReviewRequest& 
     return review;
   }
   auto start = std::chrono::steady_clock::now();
-  auto reply = env.model.client->Complete(model_request, nullptr);
+  std::unique_ptr<providers::PendingReply> pending = env.model.client->Start(model_request, nullptr);
+  agent::InterruptHub::Handle interrupt = 0;
+  if (env.interrupts) interrupt = env.interrupts->Subscribe([&pending] { pending->Cancel(); });
+  auto reply = pending->Wait();
+  if (env.interrupts) env.interrupts->Unsubscribe(interrupt);
   double elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   double cost = reply ? config::CostUsd(env.model.model, reply->usage) : 0;

@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "tandem/agent/interrupt.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/orchestrator/planner.h"
 #include "tandem/protocol/event.h"
@@ -46,6 +47,7 @@ struct ReviewerEnv {
   protocol::EventSink* events = nullptr;  // REQUIRED
   ledger::Ledger* ledger = nullptr;       // optional: the call is recorded
   std::optional<ledger::StepId> step;     // the executor step that asked
+  agent::InterruptHub* interrupts = nullptr;  // optional: Ctrl-C cancels the review
 };
 
 const std::string& CommandReviewSystemPrompt();

@@ -533,7 +533,8 @@ class PlanRunner {
            fmt::format("`{}` is irreversible ({}): the {} tier reviews it", command, why,
                        TierRole(Tier::kSlow)),
            task.id);
-    ReviewerEnv reviewer{env_.slow, TierRole(Tier::kSlow), env_.events, env_.ledger, step};
+    ReviewerEnv reviewer{env_.slow, TierRole(Tier::kSlow), env_.events, env_.ledger, step,
+                         env_.interrupts};
     CommandReview review = ReviewCommand(
         reviewer, {run_id_, task.id, task.id + ": " + task.title + "\n" + task.what, command, why});
     totals_.model_ms += review.model_ms;
