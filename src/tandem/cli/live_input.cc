@@ -90,6 +90,13 @@ void LiveInput::Read() {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 || (fds[1].revents & POLLIN)) break;
     if (fds[0].revents == 0) continue;
+    if (::tcgetpgrp(fd_) != ::getpgrp()) {
+      // Sent to the background (Ctrl-Z, bg): reading now would stop the whole
+      // run with SIGTTIN. The typing is the shell's; look again later.
+      pollfd wake{wake_[0], POLLIN, 0};
+      if (::poll(&wake, 1, 500) > 0) break;
+      continue;
+    }
     ssize_t got = ::read(fd_, buf, sizeof buf);
     if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (got <= 0) break;  // EOF: the terminal is gone
