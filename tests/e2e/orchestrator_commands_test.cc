@@ -421,5 +421,22 @@ TEST_F(OrchestratorCommandsTest, OnATerminalADenialReachesTheExecutor) {
   EXPECT_EQ(LedgerValue("SELECT decision || ' ' || decided_by FROM approvals"), "denied person");
 }
 
+
+// A person's time at the prompt is not the task's: a 2-second wall-time
+// limit must not end the task because its person took 2.5 s to approve.
+TEST_F(OrchestratorCommandsTest, TimeAtThePromptDoesNotCountAgainstTheWallTimeLimit) {
+  MakeTagPlan("RUN: the task asks for it");
+  PtyTandem tandem(root(), {"run", "--set", "limits.max_wall_s=2"}, ConfigHome());
+  ASSERT_TRUE(tandem.started());
+  ASSERT_TRUE(tandem.WaitFor("[y/N]")) << tandem.output();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  tandem.Type("y");
+  int exit_code = tandem.Wait();
+  ASSERT_EQ(exit_code, 0) << tandem.output();
+  EXPECT_TRUE(Tagged());
+  EXPECT_EQ(tandem.output().find("wall-time limit"), std::string::npos) << tandem.output();
+  EXPECT_EQ(LedgerValue("SELECT state FROM tasks WHERE task_id = 'T1'"), "done");
+}
+
 }  // namespace
 }  // namespace tandem::e2e

@@ -78,10 +78,10 @@ std::optional<std::string> VerifiedStepPolicy::BeginStep(int step) {
   if (step > limits.max_steps) return fmt::format("step limit reached ({})", limits.max_steps);
   int64_t tokens = totals_.usage.input_tokens + totals_.usage.output_tokens;
   if (tokens >= limits.max_tokens) return fmt::format("token limit reached ({})", limits.max_tokens);
-  if (totals_.cost_usd >= limits.max_cost_usd) {
+  if (totals_.cost_usd + decision_cost_usd_ >= limits.max_cost_usd) {
     return fmt::format("cost limit reached (${:.2f})", limits.max_cost_usd);
   }
-  if (MsSince(started_) >= limits.max_wall_s * 1000.0) {
+  if (MsSince(started_) - human_wait_ms_ >= limits.max_wall_s * 1000.0) {
     return fmt::format("wall-time limit reached ({} s)", limits.max_wall_s);
   }
   Publish(protocol::StepStarted{step, attempt_});
@@ -280,6 +280,11 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
     }
     Publish(protocol::ToolStarted{call.id, call.name, SummarizeCall(call)});
     tools::ToolOutcome result = deps_.toolbox->Execute(call, &interrupted_);
+    // Deciding an irreversible command: the slow tier's spend counts against
+    // the cost limit; a person's thinking time does not count against the
+    // wall-time limit (the run's totals record both elsewhere).
+    decision_cost_usd_ += result.review_cost_usd;
+    human_wait_ms_ += result.human_wait_ms;
     // A key in a file or a command's output reaches no event, ledger row or prompt.
     result.content = Redactor::Apply(result.content);
     totals_.tool_ms += result.duration_ms;

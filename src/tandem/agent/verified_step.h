@@ -126,6 +126,8 @@ class VerifiedStepPolicy : public StepPolicy {
   std::atomic<bool> interrupted_{false};
   std::chrono::steady_clock::time_point started_;
   std::optional<protocol::ModelResponse> last_reply_;
+  double decision_cost_usd_ = 0;  // slow-tier reviews of irreversible commands
+  double human_wait_ms_ = 0;      // a person deciding them
   std::optional<ledger::StepId> ledger_step_;
   std::optional<ledger::StepId> last_ledger_step_;  // the step EndLedgerStep ended last
   int attempt_ = 1;

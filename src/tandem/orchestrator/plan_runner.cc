@@ -550,6 +550,7 @@ class PlanRunner {
     record.step_id = step;
     record.what = command;
     tools::CommandDecision decision;
+    decision.review_cost_usd = review.cost_usd;
     std::string decided_by;
     if (!review.run) {
       // The slow tier is not a person: its refusal is a policy decision.
@@ -572,6 +573,7 @@ class PlanRunner {
       Publish(task.id, protocol::ApprovalRequested{request.what, request.why, command});
       ApprovalDecision d = Decide(env_.config.approval.policy, env_.approver, request, WallClockMs);
       if (d.by_person) human_ms_ += static_cast<double>(d.waited_ms);
+      decision.human_wait_ms = static_cast<double>(d.waited_ms);
       decision.run = d.kind == ApprovalDecision::Kind::kApproved;
       decision.reason = d.kind == ApprovalDecision::Kind::kWaiting
                             ? "nobody approved it: " + d.reason

@@ -33,6 +33,9 @@ struct ToolOutcome {
   bool ran_command = false;                // a command ran: anything in the workspace may have changed
   std::optional<int> exit_code;            // run_command only
   double duration_ms = 0;
+  // run_command under an IrreversibleCommandHook: what the decision cost.
+  double review_cost_usd = 0;
+  double human_wait_ms = 0;
 };
 
 // What a call may change, known before it runs; the agent checkpoints

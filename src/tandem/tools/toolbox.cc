@@ -69,7 +69,12 @@ ToolOutcome ToolBox::Execute(const protocol::ToolCall& call, const std::atomic<b
     CommandDecision decision = hook_(*command, ClassifyCommand(*command).reason);
     // The decision is not the tool's time (the review is model time, the
     // prompt a person's): a refusal takes none, an approved run counts from here.
-    if (!decision.run) return Refused("run_command refused: " + decision.reason);
+    if (!decision.run) {
+      outcome = Refused("run_command refused: " + decision.reason);
+      outcome.review_cost_usd = decision.review_cost_usd;
+      outcome.human_wait_ms = decision.human_wait_ms;
+      return outcome;
+    }
     // Approved exactly as written: the classifier's refusal is lifted, and
     // the sandbox (no network, read-only outside the workspace and .git),
     // which would defeat what was approved, is left out.
@@ -82,6 +87,8 @@ ToolOutcome ToolBox::Execute(const protocol::ToolCall& call, const std::atomic<b
     outcome.duration_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - run_start)
             .count();
+    outcome.review_cost_usd = decision.review_cost_usd;
+    outcome.human_wait_ms = decision.human_wait_ms;
     return outcome;
   } else {
     ToolContext ctx{guard_, options_, cancel};

@@ -31,6 +31,10 @@ namespace tandem::tools {
 struct CommandDecision {
   bool run = false;
   std::string reason;  // why; a refusal's reason goes back to the model
+  // What deciding cost, so the task's limits see it: the slow tier's spend,
+  // and the time a person took (not held against the task's wall-time limit).
+  double review_cost_usd = 0;
+  double human_wait_ms = 0;
 };
 using IrreversibleCommandHook =
     std::function<CommandDecision(const std::string& command, const std::string& why)>;
