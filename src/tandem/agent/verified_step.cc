@@ -90,10 +90,7 @@ std::optional<std::string> VerifiedStepPolicy::BeginStep(int step) {
 
 void VerifiedStepPolicy::OnReply(const protocol::ModelResponse& reply) {
   totals_.steps++;
-  totals_.usage.input_tokens += reply.usage.input_tokens;
-  totals_.usage.output_tokens += reply.usage.output_tokens;
-  totals_.usage.cached_input_tokens += reply.usage.cached_input_tokens;
-  totals_.usage.cache_write_tokens += reply.usage.cache_write_tokens;
+  totals_.usage += reply.usage;
   double cost = config::CostUsd(options_.model, reply.usage);
   totals_.cost_usd += cost;
   totals_.model_ms += reply.timings.total_ms;

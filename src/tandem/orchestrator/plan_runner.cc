@@ -358,10 +358,7 @@ class PlanRunner {
   void AddTotals(const agent::RunTotals& t) {
     totals_.steps += t.steps;
     totals_.retries += t.retries;
-    totals_.usage.input_tokens += t.usage.input_tokens;
-    totals_.usage.output_tokens += t.usage.output_tokens;
-    totals_.usage.cached_input_tokens += t.usage.cached_input_tokens;
-    totals_.usage.cache_write_tokens += t.usage.cache_write_tokens;
+    totals_.usage += t.usage;
     totals_.cost_usd += t.cost_usd;
     totals_.model_ms += t.model_ms;
     totals_.tool_ms += t.tool_ms;
@@ -538,10 +535,7 @@ class PlanRunner {
     CommandReview review = ReviewCommand(
         reviewer, {run_id_, task.id, task.id + ": " + task.title + "\n" + task.what, command, why});
     totals_.model_ms += review.model_ms;
-    totals_.usage.input_tokens += review.usage.input_tokens;
-    totals_.usage.output_tokens += review.usage.output_tokens;
-    totals_.usage.cached_input_tokens += review.usage.cached_input_tokens;
-    totals_.usage.cache_write_tokens += review.usage.cache_write_tokens;
+    totals_.usage += review.usage;
     totals_.cost_usd += review.cost_usd;
 
     ledger::ApprovalRecord record;

@@ -64,6 +64,14 @@ struct Usage {
   int64_t output_tokens = 0;
   int64_t cached_input_tokens = 0;  // prompt tokens served from the provider's cache
   int64_t cache_write_tokens = 0;   // prompt tokens written to the cache (Anthropic)
+
+  Usage& operator+=(const Usage& other) {
+    input_tokens += other.input_tokens;
+    output_tokens += other.output_tokens;
+    cached_input_tokens += other.cached_input_tokens;
+    cache_write_tokens += other.cache_write_tokens;
+    return *this;
+  }
 };
 
 enum class StopReason {
