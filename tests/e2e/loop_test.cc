@@ -1,5 +1,8 @@
 // The verified loop end to end: success, rollback and retry, the retry
 // budget, and a finish claim that tandem's gates contradict.
+#include <algorithm>
+#include <sstream>
+
 #include <gtest/gtest.h>
 
 #include "tests/e2e/e2e_fixture.h"
@@ -122,6 +125,36 @@ TEST_F(LoopTest, TextOnlyDoneClaimWhileAGateFailsIsReportedAsFailure) {
 
   EXPECT_EQ(run.exit_code, 1) << run.Describe();
   EXPECT_EQ(run.Finished().value("outcome", ""), "failed");
+}
+
+
+// inotify cannot see a write through a hard link whose name lies in an
+// unwatched (ignored) directory. The finish rests on a full scan, so the
+// task's last checkpoint (what undo and the gate cache see) still has it.
+TEST_F(LoopTest, FinishRescansSoAWriteThroughAHardLinkIsNotMissed) {
+  MakePassingRepo();
+  WriteFile(".gitignore", "out/\n");
+  WriteFile("notes.txt", "original\n");
+  CommitAll("notes");
+  StartServer(Script({
+      Turn(0, {Call("run_command", {{"command", "mkdir -p out && ln notes.txt out/link.txt"}})}),
+      Turn(1, {Call("run_command", {{"command", "echo through-the-link >> out/link.txt"}})}),
+      Finish(2, "noted"),
+  }));
+
+  TandemRun run = Do("append a note");
+
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  ASSERT_EQ(ReadFile("notes.txt"), "original\nthrough-the-link\n");
+  std::string refs = Git("for-each-ref --format='%(refname)' refs/tandem/runs/" + run.RunId() + "/");
+  int last = -1;
+  std::istringstream lines(refs);
+  for (std::string ref; std::getline(lines, ref);) {
+    last = std::max(last, std::stoi(ref.substr(ref.rfind('/') + 1)));
+  }
+  ASSERT_GE(last, 0) << refs;
+  EXPECT_EQ(Git("show refs/tandem/runs/" + run.RunId() + "/" + std::to_string(last) + ":notes.txt"),
+            "original\nthrough-the-link\n");
 }
 
 }  // namespace

@@ -254,6 +254,7 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
     runs_command |= effects.runs_command;
   }
   bool may_edit = runs_command || !may_write.empty();
+  ran_command_ |= runs_command;
   workspace::TouchedPaths touched =
       runs_command ? workspace::TouchedPaths::Unknown()
                    : workspace::TouchedPaths::Only({may_write.begin(), may_write.end()});
@@ -428,6 +429,16 @@ StepOutcome VerifiedStepPolicy::JudgeFinish(int step, const std::string& summary
     outcome.state = StepState::kDone;
     outcome.summary = summary;
     return outcome;
+  }
+  if (ran_command_) {
+    // The inotify watch can miss a command's effect (a write through a hard
+    // link from outside the watched directories), and the gate cache is keyed
+    // by the checkpoint's tree: the final verdict rests on a full scan.
+    deps_.workspace->DistrustWatch();
+    auto scanned = deps_.workspace->Checkpoint(workspace::TouchedPaths::Unknown(), "final scan");
+    if (!scanned) {
+      Publish(protocol::Notice{"warn", "final scan failed: " + scanned.error().ToString()});
+    }
   }
   GateRound round = RunGateRound(verify::GateWhen::kFinal, *deps_.workspace->last_checkpoint());
   if (round.passed) {

@@ -126,6 +126,7 @@ class VerifiedStepPolicy : public StepPolicy {
   std::atomic<bool> interrupted_{false};
   std::chrono::steady_clock::time_point started_;
   std::optional<protocol::ModelResponse> last_reply_;
+  bool ran_command_ = false;      // a step ran a command: the finish rescans
   double decision_cost_usd_ = 0;  // slow-tier reviews of irreversible commands
   double human_wait_ms_ = 0;      // a person deciding them
   std::optional<ledger::StepId> ledger_step_;
