@@ -424,12 +424,6 @@ StepOutcome VerifiedStepPolicy::OnTextOnly(int step, const std::string& text) {
 
 StepOutcome VerifiedStepPolicy::JudgeFinish(int step, const std::string& summary,
                                             StepOutcome outcome) {
-  if (options_.gates.empty()) {
-    Publish(protocol::Notice{"warn", "no gates configured: the result is unverified"});
-    outcome.state = StepState::kDone;
-    outcome.summary = summary;
-    return outcome;
-  }
   if (ran_command_) {
     // The inotify watch can miss a command's effect (a write through a hard
     // link from outside the watched directories), and the gate cache is keyed
@@ -439,6 +433,12 @@ StepOutcome VerifiedStepPolicy::JudgeFinish(int step, const std::string& summary
     if (!scanned) {
       Publish(protocol::Notice{"warn", "final scan failed: " + scanned.error().ToString()});
     }
+  }
+  if (options_.gates.empty()) {
+    Publish(protocol::Notice{"warn", "no gates configured: the result is unverified"});
+    outcome.state = StepState::kDone;
+    outcome.summary = summary;
+    return outcome;
   }
   GateRound round = RunGateRound(verify::GateWhen::kFinal, *deps_.workspace->last_checkpoint());
   if (round.passed) {
