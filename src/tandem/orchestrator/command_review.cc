@@ -7,16 +7,10 @@
 
 #include "tandem/agent/model_call_row.h"
 #include "tandem/base/clock.h"
+#include "tandem/base/strings.h"
 
 namespace tandem::orchestrator {
 namespace {
-
-std::string Trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
 
 // `line` starts with `word` (any case) followed by the end or a non-letter.
 bool StartsWithWord(std::string_view line, std::string_view word) {
@@ -54,7 +48,7 @@ CommandReview ParseCommandReview(std::string_view answer) {
   while (pos <= answer.size() && first.empty()) {
     size_t nl = answer.find('\n', pos);
     if (nl == std::string_view::npos) nl = answer.size();
-    first = Trim(answer.substr(pos, nl - pos));
+    first = std::string(TrimSpace(answer.substr(pos, nl - pos)));
     pos = nl + 1;
   }
   // Tolerate markdown emphasis around the keyword ("**RUN**: ...").
@@ -74,7 +68,7 @@ CommandReview ParseCommandReview(std::string_view answer) {
   }
   std::string rest = first.substr(keyword.size());
   size_t b = rest.find_first_not_of("*`:- \t");
-  review.reason = b == std::string::npos ? "" : Trim(rest.substr(b));
+  review.reason = b == std::string::npos ? "" : std::string(TrimSpace(rest.substr(b)));
   if (review.reason.empty())
     review.reason = review.run ? "the slow tier says run" : "the slow tier refused";
   return review;

@@ -1,4 +1,5 @@
 #include "tandem/base/clock.h"
+#include "tandem/base/strings.h"
 #include "tandem/orchestrator/planner.h"
 
 #include <fmt/format.h>
@@ -83,13 +84,6 @@ std::string GateLines(const std::vector<verify::Gate>& gates) {
   return out;
 }
 
-std::string Trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
-
 std::string Upper(std::string s) {
   for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
@@ -101,14 +95,14 @@ std::string FilterAfter(std::string_view blocks, const std::set<std::string>& al
   std::istringstream in{std::string(blocks)};
   std::string line, out;
   while (std::getline(in, line)) {
-    std::string t = Trim(line);
+    std::string t(TrimSpace(line));
     if (t.rfind("- after:", 0) == 0 || t.rfind("* after:", 0) == 0) {
       std::string rest = t.substr(8);
       std::vector<std::string> keep;
       std::stringstream ids(rest);
       std::string id;
       while (std::getline(ids, id, ',')) {
-        id = Trim(id);
+        id = std::string(TrimSpace(id));
         if (allowed.count(id)) keep.push_back(id);
       }
       line = line.substr(0, line.find_first_not_of(" \t")) + "- after: " +
@@ -128,7 +122,7 @@ std::set<std::string> BlockIds(std::string_view blocks) {
     if (line.size() > 6 && (line[0] == '-' || line[0] == '*' || line[0] == '+') &&
         line.compare(1, 2, " [") == 0 && line[4] == ']') {
       size_t colon = line.find(':', 6);
-      if (colon != std::string::npos) ids.insert(Trim(line.substr(6, colon - 6)));
+      if (colon != std::string::npos) ids.insert(std::string(TrimSpace(line.substr(6, colon - 6))));
     }
   }
   return ids;
@@ -207,13 +201,13 @@ Result<Replan> ParseReplan(std::string_view answer, std::string_view failed_id) 
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string::npos) nl = text.size();
-    first = Trim(std::string_view(text).substr(pos, nl - pos));
+    first = std::string(TrimSpace(std::string_view(text).substr(pos, nl - pos)));
     pos = nl + 1;
     if (!first.empty()) break;
   }
   std::string keyword = Upper(first.substr(0, first.find_first_of(": \t")));
   std::string reason =
-      first.find(':') == std::string::npos ? "" : Trim(first.substr(first.find(':') + 1));
+      first.find(':') == std::string::npos ? "" : std::string(TrimSpace(first.substr(first.find(':') + 1)));
   std::string blocks = pos < text.size() ? ExtractPlanText(text.substr(pos)) : "";
   Replan replan;
   replan.reason = reason;

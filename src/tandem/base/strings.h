@@ -1,0 +1,15 @@
+// Small string helpers shared across modules.
+#pragma once
+
+#include <string_view>
+
+namespace tandem {
+
+// `s` without leading and trailing spaces, tabs, CRs and LFs.
+inline std::string_view TrimSpace(std::string_view s) {
+  size_t begin = s.find_first_not_of(" \t\r\n");
+  if (begin == std::string_view::npos) return {};
+  return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
+}
+
+}  // namespace tandem
