@@ -90,7 +90,7 @@ void LiveInput::Read() {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 || (fds[1].revents & POLLIN)) break;
     if (fds[0].revents == 0) continue;
-    if (::tcgetpgrp(fd_) != ::getpgrp()) {
+    if (!ShouldRead(fd_)) {
       // Sent to the background (Ctrl-Z, bg): reading now would stop the whole
       // run with SIGTTIN. The typing is the shell's; look again later.
       pollfd wake{wake_[0], POLLIN, 0};
