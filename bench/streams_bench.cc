@@ -84,7 +84,7 @@ int Run(WireFormat wire, int streams, int tps, int tokens) {
   const double cpu0 = CpuSeconds(&sys0);
   const auto t0 = Clock::now();
   for (auto& obs : observers) replies.push_back(client->Start(rq, &obs));
-  std::vector<double> rates;     // the client's own figure: tokens / (end - first byte)
+  std::vector<double> rates;     // the client's own figure (base/token_rate.h)
   std::vector<double> sustained;  // tokens / (end - request - ttft): the schedule held from the start
   int64_t output_tokens = 0;
   for (auto& r : replies) {

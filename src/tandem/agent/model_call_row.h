@@ -18,6 +18,9 @@ struct ModelCallWho {
   std::optional<ledger::StepId> step_id;
   std::string role;  // also the tier column
   std::string provider;
+  // The model id sent to the provider (ModelConfig::id), not the key under
+  // [models]: a discovered model's key is "provider/id", and `tandem stats`
+  // names a model "provider/model".
   std::string model;
 };
 

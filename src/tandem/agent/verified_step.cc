@@ -102,7 +102,7 @@ void VerifiedStepPolicy::OnReply(const protocol::ModelResponse& reply) {
 void VerifiedStepPolicy::RecordModelCall() {
   if (!deps_.ledger || !last_reply_) return;
   ModelCallWho who{options_.scope.run_id, ledger_step_, options_.role, options_.provider,
-                   options_.model_name};
+                   options_.model.id};
   (void)deps_.ledger->RecordModelCall(
       ModelCallRow(who, *last_reply_, config::CostUsd(options_.model, last_reply_->usage)));
 }

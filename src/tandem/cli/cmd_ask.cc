@@ -86,9 +86,10 @@ int RunAsk(const AskOptions& options) {
   }
   const protocol::ModelResponse& r = *reply;
   double cost = config::CostUsd(handle->resolved.model, r.usage);
-  fmt::print("\n{}{} · ttft {} · {:.0f} tok/s · {} in / {} out / {} cached · {}{}{}\n",
+  fmt::print("\n{}{} · ttft {}{} · {} in / {} out / {} cached · {}{}{}\n",
              UseColor() ? "\033[2m" : "", handle->resolved.model_name,
-             FormatDuration(r.timings.time_to_first_token_ms), r.timings.output_tokens_per_s,
+             FormatDuration(r.timings.time_to_first_token_ms),
+             FormatSpeed(r.timings.output_tokens_per_s),
              r.usage.input_tokens, r.usage.output_tokens, r.usage.cached_input_tokens,
              FormatCost(cost), r.retries > 0 ? fmt::format(" · {} retries", r.retries) : "",
              UseColor() ? "\033[0m" : "");

@@ -18,6 +18,10 @@ std::string FormatCost(double usd) {
   return fmt::format("${:.2f}", usd);
 }
 
+std::string FormatSpeed(double tokens_per_s) {
+  return tokens_per_s > 0 ? fmt::format(" · {:.0f} tok/s", tokens_per_s) : "";
+}
+
 TerminalRenderer::TerminalRenderer(std::FILE* out, bool color) : out_(out), color_(color) {}
 
 void TerminalRenderer::EndTextLine() {
@@ -45,9 +49,13 @@ void TerminalRenderer::Publish(const protocol::Event& event) {
   std::visit(
       Overloaded{
           [&](const RunStarted& e) {
-            fmt::print(out_, "{}tandem {}{} · {} · model {} · gates from {} · first request ~{} tokens\n",
-                       bold, e.kind, reset, e.goal, e.model, e.gates_source,
-                       e.first_request_tokens);
+            // `tandem run` knows no first request yet: its tasks build their own.
+            std::string first_request =
+                e.first_request_tokens > 0
+                    ? fmt::format(" · first request ~{} tokens", e.first_request_tokens)
+                    : "";
+            fmt::print(out_, "{}tandem {}{} · {} · model {} · gates from {}{}\n", bold, e.kind,
+                       reset, e.goal, e.model, e.gates_source, first_request);
           },
           [&](const StepStarted& e) {
             EndTextLine();
@@ -72,10 +80,11 @@ void TerminalRenderer::Publish(const protocol::Event& event) {
           },
           [&](const ModelCallFinished& e) {
             EndTextLine();
-            fmt::print(out_, "{}  model {} · ttft {} · {:.0f} tok/s · {} in / {} out / {} cached{}\n",
-                       dim, e.model, FormatDuration(e.timings.time_to_first_token_ms),
-                       e.timings.output_tokens_per_s, e.usage.input_tokens, e.usage.output_tokens,
-                       e.usage.cached_input_tokens, reset);
+            fmt::print(out_, "{}  model {} · ttft {}{} · {} in / {} out / {} cached{}\n", dim,
+                       e.model, FormatDuration(e.timings.time_to_first_token_ms),
+                       FormatSpeed(e.timings.output_tokens_per_s),
+                       e.usage.input_tokens, e.usage.output_tokens, e.usage.cached_input_tokens,
+                       reset);
           },
           [&](const ToolStarted& e) {
             EndTextLine();

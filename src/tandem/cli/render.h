@@ -53,5 +53,8 @@ class FanOutSink : public protocol::EventSink {
 std::string FormatDuration(double ms);
 // "$0.0042"
 std::string FormatCost(double usd);
+// " · 812 tok/s", or "" for a reply too short to have a speed (0; see
+// base/token_rate.h).
+std::string FormatSpeed(double tokens_per_s);
 
 }  // namespace tandem::cli

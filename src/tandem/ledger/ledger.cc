@@ -6,6 +6,7 @@
 #include <system_error>
 #include <utility>
 
+#include "tandem/base/token_rate.h"
 #include "tandem/ledger/migrations.h"
 #include "tandem/ledger/rows.h"
 #include "tandem/ledger/sqlite.h"
@@ -318,9 +319,9 @@ Status Ledger::EndStep(StepId step, const StepEnd& end) {
 Status Ledger::RecordModelCall(const ModelCallRecord& c) {
   if (c.run_id.empty() && !c.step_id) return InvalidArgument("model call needs a run or a step");
   double tokens_per_s = c.tokens_per_s;
-  int64_t streaming_ms = c.duration_ms - c.ttft_ms;
-  if (tokens_per_s == 0 && streaming_ms > 0) {
-    tokens_per_s = static_cast<double>(c.tokens_out) * 1000.0 / static_cast<double>(streaming_ms);
+  if (tokens_per_s == 0) {
+    tokens_per_s = ReplyTokensPerSecond(c.tokens_out, static_cast<double>(c.ttft_ms),
+                                        static_cast<double>(c.duration_ms));
   }
   std::lock_guard<std::mutex> lock(mu_);
   Statement stmt = LEDGER_TRY(db_->Prepare(

@@ -308,11 +308,13 @@ TEST_F(LedgerStatsTest, ModelStatsGroupByModelRoleAndTier) {
   EXPECT_NEAR(fast.cost_usd, 0.17, 1e-12);
   EXPECT_EQ(fast.duration_ms, 950);
   EXPECT_DOUBLE_EQ(fast.avg_ttft_ms, 75.0);     // the failed call does not count
-  EXPECT_DOUBLE_EQ(fast.tokens_per_s, 1000.0);  // 750 tokens over 500 + 250 ms
+  // Tokens after the first over the time from first to last: 499 + 249
+  // tokens over 500 + 250 ms.
+  EXPECT_DOUBLE_EQ(fast.tokens_per_s, 748'000.0 / 750);
   const ModelStatsRow& slow = (*rows)[1];
   EXPECT_EQ(slow.model, "slow");
   EXPECT_EQ(slow.calls, 1);
-  EXPECT_DOUBLE_EQ(slow.tokens_per_s, 500.0);
+  EXPECT_DOUBLE_EQ(slow.tokens_per_s, 499.5);  // 999 tokens over 2000 ms
 
   // Windowed to run B's time and filtered by repo.
   auto windowed = ledger_->ModelStats(StatsFilter{.since_ms = 10000});

@@ -32,8 +32,11 @@ Result<std::vector<ModelStatsRow>> Ledger::ModelStats(const StatsFilter& filter)
       " SUM(m.error_kind IS NOT NULL), SUM(m.retries), SUM(m.tokens_in), SUM(m.tokens_out),"
       " SUM(m.tokens_cached), SUM(m.cache_write), SUM(m.cost_usd), SUM(m.duration_ms),"
       " AVG(CASE WHEN m.error_kind IS NULL THEN m.ttft_ms END),"
-      " SUM(CASE WHEN m.error_kind IS NULL THEN m.tokens_out ELSE 0 END),"
-      " SUM(CASE WHEN m.error_kind IS NULL THEN MAX(m.duration_ms - m.ttft_ms, 0) ELSE 0 END)"
+      // Speed over the replies that have one (tokens_per_s > 0: long enough
+      // to be a rate, base/token_rate.h): tokens after the first / span.
+      " SUM(CASE WHEN m.error_kind IS NULL AND m.tokens_per_s > 0 THEN m.tokens_out - 1 ELSE 0 END),"
+      " SUM(CASE WHEN m.error_kind IS NULL AND m.tokens_per_s > 0"
+      "     THEN MAX(m.duration_ms - m.ttft_ms, 0) ELSE 0 END)"
       " FROM model_calls m JOIN runs ON runs.id = m.run_id"
       " WHERE m.at >= ?1 AND m.at < ?2 AND (?3 = '' OR runs.repo = ?3)"
       " AND (?4 = '' OR runs.kind = ?4)"

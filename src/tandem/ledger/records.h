@@ -158,7 +158,7 @@ struct ModelCallRecord {
   double cost_usd = 0;
   int64_t ttft_ms = 0;
   int64_t duration_ms = 0;
-  double tokens_per_s = 0;  // 0: derived as tokens_out / (duration - ttft)
+  double tokens_per_s = 0;  // 0: derived by tandem::ReplyTokensPerSecond (0 if too short)
   int64_t retries = 0;
   std::string error_kind{};  // empty when the call succeeded
 };

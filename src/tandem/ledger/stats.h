@@ -35,7 +35,7 @@ struct ModelStatsRow {
   double cost_usd = 0;
   int64_t duration_ms = 0;
   double avg_ttft_ms = 0;   // over successful calls
-  double tokens_per_s = 0;  // successful calls: sum(tokens_out) / sum(duration - ttft)
+  double tokens_per_s = 0;  // calls with a speed: sum(tokens_out - 1) / sum(duration - ttft)
 };
 
 // One tier's tasks (tasks.tier).

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <utility>
 
+#include "tandem/base/token_rate.h"
 #include "tandem/metrics/percentile.h"
 
 namespace tandem::metrics {
@@ -74,8 +75,7 @@ struct CallAccumulator {
   std::set<std::string> run_ids;
   std::vector<double> ttfts;
   std::vector<double> speeds;
-  int64_t streamed_tokens = 0;
-  int64_t streaming_ms = 0;
+  StreamSpan streamed;  // summed over the calls that have a speed
 
   void Add(const ModelCallFact& c) {
     group.calls++;
@@ -88,11 +88,12 @@ struct CallAccumulator {
     run_ids.insert(c.run_id);
     if (c.error) return;
     if (c.ttft_ms > 0) ttfts.push_back(static_cast<double>(c.ttft_ms));
-    if (c.tokens_per_s > 0) speeds.push_back(c.tokens_per_s);
-    if (c.duration_ms > c.ttft_ms) {
-      streamed_tokens += c.tokens_out;
-      streaming_ms += c.duration_ms - c.ttft_ms;
-    }
+    auto span = MeasurableSpan(c.tokens_out, static_cast<double>(c.ttft_ms),
+                               static_cast<double>(c.duration_ms));
+    if (!span) return;
+    speeds.push_back(TokensPerSecond(*span));
+    streamed.tokens += span->tokens;
+    streamed.ms += span->ms;
   }
 
   CallGroup Finish(const std::map<std::string, RunInfo>& runs, double total_spend) {
@@ -116,8 +117,7 @@ struct CallAccumulator {
     g.ttft_ms = {static_cast<int64_t>(ttfts.size()), Percentile(ttfts, 50), Percentile(ttfts, 90)};
     g.tokens_per_s = {static_cast<int64_t>(speeds.size()), Percentile(speeds, 50),
                       Percentile(speeds, 90)};
-    g.tokens_per_s_overall =
-        Div(static_cast<double>(streamed_tokens) * 1000.0, static_cast<double>(streaming_ms));
+    if (streamed.ms > 0) g.tokens_per_s_overall = TokensPerSecond(streamed);
     return g;
   }
 };

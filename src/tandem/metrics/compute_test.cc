@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "tandem/base/token_rate.h"
 #include "tandem/metrics/known_ledger.h"
 #include "tandem/metrics/read_facts.h"
 #include "tandem/metrics/stats.h"
@@ -50,7 +51,7 @@ const TierGroup* FindTier(const Report& r, const std::string& tier) {
 TEST_F(KnownLedgerStats, RunCompletionCountsOnlyOutcomeRunsAndPeopleMakeARunAssisted) {
   Report r = Week();
   EXPECT_FALSE(r.empty);
-  // In the window: A, B, C, D, F (E is ten days old).
+  // In the window: A, B, C, D, F (E is ten days old; U is an undo, not a run).
   EXPECT_EQ(r.runs.total_all_kinds, 5);
   // Outcome kinds (do/run/demo): A, B, C, F; D is a plan.
   EXPECT_EQ(r.runs.total, 4);
@@ -128,7 +129,8 @@ TEST_F(KnownLedgerStats, CostPerSuccessIncludesFailuresAndPlanning) {
 
 TEST_F(KnownLedgerStats, WallTimeSplitsOverEndedRuns) {
   Report r = Week();
-  // Ended: A 10 s, D 10 s, B 200 s, C 30 s; F is running and left out.
+  // Ended: A 10 s, D 10 s, B 200 s, C 30 s; F is running and left out, and
+  // U's 2 s are an undo's, not a run's.
   EXPECT_EQ(r.time.runs, 4);
   EXPECT_EQ(r.time.wall_ms, 250'000);
   // model: A 600+800+500 = 1900; D 5000; B 620+410+530+690+6900+2800 = 11950;
@@ -174,13 +176,13 @@ TEST_F(KnownLedgerStats, PerModelSpeedCostAndCompletion) {
   EXPECT_EQ(big.ttft_ms.samples, 3);
   EXPECT_DOUBLE_EQ(*big.ttft_ms.median, 900);
   EXPECT_DOUBLE_EQ(*big.ttft_ms.p90, 1000);
-  // tokens/s per call = out * 1000 / (duration - ttft):
-  // D 500000/4000 = 125, t3 600000/6000 = 100, t5 200000/2000 = 100.
+  // tokens/s per call = (out - 1) * 1000 / (duration - ttft):
+  // D 499000/4000 = 124.75, t3 599000/6000 = 99.83, t5 199000/2000 = 99.5.
   EXPECT_EQ(big.tokens_per_s.samples, 3);
-  EXPECT_DOUBLE_EQ(*big.tokens_per_s.median, 100);
-  EXPECT_DOUBLE_EQ(*big.tokens_per_s.p90, 125);
-  // Overall: 1300 * 1000 / (4000 + 6000 + 2000).
-  EXPECT_DOUBLE_EQ(*big.tokens_per_s_overall, 1'300'000.0 / 12'000);
+  EXPECT_DOUBLE_EQ(*big.tokens_per_s.median, 599'000.0 / 6'000);
+  EXPECT_DOUBLE_EQ(*big.tokens_per_s.p90, 124.75);
+  // Overall: (499 + 599 + 199) * 1000 / (4000 + 6000 + 2000).
+  EXPECT_DOUBLE_EQ(*big.tokens_per_s_overall, 1'297'000.0 / 12'000);
 
   const CallGroup& fast = r.models[1];
   EXPECT_EQ(fast.calls, 9);           // A 3, B 4, C 1, F 1
@@ -202,14 +204,16 @@ TEST_F(KnownLedgerStats, PerModelSpeedCostAndCompletion) {
   EXPECT_EQ(fast.ttft_ms.samples, 8);
   EXPECT_DOUBLE_EQ(*fast.ttft_ms.median, 130);
   EXPECT_DOUBLE_EQ(*fast.ttft_ms.p90, 300);
-  // tokens/s: A 200000/500 = 400, 300000/600 = 500, 100000/200 = 500;
-  // B 100000/500 = 200, 90000/300 = 300, 100000/400 = 250, 110000/550 = 200;
-  // C 50000/250 = 200. Sorted 200 200 200 250 300 400 500 500.
+  // tokens/s: A 199000/500 = 398, 299000/600 = 498.33, 99000/200 = 495;
+  // B 99000/500 = 198, 89000/300 = 296.67, 99000/400 = 247.5,
+  // 109000/550 = 198.18; C 49000/250 = 196.
+  // Sorted 196 198 198.18 247.5 296.67 398 495 498.33.
   EXPECT_EQ(fast.tokens_per_s.samples, 8);
-  EXPECT_DOUBLE_EQ(*fast.tokens_per_s.median, 250);
-  EXPECT_DOUBLE_EQ(*fast.tokens_per_s.p90, 500);
-  // Overall: 1050 * 1000 / (A 1300 + B 1750 + C 250).
-  EXPECT_DOUBLE_EQ(*fast.tokens_per_s_overall, 1'050'000.0 / 3'300);
+  EXPECT_DOUBLE_EQ(*fast.tokens_per_s.median, 247.5);
+  EXPECT_DOUBLE_EQ(*fast.tokens_per_s.p90, 299'000.0 / 600);
+  // Overall: (A 199+299+99 + B 99+89+99+109 + C 49 = 1042) * 1000 /
+  // (A 1300 + B 1750 + C 250).
+  EXPECT_DOUBLE_EQ(*fast.tokens_per_s_overall, 1'042'000.0 / 3'300);
 }
 
 TEST_F(KnownLedgerStats, PerRoleGroupsCallsByTheRoleTheyServed) {
@@ -229,10 +233,12 @@ TEST_F(KnownLedgerStats, PerRoleGroupsCallsByTheRoleTheyServed) {
   // p50 rank 5 -> 140, p90 rank 9 -> 800.
   EXPECT_DOUBLE_EQ(*executor->ttft_ms.median, 140);
   EXPECT_DOUBLE_EQ(*executor->ttft_ms.p90, 800);
-  // tokens/s: 100 100 200 200 200 250 300 400 500 500: p50 200, p90 500.
-  EXPECT_DOUBLE_EQ(*executor->tokens_per_s.median, 200);
-  EXPECT_DOUBLE_EQ(*executor->tokens_per_s.p90, 500);
-  EXPECT_DOUBLE_EQ(*executor->tokens_per_s_overall, 1'850'000.0 / 11'300);  // 3300+6000+2000
+  // tokens/s: 99.5 99.83 196 198 198.18 247.5 296.67 398 495 498.33:
+  // p50 rank 5 -> 198.18, p90 rank 9 -> 495.
+  EXPECT_DOUBLE_EQ(*executor->tokens_per_s.median, 109'000.0 / 550);
+  EXPECT_DOUBLE_EQ(*executor->tokens_per_s.p90, 495);
+  // (1042 + 599 + 199) * 1000 / (3300 + 6000 + 2000).
+  EXPECT_DOUBLE_EQ(*executor->tokens_per_s_overall, 1'840'000.0 / 11'300);
   // planner: D's one call; D is a plan, so no outcome runs and no rates.
   EXPECT_EQ(planner->calls, 1);
   EXPECT_DOUBLE_EQ(planner->spend_usd, 0.050);
@@ -240,7 +246,7 @@ TEST_F(KnownLedgerStats, PerRoleGroupsCallsByTheRoleTheyServed) {
   EXPECT_FALSE(planner->success_rate.has_value());
   EXPECT_FALSE(planner->per_success_usd.has_value());
   EXPECT_DOUBLE_EQ(*planner->ttft_ms.median, 1000);
-  EXPECT_DOUBLE_EQ(*planner->tokens_per_s_overall, 125);  // 500000 / 4000
+  EXPECT_DOUBLE_EQ(*planner->tokens_per_s_overall, 124.75);  // 499000 / 4000
 }
 
 TEST_F(KnownLedgerStats, PerTierTasksEscalationsAndSpend) {
@@ -312,6 +318,66 @@ TEST_F(KnownLedgerStats, WindowStartIsInclusiveAndEndExclusive) {
   EXPECT_EQ(old.runs.total, 1);
   EXPECT_EQ(old.runs.failed, 1);
   EXPECT_DOUBLE_EQ(old.cost.spend_usd, 1.0);
+}
+
+// Speeds are measured only over replies long enough to be a rate
+// (base/token_rate.h): tokens after the first over the time from the first
+// to the last. A burst of a few tokens within a millisecond, as a fast
+// server's short tool-call reply is, would otherwise read ~100,000 tok/s.
+TEST(StreamingSpeed, ShortRepliesAreLeftOutAndTheFirstTokenStartsTheClock) {
+  TempDir dir;
+  int64_t now = kT0;
+  auto opened = ledger::Ledger::Open({dir.path() / "ledger.db", [&] { return now; }});
+  ASSERT_TRUE(opened) << opened.error().ToString();
+  ledger::Ledger& db = **opened;
+  ASSERT_TRUE(db.BeginRun({.id = "R", .kind = "do", .goal = "g", .repo = "/repo"}).ok());
+  auto call = [&](int64_t out, int64_t ttft, int64_t duration, double stored_speed = 0) {
+    ledger::ModelCallRecord c;
+    c.run_id = "R";
+    c.role = c.tier = "executor";
+    c.provider = "p";
+    c.model = "m";
+    c.tokens_out = out;
+    c.ttft_ms = ttft;
+    c.duration_ms = duration;
+    c.tokens_per_s = stored_speed;
+    ASSERT_TRUE(db.RecordModelCall(c).ok());
+  };
+  call(5, 100, 100);    // a burst: 4 tokens after the first in under 1 ms
+  call(16, 100, 200);   // 15 tokens after the first: too few to be a rate
+  call(200, 100, 110);  // 199 tokens within 10 ms: too short a span
+  // An older row whose stored speed came from the burst formula: stats
+  // measures from the row's tokens and times, not from that column.
+  call(3, 50, 50, /*stored_speed=*/123'811);
+  call(101, 50, 150);   // 100 tokens over 100 ms: 1,000 tok/s
+  call(201, 40, 240);   // 200 tokens over 200 ms: 1,000 tok/s
+  now = kT0 + 1'000;
+  ASSERT_TRUE(db.EndRun("R", {.outcome = ledger::RunOutcome::kSucceeded}).ok());
+  auto facts = ReadLedgerFacts(db, AllTime());
+  ASSERT_TRUE(facts) << facts.error().ToString();
+  Report r = ComputeReport(*facts, AllTime());
+  ASSERT_EQ(r.models.size(), 1u);
+  EXPECT_EQ(r.models[0].calls, 6);
+  EXPECT_EQ(r.models[0].tokens_per_s.samples, 2);
+  EXPECT_DOUBLE_EQ(*r.models[0].tokens_per_s.median, 1000);
+  EXPECT_DOUBLE_EQ(*r.models[0].tokens_per_s.p90, 1000);
+  EXPECT_DOUBLE_EQ(*r.models[0].tokens_per_s_overall, 1000);  // 300 tokens / 300 ms
+  // The ledger itself stores no speed for a reply that has none.
+  auto stored = db.Query("SELECT tokens_per_s FROM model_calls ORDER BY id", {});
+  ASSERT_TRUE(stored) << stored.error().ToString();
+  ASSERT_EQ(stored->rows.size(), 6u);
+  EXPECT_EQ(std::get<double>(stored->rows[0][0]), 0.0);
+  EXPECT_EQ(std::get<double>(stored->rows[1][0]), 0.0);
+  EXPECT_EQ(std::get<double>(stored->rows[2][0]), 0.0);
+  EXPECT_EQ(std::get<double>(stored->rows[4][0]), 1000.0);
+}
+
+TEST(StreamingSpeed, AReplyWithTooFewTokensOrTooShortASpanHasNoSpeed) {
+  EXPECT_EQ(ReplyTokensPerSecond(1, 100, 100.001), 0);
+  EXPECT_EQ(ReplyTokensPerSecond(kMinRateTokens, 0, 1000), 0);
+  EXPECT_EQ(ReplyTokensPerSecond(kMinRateTokens + 1, 0, kMinRateSpanMs - 0.5), 0);
+  EXPECT_DOUBLE_EQ(ReplyTokensPerSecond(kMinRateTokens + 1, 10, 10 + kMinRateSpanMs),
+                   kMinRateTokens * 1000.0 / kMinRateSpanMs);
 }
 
 TEST(EmptyLedger, MissingFileIsNoRunsYetAndIsNotCreated) {

@@ -11,6 +11,7 @@
 //                        gate pass 1000, gate cached 1000 (a cache hit)
 //   D  plan  T+30s .. T+40s     succeeded  big (role planner, tier planner)
 //                        in2000 out500 $0.050 ttft1000 dur5000 (outside any step)
+//   U  undo  T+50s .. T+52s     succeeded  (not a run: stats leaves it out)
 //   B  run   T+60s .. T+260s    failed     tasks:
 //            (tasks t1, t3, t5 have attempts 1; t4 has 0)
 //            t1 executor done     s a1 fast in800 out100 $0.008 ttft120 dur620 tool 40,
@@ -197,6 +198,12 @@ class KnownLedger {
     Call("D", std::nullopt, "big", "planner", "planner", 2000, 500, 0.050, 1000, 5000);
     At(kT0 + 40'000);
     End("D", RunOutcome::kSucceeded);
+
+    // ---- U: an undo (logged in runs, but not a run) ----
+    At(kT0 + 50'000);
+    Begin("U", "undo");
+    At(kT0 + 52'000);
+    End("U", RunOutcome::kSucceeded);
 
     // ---- B: run with five tasks, failed ----
     At(kT0 + 60'000);

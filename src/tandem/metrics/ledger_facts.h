@@ -55,7 +55,6 @@ struct ModelCallFact {
   double cost_usd = 0;
   int64_t ttft_ms = 0;
   int64_t duration_ms = 0;
-  double tokens_per_s = 0;
   bool error = false;  // error_kind IS NOT NULL
 };
 

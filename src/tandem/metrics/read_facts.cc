@@ -25,12 +25,16 @@ std::string Text(const SqlValue& v) {
   return "";
 }
 
-// The window's runs, for `run_id IN (...)`; ?1 = since, ?2 = until.
-constexpr std::string_view kWindowRuns =
-    "(SELECT id FROM runs WHERE started_at >= ?1 AND started_at < ?2)";
+// The rows of `runs` that are runs: an undo has a row (its checkpoint and
+// outcome are logged) but pursues no goal and calls no model.
+// ?1 = since, ?2 = until.
+constexpr std::string_view kRunsInWindow =
+    " WHERE kind != 'undo' AND started_at >= ?1 AND started_at < ?2";
 
+// `head` + the window's runs (for `run_id IN (...)`) + `tail`.
 std::string Sql(std::string_view head, std::string_view tail = "") {
-  return std::string(head) + std::string(kWindowRuns) + std::string(tail);
+  return std::string(head) + "(SELECT id FROM runs" + std::string(kRunsInWindow) + ")" +
+         std::string(tail);
 }
 
 }  // namespace
@@ -40,8 +44,8 @@ Result<LedgerFacts> ReadLedgerFacts(ledger::Ledger& ledger, const Window& window
   LedgerFacts facts;
 
   auto runs =
-      TRY(ledger.Query("SELECT id, kind, outcome, started_at, ended_at FROM runs"
-                       " WHERE started_at >= ?1 AND started_at < ?2 ORDER BY started_at, id",
+      TRY(ledger.Query("SELECT id, kind, outcome, started_at, ended_at FROM runs" +
+                           std::string(kRunsInWindow) + " ORDER BY started_at, id",
                        params));
   for (const auto& r : runs.rows) {
     RunFact run{Text(r[0]), Text(r[1]), Text(r[2]), Int(r[3]), std::nullopt};
@@ -74,7 +78,7 @@ Result<LedgerFacts> ReadLedgerFacts(ledger::Ledger& ledger, const Window& window
   auto calls = TRY(ledger.Query(
       Sql("SELECT m.run_id, COALESCE(s.task_id, ''), m.provider, m.model, m.role, m.tier,"
           " m.tokens_in, m.tokens_out, m.tokens_cached, m.cost_usd, m.ttft_ms, m.duration_ms,"
-          " m.tokens_per_s, m.error_kind IS NOT NULL"
+          " m.error_kind IS NOT NULL"
           " FROM model_calls m LEFT JOIN steps s ON s.id = m.step_id WHERE m.run_id IN ",
           " ORDER BY m.id"),
       params));
@@ -92,8 +96,7 @@ Result<LedgerFacts> ReadLedgerFacts(ledger::Ledger& ledger, const Window& window
     c.cost_usd = Real(r[9]);
     c.ttft_ms = Int(r[10]);
     c.duration_ms = Int(r[11]);
-    c.tokens_per_s = Real(r[12]);
-    c.error = Int(r[13]) != 0;
+    c.error = Int(r[12]) != 0;
     facts.model_calls.push_back(std::move(c));
   }
 

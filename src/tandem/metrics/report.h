@@ -118,8 +118,10 @@ struct CallGroup {
   Ratio unassisted_rate;
   Ratio per_success_usd;       // spend_usd / runs_succeeded
   Distribution ttft_ms;        // successful calls with ttft_ms > 0
-  Distribution tokens_per_s;   // successful calls with tokens_per_s > 0
-  Ratio tokens_per_s_overall;  // sum(tokens_out) * 1000 / sum(duration - ttft)
+  // Streaming speed (base/token_rate.h) of successful calls long enough to
+  // measure: per call, and their tokens after the first over their spans.
+  Distribution tokens_per_s;
+  Ratio tokens_per_s_overall;
 };
 
 struct TierGroup {

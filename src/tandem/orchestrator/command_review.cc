@@ -24,7 +24,7 @@ bool StartsWithWord(std::string_view line, std::string_view word) {
 void Record(const ReviewerEnv& env, const std::string& run_id,
             const Result<protocol::ModelResponse, protocol::ModelError>& reply, double cost) {
   if (!env.ledger || run_id.empty()) return;
-  agent::ModelCallWho who{run_id, env.step, env.role, env.model.provider, env.model.name};
+  agent::ModelCallWho who{run_id, env.step, env.role, env.model.provider, env.model.model.id};
   (void)env.ledger->RecordModelCall(reply ? agent::ModelCallRow(who, *reply, cost)
                                           : agent::ModelCallRow(who, reply.error()));
 }

@@ -671,9 +671,14 @@ class PlanRunner {
       }
       auto plan_text = platform::ReadWholeFile(plan_path_);
       if (!plan_text) return plan_text.error();
-      PlannerEnv planner{env_.planner, env_.events, env_.ledger, run_id_};
+      PlannerSpend spend;
+      PlannerEnv planner{env_.planner, env_.events, env_.ledger, run_id_, &spend};
       ReplanContext context{*plan_text, task, outcome.summary, BestAttemptDiff(outcome), count};
       auto replan = AskReplan(planner, context);
+      // The re-plan is part of the run: its tokens, cost and time count.
+      totals_.usage += spend.usage;
+      totals_.cost_usd += spend.cost_usd;
+      totals_.model_ms += spend.model_ms;
       if (!replan) {
         Notice("warn", "re-plan failed: " + replan.error().message(), task.id);
         return Fail(task, tier, outcome.summary + "; re-plan failed: " + replan.error().message(),

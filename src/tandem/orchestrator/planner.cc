@@ -39,7 +39,7 @@ class PlannerObserver : public providers::StreamObserver {
 };
 
 agent::ModelCallWho Who(const PlannerEnv& env) {
-  return {env.run_id, std::nullopt, "planner", env.model.provider, env.model.name};
+  return {env.run_id, std::nullopt, "planner", env.model.provider, env.model.model.id};
 }
 
 // One planner call, published and recorded.
@@ -55,6 +55,11 @@ Result<std::string> Call(const PlannerEnv& env, const protocol::ModelRequest& re
     return Unavailable(fmt::format("planner model {}: {}", env.model.name, reply.error().message));
   }
   double cost = config::CostUsd(env.model.model, reply->usage);
+  if (env.spend != nullptr) {
+    env.spend->usage += reply->usage;
+    env.spend->cost_usd += cost;
+    env.spend->model_ms += reply->timings.total_ms;
+  }
   env.events->Publish({scope, WallClockMs(),
                        protocol::ModelCallFinished{env.model.name, reply->usage, reply->timings,
                                                    cost, reply->retries}});

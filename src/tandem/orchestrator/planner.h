@@ -32,11 +32,19 @@ struct ModelSlot {
   providers::ModelClient* client = nullptr;  // not owned
 };
 
+// What the planner's successful calls cost, corrections included.
+struct PlannerSpend {
+  protocol::Usage usage;
+  double cost_usd = 0;
+  double model_ms = 0;
+};
+
 struct PlannerEnv {
   ModelSlot model;
   protocol::EventSink* events = nullptr;  // REQUIRED
   ledger::Ledger* ledger = nullptr;       // optional: model calls are recorded
   std::string run_id;                     // the run the calls belong to
+  PlannerSpend* spend = nullptr;          // optional: every call adds to it
   int max_fixes = 2;
 };
 

@@ -26,7 +26,7 @@ struct RunStarted {
   std::string repo;
   std::string model;
   std::string gates_source;  // "verify.md" or what was detected
-  int64_t first_request_tokens = 0;  // estimated size of the first prompt
+  int64_t first_request_tokens = 0;  // estimated size of the first prompt; 0: none yet
 };
 struct StepStarted {
   int step = 0;     // 1-based

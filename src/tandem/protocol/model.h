@@ -87,7 +87,7 @@ const char* StopReasonName(StopReason r);
 struct Timings {
   double time_to_first_token_ms = 0;  // request sent -> first content byte
   double total_ms = 0;                // request sent -> stream end
-  double output_tokens_per_s = 0;     // output tokens / (total - ttft)
+  double output_tokens_per_s = 0;     // base/token_rate.h; 0: too short to be a rate
 };
 
 // Streaming events, delivered in arrival order.

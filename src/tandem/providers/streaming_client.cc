@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "tandem/base/redact.h"
+#include "tandem/base/token_rate.h"
 #include "tandem/net/sse_parser.h"
 #include "tandem/providers/model_errors.h"
 
@@ -149,8 +150,8 @@ class Reply : public std::enable_shared_from_this<Reply> {
       protocol::Timings& t = response->timings;
       t.time_to_first_token_ms = Ms(r.first_byte - r.started);
       t.total_ms = Ms(r.finished - r.started);
-      double gen_s = (t.total_ms - t.time_to_first_token_ms) / 1000.0;
-      t.output_tokens_per_s = gen_s > 0 ? static_cast<double>(response->usage.output_tokens) / gen_s : 0;
+      t.output_tokens_per_s = ReplyTokensPerSecond(response->usage.output_tokens,
+                                                   t.time_to_first_token_ms, t.total_ms);
       response->retries = retries;
       Complete(std::move(*response));
       return;

@@ -1,0 +1,120 @@
+// Honest figures end to end: what `tandem stats` and a run's totals report
+// after real runs against the scripted model server streaming at a known
+// rate. A model is named by its provider and the model id sent to it, a
+// reply too short to be a rate is left out of the speed, an undo is not a
+// run, and the planner's re-plan call counts in the run's model time.
+#include <gtest/gtest.h>
+
+#include "tests/e2e/orchestrator_helpers.h"
+
+namespace tandem::e2e {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kTokensPerSecond = 1000;
+
+class FiguresTest : public E2eTest {};
+
+// `words` one-word tokens of prose.
+std::string Prose(int words) {
+  std::string text;
+  for (int i = 0; i < words; ++i) text += i == 0 ? "word" : " word";
+  return text;
+}
+
+TEST_F(FiguresTest, StatsNamesTheModelOnceMeasuresOnlyReplyLongEnoughAndSkipsTheUndo) {
+  MakePassingRepo();
+  // Reply 1 streams 300 tokens of text and a tool call at 1,000 tok/s;
+  // reply 2 is a one-line finish, a burst of a few tokens.
+  json script = Script({Turn(0, {Call("write_file", {{"path", "a.txt"}, {"content", "a\n"}})},
+                             Prose(300)),
+                        Finish(1)});
+  script["tokens_per_second"] = kTokensPerSecond;
+  script["ttft_ms"] = 20;
+  StartServer(script);
+  // The model's key is what discovery would name it: "<provider>/<id>".
+  WriteFile(".tandem/config.toml",
+            "[providers.local]\nwire = \"openai\"\nbase_url = \"" + server().base_url() +
+                "\"\n[models.\"local/scripted-model\"]\nprovider = \"local\"\n"
+                "id = \"scripted-model\"\n[roles]\nexecutor = \"local/scripted-model\"\n"
+                "planner = \"local/scripted-model\"\nreviewer = \"local/scripted-model\"\n");
+
+  TandemRun run = Do("write a.txt");
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  auto calls = run.Events("model_call_finished");
+  ASSERT_EQ(calls.size(), 2u) << run.Describe();
+  EXPECT_GT(calls[0].value("tokens_per_s", 0.0), 0.0) << calls[0].dump();
+  EXPECT_EQ(calls[1].value("tokens_per_s", -1.0), 0.0) << calls[1].dump();  // no rate
+  TandemRun undo = RunTandem({"undo"});
+  ASSERT_EQ(undo.exit_code, 0) << undo.Describe();
+
+  TandemRun stats = RunTandem({"stats", "--json"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.Describe();
+  json j = json::parse(stats.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(j.is_discarded()) << stats.out;
+  // The undo is not a run: one run, and its wall time only.
+  EXPECT_EQ(j["runs"]["total_all_kinds"], 1) << stats.out;
+  EXPECT_EQ(j["runs"]["total"], 1) << stats.out;
+  EXPECT_EQ(j["time"]["runs"], 1) << stats.out;
+  ASSERT_EQ(j["models"].size(), 1u) << stats.out;
+  const json& model = j["models"][0];
+  EXPECT_EQ(model["provider"], "local");
+  EXPECT_EQ(model["model"], "scripted-model");
+  EXPECT_EQ(model["calls"], 2);
+  // Only the long reply has a speed; the server's pace bounds it (a burst
+  // counted as a rate read 100 times the server's).
+  EXPECT_EQ(model["tokens_per_s"]["samples"], 1) << stats.out;
+  double speed = model["tokens_per_s"]["median"].get<double>();
+  EXPECT_GT(speed, kTokensPerSecond / 4.0) << stats.out;
+  EXPECT_LT(speed, kTokensPerSecond * 4.0) << stats.out;
+
+  TandemRun text = RunTandem({"stats"});
+  ASSERT_EQ(text.exit_code, 0) << text.Describe();
+  EXPECT_NE(text.out.find("local/scripted-model"), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("local/local/"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("1 runs (1 do/run/demo"), std::string::npos) << text.out;
+}
+
+TEST_F(FiguresTest, TheReplanCallCountsInTheRunsTokensCostAndModelTime) {
+  MakePassingRepo();
+  WriteVerifyMd({{"check", "sh check.sh"}, {"nobad", "! grep -rq bad --include=*.txt ."}});
+  WriteFile("plan.md", "# Plan: split\n\n" + TaskBlock("T1", "Too big", "Write big.txt [big]"));
+  CommitAll("plan");
+  std::string split = "SPLIT: two smaller steps\n\n" +
+                      TaskBlock("T1a", "Half A", "Write a.txt [part-a]") +
+                      TaskBlock("T1b", "Half B", "Write b.txt [part-b]", "", "T1a");
+  std::vector<json> turns = {ReplanTurn(split)};
+  turns.push_back(TaskTurn("[big]", kAnyTurn,
+                           {Call("write_file", {{"path", "big.txt"}, {"content", "bad\n"}})}));
+  for (auto& t : WriteThenFinish("[part-a]", "a.txt", "a\n")) turns.push_back(t);
+  for (auto& t : WriteThenFinish("[part-b]", "b.txt", "b\n")) turns.push_back(t);
+  StartServer(Script(turns));
+
+  TandemRun run = RunTandem({"run", "--json", "--set", "limits.step_retries=1", "--set",
+                             "models.scripted.price_input=1.0", "--set",
+                             "models.scripted.price_output=2.0"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  // Every model call the run made, the planner's included, adds up to the
+  // run's totals.
+  int64_t tokens_in = 0, tokens_out = 0;
+  double model_ms = 0, cost = 0;
+  int planner_calls = 0;
+  for (const json& e : run.Events("model_call_finished")) {
+    tokens_in += e["usage"].value("input_tokens", int64_t{0});
+    tokens_out += e["usage"].value("output_tokens", int64_t{0});
+    model_ms += e.value("duration_ms", 0.0);
+    cost += e.value("cost_usd", 0.0);
+    if (e.value("agent", "") == "planner") planner_calls++;
+  }
+  EXPECT_EQ(planner_calls, 1) << run.Describe();
+  json finished = run.Finished();
+  EXPECT_EQ(finished["usage"].value("input_tokens", int64_t{-1}), tokens_in) << finished.dump();
+  EXPECT_EQ(finished["usage"].value("output_tokens", int64_t{-1}), tokens_out) << finished.dump();
+  EXPECT_NEAR(finished.value("model_ms", 0.0), model_ms, 0.01) << finished.dump();
+  EXPECT_NEAR(finished.value("cost_usd", 0.0), cost, 1e-12) << finished.dump();
+  EXPECT_GT(cost, 0.0);
+}
+
+}  // namespace
+}  // namespace tandem::e2e
