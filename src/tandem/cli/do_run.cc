@@ -101,8 +101,12 @@ int RunDo(const DoOptions& options) {
   }
   if (!options.json) {
     if (result->outcome == agent::TaskOutcome::kInterrupted) {
-      fmt::print("stopped. Completed steps are kept; the unfinished step was rolled back.\n"
-                 "Run `tandem do` again to continue, or `tandem undo` to restore the tree as it "
+      // A `tandem do` cannot be continued: say what is in the tree now and
+      // the two ways on from it.
+      fmt::print("stopped. The steps that finished are kept in the tree; the step in progress "
+                 "was rolled back.\n"
+                 "An interrupted `tandem do` is not continued: `tandem do \"<task>\"` starts a "
+                 "new run from the tree as it is now, and `tandem undo` restores the tree as it "
                  "was before run {}.\n",
                  spec.run_id);
     } else if (result->outcome == agent::TaskOutcome::kSucceeded) {

@@ -17,6 +17,7 @@
 #include "tandem/cli/runtime.h"
 #include "tandem/cli/signals.h"
 #include "tandem/ledger/ledger.h"
+#include "tandem/memory/plan_md.h"
 #include "tandem/orchestrator/plan_runner.h"
 #include "tandem/orchestrator/steer.h"
 #include "tandem/verify/detect.h"
@@ -61,6 +62,21 @@ class PromptOut {
   std::FILE* tty_;
 };
 
+// `tandem run` without plan.md: how to make one.
+std::string NoPlanMessage(const std::string& repo_root) {
+  return fmt::format(
+      "tandem: there is no plan.md in {} to run. Make one:\n"
+      "  tandem plan \"<goal>\"   the planner model writes it\n"
+      "or write it yourself, a block per task:\n"
+      "  - [ ] T1: <title>\n"
+      "    - do: <what to do>\n"
+      "    - scope: <path globs the task may change>   (optional; default: any)\n"
+      "    - accept: gates all; check `<command>`       (optional; default: gates all)\n"
+      "    - after: <ids of tasks to do first>          (optional)\n"
+      "(`tandem init` writes a plan.md that explains every field.)\n",
+      repo_root);
+}
+
 }  // namespace
 
 Result<std::vector<verify::Gate>> LoadGates(const std::string& repo_root, std::string* source) {
@@ -84,6 +100,11 @@ int RunPlanCommand(const PlanRunOptions& options) {
   Runtime& rt = **runtime;
   if (rt.repo_root.empty()) {
     fmt::print(stderr, "tandem: not inside a git repository (run `git init` first)\n");
+    return kExitUsage;
+  }
+  if (!options.resume && !std::filesystem::exists(std::filesystem::path(rt.repo_root) /
+                                                  memory::kPlanFileName)) {
+    fmt::print(stderr, "{}", NoPlanMessage(rt.repo_root));
     return kExitUsage;
   }
   orchestrator::RunnerEnv env;

@@ -1,7 +1,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
+#include <iterator>
 
 #include "tandem/config/loader.h"
 #include "tandem/config/test_util.h"
@@ -422,6 +424,31 @@ TEST(ConfigDocs, EveryExampleInConfigMdIsValid) {
     }
   }
   EXPECT_GE(examples, 7);
+}
+
+// GUARDRAILS.md and CONFIG.md describe the sandbox in the words a config file
+// uses: every value `sandbox.mode` and `sandbox.on_unavailable` accept, and
+// none of the internal names (tools::SandboxMode) that a config rejects.
+TEST(ConfigDocs, GuardrailsAndConfigMdNameTheSandboxModesAConfigAccepts) {
+  for (const char* doc : {"/docs/GUARDRAILS.md", "/docs/CONFIG.md"}) {
+    std::ifstream in(std::string(TANDEM_SOURCE_DIR) + doc);
+    ASSERT_TRUE(in) << doc;
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (SandboxMode mode : {SandboxMode::kAuto, SandboxMode::kBwrap, SandboxMode::kNone}) {
+      std::string value = "\"" + std::string(ToString(mode)) + "\"";
+      EXPECT_NE(text.find(value), std::string::npos) << doc << " lacks " << value;
+      EXPECT_TRUE(ParseSandboxMode(ToString(mode)));
+    }
+    for (OnUnavailable o : {OnUnavailable::kRefuse, OnUnavailable::kRunUnsandboxed}) {
+      std::string value = "\"" + std::string(ToString(o)) + "\"";
+      EXPECT_NE(text.find(value), std::string::npos) << doc << " lacks " << value;
+    }
+    for (const char* internal : {"`require`", "`prefer`", "`off`"}) {
+      EXPECT_FALSE(ParseSandboxMode(std::string_view(internal).substr(1, std::strlen(internal) - 2)));
+      EXPECT_EQ(text.find(internal), std::string::npos) << doc << " names the mode " << internal
+                                                        << ", which a config file rejects";
+    }
+  }
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 #include "tandem/config/doctor.h"
 
 #include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "tandem/base/redact.h"
 #include "tandem/config/resolve.h"
@@ -27,6 +30,18 @@ DoctorReport BuildDoctorReport(const LoadedConfig& loaded, const DiscoveryReport
     it->providers.push_back(name);
   }
 
+  // One `missing` line per distinct problem, naming the roles it stops: three
+  // unset roles share one hint instead of repeating it.
+  std::vector<std::pair<std::string, std::string>> problems;  // problem, roles
+  auto add_problem = [&](std::string problem, Role role) {
+    auto it = std::find_if(problems.begin(), problems.end(),
+                           [&](const auto& p) { return p.first == problem; });
+    if (it == problems.end()) {
+      problems.emplace_back(std::move(problem), RoleName(role));
+    } else {
+      it->second += ", " + std::string(RoleName(role));
+    }
+  };
   report.all_roles_served = true;
   for (Role role : kAllRoles) {
     DoctorReport::RoleStatus status;
@@ -43,13 +58,25 @@ DoctorReport BuildDoctorReport(const LoadedConfig& loaded, const DiscoveryReport
     Result<ResolvedModel> resolved = ResolveRole(config, env, role);
     status.ok = resolved.has_value();
     if (!status.ok) {
-      // Redacted anyway: a message must never be the way a key leaks.
-      status.problem = Redactor::Apply(resolved.error().message());
-      report.missing.push_back(status.problem);
+      std::string context = "role " + std::string(RoleName(role)) + ": ";
+      if (status.model_name.empty()) {
+        status.problem = context + "no model is configured (roles." +
+                         std::string(RoleName(role)) + " is unset)";
+        add_problem("no model is configured; set roles.<role> in a config file, or " +
+                        std::string(kNoModelHint),
+                    role);
+      } else {
+        // Redacted anyway: a message must never be the way a key leaks.
+        status.problem = Redactor::Apply(resolved.error().message());
+        add_problem(status.problem.starts_with(context) ? status.problem.substr(context.size())
+                                                        : status.problem,
+                    role);
+      }
       report.all_roles_served = false;
     }
     report.roles.push_back(std::move(status));
   }
+  for (const auto& [problem, roles] : problems) report.missing.push_back(roles + ": " + problem);
   return report;
 }
 

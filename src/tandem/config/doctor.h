@@ -35,7 +35,7 @@ struct DoctorReport {
   bool probed = false;            // local servers were looked for
   std::vector<ProbeResult> servers;
   std::vector<RoleStatus> roles;     // planner, executor, reviewer
-  std::vector<std::string> missing;  // one line per problem
+  std::vector<std::string> missing;  // one line per distinct problem: "<roles>: <problem>"
   bool all_roles_served = false;
 };
 

@@ -38,10 +38,9 @@ Result<ResolvedModel> ResolveRole(const Config& config, const Env& env, Role rol
   std::string context = "role " + std::string(RoleName(role));
   const std::string& model = config.roles.Get(role);
   if (model.empty()) {
-    return FailedPrecondition(
-        context + ": no model is configured; set roles." + std::string(RoleName(role)) +
-        " in a config file, or export an API key (CEREBRAS_API_KEY, GROQ_API_KEY, "
-        "OPENAI_API_KEY, ANTHROPIC_API_KEY), or start a local OpenAI-compatible server");
+    return FailedPrecondition(context + ": no model is configured; set roles." +
+                              std::string(RoleName(role)) + " in a config file, or " +
+                              std::string(kNoModelHint));
   }
   Result<ResolvedModel> resolved = ResolveModel(config, env, model);
   if (!resolved) return resolved.error().WithContext(context);

@@ -23,6 +23,12 @@ struct ResolvedModel {
   providers::ModelOptions options;       // fast_mode
 };
 
+// What to do when no model is configured at all (part of ResolveRole's
+// error for an unset role).
+inline constexpr std::string_view kNoModelHint =
+    "export an API key (CEREBRAS_API_KEY, GROQ_API_KEY, OPENAI_API_KEY, ANTHROPIC_API_KEY), or "
+    "start a local OpenAI-compatible server";
+
 // Errors: kNotFound (no such model or provider), kFailedPrecondition (the
 // role is unset, or the provider's key variable is not set).
 Result<ResolvedModel> ResolveModel(const Config& config, const Env& env,

@@ -148,9 +148,28 @@ TEST(Doctor, ReportsFilesKeysServersAndEveryRole) {
   EXPECT_EQ(executor.set_by, "discovered (CEREBRAS_API_KEY is set)");
   EXPECT_EQ(report.roles[2].model_name, "claude-opus");  // reviewer follows the planner
   EXPECT_FALSE(report.all_roles_served);
-  EXPECT_EQ(report.missing.size(), 2u);
+  // Planner and reviewer fail the same way: one line names both.
+  EXPECT_EQ(report.missing,
+            std::vector<std::string>{"planner, reviewer: model 'claude-opus' uses provider "
+                                     "'anthropic' whose key env var ANTHROPIC_API_KEY is not set"});
 
   EXPECT_THAT(Flatten(report), Not(HasSubstr(kSecret)));
+}
+
+TEST(Doctor, UnsetRolesShareOneHintInsteadOfRepeatingIt) {
+  TempTree tree;
+  Env env;  // no key, no config, nothing discovered
+  LoadedConfig loaded = Load(tree, env);
+  DoctorReport report = BuildDoctorReport(loaded, Discover(loaded, env, nullptr), env);
+  EXPECT_FALSE(report.all_roles_served);
+  ASSERT_EQ(report.roles.size(), 3u);
+  EXPECT_EQ(report.roles[0].problem, "role planner: no model is configured (roles.planner is unset)");
+  ASSERT_EQ(report.missing.size(), 1u);
+  EXPECT_EQ(report.missing[0], "planner, executor, reviewer: no model is configured; set "
+                               "roles.<role> in a config file, or " +
+                                   std::string(kNoModelHint));
+  std::string text = Flatten(report);
+  EXPECT_EQ(text.find(kNoModelHint), text.rfind(kNoModelHint)) << text;
 }
 
 TEST(Doctor, AllRolesServed) {

@@ -1,5 +1,8 @@
 #include "tandem/memory/init.h"
 
+#include <string>
+#include <string_view>
+
 #include "tandem/platform/atomic_file.h"
 #include "tandem/memory/plan_md.h"
 #include "tandem/memory/progress_md.h"
@@ -8,21 +11,51 @@
 namespace tandem::memory {
 namespace {
 
+// The files explain their own format: the user's repository has no tandem
+// docs to point at.
 std::string EmptyPlan() {
   return "# Plan\n"
          "\n"
          "No tasks yet. `tandem plan \"<goal>\"` writes them here; you can also write\n"
-         "or edit them yourself (format: docs/FORMATS.md, section plan.md), e.g.\n"
+         "or edit them yourself, at any time, and `tandem run` does the pending ones.\n"
+         "A task is a checkbox line at the left margin followed by indented fields,\n"
+         "like this (inside the ``` fence it is only an example):\n"
          "\n"
          "```\n"
          "- [ ] T1: Add the date parser\n"
          "  - do: Parse ISO-8601 dates in src/date.cc.\n"
+         "    Indented lines continue the field above.\n"
          "  - scope: src/date.cc, tests/date_test.cc\n"
-         "  - accept: gates build, test\n"
+         "  - accept: gates build, test; check `ctest -R date`\n"
          "  - risk: reversible\n"
          "  - after: —\n"
-         "```\n";
+         "```\n"
+         "\n"
+         "```\n"
+         "[ ] pending  [~] running  [x] done  [!] failed  [-] skipped  [?] waits for approval\n"
+         "T1      the id: a letter, then letters, digits, _ . or -; unique, never renumbered\n"
+         "do      what to do (required)\n"
+         "scope   comma-separated path globs the task may change (default: any path)\n"
+         "accept  `gates all`, `gates none` or gate names from verify.md, and/or\n"
+         "        check `<a command that must exit 0>`; separate them with ; (default: gates all)\n"
+         "risk    reversible (default), or irreversible: waits for your approval and runs\n"
+         "        on the slow tier (pushing, publishing, deleting data, ...)\n"
+         "after   ids of the tasks that must be done first, comma-separated, or — (none)\n"
+         "```\n"
+         "\n"
+         "Anything that is not a task, like this text, is ignored.\n";
 }
+
+// verify.md's own description of its format (prose: verify.md reads a code
+// block outside a gate as an error, so there is no example block).
+constexpr std::string_view kVerifyFormat =
+    "Each gate is a `## <name> (<options>)` heading followed by one ```sh code block:\n"
+    "the command, run by /bin/sh -e from the repository root; exit 0 passes.\n"
+    "Options, comma-separated, all optional: `each step` (the default: after every\n"
+    "step that edited files) or `final` (only when a task ends); `timeout 300s`\n"
+    "(ms, s, m or h; default 300s); `in <dir>` (working directory); `after <gate>`\n"
+    "(start once that gate, defined above, has passed). Anything else, like this\n"
+    "text, is ignored.";
 
 }  // namespace
 
@@ -61,9 +94,10 @@ std::string AgentsTemplate() {
 Result<InitReport> InitRepository(const std::filesystem::path& root,
                                   const verify::Detection& detection) {
   std::string intro =
-      detection.gates.empty()
-          ? "No build system was detected: add gates below (format: docs/FORMATS.md)."
-          : "Detected by `tandem init`; edit freely (format: docs/FORMATS.md).";
+      (detection.gates.empty() ? "No build system was detected: add the commands that build and\n"
+                                 "test this repository as gates below.\n"
+                               : "Detected by `tandem init`; edit freely.\n") +
+      std::string(kVerifyFormat);
   const std::pair<std::string_view, std::string> files[] = {
       {kAgentsFileName, AgentsTemplate()},
       {verify::kVerifyFileName, verify::RenderVerifyMd(detection.gates, intro)},

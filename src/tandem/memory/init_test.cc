@@ -83,6 +83,35 @@ TEST_F(InitTest, WithoutABuildSystemVerifyMdIsValidAndSaysToAddGates) {
   EXPECT_NE(report->next_steps[1].find("no build system"), std::string::npos);
 }
 
+// The user's repository holds no tandem docs: the files explain themselves.
+TEST_F(InitTest, WrittenFilesExplainTheirFormatAndPointAtNoDocsTheUserLacks) {
+  for (bool detected : {false, true}) {
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    if (detected) Write("Makefile", "test:\n\ttrue\n");
+    auto report = InitRepository(root_, verify::DetectGates(root_));
+    ASSERT_TRUE(report) << report.error().ToString();
+    for (const char* name : {"AGENTS.md", "verify.md", "plan.md", "progress.md"}) {
+      EXPECT_EQ(Read(name).find("docs/"), std::string::npos) << name << ":\n" << Read(name);
+    }
+    std::string verify = Read("verify.md");
+    for (const char* part : {"## <name> (<options>)", "```sh", "each step", "final", "timeout",
+                             "after <gate>", "exit 0 passes"}) {
+      EXPECT_NE(verify.find(part), std::string::npos) << part << " in\n" << verify;
+    }
+    ASSERT_TRUE(verify::LoadVerifyMd(root_ / "verify.md")) << verify;
+  }
+  std::string plan = Read("plan.md");
+  for (const char* part : {"- [ ] T1:", "do      what to do (required)", "scope   ",
+                           "accept  `gates all`", "risk    reversible", "irreversible",
+                           "after   ids of the tasks", "[x] done"}) {
+    EXPECT_NE(plan.find(part), std::string::npos) << part << " in\n" << plan;
+  }
+  auto parsed = LoadPlan(root_ / "plan.md");
+  ASSERT_TRUE(parsed) << parsed.error().ToString();
+  EXPECT_TRUE(parsed->tasks.empty());
+}
+
 TEST_F(InitTest, MissingRootIsAnError) {
   auto report = InitRepository(root_ / "nope", verify::Detection{});
   ASSERT_FALSE(report);

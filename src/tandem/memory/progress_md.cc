@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <functional>
 #include <optional>
+#include <string>
+#include <utility>
 
 #include "tandem/platform/atomic_file.h"
 
@@ -176,9 +178,38 @@ void PutEntry(std::string& body, std::string_view label, std::string_view entry,
   body.insert(at, indented_next ? std::string(entry) + "\n" : std::string(entry));
 }
 
+// `entry` without the " (×N)" a repeat count left at its end, and N (1 when
+// there is none).
+std::pair<std::string_view, int> WithoutRepeatCount(std::string_view entry) {
+  constexpr std::string_view kMark = " (×";
+  size_t mark = entry.rfind(kMark);
+  if (mark == std::string_view::npos || !entry.ends_with(')')) return {entry, 1};
+  std::string_view digits = entry.substr(mark + kMark.size());
+  digits.remove_suffix(1);
+  if (digits.empty() || digits.size() > 8 ||
+      digits.find_first_not_of("0123456789") != std::string_view::npos) {
+    return {entry, 1};
+  }
+  return {entry.substr(0, mark), std::atoi(std::string(digits).c_str())};
+}
+
+// Appends `entry` after the body's last entry. When that entry already says
+// the same (a task failing the same way run after run), it counts the repeat
+// instead: "- failure: gate test failed (×3)".
 void AppendEntry(std::string& body, std::string_view entry) {
   EnsureNewline(body);
   std::vector<Unit> units = Units(body);
+  if (!units.empty() && entry.ends_with('\n')) {
+    const Unit& last = units.back();
+    std::string_view prev = std::string_view(body).substr(last.begin, last.end - last.begin);
+    prev.remove_suffix(prev.ends_with('\n') ? 1 : 0);
+    auto [text, count] = WithoutRepeatCount(prev);
+    if (text == entry.substr(0, entry.size() - 1)) {
+      std::string counted = std::string(text) + " (×" + std::to_string(count + 1) + ")\n";
+      body.replace(last.begin, last.end - last.begin, counted);
+      return;
+    }
+  }
   body.insert(units.empty() ? 0 : units.back().end, entry);
 }
 

@@ -82,6 +82,33 @@ TEST_F(ProgressTest, UpdatingAnOutcomeReplacesItAndKeepsEverythingElse) {
   EXPECT_EQ(outcomes[0].summary, "fixed it");
 }
 
+TEST_F(ProgressTest, ARepeatedNoteIsCountedNotWrittenAgain) {
+  const std::string failure = "attempt 1 on the executor tier: gate test failed\nline 2 of it";
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(AppendNote(path_, "T1", NoteKind::kFailure, failure).ok());
+  }
+  ASSERT_TRUE(RecordOutcome(path_, {"T1", "Parse", TaskState::kFailed, 0, ""}).ok());
+  // The outcome sits above the notes: the next identical failure still
+  // follows the last one and is counted with it.
+  ASSERT_TRUE(AppendNote(path_, "T1", NoteKind::kFailure, failure).ok());
+  // A different note breaks the run; the same failure after it is new.
+  ASSERT_TRUE(AppendNote(path_, "T1", NoteKind::kDecision, "escalated").ok());
+  ASSERT_TRUE(AppendNote(path_, "T1", NoteKind::kFailure, failure).ok());
+  // The same text with another kind is another entry.
+  ASSERT_TRUE(AppendNote(path_, "T1", NoteKind::kNote, failure).ok());
+  std::string text = Read();
+  EXPECT_NE(text.find("- outcome: failed\n"
+                      "- failure: attempt 1 on the executor tier: gate test failed\n"
+                      "  line 2 of it (×4)\n"
+                      "- decision: escalated\n"
+                      "- failure: attempt 1 on the executor tier: gate test failed\n"
+                      "  line 2 of it\n"
+                      "- note: attempt 1 on the executor tier: gate test failed\n"
+                      "  line 2 of it\n"),
+            std::string::npos)
+      << text;
+}
+
 TEST_F(ProgressTest, NoteForAnUnknownTaskCreatesItsSection) {
   ASSERT_TRUE(AppendNote(path_, "T7", NoteKind::kQuestion, "which time zone?").ok());
   ASSERT_TRUE(AppendNote(path_, "T7", NoteKind::kFailure, "first line\n\nsecond line").ok());
