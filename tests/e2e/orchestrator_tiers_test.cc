@@ -93,7 +93,9 @@ TEST_F(OrchestratorTiersTest, AFailedTaskIsEscalatedAndSolvedByASplit) {
   for (auto& t : WriteThenFinish("[then]", "then.txt", "then\n")) turns.push_back(t);
   StartServer(Script(turns));
 
-  TandemRun run = RunTandem({"run", "--json", "--set", "limits.step_retries=1"});
+  TandemRun run = RunTandem({"run", "--json", "--set", "limits.step_retries=1", "--set",
+                             "models.scripted.price_input=1.0", "--set",
+                             "models.scripted.price_output=2.0"});
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_FALSE(Exists("big.txt"));
   EXPECT_EQ(ReadFile("a.txt"), "a\n");
@@ -123,6 +125,22 @@ TEST_F(OrchestratorTiersTest, AFailedTaskIsEscalatedAndSolvedByASplit) {
                         "FROM escalations"),
             "split T1 executor planner");
   EXPECT_NE(ReadFile("progress.md").find("split into T1a, T1b"), std::string::npos);
+  // Every model call of the run, the re-plan's included, adds up to the
+  // run's totals.
+  int64_t tokens_in = 0, tokens_out = 0;
+  double model_ms = 0, cost = 0;
+  for (const json& e : run.Events("model_call_finished")) {
+    tokens_in += e["usage"].value("input_tokens", int64_t{0});
+    tokens_out += e["usage"].value("output_tokens", int64_t{0});
+    model_ms += e.value("duration_ms", 0.0);
+    cost += e.value("cost_usd", 0.0);
+  }
+  json finished = run.Finished();
+  EXPECT_EQ(finished["usage"].value("input_tokens", int64_t{-1}), tokens_in) << finished.dump();
+  EXPECT_EQ(finished["usage"].value("output_tokens", int64_t{-1}), tokens_out) << finished.dump();
+  EXPECT_NEAR(finished.value("model_ms", 0.0), model_ms, 0.01) << finished.dump();
+  EXPECT_NEAR(finished.value("cost_usd", 0.0), cost, 1e-12) << finished.dump();
+  EXPECT_GT(cost, 0.0);
 }
 
 TEST_F(OrchestratorTiersTest, EscalationsAreBoundedThenTheTaskFailsAndOthersGoOn) {
