@@ -6,6 +6,7 @@
 
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"
+#include "tandem/cli/writer_lock.h"
 #include "tandem/config/loader.h"
 #include "tandem/memory/init.h"
 #include "tandem/verify/detect.h"
@@ -19,6 +20,8 @@ int RunInit() {
     fmt::print(stderr, "tandem: not inside a git repository (run `git init` first)\n");
     return kExitUsage;
   }
+  auto lock = LockForWriting(root, "init");
+  if (!lock) return lock.error();
   verify::Detection detection = verify::DetectGates(root);
   auto report = memory::InitRepository(root, detection);
   if (!report) {

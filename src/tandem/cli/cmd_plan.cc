@@ -14,6 +14,7 @@
 #include "tandem/cli/plan_run.h"
 #include "tandem/cli/render.h"
 #include "tandem/cli/runtime.h"
+#include "tandem/cli/writer_lock.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/memory/agents_md.h"
 #include "tandem/platform/atomic_file.h"
@@ -43,6 +44,8 @@ int RunPlanGoal(const PlanOptions& options) {
     fmt::print(stderr, "tandem: not inside a git repository (run `git init` first)\n");
     return kExitUsage;
   }
+  auto lock = LockForWriting(rt.repo_root, "plan");
+  if (!lock) return lock.error();
   std::filesystem::path plan_path = std::filesystem::path(rt.repo_root) / memory::kPlanFileName;
   if (auto existing = memory::LoadPlan(plan_path); existing && !options.force) {
     for (const memory::PlanTask& t : existing->tasks) {

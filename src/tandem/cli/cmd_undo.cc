@@ -6,6 +6,7 @@
 #include "tandem/agent/task_runner.h"
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"
+#include "tandem/cli/writer_lock.h"
 #include "tandem/config/loader.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/workspace/workspace.h"
@@ -20,6 +21,8 @@ int RunUndo(const std::string& requested) {
     fmt::print(stderr, "tandem: not inside a git repository\n");
     return kExitUsage;
   }
+  auto lock = LockForWriting(root, "undo");
+  if (!lock) return lock.error();
   auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(root), WallClockMs});
   if (!ledger) {
     fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());

@@ -11,6 +11,7 @@
 #include "tandem/cli/render.h"
 #include "tandem/cli/runtime.h"
 #include "tandem/cli/signals.h"
+#include "tandem/cli/writer_lock.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/verify/detect.h"
 #include "tandem/verify/verify_md.h"
@@ -31,6 +32,8 @@ int RunDo(const DoOptions& options) {
     fmt::print(stderr, "tandem: not inside a git repository (run `git init` first)\n");
     return kExitUsage;
   }
+  auto lock = LockForWriting(rt.repo_root, "do");
+  if (!lock) return lock.error();
   auto handle = OpenModel(rt, config::Role::kExecutor, options.model);
   if (!handle) {
     fmt::print(stderr, "tandem: {}\n(run `tandem doctor` to see what is configured)\n",

@@ -9,6 +9,7 @@ enum ExitCode : int {
   kExitUsage = 2,          // bad command line or configuration
   kExitProvider = 3,       // the model provider failed (auth, network, retries exhausted)
   kExitInternal = 4,       // tandem itself failed (disk, git, ledger)
+  kExitBusy = 5,           // another tandem process is writing this repository; nothing ran
   kExitInterrupted = 130,  // Ctrl-C
 };
 

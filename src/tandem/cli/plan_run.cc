@@ -16,6 +16,7 @@
 #include "tandem/cli/render.h"
 #include "tandem/cli/runtime.h"
 #include "tandem/cli/signals.h"
+#include "tandem/cli/writer_lock.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/memory/plan_md.h"
 #include "tandem/orchestrator/plan_runner.h"
@@ -102,6 +103,8 @@ int RunPlanCommand(const PlanRunOptions& options) {
     fmt::print(stderr, "tandem: not inside a git repository (run `git init` first)\n");
     return kExitUsage;
   }
+  auto lock = LockForWriting(rt.repo_root, options.resume ? "resume" : "run");
+  if (!lock) return lock.error();
   if (!options.resume && !std::filesystem::exists(std::filesystem::path(rt.repo_root) /
                                                   memory::kPlanFileName)) {
     fmt::print(stderr, "{}", NoPlanMessage(rt.repo_root));

@@ -44,8 +44,7 @@ InterruptScope::InterruptScope(std::function<void()> on_interrupt) {
     struct sigaction sa {};
     sa.sa_handler = Handler;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, nullptr);
-    sigaction(SIGTERM, &sa, nullptr);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
   });
 }
 

@@ -1,6 +1,7 @@
-// Ctrl-C handling. While an InterruptScope lives, SIGINT/SIGTERM run its
-// callback (on a dedicated thread, not in signal context); a second Ctrl-C
-// exits at once with code 130.
+// Ctrl-C handling. While an InterruptScope lives, SIGINT, SIGTERM and SIGHUP
+// (a closed terminal or SSH session) run its callback (on a dedicated thread,
+// not in signal context), so every one of them rolls back the unfinished step;
+// a second signal exits at once with code 130.
 #pragma once
 
 #include <atomic>

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "tandem/platform/head_tail_buffer.h"
+#include "tandem/platform/orphan_guard.h"
 
 extern char** environ;
 
@@ -111,6 +112,7 @@ class Runner {
       const auto now = Clock::now();
       if (!reaped && LeaderExited()) {
         ::kill(-pid_, SIGKILL);  // stragglers left in the group
+        ForgetGroup(pid_);
         ::waitpid(pid_, &wait_status, 0);
         reaped = true;
         drain_until = now + kDrainAfterExit;
@@ -159,6 +161,7 @@ class Runner {
     }
     if (!reaped) {  // only on a poll failure: never leave a zombie or a live group
       ::kill(-pid_, SIGKILL);
+      ForgetGroup(pid_);
       ::waitpid(pid_, &wait_status, 0);
     }
 
@@ -287,6 +290,7 @@ Result<ProcessResult> RunProcess(const ProcessSpec& spec) {
     return IoError("cannot start '" + spec.argv[0] + "': " + ErrnoText(err));
   }
   write_end.Reset();  // EOF arrives once every writer in the child tree is gone
+  GuardGroup(pid);    // killed with tandem if tandem dies first (orphan_guard.h)
   Runner runner(spec, pid, read_end.get());
   return runner.Run();
 }

@@ -5,7 +5,9 @@
 // every process it started) with stdin = /dev/null and stdout+stderr merged
 // into one pipe, read with poll(2). When the direct child exits, any process
 // it left behind in its group is killed: nothing keeps running (and writing
-// into the workspace) after RunProcess returns.
+// into the workspace) after RunProcess returns. The group is registered with
+// the orphan guard (orphan_guard.h) while it runs, so it is killed too when
+// tandem itself dies (kill -9, a crash) before RunProcess returns.
 //
 // Thread-safety: RunProcess may be called from many threads at once; every
 // descriptor it opens is O_CLOEXEC so concurrent spawns do not leak pipes

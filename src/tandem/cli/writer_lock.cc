@@ -1,0 +1,103 @@
+#include "tandem/cli/writer_lock.h"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+#include <thread>
+#include <optional>
+
+#include "tandem/base/clock.h"
+#include "tandem/ledger/git_dirs.h"
+#include "tandem/ledger/ledger.h"
+
+namespace tandem::cli {
+namespace {
+
+std::string LocalTime(int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  return fmt::format("{:%Y-%m-%d %H:%M:%S}", fmt::localtime(t));
+}
+
+// The `tandem do` / `tandem run` the holder is executing, from the ledger
+// ("" when it has not begun one yet).
+std::string LiveRunOf(const std::string& repo_root, const ledger::ProcessIdentity& holder) {
+  std::filesystem::path path = ledger::Ledger::PathForRepo(repo_root);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return "";
+  auto ledger = ledger::Ledger::Open({path, WallClockMs});
+  if (!ledger) return "";
+  auto runs = (*ledger)->ActiveRuns();
+  if (!runs) return "";
+  for (const ledger::RunRow& run : *runs) {
+    if (run.owner == holder) return run.id;
+  }
+  return "";
+}
+
+void PrintBusy(const std::string& repo_root, std::string_view subcommand,
+               const std::optional<ledger::LockHolder>& holder) {
+  fmt::print(stderr, "tandem: another tandem process is writing {}; `tandem {}` did not start.\n",
+             repo_root, subcommand);
+  if (!holder) {
+    fmt::print(stderr,
+               "  (it is starting up or finishing; `tandem status` shows what runs)\n"
+               "  wait for it to finish, then run `tandem {}` again.\n",
+               subcommand);
+    return;
+  }
+  std::string run = LiveRunOf(repo_root, holder->process);
+  fmt::print(stderr, "  holder:  {}{}, pid {}, started {}\n", holder->command,
+             run.empty() ? "" : " (run " + run + ")", holder->process.pid,
+             LocalTime(holder->started_at_ms));
+  fmt::print(stderr,
+             "  steer:   tandem steer \"<note>\"   (reaches its next step; `tandem status` shows "
+             "its progress)\n"
+             "  stop:    kill -INT {}   (or Ctrl-C in its terminal: its unfinished step is rolled "
+             "back)\n"
+             "  or wait for it to finish, then run `tandem {}` again.\n",
+             holder->process.pid, subcommand);
+}
+
+}  // namespace
+
+Result<ledger::RepoLock, ExitCode> LockForWriting(const std::string& repo_root,
+                                                  std::string_view subcommand) {
+  auto path = ledger::RepoLock::PathForRepo(repo_root);
+  if (!path) {
+    fmt::print(stderr, "tandem: {}\n", path.error().message());
+    return kExitInternal;
+  }
+  std::string command = fmt::format("tandem {}", subcommand);
+  auto lock = ledger::RepoLock::Acquire(
+      *path, ledger::LockHolder{ledger::ProcessIdentity::Current(), command, WallClockMs()});
+  if (!lock) {
+    if (lock.error().code() == StatusCode::kAlreadyExists) {
+      // A holder writes its record just after it takes the lock: give one
+      // that has only just started a moment to say who it is.
+      auto holder = ledger::RepoLock::ReadHolder(*path);
+      for (int i = 0; i < 50 && !holder; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        holder = ledger::RepoLock::ReadHolder(*path);
+      }
+      PrintBusy(repo_root, subcommand, holder);
+      return kExitBusy;
+    }
+    fmt::print(stderr, "tandem: {}\n", lock.error().message());
+    return kExitInternal;
+  }
+  if (const auto& previous = lock->previous()) {
+    fmt::print(stderr,
+               "tandem: `{}` (pid {}, started {}) ended without releasing this repository "
+               "(killed or crashed); taking over.\n",
+               previous->command, previous->process.pid, LocalTime(previous->started_at_ms));
+  }
+  if (Status excluded = ledger::KeepStateOutOfGitStatus(repo_root); !excluded.ok()) {
+    fmt::print(stderr, "tandem: warning: .tandem/ may show in `git status`: {}\n",
+               excluded.message());
+  }
+  return std::move(*lock);
+}
+
+}  // namespace tandem::cli

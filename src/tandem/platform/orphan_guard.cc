@@ -1,0 +1,122 @@
+#include "tandem/platform/orphan_guard.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <mutex>
+
+namespace tandem::platform {
+namespace {
+
+// One message on the pipe: +pgid registers, -pgid unregisters. 4 bytes, well
+// under PIPE_BUF, so concurrent writers never interleave.
+using Message = int32_t;
+
+constexpr int kMaxGroups = 8192;  // more concurrent children than tandem ever runs
+
+// The guard of the process `g_owner`. A child forked without exec inherits
+// these; it notices (getpid() differs) and starts a guard of its own.
+std::mutex g_mu;
+pid_t g_owner = 0;    // GUARDED_BY(g_mu)
+int g_write_fd = -1;  // GUARDED_BY(g_mu)
+std::atomic<pid_t> g_guard_pid{0};
+
+// The guard's whole life. Runs in a child forked from a multi-threaded
+// process: only async-signal-safe calls, no allocation.
+[[noreturn]] void GuardMain(int read_fd) {
+  ::setsid();
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU}) {
+    ::sigaction(sig, &ignore, nullptr);
+  }
+  // Keep nothing of tandem's open (its repository lock, its stdout pipe).
+  if (read_fd > 0) ::close_range(0, static_cast<unsigned>(read_fd) - 1, 0);
+  ::close_range(static_cast<unsigned>(read_fd) + 1, ~0U, 0);
+  ::prctl(PR_SET_NAME, "tandem-guard", 0, 0, 0);
+
+  pid_t groups[kMaxGroups];
+  int count = 0;
+  char buf[4096];
+  size_t have = 0;
+  for (;;) {
+    ssize_t got = ::read(read_fd, buf + have, sizeof buf - have);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;  // tandem is gone
+    have += static_cast<size_t>(got);
+    size_t used = 0;
+    for (; used + sizeof(Message) <= have; used += sizeof(Message)) {
+      Message m;
+      __builtin_memcpy(&m, buf + used, sizeof m);
+      if (m > 0 && count < kMaxGroups) {
+        groups[count++] = m;
+      } else if (m < 0) {
+        for (int i = 0; i < count; ++i) {
+          if (groups[i] == -m) {
+            groups[i] = groups[--count];
+            break;
+          }
+        }
+      }
+    }
+    __builtin_memmove(buf, buf + used, have - used);
+    have -= used;
+  }
+  for (int i = 0; i < count; ++i) ::kill(-groups[i], SIGKILL);
+  ::_exit(0);
+}
+
+// Starts this process's guard. REQUIRES: g_mu held.
+void Start() {
+  if (g_write_fd >= 0) ::close(g_write_fd);  // a forked parent's guard, not ours
+  g_write_fd = -1;
+  g_owner = ::getpid();
+  g_guard_pid.store(0);
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return;
+  pid_t pid = ::fork();
+  if (pid == 0) GuardMain(fds[0]);
+  ::close(fds[0]);
+  if (pid < 0) {
+    ::close(fds[1]);
+    return;
+  }
+  g_write_fd = fds[1];
+  g_guard_pid.store(pid);
+}
+
+// REQUIRES: g_mu held.
+bool Send(Message m) {
+  if (g_write_fd < 0 || g_owner != ::getpid()) return false;
+  for (;;) {
+    ssize_t wrote = ::write(g_write_fd, &m, sizeof m);
+    if (wrote == static_cast<ssize_t>(sizeof m)) return true;
+    if (wrote < 0 && errno == EINTR) continue;
+    return false;
+  }
+}
+
+}  // namespace
+
+bool GuardGroup(pid_t pgid) {
+  if (pgid <= 0) return false;
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (g_owner != ::getpid()) Start();
+  return Send(static_cast<Message>(pgid));
+}
+
+void ForgetGroup(pid_t pgid) {
+  if (pgid <= 0) return;
+  std::lock_guard<std::mutex> lock(g_mu);
+  Send(-static_cast<Message>(pgid));
+}
+
+pid_t OrphanGuardPid() { return g_guard_pid.load(); }
+
+}  // namespace tandem::platform

@@ -1,0 +1,99 @@
+#include "tandem/platform/orphan_guard.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "tandem/platform/process.h"
+
+namespace tandem::platform {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Waits until `pid` has exited (a zombie counts: it runs no more), at most
+// `timeout_ms`. pidfd_open works for processes that are not our children.
+bool WaitForExit(pid_t pid, int timeout_ms) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return errno == ESRCH;  // already gone
+  pollfd p{fd, POLLIN, 0};
+  int ready = ::poll(&p, 1, timeout_ms);
+  ::close(fd);
+  return ready == 1;
+}
+
+TEST(OrphanGuard, AKilledCallersProcessGroupDiesWithIt) {
+  std::string tmpl = (fs::temp_directory_path() / "tandem_guard_XXXXXX").string();
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  fs::path fifo = fs::path(tmpl) / "pids";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+
+  // The caller stands in for tandem: it runs a child that starts a
+  // grandchild and both hang; the child reports both pids through the fifo.
+  pid_t caller = ::fork();
+  ASSERT_GE(caller, 0);
+  if (caller == 0) {
+    ProcessSpec spec;
+    spec.argv = {"sh", "-c", "sleep 1000 & echo $$ $! > '" + fifo.string() + "'; wait"};
+    auto result = RunProcess(spec);
+    ::_exit(result ? 0 : 1);
+  }
+  pid_t shell = 0, sleeper = 0;
+  {
+    std::ifstream in(fifo);  // blocks until the shell opens it for writing
+    in >> shell >> sleeper;
+  }
+  ASSERT_GT(shell, 0);
+  ASSERT_GT(sleeper, 0);
+
+  ::kill(caller, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(::waitpid(caller, &status, 0), caller);
+
+  bool shell_gone = WaitForExit(shell, 10000);
+  bool sleeper_gone = WaitForExit(sleeper, 10000);
+  if (!shell_gone) ::kill(shell, SIGKILL);
+  if (!sleeper_gone) ::kill(sleeper, SIGKILL);
+  EXPECT_TRUE(shell_gone) << "the child outlived its killed caller";
+  EXPECT_TRUE(sleeper_gone) << "the grandchild outlived its killed caller";
+  fs::remove_all(tmpl);
+}
+
+TEST(OrphanGuard, TheGuardItselfEndsWithItsCaller) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  pid_t caller = ::fork();
+  ASSERT_GE(caller, 0);
+  if (caller == 0) {
+    ProcessSpec spec;
+    spec.argv = {"true"};
+    bool ran = RunProcess(spec).has_value();
+    pid_t guard = OrphanGuardPid();
+    [[maybe_unused]] auto n = ::write(pipe_fds[1], &guard, sizeof guard);
+    ::_exit(ran ? 0 : 1);
+  }
+  ::close(pipe_fds[1]);
+  pid_t guard = 0;
+  ASSERT_EQ(::read(pipe_fds[0], &guard, sizeof guard), static_cast<ssize_t>(sizeof guard));
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(caller, &status, 0), caller);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_GT(guard, 0) << "no guard was started";
+  bool gone = WaitForExit(guard, 10000);
+  if (!gone) ::kill(guard, SIGKILL);
+  EXPECT_TRUE(gone) << "the guard outlived its caller";
+}
+
+}  // namespace
+}  // namespace tandem::platform
