@@ -65,8 +65,8 @@ std::string EmptyProgress();
 Status RecordOutcome(const std::filesystem::path& path, const TaskOutcome& outcome);
 
 // Appends `- <kind>: <text>` to task `task_id`'s section (created if needed,
-// titled with the id), or to `## Notes` when `task_id` is empty. When the
-// section's last entry is the same, its repeat count goes up instead:
+// titled with the id), or to `## Notes` when `task_id` is empty. When an
+// entry of the section says the same, its repeat count goes up instead:
 // `- failure: gate test failed (×2)`.
 Status AppendNote(const std::filesystem::path& path, std::string_view task_id, NoteKind kind,
                   std::string_view text);

@@ -88,22 +88,26 @@ TEST_F(ProgressTest, ARepeatedNoteIsCountedNotWrittenAgain) {
     ASSERT_TRUE(AppendNote(path_, "T1", NoteKind::kFailure, failure).ok());
   }
   ASSERT_TRUE(RecordOutcome(path_, {"T1", "Parse", TaskState::kFailed, 0, ""}).ok());
-  // The outcome sits above the notes: the next identical failure still
-  // follows the last one and is counted with it.
+  // The outcome sits above the notes; the next identical failure is
+  // counted with the others, and so is one after a different note (a run
+  // that fails the same way again).
   ASSERT_TRUE(AppendNote(path_, "T1", NoteKind::kFailure, failure).ok());
-  // A different note breaks the run; the same failure after it is new.
   ASSERT_TRUE(AppendNote(path_, "T1", NoteKind::kDecision, "escalated").ok());
   ASSERT_TRUE(AppendNote(path_, "T1", NoteKind::kFailure, failure).ok());
-  // The same text with another kind is another entry.
+  ASSERT_TRUE(AppendNote(path_, "T1", NoteKind::kDecision, "escalated").ok());
+  // The same text with another kind, or in another section, is another entry.
   ASSERT_TRUE(AppendNote(path_, "T1", NoteKind::kNote, failure).ok());
+  ASSERT_TRUE(AppendNote(path_, "T2", NoteKind::kFailure, failure).ok());
   std::string text = Read();
   EXPECT_NE(text.find("- outcome: failed\n"
                       "- failure: attempt 1 on the executor tier: gate test failed\n"
-                      "  line 2 of it (×4)\n"
-                      "- decision: escalated\n"
-                      "- failure: attempt 1 on the executor tier: gate test failed\n"
-                      "  line 2 of it\n"
+                      "  line 2 of it (×5)\n"
+                      "- decision: escalated (×2)\n"
                       "- note: attempt 1 on the executor tier: gate test failed\n"
+                      "  line 2 of it\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("## T2: T2\n- failure: attempt 1 on the executor tier: gate test failed\n"
                       "  line 2 of it\n"),
             std::string::npos)
       << text;
