@@ -25,10 +25,11 @@ std::string Prose(int words) {
 
 TEST_F(FiguresTest, StatsNamesTheModelOnceMeasuresOnlyReplyLongEnoughAndSkipsTheUndo) {
   MakePassingRepo();
-  // Reply 1 streams 300 tokens of text and a tool call at 1,000 tok/s;
+  // Reply 1 streams 1,000 tokens of text and a tool call at 1,000 tok/s (a
+  // second: a late read on a loaded machine moves the figure little);
   // reply 2 is a one-line finish, a burst of a few tokens.
   json script = Script({Turn(0, {Call("write_file", {{"path", "a.txt"}, {"content", "a\n"}})},
-                             Prose(300)),
+                             Prose(1000)),
                         Finish(1)});
   script["tokens_per_second"] = kTokensPerSecond;
   script["ttft_ms"] = 20;
