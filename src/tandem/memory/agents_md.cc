@@ -42,6 +42,9 @@ Result<AgentsDoc> LoadAgentsDoc(const std::string& root, const std::vector<std::
   std::vector<fs::path> dirs{fs::path()};
   std::set<std::string> seen{""};
   for (const std::string& p : paths) {
+    // A NUL byte names no file: the kernel would read the path up to it, so
+    // "a/AGENTS.md\0/x" would read a/AGENTS.md under a bogus name.
+    if (p.find('\0') != std::string::npos) continue;
     fs::path rel = fs::path(p).lexically_normal();
     if (rel.is_absolute() || (!rel.empty() && *rel.begin() == "..")) continue;
     // The error_code form: a path from a plan (a model wrote it) may be too

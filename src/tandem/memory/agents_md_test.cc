@@ -81,6 +81,20 @@ TEST_F(AgentsDocTest, UnusablePathIsSkippedNotThrown) {
   EXPECT_EQ(doc->files, std::vector<std::string>{"AGENTS.md"});
 }
 
+// Found by agents_md_fuzz (fuzz/corpus/agents_md/crash-nul-in-path): the
+// kernel reads a path only up to a NUL byte, so "pkg/AGENTS.md\0/x" made
+// "pkg/AGENTS.md\0" a directory in play and read pkg/AGENTS.md again under
+// the name "pkg/AGENTS.md\0/AGENTS.override.md".
+TEST_F(AgentsDocTest, PathWithNulByteNamesNoFile) {
+  Write("AGENTS.md", "root rules\n");
+  Write("pkg/AGENTS.md", "pkg rules\n");
+  using namespace std::string_literals;
+  auto doc = LoadAgentsDoc(root_.string(), {"pkg/AGENTS.md\0/x"s, "pkg\0/other/a.cc"s});
+  ASSERT_TRUE(doc) << doc.error().ToString();
+  EXPECT_EQ(doc->files, std::vector<std::string>{"AGENTS.md"});
+  EXPECT_EQ(doc->text.find("pkg rules"), std::string::npos);
+}
+
 TEST_F(AgentsDocTest, MissingFilesAreNotAnError) {
   auto doc = LoadAgentsDoc(root_.string(), {"a/b/c.txt"});
   ASSERT_TRUE(doc);

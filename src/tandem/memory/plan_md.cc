@@ -272,6 +272,14 @@ class Parser {
     task_.what = do_it->second.value;
     if (auto it = fields_.find("scope"); it != fields_.end()) {
       task_.scope = ListOrNone(it->second.value, ",");
+      for (const std::string& glob : task_.scope) {
+        // The kernel reads a path only up to a NUL byte: the glob would name
+        // a file it does not say.
+        if (glob.find('\0') != std::string::npos) {
+          return LineError(it->second.line, "a scope of task " + task_.id +
+                                                " contains a NUL byte; expected path globs");
+        }
+      }
     }
     if (auto it = fields_.find("accept"); it != fields_.end()) {
       RETURN_IF_ERROR(ParseAccept(it->second));

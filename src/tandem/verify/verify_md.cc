@@ -62,9 +62,11 @@ std::optional<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   return std::chrono::milliseconds(n * scale);
 }
 
-// A working directory must stay inside the workspace.
+// A working directory must stay inside the workspace and name what it says
+// (the kernel reads a path only up to a NUL byte).
 bool IsSafeRelativeDir(std::string_view dir) {
   if (dir.empty() || dir.front() == '/' || dir.front() == '~') return false;
+  if (dir.find('\0') != std::string_view::npos) return false;
   for (const auto& part : std::filesystem::path(std::string(dir))) {
     if (part == "..") return false;
   }

@@ -161,6 +161,8 @@ TEST(VerifyMd, RefusesWorkingDirectoryOutsideTheWorkspace) {
             "line 1: working directory '../other' is not valid; expected a path relative to the "
             "repository root without '..'");
   EXPECT_FALSE(ParseVerifyMd("## build (in /tmp)\n```sh\nx\n```\n").has_value());
+  using namespace std::string_literals;
+  EXPECT_FALSE(ParseVerifyMd("## build (in build\0/etc)\n```sh\nx\n```\n"s).has_value());
 }
 
 TEST(VerifyMd, RefusesAfterUnknownOrLaterGate) {
