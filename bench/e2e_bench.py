@@ -77,6 +77,8 @@ def make_repo(files, verify_md=None):
         with open(os.path.join(repo, "verify.md"), "w") as f:
             f.write(verify_md)
     git(repo, "init", "-q")
+    git(repo, "config", "gc.auto", "0")  # no background gc racing the runs
+    git(repo, "config", "gc.autoDetach", "false")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "bench repo")
     os.makedirs(os.path.join(repo, ".tandem"), exist_ok=True)

@@ -87,7 +87,8 @@ fs::path SyntheticRepo(int files) {
     }
     WriteFile(root / ".gitignore", "*.o\n");
     Shell("cd " + root.string() +
-          " && git init -q && git add -A && git -c user.name=bench -c "
+          " && git init -q && git config gc.auto 0 && git config gc.autoDetach false"
+          " && git add -A && git -c user.name=bench -c "
           "user.email=bench@localhost commit -q -m synthetic && git gc -q");
     WriteFile(root / ".git/info/exclude", ".tandem-bench-ready\n");
     WriteFile(root / ".tandem-bench-ready", "");

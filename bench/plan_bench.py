@@ -76,6 +76,8 @@ def make_repo(root, plan, files=None):
     with open(os.path.join(repo, "plan.md"), "w") as f:
         f.write(plan)
     git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "gc.auto", "0")  # no background gc racing the runs
+    git(repo, "config", "gc.autoDetach", "false")
     with open(os.path.join(repo, ".git", "info", "exclude"), "a") as f:
         f.write(".tandem/\n")
     git(repo, "add", "-A")

@@ -36,7 +36,8 @@ const fs::path& Repo(int n) {
     }
     tandem::platform::ProcessSpec spec;
     spec.argv = {"sh", "-c",
-                 "git init -q && git add -A && git -c user.email=b@b -c user.name=b commit -qm init"};
+                 "git init -q && git config gc.auto 0 && git config gc.autoDetach false && "
+                 "git add -A && git -c user.email=b@b -c user.name=b commit -qm init"};
     spec.cwd = dir.string();
     (void)tandem::platform::RunProcess(spec);
     return dir;

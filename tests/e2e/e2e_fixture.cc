@@ -139,6 +139,9 @@ E2eTest::E2eTest() {
   if (Shell(root_,
             "git init -q -b main . && git config user.name e2e && git config user.email "
             "e2e@example.com && git config commit.gpgsign false && "
+            // No background auto-gc racing the test's git commands and
+            // outliving the test (it would count as a leftover process).
+            "git config gc.auto 0 && git config gc.autoDetach false && "
             "echo .tandem/ >> .git/info/exclude",
             &out) != 0) {
     ADD_FAILURE() << "git init failed in " << root_;

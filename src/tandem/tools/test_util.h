@@ -49,7 +49,8 @@ inline std::string Sh(const std::filesystem::path& dir, const std::string& scrip
 }
 
 inline void GitInit(const std::filesystem::path& dir) {
-  Sh(dir, "git init -q && git config user.email t@t && git config user.name t");
+  Sh(dir, "git init -q && git config user.email t@t && git config user.name t"
+         " && git config gc.auto 0 && git config gc.autoDetach false");
 }
 
 }  // namespace tandem::tools::testing

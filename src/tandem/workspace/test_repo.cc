@@ -37,6 +37,8 @@ TestRepo::TestRepo() {
   Git("config user.name tandem-test");
   Git("config user.email test@example.com");
   Git("config commit.gpgsign false");
+  Git("config gc.auto 0");  // no background gc racing the test or outliving it
+  Git("config gc.autoDetach false");
 }
 
 TestRepo::~TestRepo() {
