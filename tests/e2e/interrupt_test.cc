@@ -23,9 +23,12 @@ class InterruptTest : public E2eTest {
   // Waits until the slow command runs inside its sandbox: signalling
   // earlier would race the sandbox's own start-up.
   bool WaitForCommandStart(const TandemProcess& process) {
-    if (!WaitForEvent(process, ToolStarted("run_command"))) return false;
+    return WaitForEvent(process, ToolStarted("run_command")) && WaitForFile("started.marker");
+  }
+  // Waits (10 s at most) for a file a command or gate creates to say it runs.
+  bool WaitForFile(const std::string& rel) {
     for (int i = 0; i < 1000; ++i) {
-      if (Exists("started.marker")) return true;
+      if (Exists(rel)) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return false;
@@ -79,12 +82,12 @@ TEST_F(InterruptTest, CtrlCDuringAStalledModelStreamStopsTheRun) {
   ASSERT_TRUE(WaitForEvent(process, [](const json& e) {
     return e.value("type", "") == "step_started" && e.value("step", 0) == 2;
   }));
-  // Wait until the second request is streaming (recorded before its reply).
-  for (int i = 0; i < 500 && Requests().size() < 2; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  // The stream has delivered its first tokens and stalls after them.
+  ASSERT_TRUE(WaitForEvent(process, [](const json& e) {
+    return e.value("type", "") == "model_delta" &&
+           std::string_view("Now I will").starts_with(e.value("text", "x"));
+  }));
   ASSERT_EQ(Requests().size(), 2u);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ::kill(process.pid, SIGINT);
   TandemRun run = WaitTandem(process);
 
@@ -97,7 +100,7 @@ TEST_F(InterruptTest, CtrlCDuringAStalledModelStreamStopsTheRun) {
 
 TEST_F(InterruptTest, CtrlCDuringAGateRollsBackTheUnverifiedStep) {
   MakePassingRepo();
-  WriteFile("check.sh", "#!/bin/sh\nif [ -f slow.txt ]; then sleep 30; fi\n");
+  WriteFile("check.sh", "#!/bin/sh\nif [ -f slow.txt ]; then touch gate.started; sleep 30; fi\n");
   CommitAll("slow gate");
   StartServer(Script({
       Turn(0, {WriteKept()}),
@@ -110,7 +113,8 @@ TEST_F(InterruptTest, CtrlCDuringAGateRollsBackTheUnverifiedStep) {
     return e.value("type", "") == "tool_finished" && e.value("name", "") == "write_file" &&
            e.value("id", "").find("_2_") != std::string::npos;
   }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the gate is running
+  // The gate says it runs (a file in the workspace, as kSlowCommand does).
+  ASSERT_TRUE(WaitForFile("gate.started"));
   ::kill(process.pid, SIGINT);
   TandemRun run = WaitTandem(process);
 

@@ -23,7 +23,11 @@ class LoopbackServer {
  public:
   LoopbackServer() {
     server_.new_task_queue = [] { return new httplib::ThreadPool(32); };
-    server_.Post("/echo", [](const httplib::Request& req, httplib::Response& res) {
+    server_.Post("/echo", [this](const httplib::Request& req, httplib::Response& res) {
+      {
+        std::lock_guard<std::mutex> lock(ports_mu_);
+        echo_client_ports_.push_back(req.remote_port);
+      }
       res.set_header("x-request-id", "req_42");
       res.set_header("Retry-After", "3");
       res.set_content(req.get_header_value("X-Test") + "|" + req.body, "text/plain");
@@ -75,6 +79,12 @@ class LoopbackServer {
   }
   std::string Url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
   int max_in_flight() const { return max_in_flight_; }
+  // The client-side TCP port of each /echo request so far: one port for
+  // several requests means they shared one connection.
+  std::vector<int> echo_client_ports() {
+    std::lock_guard<std::mutex> lock(ports_mu_);
+    return echo_client_ports_;
+  }
 
  private:
   httplib::Server server_;
@@ -85,6 +95,8 @@ class LoopbackServer {
   std::mutex barrier_mu_;
   std::condition_variable barrier_cv_;
   int arrived_ = 0;
+  std::mutex ports_mu_;
+  std::vector<int> echo_client_ports_;
 };
 
 // Collects one transfer's body and result; Wait() blocks until on_done.
@@ -258,6 +270,11 @@ TEST(HttpTransport, SequentialRequestsReuseTheConnection) {
     EXPECT_EQ(c.result.status, 200);
     EXPECT_EQ(c.body, std::to_string(i) + "|");
   }
+  std::vector<int> ports = server.echo_client_ports();
+  ASSERT_EQ(ports.size(), 3u);
+  EXPECT_GT(ports[0], 0);
+  EXPECT_EQ(ports[1], ports[0]) << "the second request opened a new connection";
+  EXPECT_EQ(ports[2], ports[0]) << "the third request opened a new connection";
 }
 
 TEST(HttpTransport, CancelFromAnotherThreadStopsStream) {

@@ -1,11 +1,14 @@
 #include "tandem/platform/sandbox.h"
 
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -121,14 +124,54 @@ TEST_F(SandboxTest, BlocksNetworkToALoopbackListener) {
   ::close(fd);
 }
 
+// Pids of the processes whose argv[0] is `name` and that still run (a
+// zombie's cmdline is empty, so the dead are not counted).
+std::vector<pid_t> RunningAs(const std::string& name) {
+  std::vector<pid_t> pids;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    std::ifstream in(entry.path() / "cmdline", std::ios::binary);
+    std::string argv0;
+    if (in && std::getline(in, argv0, '\0') && argv0 == name) {
+      pids.push_back(static_cast<pid_t>(std::atoi(entry.path().filename().c_str())));
+    }
+  }
+  return pids;
+}
+
+// Waits (10 s at most) until `want` processes run as `name`.
+bool WaitForCount(const std::string& name, size_t want) {
+  for (int i = 0; i < 1000; ++i) {
+    if (RunningAs(name).size() == want) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 TEST_F(SandboxTest, TimeoutKillsEverythingInside) {
+  // Both sleeps run under a name no other process has (bash's exec -a).
+  const std::string name = "tandem-sandbox-test-" + std::to_string(::getpid());
+  const std::string script = "(exec -a " + name + " sleep 300) & exec -a " + name + " sleep 300";
+
+  // Control: the name is seen while such processes run, and gone once they
+  // are killed.
+  ProcessSpec control;
+  control.argv = {"bash", "-c", script};
+  control.timeout = std::chrono::seconds(60);
+  std::thread control_thread([&] { (void)RunProcess(control); });
+  bool seen = WaitForCount(name, 2);
+  for (pid_t pid : RunningAs(name)) ::kill(pid, SIGKILL);
+  control_thread.join();
+  ASSERT_TRUE(seen) << "the control's two processes were not found under their name";
+  ASSERT_TRUE(WaitForCount(name, 0));
+
   ProcessSpec spec;
-  spec.argv = SandboxArgv(ProbeSandbox().bwrap, workspace_.string(),
-                          {"bash", "-c", "sleep 300 & sleep 300"});
-  spec.timeout = std::chrono::milliseconds(300);
+  spec.argv = SandboxArgv(ProbeSandbox().bwrap, workspace_.string(), {"bash", "-c", script});
+  spec.timeout = std::chrono::milliseconds(1000);
   auto r = RunProcess(spec);
   ASSERT_TRUE(r.has_value());
   EXPECT_TRUE(r->timed_out);
+  EXPECT_TRUE(WaitForCount(name, 0)) << RunningAs(name).size() << " process(es) outlived the timeout";
 }
 
 TEST(SandboxProbe, MissingBinaryIsReportedWithAReason) {

@@ -1,6 +1,10 @@
 #include "tandem/tools/toolbox.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -438,12 +442,52 @@ TEST_F(SandboxedRunCommandTest, WritesInTheWorkspaceButNotInGitOrOutside) {
   EXPECT_FALSE(fs::exists(dir_ / ".git/evil")) << o.content;
 }
 
+// A TCP listener on 127.0.0.1 (an ephemeral port); the kernel completes
+// connections into its backlog, so no accept loop is needed.
+class LoopbackListener {
+ public:
+  LoopbackListener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+        ::listen(fd_, 16) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ADD_FAILURE() << "cannot listen on 127.0.0.1";
+      return;
+    }
+    port_ = ntohs(addr.sin_port);
+  }
+  ~LoopbackListener() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 TEST_F(SandboxedRunCommandTest, NetworkIsUnreachable) {
+  LoopbackListener listener;
+  ASSERT_NE(listener.port(), 0);
+  // bash, not sh: /dev/tcp is a bash feature (under dash the redirection
+  // fails whatever the network, which is why the control below matters).
+  const std::string connect = "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" +
+                              std::to_string(listener.port()) +
+                              "' 2>/dev/null && echo connected || echo blocked";
   ToolOptions options;
   options.command_policy = CommandPolicy::kAllowAll;  // let curl-like commands reach the sandbox
+  options.sandbox = SandboxMode::kOff;
   Make(options);
-  ToolOutcome o = Exec("run_command", {{"command", "exec 3<>/dev/tcp/127.0.0.1/22 && echo connected || echo blocked"}});
-  EXPECT_TRUE(Contains(o.content, "blocked")) << o.content;
+  ToolOutcome control = Exec("run_command", {{"command", connect}});
+  ASSERT_EQ(control.content, "exit code 0\nconnected\n") << "the unsandboxed control must connect";
+
+  options.sandbox = SandboxMode::kRequire;
+  Make(options);
+  ToolOutcome o = Exec("run_command", {{"command", connect}});
+  EXPECT_EQ(o.content, "exit code 0\nblocked\n");
 }
 
 TEST(CommandAvailability, OffRunsUnsandboxedAndSaysSo) {
