@@ -5,7 +5,8 @@
 // Input: byte 0 picks the byte budget; the rest is
 // "<root AGENTS.md>\x01<a/AGENTS.md>\x01<a/b/AGENTS.override.md>\x01<paths, one a line>".
 // Properties checked beyond "no crash, no sanitizer report, no exception":
-//   - the files used are repo-relative, exist, are unique, never climb out of
+//   - the files used are repo-relative, exist under the names given (no NUL
+//     byte: the kernel would read a name only up to it), are unique, never climb out of
 //     the root, come root first (shallower before deeper), one per directory,
 //     and AGENTS.override.md wins over AGENTS.md;
 //   - the text stays near the budget and keeps valid UTF-8 valid;
@@ -78,6 +79,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const std::string& f : doc->files) {
     fs::path p(f);
     if (p.is_absolute() || f.find("..") != std::string::npos) Fail("file outside the root", f);
+    // The kernel reads a name only up to a NUL: such a name is not the file read.
+    if (f.find('\0') != std::string::npos) Fail("file read under a name with a NUL byte", f);
     if (!fs::is_regular_file(Root() / p)) Fail("file does not exist", f);
     if (!dirs.insert(p.parent_path().string()).second) Fail("two files from one directory", f);
     size_t d = static_cast<size_t>(std::distance(p.begin(), p.end()));
