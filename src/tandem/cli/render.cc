@@ -1,4 +1,5 @@
 #include "tandem/cli/render.h"
+#include "tandem/base/kill_point.h"
 #include "tandem/base/overloaded.h"
 
 #include <fmt/format.h>
@@ -183,6 +184,7 @@ void JsonlRenderer::Publish(const protocol::Event& event) {
   std::lock_guard<std::mutex> lock(mu_);
   std::fwrite(line.data(), 1, line.size(), out_);
   std::fflush(out_);
+  KillPoint(protocol::EventTypeName(event.payload));  // crash tests: right after the line
 }
 
 }  // namespace tandem::cli

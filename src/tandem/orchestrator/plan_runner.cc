@@ -10,6 +10,7 @@
 #include <set>
 
 #include "tandem/agent/task_runner.h"
+#include "tandem/base/kill_point.h"
 #include "tandem/platform/atomic_file.h"
 #include "tandem/memory/plan_md.h"
 #include "tandem/memory/progress_md.h"
@@ -721,6 +722,7 @@ class PlanRunner {
         Notice("warn", "the planner's re-plan cannot be applied: " + edited.message(), task.id);
         continue;  // counts as an escalation; ask again within budget
       }
+      KillPoint("plan_edit_written");  // crash tests: plan.md merged, nothing else recorded
       if (replan->action == EscalationAction::kRewrite) {
         Upsert(task, TaskState::kPending, TierRole(tier), "rewritten by the planner");
         Progress(memory::AppendNote(progress_path_, task.id, memory::NoteKind::kDecision,

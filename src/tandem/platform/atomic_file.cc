@@ -14,6 +14,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "tandem/base/kill_point.h"
+
 namespace tandem::platform {
 namespace fs = std::filesystem;
 namespace {
@@ -141,6 +143,7 @@ Status WriteFileAtomically(const fs::path& path, std::string_view content,
       return FailedPrecondition(path.string() + " changed while tandem was updating it");
     }
   }
+  KillPoint("atomic_write_renaming");  // crash tests: the temp file is complete
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());

@@ -6,6 +6,7 @@
 #include <set>
 #include <utility>
 
+#include "tandem/base/kill_point.h"
 #include "tandem/workspace/git_handle.h"
 #include "tandem/workspace/stat_cache.h"
 #include "tandem/workspace/tree_diff.h"
@@ -523,6 +524,7 @@ Result<CheckpointId> Workspace::Restore(const CheckpointId& target, const Touche
   std::vector<TreeChange> changes;
   for (const std::string& p : restore_paths) {
     RETURN_IF_ERROR(s.RestorePath(target_tree.get(), p, changes));
+    KillPoint("restore_path_written");  // crash tests: a restore half done
   }
   git_oid tree = TRY(internal::ApplyTreeChanges(s.repo.get(), s.current_tree.get(), changes));
   return s.Record(tree, "restore " + target.Short());
