@@ -70,6 +70,20 @@ TEST_F(UndoTest, RefusesWhenTheUserRecreatedADeletedFile) {
   EXPECT_NE(undone.error().message().find("delete.txt"), std::string::npos);
 }
 
+// An undo killed after restoring some paths (crash matrix, kill point
+// restore_path_written): the next undo finishes it instead of taking the
+// restored paths for the user's edits.
+TEST_F(UndoTest, UndoKilledHalfWayIsFinishedByTheNextUndo) {
+  repo_.Write("edit.txt", "user's uncommitted work\n");  // restored already
+  repo_.Remove("created");                               // restored already
+  auto ws = StartUndoRun();
+  auto undone = ws->Undo("agent");
+  ASSERT_TRUE(undone.has_value()) << undone.error().ToString();
+  EXPECT_EQ(repo_.Read("edit.txt"), "user's uncommitted work\n");
+  EXPECT_EQ(repo_.Read("delete.txt"), "doomed\n");
+  EXPECT_FALSE(repo_.Exists("created"));
+}
+
 TEST_F(UndoTest, UnknownRunIsNotFound) {
   auto ws = StartUndoRun();
   auto undone = ws->Undo("no-such-run");

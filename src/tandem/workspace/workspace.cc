@@ -566,9 +566,13 @@ Result<CheckpointId> Workspace::Undo(std::string_view run_id) {
   std::string edited;
   for (const FileChange& c : changes) {
     TreeEntryPtr entry = TRY(internal::FindEntry(after.get(), c.path));
-    bool same = TRY(s.Matches(c.path, entry.get()));
-    if (!same) edited += (edited.empty() ? "" : ", ") + c.path;
-    paths.push_back(c.path);
+    if (TRY(s.Matches(c.path, entry.get()))) {
+      paths.push_back(c.path);
+      continue;
+    }
+    // Already as before the run: an undo killed half way restored it.
+    TreeEntryPtr original = TRY(internal::FindEntry(before.get(), c.path));
+    if (!TRY(s.Matches(c.path, original.get()))) edited += (edited.empty() ? "" : ", ") + c.path;
   }
   if (!edited.empty()) {
     return FailedPrecondition("cannot undo run " + std::string(run_id) +
