@@ -1,7 +1,9 @@
 #include "tests/e2e/e2e_fixture.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -126,6 +128,15 @@ json Script(std::vector<json> turns) {
   json script = json::object();
   script["turns"] = json(std::move(turns));
   return script;
+}
+
+json KeptThenSlowCommandScript() {
+  return Script({
+      Turn(0, {Call("write_file", {{"path", "kept.txt"}, {"content", "kept\n"}})}),
+      Turn(1, {Call("write_file", {{"path", "partial.txt"}, {"content", "half\n"}}),
+               Call("run_command", {{"command", "touch started.marker && sleep 30"}})}),
+      Finish(2),
+  });
 }
 
 // ---- E2eTest ----
@@ -352,6 +363,29 @@ bool E2eTest::WaitForEvent(const TandemProcess& process,
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return false;
+}
+
+bool E2eTest::WaitForFile(const std::string& rel, std::chrono::milliseconds timeout) const {
+  int fd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (fd < 0) return false;
+  std::string dir = (std::filesystem::path(root_) / rel).parent_path().string();
+  ::inotify_add_watch(fd, dir.c_str(), IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool found = Exists(rel);  // after the watch is in place: no creation is missed
+  while (!found) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) > 0) {
+      char buf[4096];
+      while (::read(fd, buf, sizeof buf) > 0) {
+      }
+    }
+    found = Exists(rel);
+  }
+  ::close(fd);
+  return found;
 }
 
 TandemRun E2eTest::RunTandem(const std::vector<std::string>& args,

@@ -122,6 +122,10 @@ class E2eTest : public ::testing::Test {
   bool WaitForEvent(const TandemProcess& process,
                     const std::function<bool(const nlohmann::json&)>& match,
                     std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // Waits until `rel` exists in the repository (inotify on its directory, so
+  // no polling); false after `timeout`.
+  bool WaitForFile(const std::string& rel,
+                   std::chrono::milliseconds timeout = std::chrono::seconds(20)) const;
 
   // ---- the ledger (.tandem/ledger.db) ----
   std::unique_ptr<ledger::Ledger> OpenLedger();
@@ -149,5 +153,8 @@ nlohmann::json Turn(int assistant_turns, std::vector<nlohmann::json> calls,
                     const std::string& text = "");
 nlohmann::json Finish(int assistant_turns, const std::string& summary = "done");
 nlohmann::json Script(std::vector<nlohmann::json> turns);
+// Stopping scenarios: step 1 writes kept.txt; step 2 writes partial.txt, then
+// runs a command that touches started.marker and hangs (sleep 30); then finish.
+nlohmann::json KeptThenSlowCommandScript();
 
 }  // namespace tandem::e2e

@@ -4,66 +4,47 @@
 //
 // Every wait is on a condition with a deadline: a file appearing (inotify),
 // an event in the --json stream, a process exiting (pidfd).
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "tests/e2e/e2e_fixture.h"
 
 namespace tandem::e2e {
 namespace {
 
-using nlohmann::json;
+using LifetimeTest = E2eTest;
 
-class LifetimeTest : public E2eTest {
- protected:
-  // Waits until `rel` exists in the repository (inotify on its directory).
-  bool WaitForFile(const std::string& rel, std::chrono::milliseconds timeout) {
-    int fd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (fd < 0) return false;
-    std::string dir = (std::filesystem::path(root()) / rel).parent_path().string();
-    ::inotify_add_watch(fd, dir.c_str(), IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE);
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    bool found = Exists(rel);
-    while (!found) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) > 0) {
-        char buf[4096];
-        while (::read(fd, buf, sizeof buf) > 0) {
-        }
-      }
-      found = Exists(rel);
-    }
-    ::close(fd);
-    return found;
-  }
-};
+// The contents of a /proc file, "" when the process is gone (reads of a
+// process that exits meanwhile fail with ESRCH).
+std::string ReadProc(const std::string& path) {
+  std::string text;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buf[4096];
+  ssize_t got;
+  while ((got = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(got));
+  ::close(fd);
+  return got < 0 ? "" : text;
+}
 
 // Processes (not zombies) whose command line holds `token`.
 std::vector<pid_t> ProcessesWith(const std::string& token) {
   std::vector<pid_t> pids;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     std::string name = entry.path().filename().string();
     if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream cmdline(entry.path() / "cmdline", std::ios::binary);
-    std::string text((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
-    if (text.find(token) == std::string::npos) continue;
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    std::getline(stat, line);
-    size_t paren = line.rfind(')');
-    if (paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z') continue;
+    if (ReadProc("/proc/" + name + "/cmdline").find(token) == std::string::npos) continue;
+    std::string stat = ReadProc("/proc/" + name + "/stat");
+    size_t paren = stat.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] == 'Z') continue;
     pids.push_back(static_cast<pid_t>(std::stol(name)));
   }
   return pids;
@@ -82,12 +63,7 @@ bool WaitForExit(pid_t pid, int timeout_ms) {
 
 TEST_F(LifetimeTest, AClosedTerminalRollsBackTheUnfinishedStepLikeCtrlC) {
   MakePassingRepo();
-  StartServer(Script({
-      Turn(0, {Call("write_file", {{"path", "kept.txt"}, {"content", "kept\n"}})}),
-      Turn(1, {Call("write_file", {{"path", "partial.txt"}, {"content", "half\n"}}),
-               Call("run_command", {{"command", "touch started.marker && sleep 30"}})}),
-      Finish(2),
-  }));
+  StartServer(KeptThenSlowCommandScript());
   TandemProcess process = SpawnTandem({"do", "--json", "slow work"});
   ASSERT_TRUE(WaitForFile("started.marker", std::chrono::seconds(30)));
   ::kill(process.pid, SIGHUP);

@@ -6,8 +6,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <thread>
-
 #include "tests/e2e/orchestrator_helpers.h"
 
 namespace tandem::e2e {
@@ -58,21 +56,11 @@ TEST_F(MessagesTest, RunsFirstLineMakesNoClaimAboutARequestItHasNotBuilt) {
 
 TEST_F(MessagesTest, CtrlCInDoSaysWhatWasKeptAndPromisesNoContinuation) {
   MakePassingRepo();
-  StartServer(Script({
-      Turn(0, {Call("write_file", {{"path", "kept.txt"}, {"content", "kept\n"}})}),
-      Turn(1, {Call("write_file", {{"path", "partial.txt"}, {"content", "half\n"}}),
-               Call("run_command", {{"command", "touch started.marker && sleep 30"}})}),
-      Finish(2),
-  }));
+  StartServer(KeptThenSlowCommandScript());
   TandemProcess process = SpawnTandem({"do", "slow work"});
-  // The command runs once its marker exists (polled: the terminal output
-  // carries no events to wait for).
-  bool started = false;
-  for (int i = 0; i < 2000 && !started; ++i) {
-    started = Exists("started.marker");
-    if (!started) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_TRUE(started);
+  // The command runs once its marker exists (the terminal output carries no
+  // events to wait for).
+  ASSERT_TRUE(WaitForFile("started.marker", std::chrono::seconds(20)));
   ::kill(process.pid, SIGINT);
   TandemRun run = WaitTandem(process);
   ASSERT_EQ(run.exit_code, 130) << run.Describe();
