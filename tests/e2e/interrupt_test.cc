@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <thread>
 
 #include "tests/e2e/e2e_fixture.h"
 
@@ -24,14 +23,6 @@ class InterruptTest : public E2eTest {
   // earlier would race the sandbox's own start-up.
   bool WaitForCommandStart(const TandemProcess& process) {
     return WaitForEvent(process, ToolStarted("run_command")) && WaitForFile("started.marker");
-  }
-  // Waits (10 s at most) for a file a command or gate creates to say it runs.
-  bool WaitForFile(const std::string& rel) {
-    for (int i = 0; i < 1000; ++i) {
-      if (Exists(rel)) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
   }
   static json WriteKept() {
     return Call("write_file", {{"path", "kept.txt"}, {"content", "kept\n"}});
