@@ -105,6 +105,55 @@ TEST_F(LifetimeTest, AKilledTandemLeavesNoProcessOfARunningGateBehind) {
   EXPECT_TRUE(survivors.empty()) << survivors.size() << " gate process(es) outlived tandem";
 }
 
+// The orphan guard forked by tandem `parent` (comm "tandem-guard").
+pid_t GuardOf(pid_t parent) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (ReadProc("/proc/" + name + "/comm") != "tandem-guard\n") continue;
+    std::string status = ReadProc("/proc/" + name + "/status");
+    if (status.find("\nPPid:\t" + std::to_string(parent) + "\n") != std::string::npos) {
+      return static_cast<pid_t>(std::stol(name));
+    }
+  }
+  return -1;
+}
+
+TEST_F(LifetimeTest, WhatAKilledTandemAndItsGuardLeftIsStoppedByTheNextWriter) {
+  const std::string token = std::to_string(800000 + ::getpid() % 90000);
+  WriteFile("README.md", "# sample\n");
+  WriteVerifyMd({{"hang", "sleep " + token + " & touch gate.started; wait"}});
+  CommitAll();
+  StartServer(Script({Turn(0, {Call("write_file", {{"path", "a.txt"}, {"content", "a\n"}})}),
+                      Finish(1)}));
+  TandemProcess process = SpawnTandem({"do", "--json", "write a"});
+  ASSERT_TRUE(WaitForFile("gate.started", std::chrono::seconds(30)));
+  std::vector<pid_t> tree = ProcessesWith(token);
+  ASSERT_GE(tree.size(), 2u) << "expected the gate's shell and its sleep";
+  // Both die at once, as with `pkill -9 tandem`: the guard first, so it
+  // cannot act.
+  pid_t guard = GuardOf(process.pid);
+  ASSERT_GT(guard, 0) << "no orphan guard found";
+  ::kill(guard, SIGKILL);
+  ASSERT_TRUE(WaitForExit(guard, 10000));
+  ::kill(process.pid, SIGKILL);
+  ASSERT_EQ(WaitTandem(process).term_signal, SIGKILL);
+  ASSERT_EQ(ProcessesWith(token).size(), tree.size()) << "the scenario needs survivors";
+
+  TandemRun next = RunTandem({"init"});
+  EXPECT_EQ(next.exit_code, 0) << next.Describe();
+  EXPECT_NE(next.err.find("stopped " + std::to_string(tree.size()) + " process(es)"),
+            std::string::npos)
+      << next.err;
+  std::vector<pid_t> survivors;
+  for (pid_t pid : tree) {
+    if (!WaitForExit(pid, 10000)) survivors.push_back(pid);
+  }
+  for (pid_t pid : ProcessesWith(token)) ::kill(pid, SIGKILL);  // leave the machine clean
+  EXPECT_TRUE(survivors.empty()) << survivors.size() << " process(es) left running";
+}
+
 TEST_F(LifetimeTest, TandemsStateStaysOutOfTheUsersGitStatus) {
   MakePassingRepo();
   StartServer(Script({Turn(0, {Call("write_file", {{"path", "a.txt"}, {"content", "a\n"}})}),

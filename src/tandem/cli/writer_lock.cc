@@ -11,6 +11,7 @@
 #include "tandem/base/clock.h"
 #include "tandem/ledger/git_dirs.h"
 #include "tandem/ledger/ledger.h"
+#include "tandem/platform/orphan_guard.h"
 
 namespace tandem::cli {
 namespace {
@@ -34,6 +35,11 @@ std::string LiveRunOf(const std::string& repo_root, const ledger::ProcessIdentit
     if (run.owner == holder) return run.id;
   }
   return "";
+}
+
+// Marks the children of a lock holder (platform/orphan_guard.h).
+std::string OwnerTag(const ledger::ProcessIdentity& process) {
+  return fmt::format("{}.{}", process.pid, process.start_ticks);
 }
 
 void PrintBusy(const std::string& repo_root, std::string_view subcommand,
@@ -88,11 +94,17 @@ Result<ledger::RepoLock, ExitCode> LockForWriting(const std::string& repo_root,
     return kExitInternal;
   }
   if (const auto& previous = lock->previous()) {
+    // What it started should have died with it (platform/orphan_guard.h);
+    // whatever still carries its tag did not.
+    int leftovers = platform::KillLeftoversOf(OwnerTag(previous->process));
     fmt::print(stderr,
                "tandem: `{}` (pid {}, started {}) ended without releasing this repository "
-               "(killed or crashed); taking over.\n",
-               previous->command, previous->process.pid, LocalTime(previous->started_at_ms));
+               "(killed or crashed); taking over{}.\n",
+               previous->command, previous->process.pid, LocalTime(previous->started_at_ms),
+               leftovers > 0 ? fmt::format(" (stopped {} process(es) it left running)", leftovers)
+                             : "");
   }
+  platform::SetOwnerTag(OwnerTag(ledger::ProcessIdentity::Current()));
   if (Status excluded = ledger::KeepStateOutOfGitStatus(repo_root); !excluded.ok()) {
     fmt::print(stderr, "tandem: warning: .tandem/ may show in `git status`: {}\n",
                excluded.message());

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
+#include <string>
 #include <cerrno>
 #include <cstdint>
 #include <mutex>
@@ -118,5 +120,52 @@ void ForgetGroup(pid_t pgid) {
 }
 
 pid_t OrphanGuardPid() { return g_guard_pid.load(); }
+
+namespace {
+std::mutex g_tag_mu;
+std::string g_owner_entry;  // GUARDED_BY(g_tag_mu)
+
+// The contents of a /proc file; "" when unreadable or the process is gone.
+std::string ReadProcFile(const std::string& path) {
+  std::string text;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buf[8192];
+  ssize_t got;
+  while ((got = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(got));
+  ::close(fd);
+  return got < 0 ? "" : text;
+}
+}  // namespace
+
+void SetOwnerTag(const std::string& tag) {
+  std::lock_guard<std::mutex> lock(g_tag_mu);
+  g_owner_entry = std::string(kOwnerVariable) + "=" + tag;
+}
+
+std::string OwnerEnvEntry() {
+  std::lock_guard<std::mutex> lock(g_tag_mu);
+  return g_owner_entry;
+}
+
+int KillLeftoversOf(const std::string& tag) {
+  if (tag.empty()) return 0;
+  // NUL-delimited on both sides: TANDEM_OWNER=12.3 must not match 12.34.
+  const std::string wanted = std::string(1, '\0') + kOwnerVariable + "=" + tag + '\0';
+  const pid_t self = ::getpid();
+  int killed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (pid == self) continue;
+    std::string env = std::string(1, '\0') + ReadProcFile("/proc/" + name + "/environ");
+    if (env.back() != '\0') env.push_back('\0');
+    if (env.find(wanted) == std::string::npos) continue;
+    if (::kill(pid, SIGKILL) == 0) ++killed;
+  }
+  return killed;
+}
 
 }  // namespace tandem::platform

@@ -19,11 +19,33 @@
 // tandem's.
 //
 // Thread-safety: GuardGroup and ForgetGroup may be called from any thread.
+//
+// Second line of defence, for when the guard dies with tandem (both killed at
+// once): once SetOwnerTag was called, RunProcess puts TANDEM_OWNER=<tag> into
+// every child's environment, and the next tandem that takes the repository
+// over from a dead holder kills what still carries that holder's tag
+// (KillLeftoversOf). Processes that drop their environment escape it.
 #pragma once
 
 #include <sys/types.h>
 
+#include <string>
+
 namespace tandem::platform {
+
+inline constexpr char kOwnerVariable[] = "TANDEM_OWNER";
+
+// Sets the tag RunProcess gives children from now on: a string no other
+// process shares (the CLI uses "<pid>.<process start time>").
+void SetOwnerTag(const std::string& tag);
+
+// "TANDEM_OWNER=<tag>", or "" before SetOwnerTag.
+std::string OwnerEnvEntry();
+
+// Kills (SIGKILL) every process whose environment holds TANDEM_OWNER=`tag`
+// (processes of other users are not readable and not touched). Returns how
+// many it signalled.
+int KillLeftoversOf(const std::string& tag);
 
 // Registers process group `pgid` (its leader not yet reaped). Best effort:
 // when the guard cannot be started (fork or pipe failed), returns false and

@@ -95,5 +95,31 @@ TEST(OrphanGuard, TheGuardItselfEndsWithItsCaller) {
   EXPECT_TRUE(gone) << "the guard outlived its caller";
 }
 
+TEST(OrphanGuard, LeftoversAreFoundByTheirExactOwnerTag) {
+  // The pipe's write end closes on exec: EOF tells the exec happened.
+  int exec_done[2];
+  ASSERT_EQ(::pipe2(exec_done, O_CLOEXEC), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    char* argv[] = {const_cast<char*>("sleep"), const_cast<char*>("1000"), nullptr};
+    char* envp[] = {const_cast<char*>("TANDEM_OWNER=test-owner.34"), nullptr};
+    ::execve("/bin/sleep", argv, envp);
+    ::_exit(127);
+  }
+  ::close(exec_done[1]);
+  char byte;
+  ASSERT_EQ(::read(exec_done[0], &byte, 1), 0);
+  ::close(exec_done[0]);
+
+  EXPECT_EQ(KillLeftoversOf("test-owner.3"), 0) << "a prefix of the tag matched";
+  int killed = KillLeftoversOf("test-owner.34");
+  EXPECT_EQ(killed, 1);
+  if (killed != 1) ::kill(child, SIGTERM);  // never hang on a failure
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+}
+
 }  // namespace
 }  // namespace tandem::platform

@@ -280,6 +280,7 @@ Result<ProcessResult> RunProcess(const ProcessSpec& spec) {
   std::vector<std::string> argv_strings = spec.argv;
   std::vector<char*> argv = CStrings(argv_strings);
   std::vector<std::string> env_strings = BuildEnv(spec.env);
+  if (std::string owner = OwnerEnvEntry(); !owner.empty()) env_strings.push_back(owner);
   std::vector<char*> envp = CStrings(env_strings);
 
   pid_t pid = -1;
