@@ -7,8 +7,9 @@
 // Input: byte 0 picks the tool; the rest is "<arguments>\0<data.txt content>".
 // Properties checked beyond "no crash, no sanitizer report, no exception":
 //   - MakeToolCall accepts exactly the JSON objects, keeps their text for
-//     replay, and its values serialize (SafeDump) and parse back equal; a
-//     rejection is kMalformed and names the tool;
+//     replay, and its values serialize (SafeDump) and parse back equal; other
+//     text comes back as a malformed call with {} arguments (replayed as
+//     "{}"); a rejection (no tool name) is kMalformed and names the tool;
 //   - the files a call changed (added, removed, rewritten) are all among its
 //     paths_written, and those among what Predict said it may write: the
 //     agent checkpoints exactly those paths;
@@ -149,7 +150,16 @@ void CheckMakeToolCall(const std::string& name, const std::string& text,
     if (!parsed.is_discarded() && parsed.is_object()) Fail("a JSON object was rejected", text);
     return;
   }
-  if (parsed.is_discarded() || !parsed.is_object()) Fail("a non-object was accepted", text);
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    // Delivered for the model to correct: empty arguments, replayed as {}.
+    if (call->malformed.empty()) Fail("a non-object was accepted", text);
+    if (call->arguments != nlohmann::json::object() ||
+        tandem::providers::ArgumentsText(*call) != "{}") {
+      Fail("a malformed call keeps arguments", text);
+    }
+    return;
+  }
+  if (!call->malformed.empty()) Fail("a JSON object was marked malformed", text);
   if (!call->arguments.is_object() || call->arguments != parsed) Fail("arguments differ", text);
   if (tandem::providers::ArgumentsText(*call) != (blank ? std::string("{}") : text)) {
     Fail("replay text differs from what the model sent", text);

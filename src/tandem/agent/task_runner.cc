@@ -280,7 +280,12 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
   result.totals = policy.totals();
   result.best_attempt_ref = policy.best_attempt_ref();
   result.summary = loop.summary;
-  if (policy.interrupted()) {
+  if (!policy.error().empty()) {
+    // Before an interrupt: an interrupted step whose rollback failed is an error.
+    result.outcome = TaskOutcome::kError;
+    result.summary = policy.error();
+    result.step_left_running = policy.step_left_running();
+  } else if (policy.interrupted()) {
     result.outcome = TaskOutcome::kInterrupted;
   } else if (loop.model_error) {
     result.outcome = loop.model_error->kind == protocol::ModelErrorKind::kCancelled
@@ -331,7 +336,7 @@ Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env) {
       std::chrono::duration<double, std::milli>(SteadyClock::now() - wall_start).count();
   const RunTotals& t = result.totals;
   double harness = result.wall_ms - t.model_ms - t.tool_ms - t.gate_ms;
-  if (env.ledger) {
+  if (env.ledger && !result.step_left_running) {
     ledger::RunEnd end;
     end.outcome = result.outcome == TaskOutcome::kSucceeded     ? ledger::RunOutcome::kSucceeded
                   : result.outcome == TaskOutcome::kInterrupted ? ledger::RunOutcome::kInterrupted
@@ -350,7 +355,9 @@ Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env) {
     totals.tool_ms = static_cast<int64_t>(t.tool_ms);
     totals.gate_ms = static_cast<int64_t>(t.gate_ms);
     end.totals = totals;
-    (void)env.ledger->EndRun(spec.run_id, end);
+    // The run stays 'running' in the ledger; the next tandem command closes it.
+    Status ended = env.ledger->EndRun(spec.run_id, end);
+    if (!ended.ok()) publish(protocol::Notice{"warn", "ledger: the run's end not recorded: " + ended.message()});
   }
   publish(protocol::RunFinished{TaskOutcomeName(result.outcome), result.summary, t.steps,
                                 t.retries, t.usage, t.cost_usd, result.wall_ms, t.model_ms,

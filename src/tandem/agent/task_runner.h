@@ -69,6 +69,9 @@ struct TaskResult {
   std::string final_checkpoint;
   int64_t first_request_tokens = 0;
   double wall_ms = 0;
+  // VerifiedStepPolicy::step_left_running(): the caller must not end the
+  // run in the ledger, so the next tandem command recovers it like a crash.
+  bool step_left_running = false;
 };
 
 // Restores the checkpoint of every step a dead tandem process left

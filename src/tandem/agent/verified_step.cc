@@ -99,12 +99,43 @@ void VerifiedStepPolicy::OnReply(const protocol::ModelResponse& reply) {
   last_reply_ = reply;
 }
 
+void VerifiedStepPolicy::Recorded(const Status& status, std::string_view what) {
+  if (!status.ok()) {
+    Publish(protocol::Notice{"warn", fmt::format("ledger: {} not recorded: {}", what,
+                                                 status.message())});
+  }
+}
+
+void VerifiedStepPolicy::Abort(std::string why) {
+  if (!error_.empty()) return;  // the first cause is the one to report
+  error_ = std::move(why);
+  Publish(protocol::Notice{"error", error_});
+  step_left_running_ = ledger_step_.has_value();
+  ledger_step_.reset();  // left 'running': the next tandem command rolls it back
+}
+
+bool VerifiedStepPolicy::StartLedgerStep(const std::optional<workspace::CheckpointId>& before) {
+  if (!deps_.ledger) return true;
+  ledger::StepStart start{options_.scope.run_id, options_.scope.task_id, attempt_,
+                          before ? before->hex : ""};
+  auto id = deps_.ledger->BeginStep(start);
+  if (!id) {
+    // Without its row a crash in the step could not be rolled back.
+    Abort("ledger: cannot record the step before it runs, so nothing ran: " +
+          id.error().message());
+    return false;
+  }
+  ledger_step_ = *id;
+  return true;
+}
+
 void VerifiedStepPolicy::RecordModelCall() {
   if (!deps_.ledger || !last_reply_) return;
   ModelCallWho who{options_.scope.run_id, ledger_step_, options_.role, options_.provider,
                    options_.model.id};
-  (void)deps_.ledger->RecordModelCall(
-      ModelCallRow(who, *last_reply_, config::CostUsd(options_.model, last_reply_->usage)));
+  Recorded(deps_.ledger->RecordModelCall(ModelCallRow(
+               who, *last_reply_, config::CostUsd(options_.model, last_reply_->usage))),
+           "a model call");
 }
 
 void VerifiedStepPolicy::EndLedgerStep(ledger::StepState state, int lines, int files,
@@ -116,7 +147,13 @@ void VerifiedStepPolicy::EndLedgerStep(ledger::StepState state, int lines, int f
   end.lines_changed = lines;
   end.files_changed = files;
   end.note = note;
-  (void)deps_.ledger->EndStep(*ledger_step_, end);
+  Status ended = deps_.ledger->EndStep(*ledger_step_, end);
+  if (!ended.ok()) {
+    // A step left 'running' would be rolled back by the next resume, with
+    // every later step on top of it: stop here instead.
+    Abort("ledger: cannot record the end of the step: " + ended.message());
+    return;
+  }
   last_ledger_step_ = ledger_step_;
   ledger_step_.reset();
 }
@@ -152,7 +189,7 @@ VerifiedStepPolicy::GateRound VerifiedStepPolicy::RunGateRound(
       record.duration_ms = static_cast<int64_t>(r.duration_ms);
       if (r.exit_code >= 0) record.exit_code = r.exit_code;
       record.output_excerpt = r.passed() ? "" : r.excerpt;
-      (void)deps_.ledger->RecordGateRun(record);
+      Recorded(deps_.ledger->RecordGateRun(record), "a gate run");
     }
   };
   std::vector<verify::GateResult> results = verify::RunGates(gates, run);
@@ -202,12 +239,14 @@ std::string VerifiedStepPolicy::RollBack(int step, const workspace::CheckpointId
   attempt_++;
   auto restored = deps_.workspace->Restore(before, touched);
   if (!restored) {
-    Publish(protocol::Notice{"error", "rollback failed: " + restored.error().ToString()});
+    Abort(fmt::format("rolling back step {} failed, the files are as the step left them: {}", step,
+                      restored.error().ToString()));
+    return "";
   }
   int left = static_cast<int>(std::max<int64_t>(0, options_.limits.step_retries - totals_.retries));
   Publish(protocol::StepRolledBack{step, reason, left});
   if (deps_.ledger && ledger_step_) {
-    (void)deps_.ledger->RecordRollback({*ledger_step_, reason, before.hex});
+    Recorded(deps_.ledger->RecordRollback({*ledger_step_, reason, before.hex}), "a rollback");
   }
   return fmt::format(
       "tandem rolled back this step: {}. The files are as they were before the step; "
@@ -235,13 +274,19 @@ StepOutcome VerifiedStepPolicy::DeliverSteer(StepOutcome outcome) {
   return outcome;
 }
 
+StepOutcome VerifiedStepPolicy::StopIfAborted(StepOutcome outcome) {
+  if (error_.empty()) return outcome;
+  outcome.state = StepState::kStopped;
+  outcome.summary = error_;
+  return outcome;
+}
+
 StepOutcome VerifiedStepPolicy::RunStep(int step, const std::vector<protocol::ToolCall>& calls) {
-  return DeliverSteer(RunStepUnsteered(step, calls));
+  return DeliverSteer(StopIfAborted(RunStepUnsteered(step, calls)));
 }
 
 StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
                                                  const std::vector<protocol::ToolCall>& calls) {
-  auto step_started = Clock::now();
   StepOutcome outcome;
 
   // What the step may touch decides the checkpoint's cost: exact paths for
@@ -262,10 +307,11 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
   // "before" state and costs nothing to take.
   workspace::CheckpointId before = *deps_.workspace->last_checkpoint();
 
-  if (deps_.ledger) {
-    ledger::StepStart start{options_.scope.run_id, options_.scope.task_id, attempt_, before.hex};
-    auto id = deps_.ledger->BeginStep(start);
-    if (id) ledger_step_ = *id;
+  if (!StartLedgerStep(before)) {
+    for (const auto& call : calls) {
+      outcome.tool_results.push_back(protocol::Message::ToolResult(call.id, "not run: " + error_, true));
+    }
+    return outcome;
   }
   RecordModelCall();
 
@@ -297,10 +343,12 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
                                        : tools::ToolOutcomeKindName(result.kind),
                                    detail, result.duration_ms});
     if (deps_.ledger && ledger_step_) {
-      (void)deps_.ledger->RecordToolCall({*ledger_step_, call.name, OneLine(call.arguments_json, 500),
-                                          LedgerOutcome(result.kind),
-                                          static_cast<int64_t>(result.duration_ms),
-                                          OneLine(result.content, 2000)});
+      Recorded(deps_.ledger->RecordToolCall({*ledger_step_, call.name,
+                                             OneLine(call.arguments_json, 500),
+                                             LedgerOutcome(result.kind),
+                                             static_cast<int64_t>(result.duration_ms),
+                                             OneLine(result.content, 2000)}),
+               "a tool call");
     }
     if (result.kind == tools::ToolOutcomeKind::kFinish) {
       finish_summary = call.arguments.value("summary", std::string());
@@ -313,7 +361,14 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
 
   if (interrupted()) {
     // The step did not finish: its partial, unverified edits are undone.
-    if (may_edit) (void)deps_.workspace->Restore(before, touched);
+    if (may_edit) {
+      if (auto restored = deps_.workspace->Restore(before, touched); !restored) {
+        Abort(fmt::format("rolling back the interrupted step {} failed, the files are as the step "
+                          "left them (the next tandem command tries again): {}",
+                          step, restored.error().ToString()));
+        return outcome;
+      }
+    }
     EndLedgerStep(ledger::StepState::kInterrupted, 0, 0, "interrupted");
     outcome.state = StepState::kStopped;
     outcome.summary = "interrupted";
@@ -326,16 +381,23 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
     // One checkpoint of the step's result (a rescan only when a command
     // ran), then a cheap tree-to-tree diff; a rollback then touches exactly
     // the paths that changed.
-    auto after = deps_.workspace->Checkpoint(touched, fmt::format("step {}", step));
+    auto checkpoint_started = Clock::now();
+    std::string label = fmt::format("step {}", step);
+    auto after = deps_.workspace->Checkpoint(touched, label);
+    double checkpoint_ms = MsSince(checkpoint_started);
     if (!after) {
-      EndLedgerStep(ledger::StepState::kDone, 0, 0, after.error().message());
-      return Fail(std::move(outcome), "checkpoint failed: " + after.error().ToString());
+      Abort("checkpoint after step " + std::to_string(step) + " failed (the next tandem command "
+            "rolls the step back): " + after.error().ToString());
+      return outcome;
     }
     auto changes = deps_.workspace->Diff(before, *after);
     if (!changes) {
-      EndLedgerStep(ledger::StepState::kDone, 0, 0, changes.error().message());
-      return Fail(std::move(outcome), "cannot diff the workspace: " + changes.error().ToString());
+      Abort("cannot diff the workspace after step " + std::to_string(step) +
+            " (the next tandem command rolls the step back): " + changes.error().ToString());
+      return outcome;
     }
+    Publish(protocol::CheckpointTaken{after->hex, label, static_cast<int>(changes->size()),
+                                      checkpoint_ms});
     auto is_tandems = [&](const workspace::FileChange& c) {
       return !may_write.count(c.path) &&
              std::find(options_.tandem_files.begin(), options_.tandem_files.end(), c.path) !=
@@ -374,12 +436,14 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
             }
             outcome.feedback = RollBack(step, before, changed, round.reason) + "\n" + round.feedback;
             rolled_back = true;
+            if (!error_.empty()) return outcome;
           }
         }
       }
       if (!violation.empty() && !rolled_back) {
         outcome.feedback = RollBack(step, before, changed, violation);
         rolled_back = true;
+        if (!error_.empty()) return outcome;
       }
     }
   }
@@ -392,7 +456,7 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
                                  rolled_back ? 0 : files});
   EndLedgerStep(rolled_back ? ledger::StepState::kRolledBack : ledger::StepState::kDone,
                 rolled_back ? 0 : lines, rolled_back ? 0 : files, outcome.feedback.substr(0, 200));
-  (void)step_started;
+  if (!error_.empty()) return outcome;
 
   if (rolled_back) {
     if (RetryBudgetSpent()) {
@@ -404,22 +468,34 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
     }
     return outcome;
   }
+  // A call whose arguments did not parse (truncated JSON) was answered with
+  // a tool error; resending it costs one retry of the budget.
+  auto malformed = std::find_if(calls.begin(), calls.end(),
+                                [](const protocol::ToolCall& c) { return !c.malformed.empty(); });
+  if (malformed != calls.end()) {
+    totals_.retries++;
+    std::string why = fmt::format("a {} call was malformed: {}", malformed->name, malformed->malformed);
+    if (RetryBudgetSpent()) {
+      return Fail(std::move(outcome), fmt::format("retry budget spent ({} retries); {}",
+                                                  options_.limits.step_retries, why));
+    }
+    Publish(protocol::Notice{"warn", why + "; the model is asked to send it again"});
+    if (finish_summary) {
+      outcome.feedback += "Your finish call was ignored: send the malformed call again first.";
+    }
+    return outcome;
+  }
   if (finish_summary) return JudgeFinish(step, *finish_summary, std::move(outcome));
   return outcome;
 }
 
 StepOutcome VerifiedStepPolicy::OnTextOnly(int step, const std::string& text) {
-  if (deps_.ledger) {
-    auto before = deps_.workspace->last_checkpoint();
-    ledger::StepStart start{options_.scope.run_id, options_.scope.task_id, attempt_,
-                            before ? before->hex : ""};
-    auto id = deps_.ledger->BeginStep(start);
-    if (id) ledger_step_ = *id;
-  }
+  if (!StartLedgerStep(deps_.workspace->last_checkpoint())) return StopIfAborted(StepOutcome{});
   RecordModelCall();
   EndLedgerStep(ledger::StepState::kDone, 0, 0, "text reply");
+  if (!error_.empty()) return StopIfAborted(StepOutcome{});
   // A reply without tool calls is the model saying it is done.
-  return DeliverSteer(JudgeFinish(step, text, StepOutcome{}));
+  return DeliverSteer(StopIfAborted(JudgeFinish(step, text, StepOutcome{})));
 }
 
 StepOutcome VerifiedStepPolicy::JudgeFinish(int step, const std::string& summary,
@@ -429,10 +505,20 @@ StepOutcome VerifiedStepPolicy::JudgeFinish(int step, const std::string& summary
     // link from outside the watched directories), and the gate cache is keyed
     // by the checkpoint's tree: the final verdict rests on a full scan.
     deps_.workspace->DistrustWatch();
+    auto scan_started = Clock::now();
+    workspace::CheckpointId previous = *deps_.workspace->last_checkpoint();
     auto scanned = deps_.workspace->Checkpoint(workspace::TouchedPaths::Unknown(), "final scan");
-    if (!scanned) {
-      Publish(protocol::Notice{"warn", "final scan failed: " + scanned.error().ToString()});
+    double scan_ms = MsSince(scan_started);
+    Result<std::vector<workspace::FileChange>> changes =
+        scanned ? deps_.workspace->Diff(previous, *scanned)
+                : Result<std::vector<workspace::FileChange>>(Unexpected(scanned.error()));
+    if (!changes) {
+      // The gates and their cache would judge a tree that may not be the real one.
+      Abort("the final scan of the tree failed: " + changes.error().ToString());
+      return outcome;
     }
+    Publish(protocol::CheckpointTaken{scanned->hex, "final scan",
+                                      static_cast<int>(changes->size()), scan_ms});
   }
   if (options_.gates.empty()) {
     Publish(protocol::Notice{"warn", "no gates configured: the result is unverified"});
@@ -463,7 +549,6 @@ StepOutcome VerifiedStepPolicy::JudgeFinish(int step, const std::string& summary
   } else {
     outcome.feedback = feedback;
   }
-  (void)step;
   return outcome;
 }
 

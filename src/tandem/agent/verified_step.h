@@ -85,6 +85,19 @@ class VerifiedStepPolicy : public StepPolicy {
   void Interrupt() { interrupted_.store(true); }
   bool interrupted() const { return interrupted_.load(); }
 
+  // Why the run had to stop on an error tandem cannot work around, or "".
+  // One policy for what the steps depend on: a ledger row a resume needs
+  // (a step's start or end), a checkpoint, a diff, a rollback or the final
+  // scan failing stops the run here, with the step's ledger row left
+  // 'running' so the next tandem command rolls the step back. A ledger row
+  // that only records what happened (model, tool and gate calls, rollbacks)
+  // failing is a warning notice, and the run goes on.
+  const std::string& error() const { return error_; }
+  // True when error() left a step's ledger row 'running': the run must then
+  // not be ended in the ledger (EndRun would close the step), so that the
+  // next tandem command finds it as it would after a crash and rolls it back.
+  bool step_left_running() const { return step_left_running_; }
+
   const RunTotals& totals() const { return totals_; }
   // When the task failed: the ref holding its best attempt (may be empty).
   const std::string& best_attempt_ref() const { return best_attempt_ref_; }
@@ -111,6 +124,14 @@ class VerifiedStepPolicy : public StepPolicy {
                        const workspace::TouchedPaths& touched, const std::string& reason);
   // The verdict on a finish claim (final gates on the current tree).
   StepOutcome JudgeFinish(int step, const std::string& summary, StepOutcome outcome);
+  // Records error() (the first cause wins) and publishes it.
+  void Abort(std::string why);
+  // Stops a step that Abort() was called in.
+  StepOutcome StopIfAborted(StepOutcome outcome);
+  // Begins the step's ledger row; false (after Abort) when it cannot be written.
+  bool StartLedgerStep(const std::optional<workspace::CheckpointId>& before);
+  // A warning notice when a ledger row that only records history failed.
+  void Recorded(const Status& status, std::string_view what);
   bool RetryBudgetSpent() const { return totals_.retries > options_.limits.step_retries; }
   StepOutcome Fail(StepOutcome outcome, const std::string& why);
   // RunStep without steering; RunStep adds pending notes to its outcome.
@@ -124,6 +145,8 @@ class VerifiedStepPolicy : public StepPolicy {
   VerifiedStepOptions options_;
   RunTotals totals_;
   std::atomic<bool> interrupted_{false};
+  std::string error_;  // see error()
+  bool step_left_running_ = false;
   std::chrono::steady_clock::time_point started_;
   std::optional<protocol::ModelResponse> last_reply_;
   bool ran_command_ = false;      // a step ran a command: the finish rescans

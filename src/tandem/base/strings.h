@@ -12,4 +12,11 @@ inline std::string_view TrimSpace(std::string_view s) {
   return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
 }
 
+// `text` without a leading UTF-8 byte-order mark (EF BB BF), which some
+// editors write at the top of a Markdown file.
+inline std::string_view StripUtf8Bom(std::string_view text) {
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
+  return text;
+}
+
 }  // namespace tandem

@@ -104,7 +104,10 @@ int RunPlanGoal(const PlanOptions& options) {
     ledger::RunEnd end;
     end.outcome = written.ok() ? ledger::RunOutcome::kSucceeded : ledger::RunOutcome::kFailed;
     end.exit_code = written.ok() ? 0 : 1;
-    (void)env.ledger->EndRun(env.run_id, end);
+    if (Status ended = env.ledger->EndRun(env.run_id, end); !ended.ok()) {
+      fmt::print(stderr, "tandem: warning: ledger: the planner run's end not recorded: {}\n",
+                 ended.message());
+    }
   }
   if (!written.ok()) {
     fmt::print(stderr, "tandem: {}\n", written.message());

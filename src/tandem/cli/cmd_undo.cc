@@ -75,7 +75,10 @@ int RunUndo(const std::string& requested) {
   if ((*ledger)->BeginRun(start).ok()) {
     ledger::RunEnd end;
     end.final_checkpoint = done->hex;
-    (void)(*ledger)->EndRun(undo_id, end);
+    if (Status ended = (*ledger)->EndRun(undo_id, end); !ended.ok()) {
+      fmt::print(stderr, "tandem: warning: ledger: the undo's end not recorded: {}\n",
+                 ended.message());
+    }
   }
   fmt::print("undid run {}: {} files restored\n", run_id, changes ? changes->size() : 0);
   if (changes) {

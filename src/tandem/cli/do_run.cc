@@ -7,6 +7,7 @@
 
 #include "tandem/agent/interrupt.h"
 #include "tandem/agent/task_runner.h"
+#include "tandem/base/scope_glob.h"
 #include "tandem/cli/exit_codes.h"
 #include "tandem/cli/render.h"
 #include "tandem/cli/runtime.h"
@@ -18,6 +19,22 @@
 
 namespace tandem::cli {
 int RunDo(const DoOptions& options) {
+  // Refused before anything is read or any model is called.
+  if (TrimSpace(options.task).empty()) {
+    fmt::print(stderr,
+               "tandem: the task is empty; say what to do, e.g. tandem do \"make the failing "
+               "date test pass\"\n");
+    return kExitUsage;
+  }
+  for (const std::string& glob : options.scope) {
+    if (auto problem = ScopeGlobProblem(glob)) {
+      fmt::print(stderr,
+                 "tandem: --scope '{}': {}; expected a path glob relative to the repository root "
+                 "such as 'src/**'\n",
+                 glob, *problem);
+      return kExitUsage;
+    }
+  }
   std::error_code ec;
   auto cwd = std::filesystem::current_path(ec);
   if (!options.repo_root.empty()) std::filesystem::current_path(options.repo_root, ec);

@@ -216,7 +216,8 @@ int RunPlanCommand(const PlanRunOptions& options) {
     if (result->interrupted) {
       fmt::print(
           "stopped. Finished tasks are kept; the unfinished step was rolled back.\n"
-          "`tandem resume` continues run {}.\n",
+          "`tandem resume` continues run {}; the unfinished task starts again from its "
+          "beginning.\n",
           result->run_id);
     } else if (result->waiting > 0) {
       fmt::print(

@@ -4,6 +4,8 @@
 #include <map>
 #include <utility>
 
+#include "tandem/base/scope_glob.h"
+#include "tandem/base/strings.h"
 #include "tandem/platform/atomic_file.h"
 
 namespace tandem::memory {
@@ -97,6 +99,31 @@ bool LooksLikeTask(std::string_view line) {
          (line.size() == 5 || line[5] != '(');
 }
 
+// A line meant as a task whose checkbox is misspelled: "-[ ] T1: ...",
+// "-  [x] T1: ...", "- [] T1: ...". Read as prose it would drop the task.
+bool LooksLikeMisspelledTask(std::string_view line) {
+  if (line.empty() || (line[0] != '-' && line[0] != '*' && line[0] != '+')) return false;
+  std::string_view rest = line.substr(1);
+  size_t box = rest.find_first_not_of(" \t");
+  if (box == std::string_view::npos || rest[box] != '[') return false;
+  size_t close = rest.find(']', box);
+  if (close == std::string_view::npos || close - box > 2) return false;
+  return close + 1 == rest.size() || rest[close + 1] == ' ';
+}
+
+// Why text with no task has none, for the error.
+Status NoTaskError(std::string_view text) {
+  constexpr std::string_view kExpected =
+      "expected at least one task line '- [ ] <id>: <title>' at the start of a line, followed by "
+      "'  - do: <what to do>'";
+  if (TrimSpace(text).empty()) return InvalidArgument("the file is empty; " + std::string(kExpected));
+  if (size_t nul = text.find('\0'); nul != std::string_view::npos) {
+    return InvalidArgument("not a text file (a NUL byte at offset " + std::to_string(nul) +
+                           "); " + std::string(kExpected));
+  }
+  return InvalidArgument("no task found; " + std::string(kExpected));
+}
+
 // Reads a Markdown code span at the start of `s`: N backticks, the content,
 // N backticks. Returns the trimmed content and advances `s`, or nullopt.
 std::optional<std::string> ReadCodeSpan(std::string_view& s) {
@@ -125,6 +152,7 @@ struct RawField {
 class Parser {
  public:
   Result<Plan> Parse(std::string_view text) {
+    text = StripUtf8Bom(text);
     int n = 0;
     size_t pos = 0;
     while (pos < text.size()) {
@@ -138,6 +166,7 @@ class Parser {
                                         fence_ + " line, found the end of the file");
     }
     RETURN_IF_ERROR(FinishTask());
+    if (plan_.tasks.empty()) return NoTaskError(text);
     RETURN_IF_ERROR(CheckDependencies());
     return std::move(plan_);
   }
@@ -178,8 +207,12 @@ class Parser {
       if (!plan_.goal.empty()) plan_.goal = std::string(Trim(plan_.goal.substr(1)));
       return Status::Ok();
     }
-    if (!LooksLikeTask(line)) return Status::Ok();  // prose
-    return StartTask(n, line);
+    if (LooksLikeTask(line)) return StartTask(n, line);
+    if (LooksLikeMisspelledTask(line)) {
+      return LineError(n, "expected a task line '- [ ] <id>: <title>' (a dash, one space, then "
+                          "the checkbox), found " + Found(line));
+    }
+    return Status::Ok();  // prose
   }
 
   Status StartTask(int n, std::string_view line) {
@@ -271,6 +304,11 @@ class Parser {
     }
     task_.what = do_it->second.value;
     if (auto it = fields_.find("scope"); it != fields_.end()) {
+      if (it->second.value.empty()) {
+        return LineError(it->second.line, "empty scope in task " + task_.id +
+                                              "; expected path globs relative to the repository "
+                                              "root such as 'src/**', or 'none'");
+      }
       task_.scope = ListOrNone(it->second.value, ",");
       for (const std::string& glob : task_.scope) {
         // The kernel reads a path only up to a NUL byte: the glob would name
@@ -279,10 +317,17 @@ class Parser {
           return LineError(it->second.line, "a scope of task " + task_.id +
                                                 " contains a NUL byte; expected path globs");
         }
+        if (auto problem = ScopeGlobProblem(glob)) {
+          return LineError(it->second.line, "scope " + Found(glob) + " of task " + task_.id +
+                                                ": " + *problem +
+                                                "; expected a path glob relative to the "
+                                                "repository root such as 'src/**'");
+        }
       }
     }
     if (auto it = fields_.find("accept"); it != fields_.end()) {
       RETURN_IF_ERROR(ParseAccept(it->second));
+      task_.accept_line = it->second.line;
     }
     if (auto it = fields_.find("risk"); it != fields_.end()) {
       std::string risk = Lower(it->second.value);

@@ -63,6 +63,7 @@ struct PlanTask {
   Risk risk = Risk::kReversible;
   std::vector<std::string> after;  // ids of the tasks this one depends on
   int line = 0;                    // 1-based line of the checkbox in the parsed text; 0 if built
+  int accept_line = 0;             // the line of its `accept` field; 0 when none
 };
 
 struct Plan {
@@ -73,8 +74,10 @@ struct Plan {
   const PlanTask* Find(std::string_view id) const;
 };
 
-// Parses plan.md text. Errors: kInvalidArgument, "line N: expected ..., found
-// ..." (or naming the cycle: "dependency cycle T1 -> T2 -> T1").
+// Parses plan.md text (a UTF-8 byte-order mark at the top is skipped).
+// Errors: kInvalidArgument, "line N: expected ..., found ..." (or naming the
+// cycle: "dependency cycle T1 -> T2 -> T1"); text without any task (empty,
+// binary, every task line misspelled) is an error saying so.
 Result<Plan> ParsePlan(std::string_view text);
 
 // Reads and parses `path`. kNotFound when missing; parse errors are prefixed

@@ -112,9 +112,57 @@ TEST(PlanMd, ProseListsLinksAndCodeBlocksOutsideTasksAreIgnored) {
   EXPECT_TRUE(plan.goal.empty());
 }
 
-TEST(PlanMd, EmptyPlanHasNoTasks) {
-  EXPECT_TRUE(ParseOk("").tasks.empty());
-  EXPECT_TRUE(ParseOk("# Plan\n\nNothing yet.\n").tasks.empty());
+TEST(PlanMd, TextWithoutATaskIsAnErrorSayingWhy) {
+  EXPECT_EQ(ParseError(""),
+            "the file is empty; expected at least one task line '- [ ] <id>: <title>' at the "
+            "start of a line, followed by '  - do: <what to do>'");
+  EXPECT_NE(ParseError(" \n\n").find("the file is empty"), std::string::npos);
+  EXPECT_NE(ParseError("# Plan\n\nNothing yet.\n").find("no task found"), std::string::npos);
+  EXPECT_NE(ParseError(std::string("\x7f" "ELF\x02\x01\0\0\xff\xfe garbage", 17))
+                .find("not a text file (a NUL byte at offset 6)"),
+            std::string::npos);
+  // Indented task lines are prose.
+  EXPECT_NE(ParseError("  - [ ] T1: a\n    - do: x\n").find("no task found"), std::string::npos);
+}
+
+TEST(PlanMd, MisspelledCheckboxIsAnErrorNamingTheLine) {
+  const char* expected =
+      "line 3: expected a task line '- [ ] <id>: <title>' (a dash, one space, then the "
+      "checkbox), found ";
+  EXPECT_EQ(ParseError("# Plan\n\n-[ ] T1: a\n  - do: x\n"),
+            std::string(expected) + "'-[ ] T1: a'");
+  // Also after a good task: read as prose, the task would silently not run.
+  EXPECT_EQ(ParseError(Task("- [ ] T1: a") + "-  [x] T2: b\n  - do: y\n"),
+            "line 3: expected a task line '- [ ] <id>: <title>' (a dash, one space, then the "
+            "checkbox), found '-  [x] T2: b'");
+  EXPECT_NE(ParseError("- [] T1: a\n  - do: x\n").find("line 1: expected a task line"),
+            std::string::npos);
+  // Links and bracketed prose stay prose.
+  EXPECT_EQ(ParseOk(Task("- [ ] T1: a") + "\n-[docs](x.md)\n- [note] later\n").tasks.size(), 1u);
+}
+
+TEST(PlanMd, AUtf8ByteOrderMarkAtTheTopIsSkipped) {
+  Plan plan = ParseOk("\xEF\xBB\xBF" + Task("- [ ] T1: first"));
+  ASSERT_EQ(plan.tasks.size(), 1u);
+  EXPECT_EQ(plan.tasks[0].id, "T1");
+  EXPECT_EQ(plan.tasks[0].line, 1);
+}
+
+TEST(PlanMd, ScopesOutsideTheRepositoryOrEmptyAreErrorsNamingTheLine) {
+  EXPECT_EQ(ParseError(Task("- [ ] T1: a", "  - scope: src/**, ../**\n")),
+            "line 3: scope '../**' of task T1: '..' leaves the repository; expected a path glob "
+            "relative to the repository root such as 'src/**'");
+  EXPECT_NE(ParseError(Task("- [ ] T1: a", "  - scope: /etc/**\n"))
+                .find("line 3: scope '/etc/**' of task T1: an absolute path"),
+            std::string::npos);
+  EXPECT_NE(ParseError(Task("- [ ] T1: a", "  - scope: src/../../x\n")).find("'..'"),
+            std::string::npos);
+  EXPECT_NE(ParseError(Task("- [ ] T1: a", "  - scope: ~/.ssh/*\n")).find("home directory"),
+            std::string::npos);
+  EXPECT_NE(ParseError(Task("- [ ] T1: a", "  - scope:\n")).find("line 3: empty scope in task T1"),
+            std::string::npos);
+  EXPECT_EQ(ParseOk(Task("- [ ] T1: a", "  - scope: src/..x/**, a..b\n")).tasks[0].scope,
+            (std::vector<std::string>{"src/..x/**", "a..b"}));
 }
 
 TEST(PlanMd, MalformedPlansNameTheLineWhatWasExpectedAndWhatWasFound) {

@@ -25,8 +25,13 @@ void Record(const ReviewerEnv& env, const std::string& run_id,
             const Result<protocol::ModelResponse, protocol::ModelError>& reply, double cost) {
   if (!env.ledger || run_id.empty()) return;
   agent::ModelCallWho who{run_id, env.step, env.role, env.model.provider, env.model.model.id};
-  (void)env.ledger->RecordModelCall(reply ? agent::ModelCallRow(who, *reply, cost)
-                                          : agent::ModelCallRow(who, reply.error()));
+  Status recorded = env.ledger->RecordModelCall(reply ? agent::ModelCallRow(who, *reply, cost)
+                                                      : agent::ModelCallRow(who, reply.error()));
+  if (!recorded.ok()) {
+    env.events->Publish({{run_id, "", env.role}, WallClockMs(),
+                         protocol::Notice{"warn", "ledger: a model call not recorded: " +
+                                                      recorded.message()}});
+  }
 }
 
 }  // namespace

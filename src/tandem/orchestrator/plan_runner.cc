@@ -62,20 +62,13 @@ std::string FirstLine(const std::string& text) { return text.substr(0, text.find
 
 // The gates a task is accepted with: its named verify.md gates (with the
 // gates they run after) or all of them, plus its checks as final gates.
-Result<std::vector<verify::Gate>> TaskGates(const std::vector<verify::Gate>& all,
-                                            const PlanTask& task) {
+// REQUIRES: CheckPlanGates passed (every named gate exists).
+std::vector<verify::Gate> TaskGates(const std::vector<verify::Gate>& all, const PlanTask& task) {
   std::vector<verify::Gate> gates;
   if (!task.gates) {
     gates = all;
   } else {
     std::set<std::string> wanted(task.gates->begin(), task.gates->end());
-    for (const std::string& name : *task.gates) {
-      if (std::none_of(all.begin(), all.end(),
-                       [&](const verify::Gate& g) { return g.name == name; })) {
-        return InvalidArgument(
-            fmt::format("task {} names gate '{}', which verify.md does not define", task.id, name));
-      }
-    }
     // A gate's `after` gates come along (they are defined earlier in the file).
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
       if (wanted.count(it->name)) wanted.insert(it->after.begin(), it->after.end());
@@ -104,7 +97,7 @@ class PlanRunner {
         progress_path_(root_ / memory::kProgressFileName) {}
 
   Result<PlanRunResult> Start() {
-    memory::Plan plan = TRY(memory::LoadPlan(plan_path_));
+    memory::Plan plan = TRY(LoadCheckedPlan());
     for (const ledger::RunRow& run : TRY(env_.ledger->ActiveRuns())) {
       if (run.kind == "run" && !(run.owner == ledger::ProcessIdentity::Current())) {
         return FailedPrecondition(fmt::format(
@@ -150,7 +143,7 @@ class PlanRunner {
       return FailedPrecondition(
           fmt::format("run {} is still going on in process {}", run->id, run->owner.pid));
     }
-    memory::Plan plan = TRY(memory::LoadPlan(plan_path_));
+    memory::Plan plan = TRY(LoadCheckedPlan());
     run_id_ = run->id;
     platform::RemoveStaleTempFiles(root_);  // a killed writer's leftovers
     ws_ = TRY(workspace::Workspace::Open(root_));
@@ -163,6 +156,7 @@ class PlanRunner {
       Notice("warn", fmt::format("rolled back interrupted step {} (task {}) to checkpoint {}",
                                  step.n, step.task_id.empty() ? "-" : step.task_id, id.Short()));
     }
+    RETURN_IF_ERROR(RestartInterruptedTask());
     RETURN_IF_ERROR(env_.ledger->AdoptRun(run_id_));
     // Escalations already spent count against the budget.
     auto counts = env_.ledger->Query(
@@ -186,6 +180,14 @@ class PlanRunner {
   }
 
  private:
+  // plan.md, parsed, with every gate its tasks name defined in verify.md.
+  Result<memory::Plan> LoadCheckedPlan() {
+    memory::Plan plan = TRY(memory::LoadPlan(plan_path_));
+    Status gates = CheckPlanGates(plan, env_.gates);
+    if (!gates.ok()) return gates.WithContext(plan_path_.string());
+    return plan;
+  }
+
   // ---- events, progress, ledger ----
   template <typename Payload>
   void Publish(const std::string& task_id, Payload payload) {
@@ -236,6 +238,59 @@ class PlanRunner {
     if (!c) Notice("warn", "checkpoint of plan.md/progress.md failed: " + c.error().message());
   }
 
+  // The task the stopped process was carrying out (the task of the run's
+  // last step) runs again from the checkpoint it started from, so its
+  // finished steps are undone first: a step that appended to a file would
+  // otherwise append twice. Its start is the `checkpoint_before` of the
+  // first of its trailing steps (its steps since another task's last one);
+  // the files restored are those its finished steps changed, so a person's
+  // edits elsewhere stay. plan.md and progress.md are left as they are:
+  // ResetUnfinished fixes the
+  // checkbox, and progress.md is the log of what happened. A task the ledger
+  // has as done, failed or skipped is left alone.
+  Status RestartInterruptedTask() {
+    std::vector<ledger::StepRow> steps = TRY(env_.ledger->ListSteps(run_id_));
+    if (steps.empty() || steps.back().task_id.empty()) return Status::Ok();
+    const std::string task_id = steps.back().task_id;
+    for (const ledger::TaskRow& t : TRY(env_.ledger->ListTasks(run_id_))) {
+      if (t.task_id == task_id && (t.state == ledger::TaskState::kDone ||
+                                   t.state == ledger::TaskState::kFailed ||
+                                   t.state == ledger::TaskState::kSkipped)) {
+        return Status::Ok();
+      }
+    }
+    auto first = steps.end();
+    while (first != steps.begin() && std::prev(first)->task_id == task_id) --first;
+    if (first->checkpoint_before.empty()) return Status::Ok();
+    auto base = TRY(workspace::CheckpointId::Parse(first->checkpoint_before));
+    // Only what its finished steps changed: a person's edits elsewhere stay.
+    std::set<std::string> paths;
+    size_t finished = 0;
+    for (auto step = first; step != steps.end(); ++step) {
+      if (step->state != ledger::StepState::kDone || step->checkpoint_after.empty() ||
+          step->checkpoint_after == step->checkpoint_before) {
+        continue;
+      }
+      ++finished;
+      auto from = TRY(workspace::CheckpointId::Parse(step->checkpoint_before));
+      auto to = TRY(workspace::CheckpointId::Parse(step->checkpoint_after));
+      for (const workspace::FileChange& c : TRY(ws_->Diff(from, to))) {
+        if (c.path != memory::kPlanFileName && c.path != memory::kProgressFileName) {
+          paths.insert(c.path);
+        }
+      }
+    }
+    if (paths.empty()) return Status::Ok();
+    size_t files = paths.size();
+    TRY(ws_->Restore(base, workspace::TouchedPaths::Only({paths.begin(), paths.end()})));
+    Notice("warn",
+           fmt::format("task {} was interrupted: undid its {} finished step(s) ({} file(s)) back "
+                       "to the checkpoint it started from, {}",
+                       task_id, finished, files, base.Short()),
+           task_id);
+    return Status::Ok();
+  }
+
   // Tasks an earlier process left running or waiting become pending again
   // (unless the ledger says they are done: the process died between the
   // ledger row and the checkbox).
@@ -253,7 +308,8 @@ class PlanRunner {
       RETURN_IF_ERROR(Mark(task.id, to));
       if (to == TaskState::kPending && resumed) {
         Notice("info",
-               fmt::format("task {} was interrupted; it runs again from its checkpoint", task.id),
+               fmt::format("task {} was interrupted; it runs again from its starting checkpoint",
+                           task.id),
                task.id);
       }
     }
@@ -280,7 +336,7 @@ class PlanRunner {
         result_.interrupted = true;
         break;
       }
-      auto plan = memory::LoadPlan(plan_path_);
+      auto plan = LoadCheckedPlan();
       if (!plan) {
         result_.stop_reason = plan.error().message();
         Notice("error", "plan.md is malformed; nothing more runs: " + result_.stop_reason);
@@ -340,7 +396,8 @@ class PlanRunner {
     end.outcome = ledger_outcome;
     end.exit_code = result_.exit_code;
     if (auto last = ws_->last_checkpoint()) end.final_checkpoint = last->hex;
-    Status ended = env_.ledger->EndRun(run_id_, end);
+    // A step left 'running' stays so: `tandem resume` rolls it back.
+    Status ended = leave_running_ ? Status::Ok() : env_.ledger->EndRun(run_id_, end);
     if (!ended.ok()) Notice("warn", "ledger: " + ended.message());
     std::string summary =
         fmt::format("{} done, {} failed, {} skipped, {} waiting for approval", result_.done,
@@ -483,14 +540,7 @@ class PlanRunner {
     env.client = slot.client;
     env.events = env_.events;
     env.ledger = env_.ledger;
-    auto gates = TaskGates(env_.gates, task);
-    if (!gates) {
-      agent::TaskResult failed;
-      failed.outcome = agent::TaskOutcome::kFailed;
-      failed.summary = gates.error().message();
-      return failed;
-    }
-    env.gates = std::move(*gates);
+    env.gates = TaskGates(env_.gates, task);
     env.gates_source = env_.gates_source;
     env.interrupts = env_.interrupts;
     env.role = TierRole(tier);
@@ -609,6 +659,7 @@ class PlanRunner {
         return Status::Ok();
       case agent::TaskOutcome::kProviderError:
       case agent::TaskOutcome::kError:
+        leave_running_ = outcome.step_left_running;
         result_.stop_reason = outcome.summary;
         result_.exit_code = outcome.outcome == agent::TaskOutcome::kProviderError ? 3 : 4;
         RETURN_IF_ERROR(Mark(task.id, TaskState::kPending));
@@ -713,10 +764,13 @@ class PlanRunner {
       std::vector<std::string> new_ids;
       for (const PlanTask& t : replan->tasks) new_ids.push_back(t.id);
       Status edited = EditPlan([&](const std::string& text) -> Result<std::string> {
-        if (replan->action == EscalationAction::kRewrite) {
-          return RewriteTaskInText(text, task.id, replan->tasks[0]);
-        }
-        return SplitTaskInText(text, task.id, replan->tasks);
+        std::string updated =
+            TRY(replan->action == EscalationAction::kRewrite
+                    ? RewriteTaskInText(text, task.id, replan->tasks[0])
+                    : SplitTaskInText(text, task.id, replan->tasks));
+        memory::Plan parsed = TRY(memory::ParsePlan(updated));
+        RETURN_IF_ERROR(CheckPlanGates(parsed, env_.gates));
+        return updated;
       });
       if (!edited.ok()) {
         Notice("warn", "the planner's re-plan cannot be applied: " + edited.message(), task.id);
@@ -768,6 +822,7 @@ class PlanRunner {
   agent::RunTotals totals_;
   double human_ms_ = 0;  // waiting for a person at approval prompts
   PlanRunResult result_;
+  bool leave_running_ = false;  // agent::TaskResult::step_left_running
 };
 
 }  // namespace

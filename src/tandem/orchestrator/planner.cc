@@ -42,6 +42,17 @@ agent::ModelCallWho Who(const PlannerEnv& env) {
   return {env.run_id, std::nullopt, "planner", env.model.provider, env.model.model.id};
 }
 
+// Records a planner call in the ledger; a failure is a warning notice.
+void Recorded(const PlannerEnv& env, const protocol::EventScope& scope,
+              const ledger::ModelCallRecord& row) {
+  if (!env.ledger || env.run_id.empty()) return;
+  Status recorded = env.ledger->RecordModelCall(row);
+  if (!recorded.ok()) {
+    env.events->Publish({scope, WallClockMs(), protocol::Notice{"warn", "ledger: a model call not recorded: " +
+                                                                   recorded.message()}});
+  }
+}
+
 // One planner call, published and recorded.
 Result<std::string> Call(const PlannerEnv& env, const protocol::ModelRequest& request,
                          const std::string& task_id) {
@@ -49,9 +60,7 @@ Result<std::string> Call(const PlannerEnv& env, const protocol::ModelRequest& re
   PlannerObserver observer(env.events, scope);
   auto reply = env.model.client->Complete(request, &observer);
   if (!reply) {
-    if (env.ledger && !env.run_id.empty()) {
-      (void)env.ledger->RecordModelCall(agent::ModelCallRow(Who(env), reply.error()));
-    }
+    Recorded(env, scope, agent::ModelCallRow(Who(env), reply.error()));
     return Unavailable(fmt::format("planner model {}: {}", env.model.name, reply.error().message));
   }
   double cost = config::CostUsd(env.model.model, reply->usage);
@@ -63,9 +72,7 @@ Result<std::string> Call(const PlannerEnv& env, const protocol::ModelRequest& re
   env.events->Publish({scope, WallClockMs(),
                        protocol::ModelCallFinished{env.model.name, reply->usage, reply->timings,
                                                    cost, reply->retries}});
-  if (env.ledger && !env.run_id.empty()) {
-    (void)env.ledger->RecordModelCall(agent::ModelCallRow(Who(env), *reply, cost));
-  }
+  Recorded(env, scope, agent::ModelCallRow(Who(env), *reply, cost));
   return reply->text;
 }
 
@@ -257,8 +264,8 @@ Result<PlanDraft> DraftPlan(const PlannerEnv& env, const PlanContext& context) {
     std::string problem;
     if (!plan) {
       problem = plan.error().message();
-    } else if (plan->tasks.empty()) {
-      problem = "the plan has no task; expected lines like '- [ ] T1: <title>'";
+    } else if (Status gates = CheckPlanGates(*plan, context.gates); !gates.ok()) {
+      problem = gates.message();
     }
     if (problem.empty()) {
       if (plan->goal.empty()) plan->goal = context.goal;
@@ -276,6 +283,26 @@ Result<PlanDraft> DraftPlan(const PlannerEnv& env, const PlanContext& context) {
         protocol::Message::User("tandem could not read that plan: " + problem +
                                 "\nAnswer again with the whole plan.md, in the format described."));
   }
+}
+
+Status CheckPlanGates(const memory::Plan& plan, const std::vector<verify::Gate>& gates) {
+  for (const memory::PlanTask& task : plan.tasks) {
+    if (!task.gates) continue;
+    for (const std::string& name : *task.gates) {
+      if (std::any_of(gates.begin(), gates.end(),
+                      [&](const verify::Gate& g) { return g.name == name; })) {
+        continue;
+      }
+      std::vector<std::string> defined;
+      for (const verify::Gate& g : gates) defined.push_back(g.name);
+      return InvalidArgument(fmt::format(
+          "line {}: task {} names gate '{}' in its acceptance, which verify.md does not define "
+          "({})",
+          task.accept_line, task.id, name,
+          defined.empty() ? "it defines none" : "it defines: " + fmt::format("{}", fmt::join(defined, ", "))));
+    }
+  }
+  return Status::Ok();
 }
 
 Result<Replan> AskReplan(const PlannerEnv& env, const ReplanContext& context) {

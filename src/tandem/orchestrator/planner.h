@@ -91,6 +91,13 @@ Result<Replan> AskReplan(const PlannerEnv& env, const ReplanContext& context);
 // REWRITE|SPLIT|ESCALATE (optionally ": reason"), then task blocks.
 Result<Replan> ParseReplan(std::string_view answer, std::string_view failed_id);
 
+// Every gate a task's `accept` names is defined in `gates` (verify.md);
+// otherwise kInvalidArgument "line N: task T1 names gate 'x' in its
+// acceptance, which verify.md does not define (it defines: a, b)", N being
+// the task's `accept` line. Checked when plan.md is read, so a typo costs no
+// model call and no re-plan.
+Status CheckPlanGates(const memory::Plan& plan, const std::vector<verify::Gate>& gates);
+
 // The plan.md text inside a model's answer: the first fenced block holding a
 // task, else the whole answer.
 std::string ExtractPlanText(std::string_view answer);

@@ -52,7 +52,12 @@ std::string SteerInbox::TakeForStep(const std::string& task_id,
   for (const ledger::SteerNote& n : *notes) {
     bool known = in_task_context_.count(n.id) > 0;
     if (step) {
-      (void)ledger_->MarkSteerDelivered(n.id, *step);
+      if (Status marked = ledger_->MarkSteerDelivered(n.id, *step); !marked.ok()) {
+        events_->Publish({{run_id_, task_id, "orchestrator"}, WallClockMs(),
+                          protocol::Notice{"warn", "ledger: a steering note's delivery not "
+                                                   "recorded (it may be delivered again): " +
+                                                       marked.message()}});
+      }
       in_task_context_.erase(n.id);
     } else {
       in_task_context_.insert(n.id);  // marked at the next step that has a ledger row

@@ -87,6 +87,8 @@ nlohmann::json EventToJson(const Event& event) {
           },
           [&](const CheckpointTaken& e) {
             j["checkpoint"] = e.checkpoint;
+            j["label"] = e.label;
+            j["files_changed"] = e.files_changed;
             j["duration_ms"] = e.duration_ms;
           },
           [&](const GateFinished& e) {

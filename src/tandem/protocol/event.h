@@ -60,7 +60,9 @@ struct ToolFinished {
   double duration_ms = 0;
 };
 struct CheckpointTaken {
-  std::string checkpoint;
+  std::string checkpoint;  // the commit id
+  std::string label;       // "step 3", "final scan"
+  int files_changed = 0;   // since the checkpoint before it
   double duration_ms = 0;
 };
 struct GateFinished {

@@ -21,6 +21,10 @@ struct ToolCall {
   std::string name;
   std::string arguments_json;
   nlohmann::json arguments = nlohmann::json::object();
+  // Non-empty when the streamed arguments did not parse as a JSON object
+  // (a fast model's truncated JSON): why. `arguments` is then {}, the call
+  // is not run, and the model gets this as a tool error to correct.
+  std::string malformed;
 };
 
 enum class Role { kUser, kAssistant, kTool };

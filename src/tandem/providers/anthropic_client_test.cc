@@ -194,13 +194,15 @@ TEST(AnthropicDecode, ErrorEventFailsTheAttemptAsOverloaded) {
   EXPECT_EQ(d.error->kind, ModelErrorKind::kOverloaded);
 }
 
-TEST(AnthropicDecode, MalformedToolInputIsMalformed) {
+TEST(AnthropicDecode, MalformedToolInputIsDeliveredAsAMalformedCall) {
   std::string sse = Start() + BlockStart(0, {{"type", "tool_use"}, {"id", "t"}, {"name", "edit"}, {"input", json::object()}}) +
                     Delta(0, {{"type", "input_json_delta"}, {"partial_json", "{\"path\": }"}}) + BlockStop(0) +
                     MessageDelta("tool_use", 3) + kStop;
   Decoded d = Decode(sse);
-  ASSERT_TRUE(d.error);
-  EXPECT_EQ(d.error->kind, ModelErrorKind::kMalformed);
+  ASSERT_TRUE(d.response) << d.error->message;
+  ASSERT_EQ(d.response->tool_calls.size(), 1u);
+  EXPECT_EQ(d.response->tool_calls[0].malformed, "its arguments are not valid JSON (10 bytes received)");
+  EXPECT_EQ(d.response->tool_calls[0].arguments, json::object());
 }
 
 TEST(AnthropicDecode, MissingMessageStopAfterStopReasonIsFlagged) {

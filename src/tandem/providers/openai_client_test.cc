@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tandem/net/sse_parser.h"
+#include "tandem/providers/tool_args.h"
 
 namespace tandem::providers {
 namespace {
@@ -197,12 +198,24 @@ TEST(OpenAIDecode, EmptyArgumentsMeanEmptyObject) {
   EXPECT_EQ(d.response->tool_calls[0].arguments, json::object());
 }
 
-TEST(OpenAIDecode, MalformedToolJsonIsMalformedAndNothingIsDelivered) {
+TEST(OpenAIDecode, TruncatedToolJsonIsDeliveredAsAMalformedCallForTheModelToCorrect) {
   Decoded d = Decode(ToolFrag(0, "c1", "ok", "{}") + ToolFrag(1, "c2", "bad", "{\"path\": \"a.py\"") +
                      Chunk(json::object(), "tool_calls") + kDone);
+  ASSERT_TRUE(d.response) << d.error->message;
+  ASSERT_EQ(d.response->tool_calls.size(), 2u);
+  EXPECT_TRUE(d.response->tool_calls[0].malformed.empty());
+  const protocol::ToolCall& bad = d.response->tool_calls[1];
+  EXPECT_EQ(bad.name, "bad");
+  EXPECT_EQ(bad.malformed, "its arguments are not valid JSON (15 bytes received)");
+  EXPECT_EQ(bad.arguments, json::object());
+  EXPECT_EQ(ArgumentsText(bad), "{}");  // replayed as JSON a provider reads back
+  EXPECT_EQ(ReadyCalls(d).size(), 2u);
+}
+
+TEST(OpenAIDecode, ToolCallWithoutANameIsMalformed) {
+  Decoded d = Decode(ToolFrag(0, "c1", "", "{}") + Chunk(json::object(), "tool_calls") + kDone);
   ASSERT_TRUE(d.error);
   EXPECT_EQ(d.error->kind, ModelErrorKind::kMalformed);
-  EXPECT_NE(d.error->message.find("bad"), std::string::npos);
   EXPECT_TRUE(ReadyCalls(d).empty());
 }
 

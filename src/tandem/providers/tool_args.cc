@@ -13,11 +13,19 @@ Result<protocol::ToolCall, protocol::ModelError> MakeToolCall(std::string_view p
   if (name.empty()) return malformed("no tool name");
   if (arguments_json.find_first_not_of(" \t\r\n") == std::string::npos) arguments_json = "{}";
   nlohmann::json args = nlohmann::json::parse(arguments_json, nullptr, /*allow_exceptions=*/false);
-  if (args.is_discarded()) return malformed("arguments are not valid JSON");
-  if (!args.is_object()) return malformed("arguments are not a JSON object");
   protocol::ToolCall call;
   call.id = std::move(id);
   call.name = std::move(name);
+  if (args.is_discarded() || !args.is_object()) {
+    // The model's slip, not the provider's failure: the call is delivered,
+    // answered with a tool error, and replayed with empty arguments (a
+    // provider may refuse to read back text that is not JSON).
+    call.malformed = (args.is_discarded() ? "its arguments are not valid JSON ("
+                                          : "its arguments are not a JSON object (") +
+                     std::to_string(arguments_json.size()) + " bytes received)";
+    call.arguments_json = "{}";
+    return call;
+  }
   call.arguments_json = std::move(arguments_json);
   call.arguments = std::move(args);
   return call;

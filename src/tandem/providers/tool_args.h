@@ -12,9 +12,10 @@
 
 namespace tandem::providers {
 
-// Builds a ToolCall from streamed parts. `arguments_json` must be a JSON
-// object (blank text counts as {}); otherwise, or when `name` is empty, the
-// result is a kMalformed error (not retried: the model's output is at fault).
+// Builds a ToolCall from streamed parts. `arguments_json` should be a JSON
+// object (blank text counts as {}); otherwise the call comes back with
+// `malformed` set (ToolCall::malformed), for the model to correct. An empty
+// `name` is a kMalformed error (not retried: the model's output is at fault).
 Result<protocol::ToolCall, protocol::ModelError> MakeToolCall(std::string_view provider, std::string id,
                                                               std::string name, std::string arguments_json);
 

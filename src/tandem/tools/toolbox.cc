@@ -47,7 +47,7 @@ std::optional<std::string> ToolBox::NeedsDecision(const protocol::ToolCall& call
 
 ToolEffects ToolBox::Predict(const protocol::ToolCall& call) const {
   const ToolDef* def = Find(call.name);
-  if (def == nullptr || def->effects == nullptr) return {};
+  if (def == nullptr || def->effects == nullptr || !call.malformed.empty()) return {};
   if (!ValidateArgs(def->spec, call.arguments).ok()) return {};
   // A command the hook may approve may change anything.
   if (NeedsDecision(call)) return {{}, true};
@@ -59,7 +59,10 @@ ToolOutcome ToolBox::Execute(const protocol::ToolCall& call, const std::atomic<b
   const auto start = std::chrono::steady_clock::now();
   ToolOutcome outcome;
   const ToolDef* def = Find(call.name);
-  if (def == nullptr) {
+  if (!call.malformed.empty()) {
+    outcome = Error(call.name + ": not run, " + call.malformed +
+                    "; send the call again with complete JSON arguments");
+  } else if (def == nullptr) {
     std::string names;
     for (const ToolDef* d : defs_) names += (names.empty() ? "" : ", ") + d->spec.name;
     outcome = Error("unknown tool '" + call.name + "' (tools: " + names + ")");

@@ -57,8 +57,8 @@ class ToolBox {
   // command. Unknown tools, bad arguments and refused calls change nothing.
   ToolEffects Predict(const protocol::ToolCall& call) const;
 
-  // Runs the call. Bad arguments and unknown tools are kError outcomes the
-  // model can read; policy refusals kRefused. `cancel` stops a running command.
+  // Runs the call. Bad arguments (a malformed call's too) and unknown tools
+  // are kError outcomes the model can read; policy refusals kRefused. `cancel` stops a running command.
   ToolOutcome Execute(const protocol::ToolCall& call, const std::atomic<bool>* cancel = nullptr) const;
 
   const PathGuard& guard() const { return guard_; }

@@ -8,6 +8,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "tandem/base/strings.h"
+
 namespace tandem::verify {
 namespace {
 
@@ -76,6 +78,7 @@ bool IsSafeRelativeDir(std::string_view dir) {
 class Parser {
  public:
   Result<std::vector<Gate>> Parse(std::string_view text) {
+    text = StripUtf8Bom(text);
     int line_no = 0;
     size_t pos = 0;
     while (pos <= text.size()) {

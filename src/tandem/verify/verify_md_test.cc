@@ -76,6 +76,13 @@ TEST(VerifyMd, AcceptsTimeoutUnitsAndCrlfLineEndings) {
   EXPECT_EQ(gates[2].timeout, seconds(45));
 }
 
+TEST(VerifyMd, AcceptsAUtf8ByteOrderMarkAtTheTop) {
+  auto gates = ParseOk("\xEF\xBB\xBF## test (each step, timeout 30s)\n```sh\nmake test\n```\n");
+  ASSERT_EQ(gates.size(), 1u);
+  EXPECT_EQ(gates[0].name, "test");
+  EXPECT_EQ(gates[0].command, "make test");
+}
+
 TEST(VerifyMd, HeadingInsideCodeBlockIsPartOfTheCommand) {
   auto gates = ParseOk("## gen\n```sh\ncat <<X\n## not a heading\nX\n```\n");
   ASSERT_EQ(gates.size(), 1u);
