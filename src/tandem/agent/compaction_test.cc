@@ -10,7 +10,7 @@ using protocol::Role;
 
 Message Assistant(const std::string& id, const std::string& name) {
   Message m{Role::kAssistant, "", {}, {}, false};
-  m.tool_calls.push_back({id, name, "{\"path\":\"a.txt\"}", {}});
+  m.tool_calls.push_back({id, name, "{\"path\":\"a.txt\"}", {}, ""});
   return m;
 }
 

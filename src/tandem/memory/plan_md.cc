@@ -121,7 +121,8 @@ Status NoTaskError(std::string_view text) {
     return InvalidArgument("not a text file (a NUL byte at offset " + std::to_string(nul) +
                            "); " + std::string(kExpected));
   }
-  return InvalidArgument("no task found; " + std::string(kExpected));
+  return InvalidArgument("no task found (`tandem plan \"<goal>\"` writes them); " +
+                         std::string(kExpected));
 }
 
 // Reads a Markdown code span at the start of `s`: N backticks, the content,
@@ -594,6 +595,12 @@ std::string RenderPlan(const Plan& plan) {
   return out;
 }
 
+size_t TaskMarkOffset(std::string_view text, const PlanTask& task) {
+  size_t start = text.size() - StripUtf8Bom(text).size();
+  for (int n = 1; n < task.line; ++n) start = text.find('\n', start) + 1;
+  return start + 3;  // "- [c]": the mark is the 4th byte of the line
+}
+
 Status SetTaskState(const std::filesystem::path& path, std::string_view id, TaskState state) {
   std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
   platform::DirectoryLock lock = TRY(platform::DirectoryLock::Acquire(dir));
@@ -606,10 +613,8 @@ Status SetTaskState(const std::filesystem::path& path, std::string_view id, Task
     const PlanTask* task = plan->Find(id);
     if (!task) return NotFound(path.string() + ": no task '" + std::string(id) + "'");
     if (task->state == state) return Status::Ok();
-    size_t start = 0;
-    for (int n = 1; n < task->line; ++n) start = text.find('\n', start) + 1;
     std::string updated = text;
-    updated[start + 3] = TaskStateMark(state);  // "- [c]": the mark is the 4th byte
+    updated[TaskMarkOffset(text, *task)] = TaskStateMark(state);
     written = platform::WriteFileAtomically(path, updated, platform::WriteOptions::IfUnchanged(text));
     if (written.code() != StatusCode::kFailedPrecondition) return written;
   }

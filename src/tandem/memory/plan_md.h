@@ -91,6 +91,10 @@ Result<Plan> LoadPlan(const std::filesystem::path& path);
 // acyclic, gate names valid, no comma inside a scope glob.
 std::string RenderPlan(const Plan& plan);
 
+// The byte offset of `task`'s checkbox mark (the `c` of "- [c]") in `text`,
+// the text it was parsed from (a byte-order mark before line 1 counted).
+size_t TaskMarkOffset(std::string_view text, const PlanTask& task);
+
 // Sets task `id`'s checkbox in the file at `path`, changing only that one
 // character: every other byte (a person's spacing, prose, CRLF line ends)
 // is kept. Re-parses the file first, so a malformed plan is refused

@@ -142,10 +142,15 @@ TEST(PlanMd, MisspelledCheckboxIsAnErrorNamingTheLine) {
 }
 
 TEST(PlanMd, AUtf8ByteOrderMarkAtTheTopIsSkipped) {
-  Plan plan = ParseOk("\xEF\xBB\xBF" + Task("- [ ] T1: first"));
-  ASSERT_EQ(plan.tasks.size(), 1u);
+  std::string text = "\xEF\xBB\xBF" + Task("- [ ] T1: first") + Task("- [ ] T2: second");
+  Plan plan = ParseOk(text);
+  ASSERT_EQ(plan.tasks.size(), 2u);
   EXPECT_EQ(plan.tasks[0].id, "T1");
   EXPECT_EQ(plan.tasks[0].line, 1);
+  // Checkbox updates land on the mark, after the byte-order mark.
+  EXPECT_EQ(TaskMarkOffset(text, plan.tasks[0]), 6u);
+  EXPECT_EQ(text[TaskMarkOffset(text, plan.tasks[1])], ' ');
+  EXPECT_EQ(text.substr(TaskMarkOffset(text, plan.tasks[1]) - 3, 8), "- [ ] T2");
 }
 
 TEST(PlanMd, ScopesOutsideTheRepositoryOrEmptyAreErrorsNamingTheLine) {

@@ -114,7 +114,7 @@ Result<std::string> SetMarkInText(std::string_view text, std::string_view id,
   const memory::PlanTask* task = plan.Find(id);
   if (!task) return NotFound(fmt::format("no task '{}' in plan.md", id));
   std::string out(text);
-  out[LineStart(text, task->line) + 3] = memory::TaskStateMark(state);
+  out[memory::TaskMarkOffset(text, *task)] = memory::TaskStateMark(state);
   return out;
 }
 

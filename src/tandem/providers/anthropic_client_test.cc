@@ -75,8 +75,8 @@ protocol::ModelRequest SampleRequest() {
   Message a;
   a.role = protocol::Role::kAssistant;
   a.text = "Looking.";
-  a.tool_calls.push_back({"toolu_1", "read_file", R"({"path":"a.py"})", {{"path", "a.py"}}});
-  a.tool_calls.push_back({"toolu_2", "list_dir", "{}", json::object()});
+  a.tool_calls.push_back({"toolu_1", "read_file", R"({"path":"a.py"})", {{"path", "a.py"}}, ""});
+  a.tool_calls.push_back({"toolu_2", "list_dir", "{}", json::object(), ""});
   rq.messages.push_back(a);
   rq.messages.push_back(Message::ToolResult("toolu_1", "print(1)", false));
   rq.messages.push_back(Message::ToolResult("toolu_2", "no such dir", true));

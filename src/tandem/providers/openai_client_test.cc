@@ -79,7 +79,7 @@ protocol::ModelRequest SampleRequest() {
   rq.messages.push_back(Message::User("fix it"));
   Message a;
   a.role = protocol::Role::kAssistant;
-  a.tool_calls.push_back({"call_1", "read_file", R"({"path":"a.py"})", {{"path", "a.py"}}});
+  a.tool_calls.push_back({"call_1", "read_file", R"({"path":"a.py"})", {{"path", "a.py"}}, ""});
   rq.messages.push_back(a);
   rq.messages.push_back(Message::ToolResult("call_1", "print(1)", false));
   return rq;
