@@ -8,7 +8,6 @@
 #include <signal.h>
 
 #include <regex>
-#include <thread>
 
 #include "tandem/ledger/sqlite.h"
 #include "tests/e2e/orchestrator_helpers.h"
@@ -169,10 +168,7 @@ TEST_F(HonestResumeTest, AFailedRollbackOfAnInterruptedStepIsReportedAndLeftForT
   ASSERT_TRUE(WaitForEvent(process, [](const json& e) {
     return e.value("type", "") == "tool_started" && e.value("name", "") == "run_command";
   }));
-  for (int i = 0; i < 1000 && !Exists("started.marker"); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_TRUE(Exists("started.marker"));
+  ASSERT_TRUE(WaitForFile("started.marker"));
   ::kill(process.pid, SIGINT);
   TandemRun run = WaitTandem(process);
 
