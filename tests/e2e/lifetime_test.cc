@@ -19,7 +19,15 @@
 namespace tandem::e2e {
 namespace {
 
-using LifetimeTest = E2eTest;
+class LifetimeTest : public E2eTest {
+ protected:
+  // Starts `tandem do` in a repository whose gate runs `gate` (which must
+  // touch gate.started once its processes run) and returns once the gate
+  // has started. `token` must appear in the command line of every process
+  // of the gate's tree; *tree receives their pids.
+  TandemProcess StartHungOnAGate(const std::string& gate, const std::string& token,
+                                 std::vector<pid_t>* tree);
+};
 
 // The contents of a /proc file, "" when the process is gone (reads of a
 // process that exits meanwhile fail with ESRCH).
@@ -61,6 +69,19 @@ bool WaitForExit(pid_t pid, int timeout_ms) {
   return ready == 1;
 }
 
+TandemProcess LifetimeTest::StartHungOnAGate(const std::string& gate, const std::string& token,
+                                             std::vector<pid_t>* tree) {
+  WriteFile("README.md", "# sample\n");
+  WriteVerifyMd({{"hang", gate}});
+  CommitAll();
+  StartServer(Script({Turn(0, {Call("write_file", {{"path", "a.txt"}, {"content", "a\n"}})}),
+                      Finish(1)}));
+  TandemProcess process = SpawnTandem({"do", "--json", "write a"});
+  EXPECT_TRUE(WaitForFile("gate.started", std::chrono::seconds(30)));
+  *tree = ProcessesWith(token);
+  return process;
+}
+
 TEST_F(LifetimeTest, AClosedTerminalRollsBackTheUnfinishedStepLikeCtrlC) {
   MakePassingRepo();
   StartServer(KeptThenSlowCommandScript());
@@ -80,17 +101,11 @@ TEST_F(LifetimeTest, AClosedTerminalRollsBackTheUnfinishedStepLikeCtrlC) {
 TEST_F(LifetimeTest, AKilledTandemLeavesNoProcessOfARunningGateBehind) {
   // A token no other process holds: the sleeps' length.
   const std::string token = std::to_string(900000 + ::getpid() % 90000);
-  WriteFile("README.md", "# sample\n");
   // The gate leaves a double-forked orphan, starts a child, says it
   // started, and waits.
-  WriteVerifyMd({{"hang", "(sleep " + token + " &); sleep " + token +
-                              " & touch gate.started; wait"}});
-  CommitAll();
-  StartServer(Script({Turn(0, {Call("write_file", {{"path", "a.txt"}, {"content", "a\n"}})}),
-                      Finish(1)}));
-  TandemProcess process = SpawnTandem({"do", "--json", "write a"});
-  ASSERT_TRUE(WaitForFile("gate.started", std::chrono::seconds(30)));
-  std::vector<pid_t> tree = ProcessesWith(token);
+  std::vector<pid_t> tree;
+  TandemProcess process = StartHungOnAGate(
+      "(sleep " + token + " &); sleep " + token + " & touch gate.started; wait", token, &tree);
   ASSERT_GE(tree.size(), 3u) << "expected the gate's shell and two sleeps";
 
   ::kill(process.pid, SIGKILL);
@@ -122,14 +137,9 @@ pid_t GuardOf(pid_t parent) {
 
 TEST_F(LifetimeTest, WhatAKilledTandemAndItsGuardLeftIsStoppedByTheNextWriter) {
   const std::string token = std::to_string(800000 + ::getpid() % 90000);
-  WriteFile("README.md", "# sample\n");
-  WriteVerifyMd({{"hang", "sleep " + token + " & touch gate.started; wait"}});
-  CommitAll();
-  StartServer(Script({Turn(0, {Call("write_file", {{"path", "a.txt"}, {"content", "a\n"}})}),
-                      Finish(1)}));
-  TandemProcess process = SpawnTandem({"do", "--json", "write a"});
-  ASSERT_TRUE(WaitForFile("gate.started", std::chrono::seconds(30)));
-  std::vector<pid_t> tree = ProcessesWith(token);
+  std::vector<pid_t> tree;
+  TandemProcess process =
+      StartHungOnAGate("sleep " + token + " & touch gate.started; wait", token, &tree);
   ASSERT_GE(tree.size(), 2u) << "expected the gate's shell and its sleep";
   // Both die at once, as with `pkill -9 tandem`: the guard first, so it
   // cannot act.
