@@ -1,0 +1,265 @@
+// Worktree creation, reset and removal against real git repositories,
+// checked with the git CLI's own view.
+#include "tandem/workspace/worktree.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "tandem/workspace/test_repo.h"
+#include "tandem/workspace/workspace.h"
+
+namespace tandem::workspace {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TestRepo;
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const fs::path& p, const std::string& content) {
+  fs::create_directories(p.parent_path());
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f << content;
+}
+
+class WorktreeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    repo_.Write("README.md", "hello\n");
+    repo_.Write("src/a.txt", "a1\n");
+    repo_.Write("run.sh", "#!/bin/sh\necho hi\n");
+    repo_.Chmod("run.sh", 0755);
+    repo_.Symlink("a.txt", "src/link");
+    repo_.Write(".gitignore", "node_modules/\nbuild/\n*.log\n");
+    repo_.CommitAll("first");
+    first_ = Head();
+  }
+
+  CheckpointId Head() const {
+    std::string hex = repo_.Git("rev-parse HEAD");
+    return CheckpointId{hex.substr(0, 40)};
+  }
+
+  Worktree MustCreate(const std::string& id, const CheckpointId& at,
+                      const WorktreeOptions& options = {}) {
+    Result<Worktree> wt = Worktree::Create(repo_.root(), id, at, options);
+    EXPECT_TRUE(wt.has_value()) << wt.error().ToString();
+    return std::move(*wt);
+  }
+
+  std::string GitIn(const fs::path& dir, const std::string& args) {
+    std::string out;
+    int rc = repo_.Shell("cd '" + dir.string() + "' && GIT_CONFIG_NOSYSTEM=1 git " + args, &out);
+    EXPECT_EQ(rc, 0) << "git " << args << ": " << out;
+    return out;
+  }
+
+  TestRepo repo_;
+  CheckpointId first_;
+};
+
+TEST_F(WorktreeTest, CreateChecksOutTheCheckpointUnderTheGitDirectory) {
+  repo_.Write("src/a.txt", "a2\n");
+  repo_.CommitAll("second");
+  Worktree wt = MustCreate("task-1", first_);  // the older commit, not HEAD
+  EXPECT_EQ(wt.root(), repo_.root() / ".git/tandem/worktrees/task-1");
+  EXPECT_EQ(ReadFile(wt.root() / "src/a.txt"), "a1\n");
+  EXPECT_EQ(ReadFile(wt.root() / "README.md"), "hello\n");
+  struct stat st{};
+  ASSERT_EQ(stat((wt.root() / "run.sh").c_str(), &st), 0);
+  EXPECT_NE(st.st_mode & S_IXUSR, 0u);
+  EXPECT_EQ(fs::read_symlink(wt.root() / "src/link"), "a.txt");
+  EXPECT_EQ(GitIn(wt.root(), "rev-parse HEAD").substr(0, 40), first_.hex);
+  EXPECT_EQ(repo_.Git("rev-parse " + Worktree::RefFor("task-1")).substr(0, 40), first_.hex);
+}
+
+TEST_F(WorktreeTest, CreateLeavesTheUsersBranchesHeadAndIndexAlone) {
+  repo_.Write("staged.txt", "staged\n");
+  repo_.Git("add staged.txt");
+  std::string branches = repo_.Git("for-each-ref refs/heads");
+  std::string head = repo_.Git("symbolic-ref HEAD");
+  std::string index = ReadFile(repo_.root() / ".git/index");
+  Worktree wt = MustCreate("task-1", first_);
+  EXPECT_EQ(repo_.Git("for-each-ref refs/heads"), branches);
+  EXPECT_EQ(repo_.Git("symbolic-ref HEAD"), head);
+  EXPECT_EQ(ReadFile(repo_.root() / ".git/index"), index);
+  EXPECT_FALSE(fs::exists(wt.root() / "staged.txt"));
+  // The main worktree does not see the linked one as untracked content.
+  EXPECT_EQ(repo_.Git("status --porcelain"), "A  staged.txt\n");
+}
+
+TEST_F(WorktreeTest, GitSeesALockedDetachedLinkedWorktreeWithACleanIndex) {
+  Worktree wt = MustCreate("task-1", first_);
+  std::string list = repo_.Git("worktree list --porcelain");
+  EXPECT_NE(list.find("worktree " + wt.root().string() + "\n"), std::string::npos) << list;
+  EXPECT_NE(list.find("detached"), std::string::npos) << list;
+  EXPECT_NE(list.find("locked"), std::string::npos) << list;
+  EXPECT_EQ(GitIn(wt.root(), "status --porcelain"), "");
+  repo_.Git("worktree prune");  // a locked worktree survives pruning
+  EXPECT_NE(repo_.Git("worktree list").find(wt.root().string()), std::string::npos);
+}
+
+TEST_F(WorktreeTest, CheckpointsInTheWorktreeLandInTheSharedObjectDatabase) {
+  Worktree wt = MustCreate("task-1", first_);
+  auto ws = Workspace::Open(wt.root());
+  ASSERT_TRUE(ws.has_value()) << ws.error().ToString();
+  ASSERT_TRUE((*ws)->StartRun("run-w").has_value());
+  EXPECT_EQ((*ws)->full_scans(), 1);
+  WriteFile(wt.root() / "src/new.txt", "from the agent\n");
+  Result<CheckpointId> cp = (*ws)->Checkpoint(TouchedPaths::Only({"src/new.txt"}), "edit");
+  ASSERT_TRUE(cp.has_value()) << cp.error().ToString();
+  // Visible from the main repository: the object and the run's ref.
+  EXPECT_EQ(repo_.Git("show " + cp->hex + ":src/new.txt"), "from the agent\n");
+  EXPECT_EQ(repo_.Git("rev-parse refs/tandem/runs/run-w/1").substr(0, 40), cp->hex);
+  // The main worktree's files are untouched.
+  EXPECT_FALSE(repo_.Exists("src/new.txt"));
+}
+
+TEST_F(WorktreeTest, RemoveLeavesNoTrace) {
+  Worktree wt = MustCreate("task-1", first_);
+  WriteFile(wt.root() / "build/out.o", "object\n");  // ignored files go too
+  ASSERT_TRUE(Worktree::Remove(repo_.root(), "task-1").ok());
+  EXPECT_FALSE(fs::exists(wt.root()));
+  EXPECT_FALSE(fs::exists(repo_.root() / ".git/worktrees/tandem-task-1"));
+  EXPECT_EQ(repo_.Git("for-each-ref refs/tandem/worktrees"), "");
+  EXPECT_EQ(repo_.Git("worktree list --porcelain").find("task-1"), std::string::npos);
+  Result<std::vector<std::string>> left = Worktree::List(repo_.root());
+  ASSERT_TRUE(left.has_value());
+  EXPECT_TRUE(left->empty());
+  EXPECT_EQ(Worktree::Remove(repo_.root(), "task-1").code(), StatusCode::kNotFound);
+}
+
+TEST_F(WorktreeTest, RemoveCleansUpAPartlyCreatedWorktree) {
+  // As a crash between writing the admin dir and checking out would leave it.
+  fs::create_directories(repo_.root() / ".git/worktrees/tandem-task-9");
+  Result<std::vector<std::string>> left = Worktree::List(repo_.root());
+  ASSERT_TRUE(left.has_value());
+  EXPECT_EQ(*left, std::vector<std::string>{"task-9"});
+  EXPECT_TRUE(Worktree::Remove(repo_.root(), "task-9").ok());
+  EXPECT_FALSE(fs::exists(repo_.root() / ".git/worktrees/tandem-task-9"));
+}
+
+TEST_F(WorktreeTest, ListNamesEveryWorktreeAndCreateRefusesATakenId) {
+  MustCreate("task-1", first_);
+  MustCreate("variant-7", first_);
+  Result<std::vector<std::string>> ids = Worktree::List(repo_.root());
+  ASSERT_TRUE(ids.has_value());
+  EXPECT_EQ(*ids, (std::vector<std::string>{"task-1", "variant-7"}));
+  EXPECT_EQ(Worktree::Create(repo_.root(), "task-1", first_).error().code(),
+            StatusCode::kAlreadyExists);
+}
+
+TEST_F(WorktreeTest, CreateRejectsBadIdsAndUnknownCommitsLeavingNothing) {
+  for (const char* bad : {"", ".hidden", "a/b", "a..b", "x.lock", "sp ace"}) {
+    Result<Worktree> wt = Worktree::Create(repo_.root(), bad, first_);
+    ASSERT_FALSE(wt.has_value()) << bad;
+    EXPECT_EQ(wt.error().code(), StatusCode::kInvalidArgument) << bad;
+  }
+  Result<Worktree> unknown =
+      Worktree::Create(repo_.root(), "task-1", CheckpointId{std::string(40, 'a')});
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_EQ(unknown.error().code(), StatusCode::kNotFound);
+  Result<std::vector<std::string>> ids = Worktree::List(repo_.root());
+  ASSERT_TRUE(ids.has_value());
+  EXPECT_TRUE(ids->empty());
+}
+
+TEST_F(WorktreeTest, CreateFromALinkedWorktreeUsesTheCommonGitDirectory) {
+  Worktree outer = MustCreate("task-1", first_);
+  Result<Worktree> inner = Worktree::Create(outer.root(), "task-2", first_);
+  ASSERT_TRUE(inner.has_value()) << inner.error().ToString();
+  EXPECT_EQ(inner->root(), repo_.root() / ".git/tandem/worktrees/task-2");
+}
+
+TEST_F(WorktreeTest, ResetMovesTheWorktreeToAnotherCheckpointKeepingIgnoredFiles) {
+  repo_.Write("src/a.txt", "a2\n");
+  repo_.Write("src/added.txt", "added\n");
+  repo_.Remove("README.md");
+  repo_.CommitAll("second");
+  CheckpointId second = Head();
+  Worktree wt = MustCreate("task-1", first_);
+  WriteFile(wt.root() / "scratch.txt", "agent leftovers\n");  // untracked: goes
+  WriteFile(wt.root() / "build/cache", "warm\n");             // ignored: stays
+  ASSERT_TRUE(Worktree::Reset(repo_.root(), "task-1", second).ok());
+  EXPECT_EQ(ReadFile(wt.root() / "src/a.txt"), "a2\n");
+  EXPECT_EQ(ReadFile(wt.root() / "src/added.txt"), "added\n");
+  EXPECT_FALSE(fs::exists(wt.root() / "README.md"));
+  EXPECT_FALSE(fs::exists(wt.root() / "scratch.txt"));
+  EXPECT_EQ(ReadFile(wt.root() / "build/cache"), "warm\n");
+  EXPECT_EQ(GitIn(wt.root(), "rev-parse HEAD").substr(0, 40), second.hex);
+  EXPECT_EQ(GitIn(wt.root(), "status --porcelain"), "");
+  EXPECT_EQ(repo_.Git("rev-parse " + Worktree::RefFor("task-1")).substr(0, 40), second.hex);
+}
+
+TEST_F(WorktreeTest, DefaultPolicyClonesIgnoredBuildDirectoriesPrivately) {
+  repo_.Write("node_modules/dep/index.js", "module.exports = 1;\n");
+  repo_.Write("build/cache.bin", "warm\n");
+  repo_.Write("target/ignored-but-tracked-not", "x\n");  // not ignored: not cloned
+  Worktree wt = MustCreate("task-1", first_);
+  EXPECT_EQ(ReadFile(wt.root() / "node_modules/dep/index.js"), "module.exports = 1;\n");
+  EXPECT_EQ(ReadFile(wt.root() / "build/cache.bin"), "warm\n");
+  EXPECT_FALSE(fs::exists(wt.root() / "target"));
+  EXPECT_FALSE(fs::is_symlink(wt.root() / "build"));
+  // The worktree's build writes into its own copy, not the source's.
+  WriteFile(wt.root() / "build/cache.bin", "rebuilt by the agent\n");
+  EXPECT_EQ(repo_.Read("build/cache.bin"), "warm\n");
+  EXPECT_TRUE(wt.setup_commands().empty());
+}
+
+TEST_F(WorktreeTest, ExplicitPoliciesSymlinkSkipOrHandBackASetupCommand) {
+  repo_.Write("node_modules/dep/index.js", "x\n");
+  repo_.Write("build/cache.bin", "warm\n");
+  WorktreeOptions options;
+  options.ignored = std::vector<IgnoredPathPolicy>{
+      {"node_modules", IgnoredPathMode::kSymlink, ""},
+      {"build", IgnoredPathMode::kSkip, ""},
+      {".venv", IgnoredPathMode::kSetupCommand, "python3 -m venv .venv"},
+  };
+  Worktree wt = MustCreate("task-1", first_, options);
+  ASSERT_TRUE(fs::is_symlink(wt.root() / "node_modules"));
+  EXPECT_EQ(fs::read_symlink(wt.root() / "node_modules"), repo_.root() / "node_modules");
+  EXPECT_FALSE(fs::exists(wt.root() / "build"));
+  EXPECT_FALSE(fs::exists(wt.root() / ".venv"));  // tandem never runs it itself
+  EXPECT_EQ(wt.setup_commands(),
+            (std::vector<SetupCommand>{{".venv", "python3 -m venv .venv"}}));
+}
+
+TEST_F(WorktreeTest, BadPolicyPathFailsCreationAndLeavesNothing) {
+  WorktreeOptions options;
+  options.ignored = std::vector<IgnoredPathPolicy>{{"../outside", IgnoredPathMode::kClone, ""}};
+  Result<Worktree> wt = Worktree::Create(repo_.root(), "task-1", first_, options);
+  ASSERT_FALSE(wt.has_value());
+  EXPECT_EQ(wt.error().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(wt.error().message().find("../outside"), std::string::npos);
+  EXPECT_FALSE(fs::exists(repo_.root() / ".git/tandem/worktrees/task-1"));
+  EXPECT_EQ(repo_.Git("for-each-ref refs/tandem/worktrees"), "");
+}
+
+TEST(CloneTree, CopiesFilesModesAndSymlinksAndKeepsExistingFiles) {
+  TestRepo repo;
+  repo.Write("from/a/b.txt", "b\n");
+  repo.Write("from/tool", "#!/bin/sh\n");
+  repo.Chmod("from/tool", 0750);
+  repo.Symlink("a/b.txt", "from/link");
+  repo.Write("to/a/b.txt", "tracked wins\n");
+  ASSERT_TRUE(CloneTree(repo.root() / "from", repo.root() / "to").ok());
+  EXPECT_EQ(repo.Read("to/a/b.txt"), "tracked wins\n");
+  EXPECT_TRUE(repo.IsExecutable("to/tool"));
+  struct stat st{};
+  ASSERT_EQ(stat((repo.root() / "to/tool").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0750u);
+  EXPECT_EQ(repo.LinkTarget("to/link"), "a/b.txt");
+  repo.Write("to/tool", "changed\n");  // a copy, not a hard link
+  EXPECT_EQ(repo.Read("from/tool"), "#!/bin/sh\n");
+}
+
+}  // namespace
+}  // namespace tandem::workspace
