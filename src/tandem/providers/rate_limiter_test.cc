@@ -16,6 +16,14 @@ struct FakeClock {
   }
 };
 
+RateLimits Limits(int concurrent, int per_minute = 0, int64_t tokens_per_minute = 0) {
+  RateLimits l;
+  l.max_concurrent_requests = concurrent;
+  l.requests_per_minute = per_minute;
+  l.tokens_per_minute = tokens_per_minute;
+  return l;
+}
+
 TEST(RateLimiter, NoLimitsAlwaysAdmits) {
   FakeClock clock;
   RateLimiter limiter(RateLimits{}, clock.fn());
@@ -30,7 +38,7 @@ TEST(RateLimiter, NoLimitsAlwaysAdmits) {
 
 TEST(RateLimiter, ConcurrencyLimitAdmitsAgainWhenAPermitEnds) {
   FakeClock clock;
-  RateLimiter limiter(RateLimits{.max_concurrent_requests = 2}, clock.fn());
+  RateLimiter limiter(Limits(2), clock.fn());
   RateLimiter::Attempt a = limiter.TryAcquire(0);
   RateLimiter::Attempt b = limiter.TryAcquire(0);
   ASSERT_TRUE(a.permit && b.permit);
@@ -43,7 +51,7 @@ TEST(RateLimiter, ConcurrencyLimitAdmitsAgainWhenAPermitEnds) {
 
 TEST(RateLimiter, RequestsPerMinuteRefillsContinuously) {
   FakeClock clock;
-  RateLimiter limiter(RateLimits{.requests_per_minute = 60}, clock.fn());
+  RateLimiter limiter(Limits(0, 60), clock.fn());
   for (int i = 0; i < 60; ++i) ASSERT_TRUE(limiter.TryAcquire(0).permit) << i;  // a full bucket
   RateLimiter::Attempt denied = limiter.TryAcquire(0);
   ASSERT_FALSE(denied.permit);
@@ -58,7 +66,7 @@ TEST(RateLimiter, RequestsPerMinuteRefillsContinuously) {
 
 TEST(RateLimiter, TokensPerMinuteSettlesTheEstimateWithTheActualCount) {
   FakeClock clock;
-  RateLimiter limiter(RateLimits{.tokens_per_minute = 6000}, clock.fn());
+  RateLimiter limiter(Limits(0, 0, 6000), clock.fn());
   RateLimiter::Attempt a = limiter.TryAcquire(6000);
   ASSERT_TRUE(a.permit);
   EXPECT_FALSE(limiter.TryAcquire(1).permit);
@@ -71,7 +79,7 @@ TEST(RateLimiter, TokensPerMinuteSettlesTheEstimateWithTheActualCount) {
 
 TEST(RateLimiter, AnOverrunMakesLaterRequestsWait) {
   FakeClock clock;
-  RateLimiter limiter(RateLimits{.tokens_per_minute = 6000}, clock.fn());
+  RateLimiter limiter(Limits(0, 0, 6000), clock.fn());
   RateLimiter::Attempt a = limiter.TryAcquire(1000);
   ASSERT_TRUE(a.permit);
   a.permit->Finish(9000);  // 8,000 more than estimated: the bucket owes 3,000
@@ -82,7 +90,7 @@ TEST(RateLimiter, AnOverrunMakesLaterRequestsWait) {
 
 TEST(RateLimiter, AnEstimateAboveTheMinuteBudgetIsCappedSoItCanRun) {
   FakeClock clock;
-  RateLimiter limiter(RateLimits{.tokens_per_minute = 1000}, clock.fn());
+  RateLimiter limiter(Limits(0, 0, 1000), clock.fn());
   EXPECT_TRUE(limiter.TryAcquire(50'000).permit);
 }
 
@@ -102,7 +110,7 @@ TEST(RateLimiter, PauseFromA429HoldsEveryCallerUntilItEnds) {
 
 TEST(RateLimiter, BlockedAcquireProceedsWhenAPermitEnds) {
   FakeClock clock;
-  RateLimiter limiter(RateLimits{.max_concurrent_requests = 1}, clock.fn());
+  RateLimiter limiter(Limits(1), clock.fn());
   RateLimiter::Attempt held = limiter.TryAcquire(0);
   ASSERT_TRUE(held.permit);
   std::atomic<bool> finished{false};
@@ -136,7 +144,7 @@ TEST(RateLimiter, BlockedAcquireProceedsWhenTheClockPassesThePause) {
 
 TEST(RateLimiter, StopRequestEndsABlockedAcquireWithCancelled) {
   FakeClock clock;
-  RateLimiter limiter(RateLimits{.max_concurrent_requests = 1}, clock.fn());
+  RateLimiter limiter(Limits(1), clock.fn());
   RateLimiter::Attempt held = limiter.TryAcquire(0);
   ASSERT_TRUE(held.permit);
   std::stop_source stop;
@@ -165,7 +173,7 @@ TEST(RateLimiters, OneLimiterPerProviderSharedByEveryCaller) {
   ASSERT_TRUE(first.permit);
   EXPECT_FALSE((*b)->TryAcquire(0).permit);  // the other agent waits
   EXPECT_TRUE((*c)->TryAcquire(0).permit);   // another provider does not
-  auto conflicting = limiters.For("openai", RateLimits{.max_concurrent_requests = 2});
+  auto conflicting = limiters.For("openai", Limits(2));
   ASSERT_FALSE(conflicting);
   EXPECT_EQ(conflicting.error().code(), StatusCode::kInvalidArgument);
 }

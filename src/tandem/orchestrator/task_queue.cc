@@ -1,0 +1,238 @@
+#include "tandem/orchestrator/task_queue.h"
+
+#include <algorithm>
+#include <set>
+
+#include "tandem/tools/glob.h"
+
+namespace tandem::orchestrator {
+namespace {
+
+bool HasWildcard(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
+
+std::vector<std::string_view> Segments(std::string_view glob) {
+  while (!glob.empty() && glob.back() == '/') glob.remove_suffix(1);
+  while (glob.substr(0, 2) == "./") glob.remove_prefix(2);
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start <= glob.size()) {
+    size_t slash = glob.find('/', start);
+    if (slash == std::string_view::npos) slash = glob.size();
+    if (slash > start) out.push_back(glob.substr(start, slash - start));
+    start = slash + 1;
+  }
+  return out;
+}
+
+bool EntriesOverlap(std::string_view a, std::string_view b) {
+  std::vector<std::string_view> sa = Segments(a);
+  std::vector<std::string_view> sb = Segments(b);
+  // An entry without '/' matches at any depth (gitignore style), so nothing
+  // short of a full glob intersection could prove it apart from another.
+  if (sa.size() <= 1 || sb.size() <= 1) return true;
+  for (size_t i = 0; i < sa.size() && i < sb.size(); ++i) {
+    if (sa[i] == "**" || sb[i] == "**") return true;
+    bool wa = HasWildcard(sa[i]);
+    bool wb = HasWildcard(sb[i]);
+    if (!wa && !wb && sa[i] != sb[i]) return false;
+    if (!wa && wb && !tools::GlobMatch(sb[i], sa[i])) return false;
+    if (wa && !wb && !tools::GlobMatch(sa[i], sb[i])) return false;
+  }
+  return true;  // one is a prefix (a directory holding the other) or they may coincide
+}
+
+}  // namespace
+
+TaskQueue::TaskQueue(TaskQueueOptions options) : options_(std::move(options)) {
+  options_.parallel_tasks = std::max(1, options_.parallel_tasks);
+  options_.max_conflict_requeues = std::max(0, options_.max_conflict_requeues);
+}
+
+bool TaskQueue::ScopesOverlap(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  if (a.empty() || b.empty()) return true;
+  for (const std::string& x : a) {
+    for (const std::string& y : b) {
+      if (EntriesOverlap(x, y)) return true;
+    }
+  }
+  return false;
+}
+
+TaskQueue::Entry* TaskQueue::Find(std::string_view id) {
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &entries_[it->second];
+}
+
+const TaskQueue::Entry* TaskQueue::Find(std::string_view id) const {
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &entries_[it->second];
+}
+
+Status TaskQueue::Add(const std::vector<QueuedTask>& tasks) {
+  std::map<std::string, const QueuedTask*, std::less<>> batch;
+  for (const QueuedTask& t : tasks) {
+    if (t.id.empty()) return InvalidArgument("task queue: a task has an empty id");
+    if (Find(t.id) != nullptr || !batch.emplace(t.id, &t).second) {
+      return InvalidArgument("task queue: duplicate task id " + t.id);
+    }
+  }
+  for (const QueuedTask& t : tasks) {
+    for (const std::string& dep : t.depends_on) {
+      if (Find(dep) == nullptr && batch.count(dep) == 0) {
+        return InvalidArgument("task queue: task " + t.id + " depends on unknown task " + dep);
+      }
+    }
+  }
+  // Cycles can only run through the new batch (earlier tasks never depend
+  // on later ones): depth-first search over it.
+  std::map<std::string_view, int> color;  // 0 new, 1 on the path, 2 finished
+  std::vector<std::string_view> path;
+  std::function<bool(const QueuedTask&)> visit = [&](const QueuedTask& t) {
+    color[t.id] = 1;
+    path.push_back(t.id);
+    for (const std::string& dep : t.depends_on) {
+      auto in_batch = batch.find(dep);
+      if (in_batch == batch.end()) continue;
+      int c = color[in_batch->first];
+      if (c == 1) {
+        path.push_back(in_batch->first);
+        return true;
+      }
+      if (c == 0 && visit(*in_batch->second)) return true;
+    }
+    path.pop_back();
+    color[t.id] = 2;
+    return false;
+  };
+  for (const QueuedTask& t : tasks) {
+    if (color[t.id] == 0 && visit(t)) {
+      std::string cycle;
+      for (std::string_view id : path) cycle += (cycle.empty() ? "" : " -> ") + std::string(id);
+      return InvalidArgument("task queue: dependency cycle " + cycle);
+    }
+  }
+  for (const QueuedTask& t : tasks) {
+    index_.emplace(t.id, entries_.size());
+    entries_.push_back(Entry{t, QueuedTaskState::kWaiting, 0, 0, entries_.size()});
+  }
+  BlockDependentsOfFailed();
+  Promote();
+  return Status::Ok();
+}
+
+bool TaskQueue::DependenciesDone(const Entry& e) const {
+  return std::all_of(e.task.depends_on.begin(), e.task.depends_on.end(), [&](const std::string& d) {
+    return Find(d)->state == QueuedTaskState::kDone;
+  });
+}
+
+void TaskQueue::Promote() {
+  for (Entry& e : entries_) {
+    if (e.state == QueuedTaskState::kWaiting && DependenciesDone(e)) e.state = QueuedTaskState::kReady;
+  }
+}
+
+bool TaskQueue::MayRunBeside(const Entry& candidate, const Entry& running) const {
+  auto lists = [](const Entry& a, const Entry& b) {
+    const auto& ok = a.task.may_overlap_with;
+    return std::find(ok.begin(), ok.end(), b.task.id) != ok.end();
+  };
+  if (lists(candidate, running) || lists(running, candidate)) return true;
+  return !ScopesOverlap(candidate.task.scope, running.task.scope);
+}
+
+std::optional<std::string> TaskQueue::FindWork() {
+  if (!CanRunMore()) return std::nullopt;
+  for (Entry& e : entries_) {
+    if (e.state != QueuedTaskState::kReady) continue;
+    bool fits = std::all_of(entries_.begin(), entries_.end(), [&](const Entry& other) {
+      return other.state != QueuedTaskState::kRunning || MayRunBeside(e, other);
+    });
+    if (!fits) continue;
+    e.state = QueuedTaskState::kRunning;
+    ++e.runs;
+    ++running_;
+    return e.task.id;
+  }
+  return std::nullopt;
+}
+
+void TaskQueue::BlockDependentsOfFailed() {
+  // Repeats until nothing changes: a dependency may come later in plan
+  // order than its dependent (a batch may refer forward).
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (Entry& e : entries_) {
+      if (e.state != QueuedTaskState::kWaiting && e.state != QueuedTaskState::kReady) continue;
+      bool blocked = std::any_of(e.task.depends_on.begin(), e.task.depends_on.end(),
+                                 [&](const std::string& dep) {
+                                   QueuedTaskState s = Find(dep)->state;
+                                   return s == QueuedTaskState::kFailed ||
+                                          s == QueuedTaskState::kBlocked;
+                                 });
+      if (blocked) {
+        e.state = QueuedTaskState::kBlocked;
+        changed = true;
+      }
+    }
+  }
+}
+
+Status TaskQueue::TaskFinished(std::string_view id, TaskOutcome outcome) {
+  Entry* e = Find(id);
+  if (e == nullptr || e->state != QueuedTaskState::kRunning) {
+    return FailedPrecondition("task queue: task " + std::string(id) + " is not running");
+  }
+  --running_;
+  switch (outcome) {
+    case TaskOutcome::kSucceeded:
+      e->state = QueuedTaskState::kDone;
+      Promote();
+      return Status::Ok();
+    case TaskOutcome::kConflict:
+      if (e->conflicts < options_.max_conflict_requeues) {
+        ++e->conflicts;
+        e->state = QueuedTaskState::kReady;
+        return Status::Ok();
+      }
+      break;  // too many conflicts: a failure
+    case TaskOutcome::kFailed:
+      break;
+  }
+  FailureDecision decision =
+      options_.on_failure ? options_.on_failure(e->task.id, e->runs) : FailureDecision::kGiveUp;
+  if (decision == FailureDecision::kRetry) {
+    e->state = QueuedTaskState::kReady;
+  } else {
+    e->state = QueuedTaskState::kFailed;
+    BlockDependentsOfFailed();
+  }
+  return Status::Ok();
+}
+
+bool TaskQueue::more_to_do() const {
+  return running_ > 0 || std::any_of(entries_.begin(), entries_.end(), [](const Entry& e) {
+           return e.state == QueuedTaskState::kReady;
+         });
+}
+
+std::optional<QueuedTaskState> TaskQueue::state(std::string_view id) const {
+  const Entry* e = Find(id);
+  if (e == nullptr) return std::nullopt;
+  return e->state;
+}
+
+int TaskQueue::runs(std::string_view id) const {
+  const Entry* e = Find(id);
+  return e == nullptr ? 0 : e->runs;
+}
+
+std::vector<std::string> TaskQueue::Running() const {
+  std::vector<std::string> out;
+  for (const Entry& e : entries_) {
+    if (e.state == QueuedTaskState::kRunning) out.push_back(e.task.id);
+  }
+  return out;
+}
+
+}  // namespace tandem::orchestrator

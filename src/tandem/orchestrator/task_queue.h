@@ -1,0 +1,137 @@
+// TaskQueue: which plan tasks may start now, for a runner that keeps up to
+// `parallel_tasks` of them running at once (the shape of ninja's Plan /
+// Builder: the runner loops `while (auto id = queue.FindWork()) start(*id);`,
+// and calls TaskFinished() as each one ends). Pure bookkeeping: it runs
+// nothing, reads no files and knows no clock.
+//
+// Readiness: a task is ready when every task it depends on is done. A task
+// that fails for good blocks its dependents (transitively); they never run.
+//
+// Capacity: FindWork() hands out nothing while `parallel_tasks` tasks run.
+//
+// Scope overlap rule: two tasks whose scopes overlap never run at the same
+// time, unless the plan says they may (either task lists the other in
+// `may_overlap_with`; a merge conflict that then arises re-queues one of
+// them). Scopes overlap when some path could be inside both:
+//   - an empty scope means the whole repository: it overlaps every task;
+//   - a scope entry names a file or a directory (everything under it), or is
+//     a glob (tools/glob.h syntax);
+//   - two entries are compared segment by segment: two different literal
+//     segments, or a literal segment the other side's wildcard segment does
+//     not match, prove them disjoint; when one entry ends first, it is a
+//     directory holding the other, so they overlap;
+//   - where that cannot decide cheaply (a `**` segment, two wildcard
+//     segments, an entry without '/', which matches at any depth) they are
+//     taken to overlap: the rule errs towards running fewer tasks at once,
+//     never towards two agents editing the same file.
+// Among ready tasks FindWork() picks the first in plan order that overlaps
+// no running task, so a blocked task does not stall independent later ones.
+//
+// Failure and escalation: TaskFinished(kConflict) (a merge conflict, or gates
+// that fail only on the merged tree) re-queues the task to run again on the
+// new integrated tree, up to `max_conflict_requeues` times; after that it
+// counts as a failure. TaskFinished(kFailed) asks the `on_failure` hook,
+// which decides kRetry (re-queued: e.g. escalated to the slow tier) or
+// kGiveUp (failed for good). Without a hook, a failure is final.
+//
+// Thread-safety: not thread-safe; owned by the runner's one scheduling loop
+// (as ninja's Plan is by its Builder). Hooks run inside TaskFinished() and
+// must not call back into the queue.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tandem/base/status.h"
+
+namespace tandem::orchestrator {
+
+struct QueuedTask {
+  std::string id;
+  std::vector<std::string> depends_on;        // ids of tasks that must be done first
+  std::vector<std::string> scope;             // path globs; empty = the whole repository
+  std::vector<std::string> may_overlap_with;  // ids allowed to run beside it despite overlap
+};
+
+enum class QueuedTaskState {
+  kWaiting,  // a dependency is not done yet
+  kReady,    // may start when capacity and scopes allow
+  kRunning,
+  kDone,
+  kFailed,   // given up
+  kBlocked,  // a dependency failed: never runs
+};
+
+enum class TaskOutcome {
+  kSucceeded,  // gates passed on the merged tree
+  kConflict,   // merge conflict, or gates failed only after merging: run again
+  kFailed,     // the task itself failed (after its own retries)
+};
+
+enum class FailureDecision { kRetry, kGiveUp };
+
+struct TaskQueueOptions {
+  int parallel_tasks = 1;         // at least 1
+  int max_conflict_requeues = 3;  // then a conflict counts as a failure
+  // Called for each failure with the task's id and how many times it has
+  // run; nullptr means kGiveUp.
+  std::function<FailureDecision(const std::string& id, int runs)> on_failure;
+};
+
+class TaskQueue {
+ public:
+  explicit TaskQueue(TaskQueueOptions options);
+
+  // Adds tasks (in plan order; dependencies may point to tasks of the same
+  // batch or added before). Allowed mid-run: a person's edit to plan.md adds
+  // tasks not yet started. InvalidArgument naming the problem (empty or
+  // duplicate id, unknown dependency, a dependency cycle); nothing is added
+  // then.
+  Status Add(const std::vector<QueuedTask>& tasks);
+
+  // The next task to start, now marked running; nullopt when capacity is
+  // full or no ready task fits beside the running ones.
+  std::optional<std::string> FindWork();
+
+  // Records how running task `id` ended. FailedPrecondition if it is not
+  // running.
+  Status TaskFinished(std::string_view id, TaskOutcome outcome);
+
+  // True while some task is ready or running (the run is not over).
+  bool more_to_do() const;
+  bool CanRunMore() const { return running_ < options_.parallel_tasks; }
+
+  std::optional<QueuedTaskState> state(std::string_view id) const;
+  int runs(std::string_view id) const;  // how many times the task started
+  std::vector<std::string> Running() const;  // in plan order
+
+  // Whether scopes `a` and `b` may share a path (the rule above).
+  static bool ScopesOverlap(const std::vector<std::string>& a, const std::vector<std::string>& b);
+
+ private:
+  struct Entry {
+    QueuedTask task;
+    QueuedTaskState state = QueuedTaskState::kWaiting;
+    int runs = 0;
+    int conflicts = 0;
+    size_t order = 0;
+  };
+
+  Entry* Find(std::string_view id);
+  const Entry* Find(std::string_view id) const;
+  bool DependenciesDone(const Entry& e) const;
+  bool MayRunBeside(const Entry& candidate, const Entry& running) const;
+  void BlockDependentsOfFailed();
+  void Promote();  // waiting tasks whose dependencies are done become ready
+
+  TaskQueueOptions options_;
+  std::vector<Entry> entries_;  // plan order
+  std::map<std::string, size_t, std::less<>> index_;
+  int running_ = 0;
+};
+
+}  // namespace tandem::orchestrator
