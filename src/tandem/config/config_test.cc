@@ -284,8 +284,23 @@ TEST(ConfigValidation, ArrayOfNonStrings) {
   TempTree tree;
   TempTree::Write(tree.repo_file(), "[guardrails]\nscope = [\"src\", 3]\n");
   EXPECT_EQ(LoadError(tree.Inputs()), tree.repo_file() +
-                                          ":2: guardrails.scope: expected an array of strings, "
-                                          "found an array containing integer 3");
+                                          ":2: guardrails.scope: expected an array of path "
+                                          "globs relative to the repository root, found an "
+                                          "array containing integer 3");
+}
+
+TEST(ConfigValidation, ScopesOutsideTheRepositoryAreRefusedWithTheirLine) {
+  TempTree tree;
+  TempTree::Write(tree.repo_file(), "[guardrails]\nscope = [\"src/**\", \"../**\"]\n");
+  EXPECT_EQ(LoadError(tree.Inputs()),
+            tree.repo_file() +
+                ":2: guardrails.scope: expected an array of path globs relative to the repository "
+                "root, found an array containing string \"../**\" ('..' leaves the repository)");
+  TempTree::Write(tree.repo_file(), "[guardrails]\nscope = [\"/etc/**\"]\n");
+  EXPECT_NE(LoadError(tree.Inputs()).find("an absolute path is outside the repository"),
+            std::string::npos);
+  TempTree::Write(tree.repo_file(), "[guardrails]\nscope = [\"\"]\n");
+  EXPECT_NE(LoadError(tree.Inputs()).find("an empty scope matches no path"), std::string::npos);
 }
 
 TEST(ConfigValidation, MalformedTomlGivesLineColumnAndParserMessage) {

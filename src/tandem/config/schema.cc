@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "tandem/base/redact.h"
+#include "tandem/base/scope_glob.h"
 
 namespace tandem::config::schema {
 namespace {
@@ -133,7 +134,7 @@ const std::vector<KeySpec>& Table() {
           Field<&Config::guardrails, &G::max_lines_per_task>()),
       Int("guardrails.max_files_per_task", 1, kBig,
           Field<&Config::guardrails, &G::max_files_per_task>()),
-      Text("guardrails.scope", Kind::kStringArray, Field<&Config::guardrails, &G::scope>()),
+      Text("guardrails.scope", Kind::kScopeList, Field<&Config::guardrails, &G::scope>()),
       Choice("guardrails.command_policy", {"refuse-risky", "allow-all"},
              EnumField<&Config::guardrails, &G::command_policy, &ParseCommandPolicy>()),
       // [sandbox]
@@ -331,8 +332,8 @@ std::string Expected(const KeySpec& spec) {
       return range("a number");
     case Kind::kBool:
       return "true or false";
-    case Kind::kStringArray:
-      return "an array of strings";
+    case Kind::kScopeList:
+      return "an array of path globs relative to the repository root";
   }
   return "?";
 }
@@ -413,12 +414,15 @@ bool Convert(const KeySpec& spec, const toml::node& node, Value* out, std::strin
       out->b = *node.value<bool>();
       return true;
     }
-    case Kind::kStringArray: {
+    case Kind::kScopeList: {
       const toml::array* array = node.as_array();
       if (!array) return fail(Describe(node));
       out->list.clear();
       for (const toml::node& element : *array) {
         if (!element.is_string()) return fail("an array containing " + Describe(element));
+        if (auto problem = ScopeGlobProblem(element.as_string()->get())) {
+          return fail("an array containing " + Describe(element) + " (" + *problem + ")");
+        }
         out->list.push_back(element.as_string()->get());
       }
       return true;

@@ -27,7 +27,7 @@ enum class Kind {
   kInt,
   kNumber,  // integer or float
   kBool,
-  kStringArray,
+  kScopeList,  // an array of path globs inside the repository (ScopeGlobProblem)
 };
 
 // A converted value; only the member matching the key's Kind is meaningful.
