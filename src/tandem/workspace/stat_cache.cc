@@ -3,23 +3,50 @@
 #include <git2/sys/repository.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <vector>
 
 #include "tandem/workspace/touched_paths.h"
+#include "tandem/workspace/worktree_io.h"
 
 namespace tandem::workspace::internal {
 namespace {
 
-// Copies `from` to a fresh temporary file, keeping its mtime: libgit2 treats
+// Where index copies live: under the worktree's git directory, never in
+// $TMPDIR, so that nothing tandem writes outside the repository's git
+// directory outlives it. Named index-<pid>-XXXXXX.
+std::string TempDir(git_repository* repo) { return std::string(git_repository_path(repo)) + "tandem-tmp"; }
+
+// Removes the index copies that killed processes left behind: those whose
+// process is gone. A live process's copy (another reader) is kept.
+void RemoveLeftovers(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (!name.starts_with("index-")) continue;
+    long pid = std::strtol(name.c_str() + 6, nullptr, 10);
+    if (pid <= 0 || (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) {
+      std::filesystem::remove(entry.path(), ec);
+    }
+  }
+}
+
+// Copies `from` to a fresh file in `dir`, keeping its mtime: libgit2 treats
 // entries at least as new as the index file as "racily clean" and re-hashes
 // them, which must keep working on the copy.
-Result<std::string> CopyIndexFile(const std::string& from) {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "tandem-index-XXXXXX").string();
+Result<std::string> CopyIndexFile(const std::string& from, const std::string& dir) {
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return IoError("creating " + dir + ": " + std::strerror(errno));
+  }
+  RemoveLeftovers(dir);
+  std::string tmpl = dir + "/index-" + std::to_string(getpid()) + "-XXXXXX";
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
   int out = mkstemp(name.data());
@@ -52,6 +79,97 @@ Result<std::string> CopyIndexFile(const std::string& from) {
   return path;
 }
 
+bool MentionsConversion(const std::string& file) {
+  int fd = open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::string text;
+  std::vector<char> buf(1 << 16);
+  ssize_t n;
+  while ((n = read(fd, buf.data(), buf.size())) > 0) text.append(buf.data(), static_cast<size_t>(n));
+  close(fd);
+  for (const char* word : {"text", "eol", "crlf", "ident", "[attr]"}) {
+    if (text.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// Whether libgit2's built-in filters (CRLF conversion, ident) may apply to
+// some path: core.autocrlf, or an attributes file that names them. A cheap
+// test that spares the per-path check in the common case.
+bool FiltersMayApply(git_repository* repo, git_index* index) {
+  git_config* raw_config = nullptr;
+  if (git_repository_config_snapshot(&raw_config, repo) == 0) {
+    int autocrlf = 0;
+    git_config_entry* entry = nullptr;
+    bool set = git_config_get_entry(&entry, raw_config, "core.autocrlf") == 0;
+    if (set) {
+      set = git_config_parse_bool(&autocrlf, entry->value) < 0 || autocrlf != 0;  // "input" too
+      git_config_entry_free(entry);
+    }
+    git_buf attributes_file = GIT_BUF_INIT;
+    bool has_file = git_config_get_path(&attributes_file, raw_config, "core.attributesFile") == 0;
+    bool file_mentions = has_file && MentionsConversion(attributes_file.ptr);
+    git_buf_dispose(&attributes_file);
+    git_config_free(raw_config);
+    git_error_clear();
+    if (set || file_mentions) return true;
+  }
+  git_error_clear();
+  if (MentionsConversion(std::string(git_repository_commondir(repo)) + "info/attributes")) return true;
+  git_buf system = GIT_BUF_INIT;
+  if (git_libgit2_opts(GIT_OPT_GET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, &system) == 0) {
+    bool mentions = MentionsConversion(std::string(system.ptr) + "/gitattributes");
+    git_buf_dispose(&system);
+    if (mentions) return true;
+  }
+  git_error_clear();
+  const char* workdir = git_repository_workdir(repo);
+  size_t n = git_index_entrycount(index);
+  for (size_t i = 0; i < n; ++i) {
+    const char* path = git_index_get_byindex(index, i)->path;
+    size_t len = std::strlen(path);
+    if (len >= 14 && std::strcmp(path + len - 14, ".gitattributes") == 0 &&
+        (len == 14 || path[len - 15] == '/') && MentionsConversion(std::string(workdir) + path)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The user's index records blobs as git stores them: CRLF converted, ident
+// collapsed. tandem stores unfiltered bytes, so an entry that a filter may
+// have altered is marked stale (size, mtime and id that match no file):
+// the first scan rehashes it from the working tree.
+Status DistrustFilteredEntries(git_repository* repo, git_index* index) {
+  if (!FiltersMayApply(repo, index)) return Status::Ok();
+  std::vector<git_index_entry> stale;
+  std::vector<std::string> paths;
+  size_t n = git_index_entrycount(index);
+  for (size_t i = 0; i < n; ++i) {
+    const git_index_entry* e = git_index_get_byindex(index, i);
+    if (!S_ISREG(e->mode)) continue;
+    git_filter_list* filters = nullptr;
+    int rc = git_filter_list_load(&filters, repo, nullptr, e->path, GIT_FILTER_TO_ODB,
+                                  GIT_FILTER_DEFAULT);
+    if (rc < 0) return GitError(rc, std::string("reading attributes of ") + e->path);
+    if (filters == nullptr) continue;
+    git_filter_list_free(filters);
+    stale.push_back(*e);
+    paths.emplace_back(e->path);
+  }
+  git_oid bogus;
+  TANDEM_GIT_CALL(git_odb_hash(&bogus, "tandem: rehash", 14, GIT_OBJECT_BLOB), "hashing");
+  for (size_t i = 0; i < stale.size(); ++i) {
+    stale[i].path = paths[i].c_str();
+    stale[i].id = bogus;
+    stale[i].mtime = {0, 0};
+    stale[i].ctime = {0, 0};
+    stale[i].file_size = stale[i].file_size + 1;
+    TANDEM_GIT_CALL(git_index_add(index, &stale[i]), "marking " + paths[i] + " for rehash");
+  }
+  return Status::Ok();
+}
+
 bool IsTandemPath(const char* path) {
   return std::strncmp(path, ".tandem/", 8) == 0 || std::strcmp(path, ".tandem") == 0;
 }
@@ -63,7 +181,7 @@ Result<std::unique_ptr<StatCache>> StatCache::Load(git_repository* repo) {
   git_index* raw = nullptr;
   std::string copy_path;
   if (access(index_path.c_str(), F_OK) == 0) {
-    copy_path = TRY(CopyIndexFile(index_path));
+    copy_path = TRY(CopyIndexFile(index_path, TempDir(repo)));
     int rc = git_index_open(&raw, copy_path.c_str());
     if (rc < 0) {
       // E.g. a split index, which libgit2 cannot read: start from nothing and
@@ -83,6 +201,7 @@ Result<std::unique_ptr<StatCache>> StatCache::Load(git_repository* repo) {
   int rc = git_index_remove_directory(cache->index_.get(), ".tandem", 0);
   if (rc < 0 && rc != GIT_ENOTFOUND) return GitError(rc, "dropping .tandem from index copy");
   git_error_clear();
+  RETURN_IF_ERROR(DistrustFilteredEntries(repo, cache->index_.get()));
   TANDEM_GIT_CALL(git_repository_set_index(repo, cache->index_.get()), "attaching index copy");
   return cache;
 }
@@ -121,7 +240,7 @@ Result<git_oid> StatCache::Scan() {
         case GIT_DELTA_UNTRACKED:
         case GIT_DELTA_TYPECHANGE:
         case GIT_DELTA_ADDED:
-          TANDEM_GIT_CALL(git_index_add_bypath(index_.get(), path), std::string("capturing ") + path);
+          RETURN_IF_ERROR(Capture(path));
           break;
         default:
           break;
@@ -131,6 +250,13 @@ Result<git_oid> StatCache::Scan() {
   git_oid tree;
   TANDEM_GIT_CALL(git_index_write_tree_to(&tree, index_.get(), repo_), "writing checkpoint tree");
   return tree;
+}
+
+Status StatCache::Capture(const std::string& path) {
+  WorkdirStat s = TANDEM_WS_TRY(StatPath(root_, path));
+  if (!s.is_file()) return Forget(path);  // gone, or became something git cannot hold
+  git_oid id = TANDEM_WS_TRY(HashPath(repo_, root_, path, s.mode, /*store=*/true));
+  return Record(path, id, s.mode, s.st);
 }
 
 Status StatCache::Record(const std::string& path, const git_oid& id, git_filemode_t mode,

@@ -1,8 +1,11 @@
 // Internal: StatCache, tandem's private in-memory index of one worktree.
 //
 // It starts as a copy of the user's index (so the stat data git already has
-// spares hashing unchanged files) and is never written back: the copy lives
-// in a temporary file that only this object knows and deletes. Scan() makes it
+// spares hashing unchanged files; entries whose blob a CRLF or ident filter
+// may have altered are marked for rehashing, since tandem stores unfiltered
+// bytes) and is never written back: the copy lives
+// in <git dir>/tandem-tmp/index-<pid>-XXXXXX, which this object deletes; a
+// killed process's copy is deleted by the next Load() in that worktree. Scan() makes it
 // match the working tree (stat everything, hash only what changed; the one
 // full-cost operation); Record()/Forget() keep it in step with the files
 // tandem itself writes or captures, so later scans stay cheap.
@@ -34,6 +37,10 @@ class StatCache {
   // untracked, non-ignored ones; .tandem/ excluded) and returns its tree.
   Result<git_oid> Scan();
 
+  // Stores the bytes at `path` (unfiltered) and records them with their stat
+  // data; forgets `path` when no file or symlink is there.
+  Status Capture(const std::string& path);
+
   // `path` (a file or symlink) now holds `id` with `mode`, as lstat'ed in `st`.
   Status Record(const std::string& path, const git_oid& id, git_filemode_t mode,
                 const struct stat& st);
@@ -47,9 +54,11 @@ class StatCache {
 
  private:
   StatCache(git_repository* repo, IndexPtr index, std::string copy_path)
-      : repo_(repo), index_(std::move(index)), copy_path_(std::move(copy_path)) {}
+      : repo_(repo), root_(git_repository_workdir(repo)), index_(std::move(index)),
+        copy_path_(std::move(copy_path)) {}
 
   git_repository* repo_;
+  std::string root_;  // the worktree, ending in '/'
   IndexPtr index_;
   std::string copy_path_;  // private index copy, removed in the destructor
 };

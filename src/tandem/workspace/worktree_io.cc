@@ -52,6 +52,45 @@ Status RemoveTree(const std::string& full) {
   return Status::Ok();
 }
 
+// Writes the bytes of regular file `full` to the object database as a blob,
+// streaming, with no filter applied (no CRLF conversion, no ident, no filter
+// driver): a checkpoint holds exactly what the working tree held.
+Result<git_oid> StoreFileBytes(git_repository* repo, const std::string& full) {
+  int fd = open(full.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return Errno("reading " + full);
+  struct stat st{};
+  if (fstat(fd, &st) != 0) {
+    Status failed = Errno("stat " + full);
+    close(fd);
+    return failed;
+  }
+  git_odb* raw_odb = nullptr;
+  git_odb_stream* stream = nullptr;
+  int rc = git_repository_odb(&raw_odb, repo);
+  if (rc == 0) rc = git_odb_open_wstream(&stream, raw_odb, static_cast<git_object_size_t>(st.st_size),
+                                         GIT_OBJECT_BLOB);
+  std::vector<char> buf(1 << 16);
+  git_oid id{};
+  Status status;
+  while (rc == 0 && status.ok()) {
+    ssize_t n = read(fd, buf.data(), buf.size());
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno != EINTR) status = Errno("reading " + full);
+      continue;
+    }
+    rc = git_odb_stream_write(stream, buf.data(), static_cast<size_t>(n));
+  }
+  // A file that grew or shrank while being read fails here (size mismatch).
+  if (rc == 0 && status.ok()) rc = git_odb_stream_finalize_write(&id, stream);
+  if (rc < 0 && status.ok()) status = GitError(rc, "storing " + full);
+  git_odb_stream_free(stream);
+  git_odb_free(raw_odb);
+  close(fd);
+  if (!status.ok()) return status;
+  return id;
+}
+
 Status ListFilesInto(const std::string& root, const std::string& rel, std::vector<std::string>& out) {
   std::string full = root + rel;
   struct stat git_st{};
@@ -110,14 +149,12 @@ Result<git_oid> HashPath(git_repository* repo, const std::string& root, const st
     }
     return id;
   }
-  if (store) {
-    TANDEM_GIT_CALL(git_blob_create_from_workdir(&id, repo, path.c_str()), "storing " + path);
-  } else {
-    TANDEM_GIT_CALL(git_repository_hashfile(&id, repo, (root + path).c_str(), GIT_OBJECT_BLOB,
-                                            path.c_str()),
-                    "hashing " + path);
+  std::string full = root + path;
+  if (!store) {
+    TANDEM_GIT_CALL(git_odb_hashfile(&id, full.c_str(), GIT_OBJECT_BLOB), "hashing " + path);
+    return id;
   }
-  return id;
+  return StoreFileBytes(repo, full);
 }
 
 Status WritePath(git_repository* repo, const std::string& root, const std::string& path,
@@ -143,9 +180,11 @@ Status WritePath(git_repository* repo, const std::string& root, const std::strin
     return Status::Ok();
   }
 
-  git_buf content = GIT_BUF_INIT;
-  git_blob_filter_options opts = GIT_BLOB_FILTER_OPTIONS_INIT;
-  TANDEM_GIT_CALL(git_blob_filter(&content, blob.get(), path.c_str(), &opts), "filtering " + path);
+  // The blob's raw bytes: no smudge filter (tandem stores unfiltered bytes),
+  // and none of git_blob_filter's binary detection, which yields nothing for
+  // binary content.
+  const char* content = static_cast<const char*>(git_blob_rawcontent(blob.get()));
+  size_t size = static_cast<size_t>(git_blob_rawsize(blob.get()));
   bool exec = mode == GIT_FILEMODE_BLOB_EXECUTABLE;
   // An existing file is rewritten in place: its inode, hard links, owner
   // and permission bits survive, and no inode churn slows the filesystem.
@@ -155,21 +194,17 @@ Status WritePath(git_repository* repo, const std::string& root, const std::strin
   // size after writing instead.
   int fd = in_place ? open(full.c_str(), O_WRONLY | O_CLOEXEC)
                     : open(full.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, exec ? 0777 : 0666);
-  if (fd < 0) {
-    git_buf_dispose(&content);
-    return Errno("writing " + full);
-  }
+  if (fd < 0) return Errno("writing " + full);
   bool ok = true;
   size_t done = 0;
-  while (ok && done < content.size) {
-    ssize_t n = write(fd, content.ptr + done, content.size - done);
+  while (ok && done < size) {
+    ssize_t n = write(fd, content + done, size - done);
     if (n < 0) {
       ok = errno == EINTR;
     } else {
       done += static_cast<size_t>(n);
     }
   }
-  git_buf_dispose(&content);
   if (ok && in_place) ok = ftruncate(fd, static_cast<off_t>(done)) == 0;
   if (ok && in_place) {
     mode_t perms = existing.st.st_mode & 07777 & ~0111;

@@ -1,5 +1,7 @@
-// Internal: reading and writing single paths of a working tree, the way git
-// would (filters applied, modes from lstat, symlinks as links). Paths are
+// Internal: reading and writing single paths of a working tree byte for byte
+// (no CRLF conversion, ident or filter driver from .gitattributes, unlike
+// git: a restore must give back exactly what was there), with modes from
+// lstat and symlinks as links. Paths are
 // normalized worktree-relative paths (see touched_paths.h); `root` is the
 // worktree's absolute path ending in '/'.
 #pragma once
@@ -31,8 +33,8 @@ struct WorkdirStat {
 
 Result<WorkdirStat> StatPath(const std::string& root, const std::string& path);
 
-// The blob id of the file or symlink at `path`, as `git add` would compute it.
-// With `store`, the blob is also written to the object database.
+// The blob id of the bytes of the file (or symlink target) at `path`,
+// unfiltered. With `store`, the blob is also written to the object database.
 Result<git_oid> HashPath(git_repository* repo, const std::string& root, const std::string& path,
                          git_filemode_t mode, bool store);
 
