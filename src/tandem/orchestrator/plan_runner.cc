@@ -392,6 +392,10 @@ class PlanRunner {
       ledger_outcome = ledger::RunOutcome::kSucceeded;
       result_.exit_code = 0;
     }
+    // tandem's own last writes (checkboxes, progress.md) belong to the run:
+    // without them in its last checkpoint, `tandem undo` would see plan.md
+    // and progress.md as changed since the run ended and refuse.
+    CheckpointMemory();
     ledger::RunEnd end;
     end.outcome = ledger_outcome;
     end.exit_code = result_.exit_code;

@@ -575,8 +575,7 @@ Result<CheckpointId> Workspace::Undo(std::string_view run_id) {
     if (!TRY(s.Matches(c.path, original.get()))) edited += (edited.empty() ? "" : ", ") + c.path;
   }
   if (!edited.empty()) {
-    return FailedPrecondition("cannot undo run " + std::string(run_id) +
-                              ": changed since the run ended: " + edited);
+    return FailedPrecondition("changed since the run ended: " + edited);
   }
   if (paths.empty()) return s.Record(*git_tree_id(s.current_tree.get()), "undo (nothing to do)");
   return Restore(checkpoints.front(), TouchedPaths::Only(std::move(paths)));
