@@ -225,6 +225,55 @@ void BM_RescanCheckpoint(benchmark::State& state) {
   state.counters["full_scans"] = static_cast<double>(f.ws->full_scans() - scans);
 }
 
+// The end of a task that ran commands: a checkpoint of what changed since
+// the last step (nothing here). Arg 1 = as it is now (the watch plus a
+// re-stat of the files with other hard links); arg 0 = as before, a forced
+// full rescan (DistrustWatch), for comparison.
+void BM_FinalCheckpoint(benchmark::State& state) {
+  int files = static_cast<int>(state.range(0));
+  bool watched = state.range(1) != 0;
+  Fixture& f = Shared(files, watched ? "final" : "final-rescan");
+  // A few hard-linked files, as a build tree or a package cache may have.
+  for (int k = 0; k < 3; ++k) {
+    fs::path link = f.root / ("linked-" + std::to_string(k) + ".o");
+    fs::remove(link);
+    fs::create_hard_link(f.root / f.paths[k], link);
+  }
+  (void)f.ws->Checkpoint(TouchedPaths::Unknown(), "links");
+  for (auto _ : state) {
+    if (!watched) f.ws->DistrustWatch();
+    auto cp = f.ws->Checkpoint(TouchedPaths::Unknown(), "final scan");
+    if (!cp) state.SkipWithError(cp.error().ToString().c_str());
+  }
+}
+
+// StartRun with protected ignored files next to the tracked ones: .env, a
+// 4 MB database, a data/ directory of 200 files, and exempt build output
+// (build/, 1,000 files) that is skipped. Measured against
+// BM_FullBaseSnapshot, this is the price of protecting ignored files.
+void BM_FullBaseSnapshotWithIgnored(benchmark::State& state) {
+  int files = static_cast<int>(state.range(0));
+  fs::path root = SyntheticRepo(files);
+  WriteFile(root / ".git/info/exclude", ".tandem-bench-ready\n.env\n*.sqlite\ndata/\nbuild/\n");
+  WriteFile(root / ".env", "TOKEN=bench\n");
+  WriteFile(root / "app.sqlite", std::string(4 << 20, 'x'));
+  fs::create_directories(root / "data");
+  fs::create_directories(root / "build");
+  for (int i = 0; i < 200; ++i) WriteFile(root / ("data/rec" + std::to_string(i)), "row\n");
+  for (int i = 0; i < 1000; ++i) WriteFile(root / ("build/obj" + std::to_string(i)), "obj\n");
+  static int run = 0;
+  for (auto _ : state) {
+    auto ws = Workspace::Open(root);
+    auto cp = (*ws)->StartRun("bench-ignored-" + std::to_string(run++));
+    if (!cp) state.SkipWithError(cp.error().ToString().c_str());
+  }
+  fs::remove_all(root / "data");
+  fs::remove_all(root / "build");
+  fs::remove(root / ".env");
+  fs::remove(root / "app.sqlite");
+  WriteFile(root / ".git/info/exclude", ".tandem-bench-ready\n");
+}
+
 // Arming the inotify watch alone (part of StartRun, and of every rescan
 // forced by a doubt): walk the directories, check ignores, add watches.
 void BM_WatcherStart(benchmark::State& state) {
@@ -235,10 +284,12 @@ void BM_WatcherStart(benchmark::State& state) {
   if (git_repository_open(&raw, root.c_str()) < 0) std::abort();
   internal::RepoPtr repo(raw);
   auto cache = internal::StatCache::Load(repo.get());
-  if (!cache) std::abort();
+  auto ignored = internal::IgnoredFiles::Load(repo.get(), internal::Protection());
+  if (!cache || !ignored) std::abort();
   size_t watches = 0;
   for (auto _ : state) {
-    auto watcher = internal::TreeWatcher::Start(repo.get(), root.string() + "/", cache->get());
+    auto watcher = internal::TreeWatcher::Start(repo.get(), root.string() + "/", cache->get(),
+                                                ignored->get());
     if (!watcher) {
       state.SkipWithError(watcher.error().ToString().c_str());
       break;
@@ -260,6 +311,9 @@ TANDEM_CHECKPOINT_BENCH(BM_Diff, 30);
 TANDEM_CHECKPOINT_BENCH(BM_UnknownCheckpoint, 30);
 TANDEM_CHECKPOINT_BENCH(BM_RescanCheckpoint, 5);
 TANDEM_CHECKPOINT_BENCH(BM_WatcherStart, 5);
+TANDEM_CHECKPOINT_BENCH(BM_FullBaseSnapshotWithIgnored, 5);
+BENCHMARK(BM_FinalCheckpoint)->ArgsProduct({{10000, 100000}, {0, 1}})->Iterations(1)
+    ->Repetitions(15)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace tandem::workspace

@@ -111,6 +111,46 @@ TEST_F(GuardrailTest, CommandThatDeletesATrackedFileIsRolledBack) {
   EXPECT_TRUE(AnyContains(LastRequestToolResults(), "deleting files is not allowed"));
 }
 
+TEST_F(GuardrailTest, CommandThatDeletesIgnoredUserDataIsRolledBack) {
+  MakePassingRepo();
+  WriteFile(".gitignore", ".env\n*.sqlite\nbuild/\n");
+  CommitAll("ignore");
+  std::string db("SQLite format 3\0\x01\x02\xff binary", 28);
+  WriteFile(".env", "API_TOKEN=local-only\n");
+  WriteFile("app.sqlite", db);
+  WriteFile("build/out.o", "reproducible\n");
+
+  TandemRun run =
+      TryOnce({Call("run_command", {{"command", "rm -rf .env app.sqlite build"}})});
+
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  auto rolled = run.Events("step_rolled_back");
+  ASSERT_EQ(rolled.size(), 1u) << run.Describe();
+  EXPECT_NE(rolled[0].value("reason", "").find("deleting files is not allowed"), std::string::npos)
+      << rolled[0].dump();
+  EXPECT_EQ(ReadFile(".env"), "API_TOKEN=local-only\n");
+  EXPECT_TRUE(ReadFile("app.sqlite") == db);
+  EXPECT_FALSE(Exists("build/out.o"));  // build output is exempt: not restored
+  EXPECT_EQ(Git("status --porcelain"), "");
+}
+
+TEST_F(GuardrailTest, UndoRestoresIgnoredFilesAStepOverwrote) {
+  MakePassingRepo();
+  WriteFile(".gitignore", "data/\n");
+  CommitAll("ignore");
+  WriteFile("data/app.sqlite", "the user's rows\n");
+
+  TandemRun run = TryOnce(
+      {Call("run_command", {{"command", "echo clobbered > data/app.sqlite"}})});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  ASSERT_EQ(ReadFile("data/app.sqlite"), "clobbered\n");
+
+  TandemRun undo = RunTandem({"undo"});
+
+  ASSERT_EQ(undo.exit_code, 0) << undo.Describe();
+  EXPECT_EQ(ReadFile("data/app.sqlite"), "the user's rows\n");
+}
+
 TEST_F(GuardrailTest, StepOverTheLineCapIsRolledBack) {
   MakePassingRepo();
   std::string big;

@@ -212,10 +212,15 @@ std::string VerifiedStepPolicy::CheckGuardrails(
     const std::vector<workspace::FileChange>& step_changes) {
   const config::Guardrails& g = options_.guardrails;
   int64_t lines = 0;
+  int64_t files = 0;
   for (const auto& c : step_changes) {
     if (!g.allow_delete && c.kind == workspace::ChangeKind::kDeleted) {
       return fmt::format("deleting files is not allowed ({} was deleted)", c.path);
     }
+    // A protected ignored file (a test's database, a log) is restorable but
+    // counts for neither scope nor caps: only its deletion is a rule.
+    if (c.ignored) continue;
+    ++files;
     if (!InScope(c.path, g.scope)) {
       return fmt::format("{} is outside the task's scope ({})", c.path, fmt::join(g.scope, ", "));
     }
@@ -225,9 +230,9 @@ std::string VerifiedStepPolicy::CheckGuardrails(
     return fmt::format("diff cap: {} lines changed in one step, the cap is {}", lines,
                        g.max_lines_per_step);
   }
-  if (static_cast<int64_t>(step_changes.size()) > g.max_files_per_step) {
-    return fmt::format("diff cap: {} files changed in one step, the cap is {}",
-                       step_changes.size(), g.max_files_per_step);
+  if (files > g.max_files_per_step) {
+    return fmt::format("diff cap: {} files changed in one step, the cap is {}", files,
+                       g.max_files_per_step);
   }
   return "";
 }
@@ -416,6 +421,7 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
         auto task_changes = deps_.workspace->Diff(options_.base, *after);
         if (task_changes) {
           std::erase_if(*task_changes, is_tandems);
+          std::erase_if(*task_changes, [](const auto& c) { return c.ignored; });
           int64_t task_lines = 0;
           for (const auto& c : *task_changes) task_lines += c.lines_added + c.lines_removed;
           if (task_lines > options_.guardrails.max_lines_per_task) {
@@ -501,10 +507,10 @@ StepOutcome VerifiedStepPolicy::OnTextOnly(int step, const std::string& text) {
 StepOutcome VerifiedStepPolicy::JudgeFinish(int step, const std::string& summary,
                                             StepOutcome outcome) {
   if (ran_command_) {
-    // The inotify watch can miss a command's effect (a write through a hard
-    // link from outside the watched directories), and the gate cache is keyed
-    // by the checkpoint's tree: the final verdict rests on a full scan.
-    deps_.workspace->DistrustWatch();
+    // What the commands (and the gates) changed since the last step's
+    // checkpoint: the final verdict and the gate cache rest on it. Paid per
+    // change like a step (writes through hard links included, see
+    // workspace.h), not a full scan.
     auto scan_started = Clock::now();
     workspace::CheckpointId previous = *deps_.workspace->last_checkpoint();
     auto scanned = deps_.workspace->Checkpoint(workspace::TouchedPaths::Unknown(), "final scan");

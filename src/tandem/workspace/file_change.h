@@ -35,6 +35,10 @@ struct FileChange {
   int64_t lines_added = 0;    // 0 for binary files
   int64_t lines_removed = 0;  // 0 for binary files
   bool binary = false;        // either side is binary content
+  // A git-ignored file tandem protects (see workspace.h): restorable, counted
+  // by the no-deletes rule, but outside scopes and diff caps; never in a
+  // patch, and line counts are 0.
+  bool ignored = false;
 
   bool operator==(const FileChange&) const = default;
 };

@@ -210,10 +210,11 @@ StatCache::~StatCache() {
   if (!copy_path_.empty()) unlink(copy_path_.c_str());
 }
 
-Result<git_oid> StatCache::Scan() {
+Result<git_oid> StatCache::Scan(std::vector<std::string>* ignored) {
   git_diff_options opts = GIT_DIFF_OPTIONS_INIT;
   opts.flags = GIT_DIFF_INCLUDE_UNTRACKED | GIT_DIFF_RECURSE_UNTRACKED_DIRS |
                GIT_DIFF_INCLUDE_TYPECHANGE | GIT_DIFF_SKIP_BINARY_CHECK;
+  if (ignored != nullptr) opts.flags |= GIT_DIFF_INCLUDE_IGNORED;
   opts.ignore_submodules = GIT_SUBMODULE_IGNORE_ALL;
   git_diff* raw = nullptr;
   TANDEM_GIT_CALL(git_diff_index_to_workdir(&raw, repo_, index_.get(), &opts),
@@ -230,6 +231,10 @@ Result<git_oid> StatCache::Scan() {
       if ((pass == 0) != deleted) continue;
       const char* path = deleted ? d->old_file.path : d->new_file.path;
       if (IsTandemPath(path) || IsPrivatePath(path)) continue;
+      if (d->status == GIT_DELTA_IGNORED) {
+        if (ignored != nullptr) ignored->emplace_back(path);
+        continue;
+      }
       size_t len = std::strlen(path);
       if (len > 0 && path[len - 1] == '/') continue;  // a nested repository, not ours to capture
       switch (d->status) {
@@ -285,6 +290,24 @@ Status StatCache::Forget(const std::string& path) {
   if (rc < 0 && rc != GIT_ENOTFOUND) return GitError(rc, "forgetting " + path);
   git_error_clear();
   return Status::Ok();
+}
+
+std::vector<std::string> StatCache::Paths() const {
+  size_t n = git_index_entrycount(index_.get());
+  std::vector<std::string> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) out.emplace_back(git_index_get_byindex(index_.get(), i)->path);
+  return out;
+}
+
+bool StatCache::Unchanged(const std::string& path, const struct stat& st) const {
+  const git_index_entry* e = git_index_get_bypath(index_.get(), path.c_str(), 0);
+  return e != nullptr && e->mtime.seconds == static_cast<int32_t>(st.st_mtim.tv_sec) &&
+         e->mtime.nanoseconds == static_cast<uint32_t>(st.st_mtim.tv_nsec) &&
+         e->ctime.seconds == static_cast<int32_t>(st.st_ctim.tv_sec) &&
+         e->ctime.nanoseconds == static_cast<uint32_t>(st.st_ctim.tv_nsec) &&
+         e->ino == static_cast<uint32_t>(st.st_ino) &&
+         e->file_size == static_cast<uint32_t>(st.st_size);
 }
 
 bool StatCache::HasEntriesUnder(const std::string& dir) const {

@@ -19,6 +19,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tandem/base/status.h"
 #include "tandem/workspace/git_handle.h"
@@ -35,7 +36,9 @@ class StatCache {
 
   // Brings the cache up to date with the working tree (tracked files and
   // untracked, non-ignored ones; .tandem/ excluded) and returns its tree.
-  Result<git_oid> Scan();
+  // With `ignored`, also lists the ignored paths found: files, and
+  // directories (ending in '/') holding only ignored content.
+  Result<git_oid> Scan(std::vector<std::string>* ignored = nullptr);
 
   // Stores the bytes at `path` (unfiltered) and records them with their stat
   // data; forgets `path` when no file or symlink is there.
@@ -47,6 +50,12 @@ class StatCache {
 
   // Nothing is recorded at `path` or under it any more.
   Status Forget(const std::string& path);
+
+  // Every recorded path.
+  std::vector<std::string> Paths() const;
+
+  // True when `st` (from lstat) matches the stat data recorded for `path`.
+  bool Unchanged(const std::string& path, const struct stat& st) const;
 
   // True when a file is recorded under directory `dir`.
   bool HasEntriesUnder(const std::string& dir) const;

@@ -42,9 +42,11 @@ bool Under(const std::string& path, const std::string& dir) {
 
 Result<std::unique_ptr<TreeWatcher>> TreeWatcher::Start(git_repository* repo,
                                                         const std::string& root,
-                                                        const StatCache* cache) {
+                                                        const StatCache* cache,
+                                                        const IgnoredFiles* ignored) {
   std::unique_ptr<FsWatch> watch = TRY(FsWatch::Create(root));
-  std::unique_ptr<TreeWatcher> watcher(new TreeWatcher(repo, root, cache, std::move(watch)));
+  std::unique_ptr<TreeWatcher> watcher(
+      new TreeWatcher(repo, root, cache, ignored, std::move(watch)));
   watcher->leaf_by_link_count_ = LinkCountCountsSubdirs(root);
   // The exclude file lives in the git directory (the common one for a
   // linked worktree); it may not exist yet, and then neither may info/.
@@ -59,13 +61,13 @@ bool TreeWatcher::Capturable(const std::string& dir) {
   if (IsPrivatePath(dir)) return false;
   // Recorded files are captured whatever the ignore rules say; and the
   // index lookup is far cheaper than libgit2's ignore matching.
-  if (cache_->HasEntriesUnder(dir)) return true;
+  if (cache_->HasEntriesUnder(dir) || ignored_->HasEntriesUnder(dir)) return true;
   int ignored = 0;
   if (git_ignore_path_is_ignored(&ignored, repo_, dir.c_str()) < 0) {
     git_error_clear();
     return true;  // when in doubt, watch
   }
-  return ignored == 0;
+  return ignored == 0 || !ignored_->rules().Exempt(dir, /*is_dir=*/true);
 }
 
 bool TreeWatcher::WatchTree(const std::string& top) {

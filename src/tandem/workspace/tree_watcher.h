@@ -4,7 +4,8 @@
 //
 // It watches (platform::FsWatch) every directory a checkpoint can capture
 // from: not .git/ or .tandem/, not nested repositories, not ignored
-// directories unless they hold recorded (tracked) files; plus .git/info,
+// directories unless they hold recorded files or are protected (not exempt,
+// see ignored_files.h); plus .git/info,
 // for the exclude file. Directories created later are watched as their
 // creation is seen, and reported whole, which covers files made in them
 // before their watch existed.
@@ -16,8 +17,8 @@
 // .git/info/exclude) changed, a nested repository appearing, or more
 // changed paths than a rescan would cost.
 //
-// Not thread-safe. Borrows the repository and the stat cache, which must
-// outlive it.
+// Not thread-safe. Borrows the repository, the stat cache and the ignored
+// files' record, which must outlive it.
 #pragma once
 
 #include <git2.h>
@@ -30,6 +31,7 @@
 
 #include "tandem/base/status.h"
 #include "tandem/platform/fs_watch.h"
+#include "tandem/workspace/ignored_files.h"
 #include "tandem/workspace/stat_cache.h"
 
 namespace tandem::workspace::internal {
@@ -39,7 +41,8 @@ class TreeWatcher {
   // Watches the worktree at `root` (ends in '/'). Unavailable when inotify
   // is out of instances or watches: the caller then rescans every time.
   static Result<std::unique_ptr<TreeWatcher>> Start(git_repository* repo, const std::string& root,
-                                                    const StatCache* cache);
+                                                    const StatCache* cache,
+                                                    const IgnoredFiles* ignored);
 
   // Reads what the kernel has queued so far into the pending set. Cheap;
   // called by every operation so that the kernel queue never overflows.
@@ -53,8 +56,9 @@ class TreeWatcher {
 
  private:
   TreeWatcher(git_repository* repo, std::string root, const StatCache* cache,
-              std::unique_ptr<platform::FsWatch> watch)
-      : repo_(repo), root_(std::move(root)), cache_(cache), watch_(std::move(watch)) {}
+              const IgnoredFiles* ignored, std::unique_ptr<platform::FsWatch> watch)
+      : repo_(repo), root_(std::move(root)), cache_(cache), ignored_(ignored),
+        watch_(std::move(watch)) {}
 
   // Watches `dir` and the capturable directories under it. False when
   // something makes the watcher unreliable (watch limit).
@@ -65,6 +69,7 @@ class TreeWatcher {
   git_repository* repo_;
   std::string root_;
   const StatCache* cache_;
+  const IgnoredFiles* ignored_;
   std::unique_ptr<platform::FsWatch> watch_;
   std::vector<std::string> nested_;  // nested repositories: only their .git is of interest
   std::set<std::string> pending_;

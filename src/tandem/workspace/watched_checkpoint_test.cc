@@ -2,6 +2,7 @@
 // the tree: the inotify watch must record exactly what a full rescan records,
 // and fall back to a rescan whenever it cannot be sure.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "tandem/workspace/test_repo.h"
 #include "tandem/workspace/workspace.h"
@@ -142,13 +143,29 @@ TEST_F(WatchedCheckpointTest, QueueOverflowFallsBackToRescan) {
   EXPECT_EQ(rescans(), 1);
 }
 
-TEST_F(WatchedCheckpointTest, WriteThroughAHardLinkFallsBackToRescan) {
+TEST_F(WatchedCheckpointTest, AFileThatGainsAHardLinkIsFollowedAfterOneRescan) {
+  int64_t before_link = rescans();
   Run("ln a.txt hard.txt");
   CheckpointMatchesFullScan("link");
-  int64_t after_link = rescans();
+  EXPECT_EQ(rescans(), before_link + 1);  // the other names are unknown: rescan once
   Run("echo through-the-link > hard.txt");  // a.txt changes too, unreported
   CheckpointMatchesFullScan("write through the link");
-  EXPECT_EQ(rescans(), after_link + 1);
+  Run("echo again > a.txt");
+  CheckpointMatchesFullScan("write through the other name");
+  EXPECT_EQ(rescans(), before_link + 1);
+}
+
+TEST_F(WatchedCheckpointTest, WriteThroughALinkOutsideTheWatchIsCaught) {
+  Run("ln a.txt ../outside-link-" + std::to_string(getpid()));  // linked before the run's scan
+  auto ws = std::move(*Workspace::Open(repo_.root()));
+  ASSERT_TRUE(ws->StartRun("linked").has_value());
+  int64_t scans = ws->full_scans();
+  Run("echo unseen >> ../outside-link-" + std::to_string(getpid()));
+  auto c = ws->Checkpoint(TouchedPaths::Unknown(), "write through the outside name");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(ws->full_scans(), scans);
+  EXPECT_EQ(repo_.Git("show " + c->hex + ":a.txt"), repo_.Read("a.txt"));
+  Run("rm ../outside-link-" + std::to_string(getpid()));
 }
 
 TEST_F(WatchedCheckpointTest, NestedRepositoryIsSkippedLikeAScanDoes) {

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <charconv>
 #include <ctime>
+#include <future>
 #include <set>
 #include <utility>
 
 #include "tandem/base/kill_point.h"
 #include "tandem/workspace/git_handle.h"
+#include "tandem/workspace/ignored_files.h"
 #include "tandem/workspace/stat_cache.h"
 #include "tandem/workspace/tree_diff.h"
 #include "tandem/workspace/tree_edit.h"
@@ -26,13 +28,20 @@ class WorkspaceState {
   RepoPtr repo;
   std::string root;  // ends in '/'
   std::unique_ptr<StatCache> stat_cache;
+  std::unique_ptr<IgnoredFiles> ignored;  // the protected git-ignored files
   // Null when inotify is unavailable: then every unknown step rescans.
   std::unique_ptr<TreeWatcher> watcher;
 
   int64_t full_scans = 0;
-  // Set when a captured file has other hard links: a write through one link
-  // is reported for that path only, so the watcher's list may be short.
-  bool saw_hard_link = false;
+  // Recorded files with other hard links: a write through another name
+  // (perhaps in an unwatched directory, or outside the worktree) changes
+  // them unreported, so every unknown capture re-stats them. Known from a
+  // survey that each full scan starts in the background, and from captures.
+  std::set<std::string> linked;
+  std::future<std::vector<std::string>> linked_survey;
+  // Set when a capture meets a file that gained links since the survey: its
+  // other names are unknown, so the capture falls back to a rescan.
+  bool new_link = false;
   // The next unknown capture rescans: events were taken but not recorded
   // (a failed checkpoint), or a caller distrusts the watch (DistrustWatch).
   bool rescan_next = false;
@@ -41,8 +50,21 @@ class WorkspaceState {
   int64_t next_seq = 0;
   std::optional<git_oid> last_commit;
   TreePtr current_tree;  // what the working tree holds, as far as tandem knows
+  // The head of refs/tandem/ignored/<run-id> and the tree it records.
+  std::optional<git_oid> ignored_commit;
+  git_oid ignored_recorded{};
 
+  Result<CommitPtr> CommitOf(const CheckpointId& id);
   Result<TreePtr> TreeOf(const CheckpointId& id);
+  // The protected ignored files' tree of a checkpoint; null for a commit
+  // that records none (HEAD, checkpoints older than this record).
+  Result<TreePtr> IgnoredTreeOf(const CheckpointId& id);
+  Status LoadCaches();
+  Result<git_oid> FullScan();
+  std::vector<std::string> ChangedLinks();
+  void MergeSurvey();
+  Status RecordIgnored(std::string& message);
+  Status RestoreIgnored(git_tree* target, const std::vector<std::string>& under, bool all);
   Result<CheckpointId> Record(const git_oid& tree, std::string_view label);
   Result<bool> Ignored(const std::string& path);
   Result<bool> Matches(const std::string& path, const git_tree_entry* entry);
@@ -100,7 +122,7 @@ Result<std::vector<TreeFile>> ListTree(git_tree* tree, const std::string& prefix
 
 }  // namespace
 
-Result<TreePtr> WorkspaceState::TreeOf(const CheckpointId& id) {
+Result<CommitPtr> WorkspaceState::CommitOf(const CheckpointId& id) {
   git_oid oid;
   if (git_oid_fromstr(&oid, id.hex.c_str()) < 0) {
     git_error_clear();
@@ -109,7 +131,120 @@ Result<TreePtr> WorkspaceState::TreeOf(const CheckpointId& id) {
   git_commit* raw = nullptr;
   int rc = git_commit_lookup(&raw, repo.get(), &oid);
   if (rc < 0) return GitError(rc, "no checkpoint " + id.hex);
-  CommitPtr commit(raw);
+  return CommitPtr(raw);
+}
+
+Result<TreePtr> WorkspaceState::IgnoredTreeOf(const CheckpointId& id) {
+  CommitPtr commit = TRY(CommitOf(id));
+  std::string_view message = git_commit_message(commit.get());
+  constexpr std::string_view kTrailer = "\nTandem-Ignored: ";
+  size_t at = message.find(kTrailer);
+  if (at == std::string_view::npos) return TreePtr();
+  std::string hex(message.substr(at + kTrailer.size(), GIT_OID_HEXSZ));
+  CommitPtr side = TRY(CommitOf(CheckpointId{hex}));
+  git_tree* tree = nullptr;
+  TANDEM_GIT_CALL(git_commit_tree(&tree, side.get()), "reading ignored files of " + id.hex);
+  return TreePtr(tree);
+}
+
+Status WorkspaceState::LoadCaches() {
+  if (!stat_cache) stat_cache = TANDEM_WS_TRY(StatCache::Load(repo.get()));
+  if (ignored) return Status::Ok();
+  // Exemptions beyond the defaults come from the clone's own git config
+  // (never from the repository's content, which may be hostile).
+  std::vector<std::string> exempt = Protection::DefaultExempt();
+  git_config* raw_config = nullptr;
+  if (git_repository_config_snapshot(&raw_config, repo.get()) == 0) {
+    git_config_iterator* it = nullptr;
+    if (git_config_multivar_iterator_new(&it, raw_config, "tandem.unprotected", nullptr) == 0) {
+      git_config_entry* entry = nullptr;
+      while (git_config_next(&entry, it) == 0) exempt.emplace_back(entry->value);
+      git_config_iterator_free(it);
+    }
+    git_config_free(raw_config);
+  }
+  git_error_clear();
+  ignored = TANDEM_WS_TRY(IgnoredFiles::Load(repo.get(), Protection(std::move(exempt))));
+  return Status::Ok();
+}
+
+Result<git_oid> WorkspaceState::FullScan() {
+  ++full_scans;
+  std::vector<std::string> found;
+  git_oid tree = TRY(stat_cache->Scan(&found));
+  RETURN_IF_ERROR(ignored->Scan(found));
+  // Which files have other links: one lstat per file, off the critical path
+  // (the next unknown capture waits for it).
+  if (linked_survey.valid()) linked_survey.wait();
+  linked.clear();
+  linked_survey = std::async(std::launch::async, [dir = root, paths = stat_cache->Paths()] {
+    std::vector<std::string> out;
+    struct stat st{};
+    for (const std::string& p : paths) {
+      if (lstat((dir + p).c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) {
+        out.push_back(p);
+      }
+    }
+    return out;
+  });
+  return tree;
+}
+
+void WorkspaceState::MergeSurvey() {
+  if (!linked_survey.valid()) return;
+  for (std::string& p : linked_survey.get()) linked.insert(std::move(p));
+}
+
+std::vector<std::string> WorkspaceState::ChangedLinks() {
+  MergeSurvey();
+  std::vector<std::string> changed;
+  for (auto it = linked.begin(); it != linked.end();) {
+    struct stat st{};
+    bool present = lstat((root + *it).c_str(), &st) == 0;
+    if (!present || !stat_cache->Unchanged(*it, st)) changed.push_back(*it);
+    it = present && st.st_nlink > 1 ? std::next(it) : linked.erase(it);
+  }
+  return changed;
+}
+
+// Chains the protected ignored files' tree onto refs/tandem/ignored/<run>
+// when it changed, and names that commit in the checkpoint's `message`.
+Status WorkspaceState::RecordIgnored(std::string& message) {
+  git_oid tree_id = TANDEM_WS_TRY(ignored->Tree());
+  if (!ignored_commit || !git_oid_equal(&tree_id, &ignored_recorded)) {
+    TreePtr tree = TANDEM_WS_TRY(LookupTree(repo.get(), tree_id));
+    git_signature* raw_sig = nullptr;
+    TANDEM_GIT_CALL(git_signature_new(&raw_sig, "tandem", "tandem@localhost", std::time(nullptr), 0),
+                    "creating signature");
+    SignaturePtr sig(raw_sig);
+    CommitPtr parent;
+    if (ignored_commit) {
+      git_commit* raw = nullptr;
+      TANDEM_GIT_CALL(git_commit_lookup(&raw, repo.get(), &*ignored_commit), "reading ignored files");
+      parent.reset(raw);
+    }
+    const git_commit* parents[1] = {parent.get()};
+    std::string text = "tandem protected ignored files\n\nTandem-Run: " + run_id + "\n";
+    git_oid commit_id;
+    TANDEM_GIT_CALL(git_commit_create(&commit_id, repo.get(), nullptr, sig.get(), sig.get(), nullptr,
+                                      text.c_str(), tree.get(), parent ? 1 : 0, parents),
+                    "writing the ignored files' commit");
+    std::string ref_name = Workspace::IgnoredRef(run_id);
+    git_reference* ref = nullptr;
+    TANDEM_GIT_CALL(git_reference_create(&ref, repo.get(), ref_name.c_str(), &commit_id, 1,
+                                         "tandem ignored files"),
+                    "writing " + ref_name);
+    git_reference_free(ref);
+    ignored_commit = commit_id;
+    ignored_recorded = tree_id;
+  }
+  RETURN_IF_ERROR(ignored->Save());
+  message += "Tandem-Ignored: " + OidHex(*ignored_commit) + "\n";
+  return Status::Ok();
+}
+
+Result<TreePtr> WorkspaceState::TreeOf(const CheckpointId& id) {
+  CommitPtr commit = TRY(CommitOf(id));
   git_tree* tree = nullptr;
   TANDEM_GIT_CALL(git_commit_tree(&tree, commit.get()), "reading checkpoint " + id.hex);
   return TreePtr(tree);
@@ -131,6 +266,7 @@ Result<CheckpointId> WorkspaceState::Record(const git_oid& tree_id, std::string_
   const git_commit* parents[1] = {parent.get()};
   std::string message = "tandem checkpoint " + std::to_string(next_seq) + ": " +
                         std::string(label) + "\n\nTandem-Run: " + run_id + "\n";
+  RETURN_IF_ERROR(RecordIgnored(message));
   git_oid commit_id;
   TANDEM_GIT_CALL(git_commit_create(&commit_id, repo.get(), nullptr, sig.get(), sig.get(), nullptr,
                                     message.c_str(), tree.get(), parent ? 1 : 0, parents),
@@ -175,7 +311,10 @@ Status WorkspaceState::CaptureInto(const std::string& path, const WorkdirStat& s
   Result<git_oid> id = HashPath(repo.get(), root, path, s.mode, /*store=*/true);
   if (!id) return id.error();
   RETURN_IF_ERROR(stat_cache->Record(path, *id, s.mode, s.st));
-  if (s.st.st_nlink > 1 && s.mode != GIT_FILEMODE_LINK) saw_hard_link = true;
+  if (s.st.st_nlink > 1 && s.mode != GIT_FILEMODE_LINK) {
+    MergeSurvey();
+    if (linked.insert(path).second) new_link = true;
+  }
   out.push_back({path, false, *id, s.mode});
   return Status::Ok();
 }
@@ -192,13 +331,15 @@ Status WorkspaceState::CapturePath(const std::string& path, std::vector<TreeChan
 
   if (stat->is_file()) {
     if (!existing) {
-      Result<bool> ignored = Ignored(path);
-      if (!ignored) return ignored.error();
-      if (*ignored) return Status::Ok();
+      Result<bool> is_ignored = Ignored(path);
+      if (!is_ignored) return is_ignored.error();
+      if (*is_ignored) return ignored->Sync(path, {path});
     }
+    RETURN_IF_ERROR(ignored->Sync(path, {}));  // it may have been an ignored file or directory
     return CaptureInto(path, *stat, out);
   }
   if (stat->mode != GIT_FILEMODE_TREE) {  // gone (or a fifo/socket, never captured)
+    RETURN_IF_ERROR(ignored->Sync(path, {}));
     if (existing) {
       RETURN_IF_ERROR(stat_cache->Forget(path));
       out.push_back({path, true, {}, GIT_FILEMODE_BLOB});
@@ -220,13 +361,17 @@ Status WorkspaceState::CapturePath(const std::string& path, std::vector<TreeChan
   }
   Result<std::vector<std::string>> present = ListFiles(root, path);
   if (!present) return present.error();
+  std::vector<std::string> ignored_present;
   for (const std::string& f : *present) {
     if (IsPrivatePath(f)) continue;
     bool was_recorded = recorded.erase(f) > 0;
     if (!was_recorded) {
-      Result<bool> ignored = Ignored(f);
-      if (!ignored) return ignored.error();
-      if (*ignored) continue;
+      Result<bool> is_ignored = Ignored(f);
+      if (!is_ignored) return is_ignored.error();
+      if (*is_ignored) {
+        ignored_present.push_back(f);
+        continue;
+      }
     }
     Result<WorkdirStat> fs = StatPath(root, f);
     if (!fs) return fs.error();
@@ -240,13 +385,13 @@ Status WorkspaceState::CapturePath(const std::string& path, std::vector<TreeChan
     RETURN_IF_ERROR(stat_cache->Forget(gone));
     out.push_back({gone, true, {}, GIT_FILEMODE_BLOB});
   }
-  return Status::Ok();
+  return ignored->Sync(path, ignored_present);
 }
 
 void WorkspaceState::ArmWatcher() {
   watcher.reset();
   Result<std::unique_ptr<TreeWatcher>> started =
-      TreeWatcher::Start(repo.get(), root, stat_cache.get());
+      TreeWatcher::Start(repo.get(), root, stat_cache.get(), ignored.get());
   if (started) watcher = std::move(*started);
 }
 
@@ -259,22 +404,23 @@ Result<git_oid> WorkspaceState::TreeWithTouched(const TouchedPaths& touched) {
   if (watcher && !rescan_next) {
     std::optional<std::vector<std::string>> changed = watcher->Take();
     if (changed) {
-      saw_hard_link = false;
+      new_link = false;
+      for (std::string& p : ChangedLinks()) changed->push_back(std::move(p));
       auto paths = CanonicalPathSet(*changed);
       Result<git_oid> tree = paths ? TreeWithPaths(*paths) : Result<git_oid>(paths.error());
       // Until the caller records this tree, the taken events live only in it.
-      if (tree && !saw_hard_link) {
+      if (tree && !new_link) {
         rescan_next = true;
         return tree;
       }
     }
   }
-  // The watcher cannot tell (or capturing failed half-way, or a hard link
-  // may hide other changed paths, or the last capture was never recorded):
+  // The watcher cannot tell (or capturing failed half-way, or a file gained
+  // hard links whose other names are unknown, or the last capture was never
+  // recorded):
   // a new watcher, armed before the rescan so nothing falls in between.
   if (watcher) ArmWatcher();
-  ++full_scans;
-  Result<git_oid> scanned = stat_cache->Scan();
+  Result<git_oid> scanned = FullScan();
   rescan_next = true;  // as above: cleared once current_tree holds it
   return scanned;
 }
@@ -314,8 +460,8 @@ Status WorkspaceState::RestorePath(git_tree* target, const std::string& path,
   if (!entry_r) return entry_r.error();
   const git_tree_entry* entry = entry_r->get();
   auto keep_ignored = [this](const std::string& f) {
-    Result<bool> ignored = Ignored(f);
-    return !ignored || *ignored;  // when in doubt, keep the file
+    Result<bool> is_ignored = Ignored(f);
+    return !is_ignored || *is_ignored;  // when in doubt, keep the file
   };
 
   if (entry == nullptr) {
@@ -362,6 +508,33 @@ Status WorkspaceState::RestorePath(git_tree* target, const std::string& path,
   return Status::Ok();
 }
 
+Status WorkspaceState::RestoreIgnored(git_tree* target, const std::vector<std::string>& under,
+                                      bool all) {
+  git_oid now_id = TANDEM_WS_TRY(ignored->Tree());
+  TreePtr now = TANDEM_WS_TRY(LookupTree(repo.get(), now_id));
+  std::vector<FileChange> changes = TANDEM_WS_TRY(DiffTrees(repo.get(), now.get(), target));
+  for (const FileChange& c : changes) {
+    bool wanted = all || std::any_of(under.begin(), under.end(), [&](const std::string& u) {
+                    return c.path == u || (c.path.size() > u.size() && c.path[u.size()] == '/' &&
+                                           c.path.compare(0, u.size(), u) == 0);
+                  });
+    if (!wanted) continue;
+    TreeEntryPtr entry = TANDEM_WS_TRY(FindEntry(target, c.path));
+    if (entry) {
+      if (!TANDEM_WS_TRY(Matches(c.path, entry.get()))) {
+        RETURN_IF_ERROR(WritePath(repo.get(), root, c.path, *git_tree_entry_id(entry.get()),
+                                  git_tree_entry_filemode(entry.get())));
+      }
+      RETURN_IF_ERROR(ignored->Sync(c.path, {c.path}));
+    } else {
+      RETURN_IF_ERROR(RemoveFileOrEmptyDir(root, c.path));
+      PruneEmptyDirs(root, Parent(c.path));
+      RETURN_IF_ERROR(ignored->Sync(c.path, {}));
+    }
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<std::pair<int64_t, git_oid>>> WorkspaceState::ListRun(std::string_view id) {
   if (!ValidRunId(id)) return InvalidArgument("bad run id: " + std::string(id));
   std::string prefix = Workspace::RunRefPrefix(id);
@@ -392,6 +565,7 @@ Result<std::vector<std::pair<int64_t, git_oid>>> WorkspaceState::ListRun(std::st
 
 }  // namespace internal
 
+using internal::CommitPtr;
 using internal::GitError;
 using internal::TreeChange;
 using internal::TreeEntryPtr;
@@ -430,6 +604,10 @@ std::string Workspace::RunRefPrefix(std::string_view run_id) {
   return "refs/tandem/runs/" + std::string(run_id) + "/";
 }
 
+std::string Workspace::IgnoredRef(std::string_view run_id) {
+  return "refs/tandem/ignored/" + std::string(run_id);
+}
+
 std::string Workspace::BestAttemptRef(std::string_view run_id) {
   return "refs/tandem/best/" + std::string(run_id);
 }
@@ -450,13 +628,20 @@ Result<CheckpointId> Workspace::StartRun(std::string_view run_id) {
       if (entry.path().extension() == ".lock") std::filesystem::remove(entry.path(), ec);
     }
   }
-  if (!s.stat_cache) s.stat_cache = TRY(internal::StatCache::Load(s.repo.get()));
+  RETURN_IF_ERROR(s.LoadCaches());
   s.ArmWatcher();  // before the scan: a change during it is then reported, not lost
-  ++s.full_scans;
-  git_oid tree = TRY(s.stat_cache->Scan());
+  git_oid tree = TRY(s.FullScan());
+  s.ignored_commit.reset();
   if (!existing.empty()) {
     s.next_seq = existing.back().first + 1;
     s.last_commit = existing.back().second;
+    git_oid side;
+    if (git_reference_name_to_id(&side, s.repo.get(), IgnoredRef(run_id).c_str()) == 0) {
+      s.ignored_commit = side;
+      CommitPtr commit = TRY(s.CommitOf(CheckpointId{internal::OidHex(side)}));
+      s.ignored_recorded = *git_commit_tree_id(commit.get());
+    }
+    git_error_clear();
   } else {
     s.next_seq = 0;
     git_oid head;
@@ -481,7 +666,16 @@ Result<CheckpointId> Workspace::Checkpoint(const TouchedPaths& touched, std::str
 Result<std::vector<FileChange>> Workspace::Diff(const CheckpointId& from, const CheckpointId& to) {
   TreePtr a = TRY(state_->TreeOf(from));
   TreePtr b = TRY(state_->TreeOf(to));
-  return internal::DiffTrees(state_->repo.get(), a.get(), b.get());
+  std::vector<FileChange> changes = TRY(internal::DiffTrees(state_->repo.get(), a.get(), b.get()));
+  TreePtr ignored_a = TRY(state_->IgnoredTreeOf(from));
+  TreePtr ignored_b = TRY(state_->IgnoredTreeOf(to));
+  if (!ignored_a || !ignored_b) return changes;
+  for (FileChange& c : TRY(internal::DiffTrees(state_->repo.get(), ignored_a.get(), ignored_b.get()))) {
+    c.ignored = true;
+    c.lines_added = c.lines_removed = 0;
+    changes.push_back(std::move(c));
+  }
+  return changes;
 }
 
 Result<std::vector<FileChange>> Workspace::DiffToWorkingTree(const CheckpointId& from,
@@ -510,6 +704,7 @@ Result<CheckpointId> Workspace::Restore(const CheckpointId& target, const Touche
   internal::WorkspaceState& s = *state_;
   RETURN_IF_ERROR(s.RequireRun());
   TreePtr target_tree = TRY(s.TreeOf(target));
+  TreePtr target_ignored = TRY(s.IgnoredTreeOf(target));
   std::vector<std::string> restore_paths;
   if (paths.unknown()) {
     git_oid now = TRY(s.TreeWithTouched(paths));
@@ -525,6 +720,9 @@ Result<CheckpointId> Workspace::Restore(const CheckpointId& target, const Touche
   for (const std::string& p : restore_paths) {
     RETURN_IF_ERROR(s.RestorePath(target_tree.get(), p, changes));
     KillPoint("restore_path_written");  // crash tests: a restore half done
+  }
+  if (target_ignored) {
+    RETURN_IF_ERROR(s.RestoreIgnored(target_ignored.get(), restore_paths, paths.unknown()));
   }
   git_oid tree = TRY(internal::ApplyTreeChanges(s.repo.get(), s.current_tree.get(), changes));
   return s.Record(tree, "restore " + target.Short());
@@ -564,15 +762,28 @@ Result<CheckpointId> Workspace::Undo(std::string_view run_id) {
   std::vector<FileChange> changes = TRY(internal::DiffTrees(s.repo.get(), before.get(), after.get()));
   std::vector<std::string> paths;
   std::string edited;
-  for (const FileChange& c : changes) {
-    TreeEntryPtr entry = TRY(internal::FindEntry(after.get(), c.path));
-    if (TRY(s.Matches(c.path, entry.get()))) {
-      paths.push_back(c.path);
-      continue;
+  // A path as the run left it is restored; one already as before the run
+  // was restored by an undo killed half way; anything else is the user's.
+  auto check = [&](git_tree* run_before, git_tree* run_after, const std::string& path) -> Status {
+    TreeEntryPtr entry = TANDEM_WS_TRY(internal::FindEntry(run_after, path));
+    if (TANDEM_WS_TRY(s.Matches(path, entry.get()))) {
+      paths.push_back(path);
+      return Status::Ok();
     }
-    // Already as before the run: an undo killed half way restored it.
-    TreeEntryPtr original = TRY(internal::FindEntry(before.get(), c.path));
-    if (!TRY(s.Matches(c.path, original.get()))) edited += (edited.empty() ? "" : ", ") + c.path;
+    TreeEntryPtr original = TANDEM_WS_TRY(internal::FindEntry(run_before, path));
+    if (!TANDEM_WS_TRY(s.Matches(path, original.get()))) {
+      edited += (edited.empty() ? "" : ", ") + path;
+    }
+    return Status::Ok();
+  };
+  for (const FileChange& c : changes) RETURN_IF_ERROR(check(before.get(), after.get(), c.path));
+  TreePtr ignored_before = TRY(s.IgnoredTreeOf(checkpoints.front()));
+  TreePtr ignored_after = TRY(s.IgnoredTreeOf(checkpoints.back()));
+  if (ignored_before && ignored_after) {
+    for (const FileChange& c : TRY(internal::DiffTrees(s.repo.get(), ignored_before.get(),
+                                                       ignored_after.get()))) {
+      RETURN_IF_ERROR(check(ignored_before.get(), ignored_after.get(), c.path));
+    }
   }
   if (!edited.empty()) {
     return FailedPrecondition("changed since the run ended: " + edited);

@@ -18,16 +18,31 @@
 // pays per path the watch reported changed. When the watch cannot be sure
 // (events lost, a directory renamed, an ignore file changed, inotify
 // unavailable) it rescans, as it would without the watch: either way the
-// checkpoint equals what a full rescan records. Blind spots of inotify that
-// a rescan would see: writes through a hard link living outside the watched
-// directories, writes through shared memory mappings, and changes to a
-// global excludes file (core.excludesFile).
+// checkpoint equals what a full rescan records. A file with other hard
+// links can change through a name the watch does not cover (an exempt
+// directory, outside the worktree): every full scan surveys which files have
+// other links (in the background, one lstat each) and every unknown capture
+// re-stats just those; a file that gains links during the run makes that
+// capture rescan once, as its other names are unknown. Blind spots of inotify that a rescan would see:
+// writes through shared memory mappings, and changes to a global excludes
+// file (core.excludesFile).
+//
+// Git-ignored files are protected too, except reproducible build output
+// (the exempt patterns: build/, node_modules/, target/, *.o, ... extended or
+// replaced with `git config --add tandem.unprotected <pattern>`, see
+// docs/GUARDRAILS.md). Protected ignored files (.env, app.sqlite) are
+// recorded in a tree of their own, on the commit chain
+// refs/tandem/ignored/<run-id>, and each checkpoint names the commit holding
+// its state (a `Tandem-Ignored:` trailer): never in the checkpoint's own
+// tree, so their content stays out of diffs, patches and tree hashes.
 //
 // Rollback contract: after Restore(c, paths) the working tree matches
 // checkpoint `c` at `paths` exactly (created files removed, deleted files
-// restored, contents and modes restored). Ignored files are neither captured
-// nor removed. Empty directories are not recorded (git has no such object);
-// directories emptied by a restore are removed.
+// restored, contents and modes restored, byte for byte: no CRLF or
+// .gitattributes filter applies), for protected ignored files as for the
+// others. Exempt ignored files are neither captured nor removed. Empty
+// directories are not recorded (git has no such object); directories
+// emptied by a restore are removed.
 //
 // Thread-safety: not thread-safe. Use one Workspace per worktree (variants
 // each get their own worktree and Workspace); separate Workspaces may run
@@ -95,7 +110,8 @@ class Workspace {
   // last checkpoint or restore (paths that did not change are fine).
   Result<CheckpointId> Checkpoint(const TouchedPaths& touched, std::string_view label);
 
-  // Per-file changes between two checkpoints, sorted by path. Works without
+  // Per-file changes between two checkpoints, sorted by path, then the
+  // changes of protected ignored files (FileChange::ignored). Works without
   // an active run, for checkpoints of any run.
   Result<std::vector<FileChange>> Diff(const CheckpointId& from, const CheckpointId& to);
 
@@ -137,6 +153,7 @@ class Workspace {
 
   static std::string RunRefPrefix(std::string_view run_id);    // refs/tandem/runs/<id>/
   static std::string BestAttemptRef(std::string_view run_id);  // refs/tandem/best/<id>
+  static std::string IgnoredRef(std::string_view run_id);      // refs/tandem/ignored/<id>
 
  private:
   explicit Workspace(std::unique_ptr<internal::WorkspaceState> state);
