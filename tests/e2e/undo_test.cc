@@ -32,13 +32,14 @@ TEST_F(UndoTest, UndoAfterRunRestoresTheTreeAndPlanFromBeforeTheRun) {
 }
 
 TEST_F(UndoTest, ASecondUndoSaysTheRunIsUndoneAndHowToUndoAnEarlierOne) {
-  MakeSlugifyRepo();
-  std::vector<nlohmann::json> turns = WriteThenFinish("[one]", "one.txt", "one\n");
-  for (auto& t : WriteThenFinish("[two]", "two.txt", "two\n")) turns.push_back(t);
-  StartServer(Script(turns));
-  TandemRun first = Do("write one [one]");
+  MakePassingRepo();
+  StartServer(Script({Turn(0, {Call("write_file", {{"path", "one.txt"}, {"content", "1\n"}})}),
+                      Finish(1)}));
+  TandemRun first = Do("write one");
   ASSERT_EQ(first.exit_code, 0) << first.Describe();
-  TandemRun second = Do("write two [two]");
+  StartServer(Script({Turn(0, {Call("write_file", {{"path", "two.txt"}, {"content", "2\n"}})}),
+                      Finish(1)}));
+  TandemRun second = Do("write two");
   ASSERT_EQ(second.exit_code, 0) << second.Describe();
   ASSERT_TRUE(Exists("two.txt"));
   TandemRun undo = RunTandem({"undo"});

@@ -98,13 +98,16 @@ int RunUndo(const std::string& requested) {
   start.goal = "undo " + run_id;
   start.repo = root;
   start.base_checkpoint = base->hex;
-  if ((*ledger)->BeginRun(start).ok()) {
+  // The ledger's undo row is how a later undo knows this run is undone.
+  Status recorded = (*ledger)->BeginRun(start);
+  if (recorded.ok()) {
     ledger::RunEnd end;
     end.final_checkpoint = done->hex;
-    if (Status ended = (*ledger)->EndRun(undo_id, end); !ended.ok()) {
-      fmt::print(stderr, "tandem: warning: ledger: the undo's end not recorded: {}\n",
-                 ended.message());
-    }
+    recorded = (*ledger)->EndRun(undo_id, end);
+  }
+  if (!recorded.ok()) {
+    fmt::print(stderr, "tandem: warning: the undo is done but not in the ledger: {}\n",
+               recorded.message());
   }
   fmt::print("undid run {}: {} files restored\n", run_id, changes ? changes->size() : 0);
   if (changes) {

@@ -155,6 +155,17 @@ TEST_F(WatchedCheckpointTest, AFileThatGainsAHardLinkIsFollowedAfterOneRescan) {
   EXPECT_EQ(rescans(), before_link + 1);
 }
 
+// Making a link in an unwatched (exempt) directory reports nothing, and
+// neither does writing through it: the survey after the command finds the
+// link, so the next unknown capture (the end of the task) records the write.
+TEST_F(WatchedCheckpointTest, ALinkMadeAndWrittenInAnUnwatchedDirectoryIsCaughtNextCapture) {
+  int64_t scans = rescans();
+  Run("mkdir -p objs.o && ln b.txt objs.o/b.link && echo unseen >> objs.o/b.link");
+  ASSERT_TRUE(ws_->Checkpoint(TouchedPaths::Unknown(), "the command").has_value());
+  CheckpointMatchesFullScan("the end of the task");
+  EXPECT_EQ(rescans(), scans);
+}
+
 TEST_F(WatchedCheckpointTest, WriteThroughALinkOutsideTheWatchIsCaught) {
   Run("ln a.txt ../outside-link-" + std::to_string(getpid()));  // linked before the run's scan
   auto ws = std::move(*Workspace::Open(repo_.root()));

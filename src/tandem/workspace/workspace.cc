@@ -34,11 +34,15 @@ class WorkspaceState {
 
   int64_t full_scans = 0;
   // Recorded files with other hard links: a write through another name
-  // (perhaps in an unwatched directory, or outside the worktree) changes
-  // them unreported, so every unknown capture re-stats them. Known from a
-  // survey that each full scan starts in the background, and from captures.
+  // (in an unwatched directory) changes them unreported, so every unknown
+  // capture re-stats them. Known from captures, and from a survey (one lstat
+  // per recorded file, in the background) that every full scan and every
+  // unknown capture starts: creating a link in an unwatched directory makes
+  // no event either, so a command's new links are found after it.
   std::set<std::string> linked;
   std::future<std::vector<std::string>> linked_survey;
+  std::shared_ptr<const std::vector<std::string>> scan_paths;  // as of the last full scan
+  std::set<std::string> captured_since_scan;
   // Set when a capture meets a file that gained links since the survey: its
   // other names are unknown, so the capture falls back to a rescan.
   bool new_link = false;
@@ -62,6 +66,7 @@ class WorkspaceState {
   Status LoadCaches();
   Result<git_oid> FullScan();
   std::vector<std::string> ChangedLinks();
+  void StartSurvey();
   void MergeSurvey();
   Status RecordIgnored(std::string& message);
   Status RestoreIgnored(git_tree* target, const std::vector<std::string>& under, bool all);
@@ -173,21 +178,34 @@ Result<git_oid> WorkspaceState::FullScan() {
   std::vector<std::string> found;
   git_oid tree = TRY(stat_cache->Scan(&found));
   RETURN_IF_ERROR(ignored->Scan(found));
-  // Which files have other links: one lstat per file, off the critical path
-  // (the next unknown capture waits for it).
   if (linked_survey.valid()) linked_survey.wait();
+  linked_survey = {};
   linked.clear();
-  linked_survey = std::async(std::launch::async, [dir = root, paths = stat_cache->Paths()] {
+  captured_since_scan.clear();
+  scan_paths = std::make_shared<const std::vector<std::string>>(stat_cache->Paths());
+  StartSurvey();
+  return tree;
+}
+
+// Which recorded files have other links: one lstat per file, off the
+// critical path (the next unknown capture waits for it if need be).
+void WorkspaceState::StartSurvey() {
+  MergeSurvey();
+  if (!scan_paths) return;
+  std::vector<std::string> extra(captured_since_scan.begin(), captured_since_scan.end());
+  linked_survey = std::async(std::launch::async, [dir = root, paths = scan_paths,
+                                                  extra = std::move(extra)] {
     std::vector<std::string> out;
     struct stat st{};
-    for (const std::string& p : paths) {
-      if (lstat((dir + p).c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) {
-        out.push_back(p);
+    for (const auto* list : {paths.get(), &extra}) {
+      for (const std::string& p : *list) {
+        if (lstat((dir + p).c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink > 1) {
+          out.push_back(p);
+        }
       }
     }
     return out;
   });
-  return tree;
 }
 
 void WorkspaceState::MergeSurvey() {
@@ -311,6 +329,7 @@ Status WorkspaceState::CaptureInto(const std::string& path, const WorkdirStat& s
   Result<git_oid> id = HashPath(repo.get(), root, path, s.mode, /*store=*/true);
   if (!id) return id.error();
   RETURN_IF_ERROR(stat_cache->Record(path, *id, s.mode, s.st));
+  if (scan_paths) captured_since_scan.insert(path);
   if (s.st.st_nlink > 1 && s.mode != GIT_FILEMODE_LINK) {
     MergeSurvey();
     if (linked.insert(path).second) new_link = true;
@@ -411,6 +430,7 @@ Result<git_oid> WorkspaceState::TreeWithTouched(const TouchedPaths& touched) {
       // Until the caller records this tree, the taken events live only in it.
       if (tree && !new_link) {
         rescan_next = true;
+        StartSurvey();  // links this command made where no watch sees them
         return tree;
       }
     }

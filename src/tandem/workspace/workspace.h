@@ -20,10 +20,12 @@
 // unavailable) it rescans, as it would without the watch: either way the
 // checkpoint equals what a full rescan records. A file with other hard
 // links can change through a name the watch does not cover (an exempt
-// directory, outside the worktree): every full scan surveys which files have
-// other links (in the background, one lstat each) and every unknown capture
-// re-stats just those; a file that gains links during the run makes that
-// capture rescan once, as its other names are unknown. Blind spots of inotify that a rescan would see:
+// directory), and making such a link reports nothing either: every full
+// scan and every unknown capture start a survey of which recorded files have
+// other links (in the background, one lstat each), and every unknown
+// capture re-stats just those, so a write through such a link is recorded
+// by the next unknown capture at the latest. A captured file that gained
+// links makes that capture rescan once, as its other names are unknown. Blind spots of inotify that a rescan would see:
 // writes through shared memory mappings, and changes to a global excludes
 // file (core.excludesFile).
 //
