@@ -225,35 +225,46 @@ std::vector<std::string> WorkspaceState::ChangedLinks() {
   return changed;
 }
 
+namespace {
+
+// Writes a commit of `tree` (child of `parent`, if any) and points `ref` at it.
+Result<git_oid> CommitOnRef(git_repository* repo, const git_oid& tree_id,
+                            const std::optional<git_oid>& parent_id, const std::string& message,
+                            const std::string& ref_name) {
+  TreePtr tree = TRY(LookupTree(repo, tree_id));
+  git_signature* raw_sig = nullptr;
+  TANDEM_GIT_CALL(git_signature_new(&raw_sig, "tandem", "tandem@localhost", std::time(nullptr), 0),
+                  "creating signature");
+  SignaturePtr sig(raw_sig);
+  CommitPtr parent;
+  if (parent_id) {
+    git_commit* raw = nullptr;
+    TANDEM_GIT_CALL(git_commit_lookup(&raw, repo, &*parent_id), "reading the parent of " + ref_name);
+    parent.reset(raw);
+  }
+  const git_commit* parents[1] = {parent.get()};
+  git_oid commit_id;
+  TANDEM_GIT_CALL(git_commit_create(&commit_id, repo, nullptr, sig.get(), sig.get(), nullptr,
+                                    message.c_str(), tree.get(), parent ? 1 : 0, parents),
+                  "writing a commit for " + ref_name);
+  git_reference* ref = nullptr;
+  TANDEM_GIT_CALL(git_reference_create(&ref, repo, ref_name.c_str(), &commit_id, 1, "tandem"),
+                  "writing " + ref_name);
+  git_reference_free(ref);
+  return commit_id;
+}
+
+}  // namespace
+
 // Chains the protected ignored files' tree onto refs/tandem/ignored/<run>
 // when it changed, and names that commit in the checkpoint's `message`.
 Status WorkspaceState::RecordIgnored(std::string& message) {
   git_oid tree_id = TANDEM_WS_TRY(ignored->Tree());
   if (!ignored_commit || !git_oid_equal(&tree_id, &ignored_recorded)) {
-    TreePtr tree = TANDEM_WS_TRY(LookupTree(repo.get(), tree_id));
-    git_signature* raw_sig = nullptr;
-    TANDEM_GIT_CALL(git_signature_new(&raw_sig, "tandem", "tandem@localhost", std::time(nullptr), 0),
-                    "creating signature");
-    SignaturePtr sig(raw_sig);
-    CommitPtr parent;
-    if (ignored_commit) {
-      git_commit* raw = nullptr;
-      TANDEM_GIT_CALL(git_commit_lookup(&raw, repo.get(), &*ignored_commit), "reading ignored files");
-      parent.reset(raw);
-    }
-    const git_commit* parents[1] = {parent.get()};
-    std::string text = "tandem protected ignored files\n\nTandem-Run: " + run_id + "\n";
-    git_oid commit_id;
-    TANDEM_GIT_CALL(git_commit_create(&commit_id, repo.get(), nullptr, sig.get(), sig.get(), nullptr,
-                                      text.c_str(), tree.get(), parent ? 1 : 0, parents),
-                    "writing the ignored files' commit");
-    std::string ref_name = Workspace::IgnoredRef(run_id);
-    git_reference* ref = nullptr;
-    TANDEM_GIT_CALL(git_reference_create(&ref, repo.get(), ref_name.c_str(), &commit_id, 1,
-                                         "tandem ignored files"),
-                    "writing " + ref_name);
-    git_reference_free(ref);
-    ignored_commit = commit_id;
+    ignored_commit = TANDEM_WS_TRY(CommitOnRef(
+        repo.get(), tree_id, ignored_commit,
+        "tandem protected ignored files\n\nTandem-Run: " + run_id + "\n",
+        Workspace::IgnoredRef(run_id)));
     ignored_recorded = tree_id;
   }
   RETURN_IF_ERROR(ignored->Save());
@@ -269,35 +280,15 @@ Result<TreePtr> WorkspaceState::TreeOf(const CheckpointId& id) {
 }
 
 Result<CheckpointId> WorkspaceState::Record(const git_oid& tree_id, std::string_view label) {
-  TreePtr tree = TRY(LookupTree(repo.get(), tree_id));
-  git_signature* raw_sig = nullptr;
-  TANDEM_GIT_CALL(git_signature_new(&raw_sig, "tandem", "tandem@localhost", std::time(nullptr), 0),
-                  "creating signature");
-  SignaturePtr sig(raw_sig);
-
-  CommitPtr parent;
-  if (last_commit) {
-    git_commit* raw = nullptr;
-    TANDEM_GIT_CALL(git_commit_lookup(&raw, repo.get(), &*last_commit), "reading last checkpoint");
-    parent.reset(raw);
-  }
-  const git_commit* parents[1] = {parent.get()};
   std::string message = "tandem checkpoint " + std::to_string(next_seq) + ": " +
                         std::string(label) + "\n\nTandem-Run: " + run_id + "\n";
   RETURN_IF_ERROR(RecordIgnored(message));
-  git_oid commit_id;
-  TANDEM_GIT_CALL(git_commit_create(&commit_id, repo.get(), nullptr, sig.get(), sig.get(), nullptr,
-                                    message.c_str(), tree.get(), parent ? 1 : 0, parents),
-                  "writing checkpoint commit");
-  std::string ref_name = Workspace::RunRefPrefix(run_id) + std::to_string(next_seq);
-  git_reference* ref = nullptr;
-  TANDEM_GIT_CALL(git_reference_create(&ref, repo.get(), ref_name.c_str(), &commit_id, 1,
-                                       "tandem checkpoint"),
-                  "writing " + ref_name);
-  git_reference_free(ref);
+  git_oid commit_id =
+      TRY(CommitOnRef(repo.get(), tree_id, last_commit, message,
+                      Workspace::RunRefPrefix(run_id) + std::to_string(next_seq)));
   last_commit = commit_id;
   ++next_seq;
-  current_tree = std::move(tree);
+  current_tree = TRY(LookupTree(repo.get(), tree_id));
   rescan_next = false;
   return CheckpointId{OidHex(commit_id)};
 }
