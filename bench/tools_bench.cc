@@ -59,7 +59,7 @@ void BM_RunProcessSandboxedTrue(benchmark::State& state) {
     return;
   }
   tandem::platform::ProcessSpec spec;
-  spec.argv = tandem::platform::SandboxArgv(probe.bwrap, Repo(10000).string(), {"true"});
+  spec.argv = tandem::platform::SandboxArgv(probe.bwrap, Repo(10000).string(), "", {}, "", {"true"});
   for (auto _ : state) benchmark::DoNotOptimize(tandem::platform::RunProcess(spec));
 }
 BENCHMARK(BM_RunProcessSandboxedTrue)->Unit(benchmark::kMillisecond);

@@ -129,6 +129,19 @@ std::string GateLines(const std::vector<verify::Gate>& gates) {
   return out;
 }
 
+}  // namespace
+
+platform::ChildPolicy ChildPolicyFrom(const config::Config& cfg) {
+  platform::ChildPolicy child;
+  child.env = {cfg.environment.include, cfg.environment.exclude,
+               {cfg.environment.set.begin(), cfg.environment.set.end()}};
+  child.home_dirs = cfg.sandbox.home_dirs;
+  child.network = cfg.sandbox.network;
+  return child;
+}
+
+namespace {
+
 tools::ToolOptions ToolOptionsFrom(const config::Config& cfg) {
   tools::ToolOptions options;
   options.command_policy = cfg.guardrails.command_policy == config::CommandPolicy::kAllowAll
@@ -143,6 +156,7 @@ tools::ToolOptions ToolOptionsFrom(const config::Config& cfg) {
                             : tools::SandboxMode::kRequire;
       break;
   }
+  options.child = ChildPolicyFrom(cfg);
   return options;
 }
 

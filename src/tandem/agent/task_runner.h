@@ -91,6 +91,10 @@ Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env);
 Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspace::Workspace& ws,
                                const std::function<void(int64_t)>& on_prompt_ready);
 
+// What commands and gates may reach besides the workspace, from the
+// configuration ([environment], sandbox.home_dirs, sandbox.network).
+platform::ChildPolicy ChildPolicyFrom(const config::Config& cfg);
+
 // A fresh run id: "20261122-131900-4f2a".
 std::string NewRunId();
 

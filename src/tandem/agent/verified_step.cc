@@ -7,9 +7,11 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "tandem/agent/model_call_row.h"
 #include "tandem/base/redact.h"
+#include "tandem/platform/sandbox.h"
 #include "tandem/verify/runner.h"
 
 namespace tandem::agent {
@@ -158,6 +160,15 @@ void VerifiedStepPolicy::EndLedgerStep(ledger::StepState state, int lines, int f
   ledger_step_.reset();
 }
 
+void VerifiedStepPolicy::AnnounceGrants(const verify::Gate& gate) {
+  if (!gate.granted() || !announced_grants_.insert(gate.name).second) return;
+  std::vector<std::string> grants;
+  if (gate.network) grants.push_back("the network");
+  for (const std::string& var : gate.env) grants.push_back("$" + var);
+  Publish(protocol::Notice{"warn", fmt::format("gate '{}' runs with {} (granted in verify.md)",
+                                               gate.name, fmt::join(grants, ", "))});
+}
+
 VerifiedStepPolicy::GateRound VerifiedStepPolicy::RunGateRound(
     verify::GateWhen phase, const workspace::CheckpointId& checkpoint) {
   GateRound round;
@@ -165,6 +176,13 @@ VerifiedStepPolicy::GateRound VerifiedStepPolicy::RunGateRound(
   if (gates.empty()) return round;
   auto tree = deps_.workspace->TreeHash(checkpoint);
   verify::GateRunOptions run;
+  // Gates run code the model may have written: confined like its commands.
+  const tools::ToolOptions& tool_options = deps_.toolbox->options();
+  tools::CommandAvailability availability = tools::CheckCommandAvailability(tool_options.sandbox);
+  if (!availability.available) run.refused = availability.note;
+  if (availability.sandboxed) run.bwrap = platform::ProbeSandbox().bwrap;
+  run.child = tool_options.child;
+  for (const verify::Gate& gate : gates) AnnounceGrants(gate);
   run.workspace = deps_.workspace->root();
   run.tree_hash = tree ? *tree : "";
   run.cache = deps_.gate_cache;

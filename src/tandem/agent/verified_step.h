@@ -15,6 +15,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -139,6 +140,8 @@ class VerifiedStepPolicy : public StepPolicy {
   // Appends deps_.pending_notes() to a continuing outcome's feedback.
   StepOutcome DeliverSteer(StepOutcome outcome);
   void RecordModelCall();
+  // Tells the user, once per gate, what its verify.md grants widen.
+  void AnnounceGrants(const verify::Gate& gate);
   void EndLedgerStep(ledger::StepState state, int lines, int files, const std::string& note);
 
   VerifiedStepDeps deps_;
@@ -150,6 +153,7 @@ class VerifiedStepPolicy : public StepPolicy {
   std::chrono::steady_clock::time_point started_;
   std::optional<protocol::ModelResponse> last_reply_;
   bool ran_command_ = false;      // a step ran a command: the finish rescans
+  std::set<std::string> announced_grants_;  // gates whose grants were announced
   double decision_cost_usd_ = 0;  // slow-tier reviews of irreversible commands
   double human_wait_ms_ = 0;      // a person deciding them
   std::optional<ledger::StepId> ledger_step_;

@@ -24,8 +24,11 @@ bool IsKeyChar(char c) {
 
 // Replaces tokens that start with a known key prefix and continue with at
 // least 16 key characters.
-std::string RedactKeyShapes(std::string text) {
-  static const std::string_view kPrefixes[] = {"sk-", "gsk_", "csk-", "xai-"};
+std::string RedactKeyShapes(std::string_view text) {
+  static const std::string_view kPrefixes[] = {
+      "sk-",   "gsk_",  "csk-",  "xai-",  "ghp_",  "gho_",  "ghu_",  "ghs_",  "ghr_",
+      "github_pat_",    "glpat-", "AKIA", "ASIA",  "xoxb-", "xoxp-", "xoxa-", "xoxr-",
+      "xoxs-", "xoxe-", "AIza"};
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
@@ -47,6 +50,28 @@ std::string RedactKeyShapes(std::string text) {
     if (!matched) out += text[i++];
   }
   return out;
+}
+
+bool EndsUserinfo(char c) {
+  return c == '/' || c == '@' || c == '?' || c == '#' || c == '"' || c == '\'' || c == '<' ||
+         c == '>' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+// Replaces the password of URLs with credentials: scheme://user:PASSWORD@host.
+std::string RedactUrlPasswords(std::string text) {
+  size_t pos = 0;
+  while ((pos = text.find("://", pos)) != std::string::npos) {
+    size_t begin = pos + 3;
+    size_t end = begin;
+    while (end < text.size() && !EndsUserinfo(text[end])) ++end;
+    size_t colon = text.find(':', begin);
+    if (end < text.size() && text[end] == '@' && colon < end && colon + 1 < end) {
+      text.replace(colon + 1, end - colon - 1, "[REDACTED]");
+      end = colon + 1 + 10;
+    }
+    pos = end;
+  }
+  return text;
 }
 
 }  // namespace
@@ -72,7 +97,11 @@ std::string Redactor::Apply(std::string_view text) {
       }
     }
   }
-  return RedactKeyShapes(std::move(out));
+  return RedactUrlPasswords(RedactKeyShapes(out));
+}
+
+bool Redactor::HasSecretShape(std::string_view text) {
+  return RedactUrlPasswords(RedactKeyShapes(text)) != text;
 }
 
 }  // namespace tandem

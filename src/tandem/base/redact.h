@@ -17,10 +17,16 @@ class Redactor {
   // redacting common words) so later Apply calls replace it.
   static void Register(std::string_view secret);
 
-  // Returns `text` with every registered secret, and every token that looks
-  // like a well-known API key shape (sk-..., sk-ant-..., gsk_..., csk-...),
-  // replaced by "[REDACTED]".
+  // Returns `text` with every registered secret, every token that looks
+  // like a well-known key shape (sk-..., sk-ant-..., gsk_..., csk-...,
+  // xai-..., ghp_/gho_/ghu_/ghs_/ghr_..., github_pat_..., glpat-..., AKIA...,
+  // ASIA..., xoxb-/xoxp-/..., AIza...), and the password of every URL with
+  // credentials (scheme://user:PASSWORD@host) replaced by "[REDACTED]".
   static std::string Apply(std::string_view text);
+
+  // True when `text` holds a key shape or URL credentials as above (the
+  // registered secrets aside): the environment scrub's value pattern.
+  static bool HasSecretShape(std::string_view text);
 };
 
 }  // namespace tandem

@@ -1,6 +1,8 @@
 #include "tandem/cli/render.h"
+
 #include "tandem/base/kill_point.h"
 #include "tandem/base/overloaded.h"
+#include "tandem/base/redact.h"
 
 #include <fmt/format.h>
 
@@ -178,8 +180,9 @@ void TerminalRenderer::Publish(const protocol::Event& event) {
 }
 
 void JsonlRenderer::Publish(const protocol::Event& event) {
-  std::string line = protocol::EventToJson(event).dump(-1, ' ', false,
-                                                       nlohmann::json::error_handler_t::replace);
+  // The last line of defence: events carry redacted text already.
+  std::string line = Redactor::Apply(protocol::EventToJson(event).dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace));
   line += '\n';
   std::lock_guard<std::mutex> lock(mu_);
   std::fwrite(line.data(), 1, line.size(), out_);

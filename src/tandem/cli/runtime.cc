@@ -9,6 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tandem/agent/task_runner.h"
+#include "tandem/platform/child_env.h"
+
 namespace tandem::cli {
 namespace {
 
@@ -64,6 +67,10 @@ Result<std::unique_ptr<Runtime>> LoadRuntime(const RuntimeOptions& options) {
   inputs.env = runtime->env;
   inputs.overrides = options.overrides;
   runtime->loaded = TRY(config::LoadConfig(inputs));
+  // From here on, every value that commands and gates will not be given is
+  // redacted wherever tandem writes or sends text (platform/child_env.h).
+  platform::BuildChildEnv(platform::ProcessEnvironment(),
+                          agent::ChildPolicyFrom(runtime->loaded.config).env);
   runtime->transport = std::make_shared<net::HttpTransport>();
   net::HttpTransport* transport = runtime->transport.get();
   config::DiscoveryOptions discovery_options;

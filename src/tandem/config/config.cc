@@ -65,6 +65,11 @@ std::string& Roles::Get(Role role) {
 
 const std::string& Roles::Get(Role role) const { return const_cast<Roles*>(this)->Get(role); }
 
+std::vector<std::string> DefaultHomeDirs() {
+  return {".cargo", ".rustup", "go",     ".m2",    ".gradle", ".npm",       ".nvm",      ".pyenv",
+          ".rbenv", ".sdkman", ".volta", ".deno",  ".bun",    ".dotnet",    ".local/bin", ".local/lib"};
+}
+
 Config DefaultConfig() {
   Config config;
   for (const BuiltinProvider& b : BuiltinProviders()) {

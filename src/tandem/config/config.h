@@ -83,10 +83,24 @@ struct Guardrails {
 enum class SandboxMode { kAuto, kBwrap, kNone };
 enum class OnUnavailable { kRefuse, kRunUnsandboxed };
 
+// The toolchain directories under $HOME that stay visible (read-only) in the
+// sandbox, which otherwise hides the user's home (docs/GUARDRAILS.md).
+std::vector<std::string> DefaultHomeDirs();
+
 struct Sandbox {
   SandboxMode mode = SandboxMode::kAuto;
   OnUnavailable on_unavailable = OnUnavailable::kRefuse;
   bool network = false;
+  std::vector<std::string> home_dirs = DefaultHomeDirs();  // relative to $HOME
+};
+
+// Which of tandem's environment variables commands and gates see, on top of
+// the built-in allowlist (docs/GUARDRAILS.md). A pattern is a variable name,
+// or a prefix ending in '*' ("LC_*").
+struct Environment {
+  std::vector<std::string> include;  // passed too; a name given exactly passes even if it looks secret
+  std::vector<std::string> exclude;  // never passed (wins over include and the allowlist)
+  std::map<std::string, std::string> set;  // set to this value
 };
 
 enum class ApprovalPolicy { kAsk, kDeny, kApprove };
@@ -102,6 +116,7 @@ struct Config {
   Limits limits;
   Guardrails guardrails;
   Sandbox sandbox;
+  Environment environment;
   Approval approval;
 };
 

@@ -337,6 +337,37 @@ TEST(ConfigValidation, ReportsEveryProblemAcrossFilesInOrder) {
           "string \"abc\"");
 }
 
+TEST(ConfigEnvironment, IncludeExcludeAndSetReachTheConfig) {
+  TempTree tree;
+  TempTree::Write(tree.user_file(),
+                  "[environment]\ninclude = [\"DATABASE_URL\", \"MY_*\"]\nexclude = [\"GOFLAGS\"]\n"
+                  "set = { CI = \"1\" }\n[sandbox]\nhome_dirs = [\".cargo\"]\n");
+  Result<LoadedConfig> loaded = LoadConfig(tree.Inputs());
+  ASSERT_TRUE(loaded) << loaded.error().ToString();
+  const Environment& env = loaded->config.environment;
+  EXPECT_EQ(env.include, (std::vector<std::string>{"DATABASE_URL", "MY_*"}));
+  EXPECT_EQ(env.exclude, (std::vector<std::string>{"GOFLAGS"}));
+  EXPECT_EQ(env.set.at("CI"), "1");
+  EXPECT_EQ(loaded->config.sandbox.home_dirs, (std::vector<std::string>{".cargo"}));
+}
+
+TEST(ConfigEnvironment, APatternThatIsNotAVariableNameIsRefused) {
+  TempTree tree;
+  TempTree::Write(tree.user_file(), "[environment]\ninclude = [\"PATH\", \"A=B\"]\n");
+  EXPECT_EQ(LoadError(tree.Inputs()),
+            tree.user_file() +
+                ":2: environment.include: expected an array of variable names, each maybe ending "
+                "in '*' (like \"LC_*\"), found an array containing string \"A=B\"");
+}
+
+TEST(ConfigEnvironment, DefaultsKeepToolchainDirsAndPassNothingExtra) {
+  Config c = DefaultConfig();
+  EXPECT_TRUE(c.environment.include.empty());
+  EXPECT_TRUE(c.environment.set.empty());
+  EXPECT_NE(std::find(c.sandbox.home_dirs.begin(), c.sandbox.home_dirs.end(), ".cargo"),
+            c.sandbox.home_dirs.end());
+}
+
 TEST(ConfigValidation, BadOverrides) {
   TempTree tree;
   EXPECT_EQ(LoadError(tree.Inputs({}, {"limits.max_step=3"})),

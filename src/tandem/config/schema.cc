@@ -63,6 +63,9 @@ void SetWire(Config& c, const std::vector<std::string>& n, const Value& v) {
 void SetApiKeyEnv(Config& c, const std::vector<std::string>& n, const Value& v) {
   c.providers[n[0]].api_key_env = v.s;
 }
+void SetEnvironment(Config& c, const std::vector<std::string>& n, const Value& v) {
+  c.environment.set[n[0]] = v.s;
+}
 void SetHeader(Config& c, const std::vector<std::string>& n, const Value& v) {
   c.providers[n[0]].settings.headers[n[1]] = v.s;
 }
@@ -143,6 +146,13 @@ const std::vector<KeySpec>& Table() {
       Choice("sandbox.on_unavailable", {"refuse", "run-unsandboxed"},
              EnumField<&Config::sandbox, &Sandbox::on_unavailable, &ParseOnUnavailable>()),
       Bool("sandbox.network", Field<&Config::sandbox, &Sandbox::network>()),
+      Text("sandbox.home_dirs", Kind::kHomeDirList, Field<&Config::sandbox, &Sandbox::home_dirs>()),
+      // [environment]
+      Text("environment.include", Kind::kEnvPatternArray,
+           Field<&Config::environment, &Environment::include>()),
+      Text("environment.exclude", Kind::kEnvPatternArray,
+           Field<&Config::environment, &Environment::exclude>()),
+      Text("environment.set.*", Kind::kString, SetEnvironment),
       // [approval]
       Choice("approval.policy", {"ask", "deny", "approve"},
              EnumField<&Config::approval, &Approval::policy, &ParseApprovalPolicy>()),
@@ -334,6 +344,10 @@ std::string Expected(const KeySpec& spec) {
       return "true or false";
     case Kind::kScopeList:
       return "an array of path globs relative to the repository root";
+    case Kind::kHomeDirList:
+      return "an array of paths relative to the home directory, without '..'";
+    case Kind::kEnvPatternArray:
+      return "an array of variable names, each maybe ending in '*' (like \"LC_*\")";
   }
   return "?";
 }
@@ -414,16 +428,29 @@ bool Convert(const KeySpec& spec, const toml::node& node, Value* out, std::strin
       out->b = *node.value<bool>();
       return true;
     }
-    case Kind::kScopeList: {
+    case Kind::kScopeList:
+    case Kind::kHomeDirList:
+    case Kind::kEnvPatternArray: {
       const toml::array* array = node.as_array();
       if (!array) return fail(Describe(node));
       out->list.clear();
       for (const toml::node& element : *array) {
         if (!element.is_string()) return fail("an array containing " + Describe(element));
-        if (auto problem = ScopeGlobProblem(element.as_string()->get())) {
-          return fail("an array containing " + Describe(element) + " (" + *problem + ")");
+        std::string s = element.as_string()->get();
+        if (spec.kind == Kind::kScopeList) {
+          if (auto problem = ScopeGlobProblem(s)) {
+            return fail("an array containing " + Describe(element) + " (" + *problem + ")");
+          }
+        } else if (spec.kind == Kind::kHomeDirList) {
+          if (s.empty() || s[0] == '/' || s[0] == '~' || s.find("..") != std::string::npos) {
+            return fail("an array containing " + Describe(element));
+          }
+        } else {
+          std::string_view name = s;
+          if (name.ends_with('*')) name.remove_suffix(1);
+          if (!IsEnvName(name)) return fail("an array containing " + Describe(element));
         }
-        out->list.push_back(element.as_string()->get());
+        out->list.push_back(std::move(s));
       }
       return true;
     }

@@ -28,6 +28,8 @@ enum class Kind {
   kNumber,  // integer or float
   kBool,
   kScopeList,  // an array of path globs inside the repository (ScopeGlobProblem)
+  kHomeDirList,      // an array of paths relative to $HOME, without '..'
+  kEnvPatternArray,  // strings, each a variable name or a prefix ending in '*'
 };
 
 // A converted value; only the member matching the key's Kind is meaningful.

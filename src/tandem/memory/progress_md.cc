@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "tandem/base/redact.h"
 #include "tandem/platform/atomic_file.h"
 
 namespace tandem::memory {
@@ -266,7 +267,8 @@ Status Update(const std::filesystem::path& path,
     } else {
       options.mode = platform::WriteOptions::Mode::kCreateOnly;
     }
-    Status written = platform::WriteFileAtomically(path, Join(sections), options);
+    // Notes quote gate reasons and summaries: no secret is written down.
+    Status written = platform::WriteFileAtomically(path, Redactor::Apply(Join(sections)), options);
     if (written.code() != StatusCode::kFailedPrecondition &&
         written.code() != StatusCode::kAlreadyExists) {
       return written;

@@ -35,9 +35,10 @@ bool IsExecutableFile(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
 
-std::vector<std::string> BuildEnv(const std::map<std::string, std::string>& overrides) {
+std::vector<std::string> BuildEnv(const std::map<std::string, std::string>& overrides,
+                                  bool inherit) {
   std::vector<std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+  for (char** e = inherit ? environ : nullptr; e != nullptr && *e != nullptr; ++e) {
     std::string_view entry(*e);
     auto eq = entry.find('=');
     std::string key(entry.substr(0, eq));
@@ -279,7 +280,7 @@ Result<ProcessResult> RunProcess(const ProcessSpec& spec) {
 
   std::vector<std::string> argv_strings = spec.argv;
   std::vector<char*> argv = CStrings(argv_strings);
-  std::vector<std::string> env_strings = BuildEnv(spec.env);
+  std::vector<std::string> env_strings = BuildEnv(spec.env, spec.inherit_env);
   if (std::string owner = OwnerEnvEntry(); !owner.empty()) env_strings.push_back(owner);
   std::vector<char*> envp = CStrings(env_strings);
 

@@ -29,6 +29,7 @@ struct ProcessSpec {
   std::vector<std::string> argv;           // argv[0] looked up in PATH (spec.env's PATH if set)
   std::string cwd;                         // empty = current directory
   std::map<std::string, std::string> env;  // added to / overriding the inherited environment
+  bool inherit_env = true;                 // false: the child gets exactly `env`
   // 0 = no timeout; on expiry the whole process group gets SIGTERM, then
   // SIGKILL after 2 s.
   std::chrono::milliseconds timeout{0};

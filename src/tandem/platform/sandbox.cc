@@ -1,7 +1,10 @@
 #include "tandem/platform/sandbox.h"
 
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "tandem/platform/process.h"
@@ -17,26 +20,109 @@ bool Exists(const std::string& path) {
 // Namespaces and mounts shared by the probe and real runs; the workspace
 // binds follow.
 std::vector<std::string> BaseArgs(const std::string& bwrap) {
-  return {bwrap,         "--ro-bind",     "/",           "/",          "--dev",
-          "/dev",        "--proc",        "/proc",       "--tmpfs",    "/tmp",
-          "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
-          "--new-session"};
+  std::vector<std::string> args = {
+      bwrap,         "--ro-bind",     "/",           "/",          "--dev",
+      "/dev",        "--proc",        "/proc",       "--tmpfs",    "/tmp",
+      "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent",
+      "--new-session"};
+  // Sockets of daemons (docker, an ssh agent, the session bus) live there.
+  if (Exists("/run")) args.insert(args.begin() + 10, {"--tmpfs", "/run"});
+  return args;
+}
+
+bool IsUnder(const std::string& path, const std::string& dir) {
+  return path == dir || (path.starts_with(dir) && path[dir.size()] == '/');
 }
 
 }  // namespace
 
+std::span<const std::string_view> CredentialPaths() {
+  static constexpr std::string_view kPaths[] = {
+      ".ssh", ".aws", ".azure", ".config/gcloud", ".config/gh", ".config/hub", ".netrc",
+      ".git-credentials", ".config/git/credentials", ".docker/config.json", ".kube", ".gnupg",
+      ".password-store", ".local/share/keyrings", ".npmrc", ".yarnrc", ".pypirc", ".pgpass",
+      ".my.cnf", ".vault-token", ".terraform.d/credentials.tfrc.json", ".gem/credentials",
+      ".cargo/credentials", ".cargo/credentials.toml", ".m2/settings.xml",
+      ".m2/settings-security.xml", ".gradle/gradle.properties", ".config/tandem"};
+  return kPaths;
+}
+
 std::vector<std::string> SandboxArgv(const std::string& bwrap, const std::string& workspace,
-                                     const std::vector<std::string>& argv) {
+                                     const std::string& cwd, const ChildPolicy& policy,
+                                     const std::string& home, const std::vector<std::string>& argv) {
   std::vector<std::string> out = BaseArgs(bwrap);
-  // After --tmpfs /tmp, so a workspace below /tmp is mounted over it.
+  if (policy.network) {
+    out.erase(std::find(out.begin(), out.end(), "--unshare-net"));
+    // DNS: resolv.conf often points into /run, which is hidden.
+    char resolved[PATH_MAX];
+    if (::realpath("/etc/resolv.conf", resolved) != nullptr &&
+        std::string_view(resolved).starts_with("/run/")) {
+      out.insert(out.end(), {"--ro-bind", resolved, resolved});
+    }
+  }
+  // What stays visible below a hidden home; credential paths under it (and
+  // under the workspace) are masked after every bind.
+  std::vector<std::string> visible = {workspace};
+  const bool hide_home = !home.empty() && home != "/" && home[0] == '/' && Exists(home);
+  if (hide_home) {
+    out.insert(out.end(), {"--tmpfs", home});
+    for (const std::string& dir : policy.home_dirs) {
+      if (dir.empty() || dir[0] == '/' || dir.find("..") != std::string::npos) continue;
+      std::string path = home + "/" + dir;
+      if (!Exists(path)) continue;
+      out.insert(out.end(), {"--ro-bind", path, path});
+      visible.push_back(path);
+    }
+  }
+  // After --tmpfs /tmp and the home, so a workspace below them is mounted over them.
   out.insert(out.end(), {"--bind", workspace, workspace});
   for (const char* protected_dir : {"/.git", "/.tandem"}) {
     std::string p = workspace + protected_dir;
     if (Exists(p)) out.insert(out.end(), {"--ro-bind", p, p});
   }
-  out.insert(out.end(), {"--chdir", workspace, "--"});
+  // A credential path is masked where the sandbox can see it: under the
+  // workspace or a toolchain directory, or outside the home through a link.
+  if (hide_home) {
+    char home_buf[PATH_MAX];
+    const std::string real_home = ::realpath(home.c_str(), home_buf) ? home_buf : home;
+    for (std::string_view rel : CredentialPaths()) {
+      char resolved[PATH_MAX];
+      if (::realpath((home + "/" + std::string(rel)).c_str(), resolved) == nullptr) continue;
+      const std::string target = resolved;
+      bool seen = !IsUnder(target, real_home) ||
+                  std::any_of(visible.begin(), visible.end(),
+                              [&](const std::string& v) { return IsUnder(target, v); });
+      struct stat st;
+      if (!seen || ::stat(target.c_str(), &st) != 0) continue;
+      if (S_ISDIR(st.st_mode)) {
+        out.insert(out.end(), {"--tmpfs", target});
+      } else {
+        out.insert(out.end(), {"--ro-bind", "/dev/null", target});
+      }
+    }
+  }
+  out.insert(out.end(), {"--chdir", cwd.empty() ? workspace : cwd, "--"});
   out.insert(out.end(), argv.begin(), argv.end());
   return out;
+}
+
+void ConfineProcess(const std::string& bwrap, const ChildPolicy& policy,
+                    const std::string& workspace, const std::string& cwd,
+                    const std::vector<std::string>& argv, const EnvMap& extra_env,
+                    ProcessSpec* spec) {
+  EnvMap parent = ProcessEnvironment();
+  ChildEnv child = BuildChildEnv(parent, policy.env);
+  for (const auto& [key, value] : extra_env) child.vars[key] = value;
+  spec->env = std::move(child.vars);
+  spec->inherit_env = false;
+  spec->cwd = cwd.empty() ? workspace : cwd;
+  if (bwrap.empty()) {
+    spec->argv = argv;
+    return;
+  }
+  auto home = parent.find("HOME");
+  spec->argv = SandboxArgv(bwrap, workspace, cwd, policy,
+                           home == parent.end() ? std::string() : home->second, argv);
 }
 
 SandboxProbe ProbeSandboxWith(const std::string& bwrap) {

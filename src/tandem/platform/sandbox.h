@@ -1,18 +1,39 @@
 // The command sandbox: bubblewrap (bwrap) with the workspace writable, its
 // .git and .tandem read-only, the rest of the file system read-only, a
-// private /tmp, /dev and /proc, no network, its own pid namespace (so a kill
-// reaches every process inside), --die-with-parent and --new-session (no
-// terminal injection through TIOCSTI).
+// private /tmp, /run, /dev and /proc, no network, its own pid namespace (so a
+// kill reaches every process inside), --die-with-parent and --new-session (no
+// terminal injection through TIOCSTI). The user's home is an empty tmpfs but
+// for the toolchain directories named by ChildPolicy::home_dirs (read-only),
+// and the credential paths of CredentialPaths are hidden even there and in
+// the workspace. bwrap itself starts with the child's environment
+// (child_env.h): it is PID 1 inside, and /proc/1/environ shows what it got.
 //
 // Containers without user namespaces cannot start bwrap; ProbeSandbox tells
 // whether it can start here and, when not, why. Callers decide what to do
 // (tools::RunCommand's SandboxFallback). Thread-safe.
 #pragma once
 
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "tandem/platform/child_env.h"
+#include "tandem/platform/process.h"
+
 namespace tandem::platform {
+
+// What a child that runs a model's code (a command or a gate) may reach
+// besides the workspace.
+struct ChildPolicy {
+  EnvPolicy env;
+  std::vector<std::string> home_dirs;  // relative to $HOME; bound read-only
+  bool network = false;
+};
+
+// Paths relative to $HOME that hold credentials (~/.ssh, ~/.aws, ~/.netrc,
+// ~/.cargo/credentials.toml, ...): never visible in the sandbox.
+std::span<const std::string_view> CredentialPaths();
 
 struct SandboxProbe {
   bool available = false;
@@ -28,8 +49,20 @@ const SandboxProbe& ProbeSandbox();
 SandboxProbe ProbeSandboxWith(const std::string& bwrap);
 
 // argv that runs `argv` inside the sandbox with `workspace` (absolute) as the
-// writable root and working directory.
+// writable root and `cwd` (absolute, under it; empty = the workspace) as
+// working directory. `home` (absolute; empty or "/" = not hidden) is the
+// user's home.
 std::vector<std::string> SandboxArgv(const std::string& bwrap, const std::string& workspace,
-                                     const std::vector<std::string>& argv);
+                                     const std::string& cwd, const ChildPolicy& policy,
+                                     const std::string& home, const std::vector<std::string>& argv);
+
+// Fills spec->argv, spec->env and spec->cwd to run `argv` with the child
+// environment of `policy` (plus `extra_env`, set last), inside the sandbox
+// when `bwrap` is non-empty and directly (still with that environment) when
+// it is empty. The environment is the process's, read now.
+void ConfineProcess(const std::string& bwrap, const ChildPolicy& policy,
+                    const std::string& workspace, const std::string& cwd,
+                    const std::vector<std::string>& argv, const EnvMap& extra_env,
+                    ProcessSpec* spec);
 
 }  // namespace tandem::platform

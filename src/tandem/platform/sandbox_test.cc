@@ -39,16 +39,24 @@ class SandboxTest : public ::testing::Test {
     EXPECT_NE(::mkdtemp(tmpl.data()), nullptr);
     return fs::canonical(tmpl);
   }
-  ProcessResult RunInside(const std::string& script) {
+  ProcessResult RunInside(const std::string& script) { return RunIn(workspace_, script); }
+  ProcessResult RunIn(const fs::path& workspace, const std::string& script) {
     ProcessSpec spec;
-    spec.argv = SandboxArgv(ProbeSandbox().bwrap, workspace_.string(), {"bash", "-c", script});
+    spec.argv = SandboxArgv(ProbeSandbox().bwrap, workspace.string(), "", policy_, home_,
+                            {"bash", "-c", script});
     spec.timeout = std::chrono::milliseconds(20000);
     auto r = RunProcess(spec);
     EXPECT_TRUE(r.has_value());
     return r.has_value() ? *r : ProcessResult{};
   }
+  static void Write(const fs::path& path, const std::string& text) {
+    fs::create_directories(path.parent_path());
+    std::ofstream(path) << text;
+  }
   fs::path workspace_;
   fs::path outside_;
+  ChildPolicy policy_;
+  std::string home_;  // hidden in the sandbox when set
 };
 
 TEST_F(SandboxTest, CanWriteInTheWorkspaceAndRunsThere) {
@@ -166,12 +174,89 @@ TEST_F(SandboxTest, TimeoutKillsEverythingInside) {
   ASSERT_TRUE(WaitForCount(name, 0));
 
   ProcessSpec spec;
-  spec.argv = SandboxArgv(ProbeSandbox().bwrap, workspace_.string(), {"bash", "-c", script});
+  spec.argv = SandboxArgv(ProbeSandbox().bwrap, workspace_.string(), "", {}, "",
+                          {"bash", "-c", script});
   spec.timeout = std::chrono::milliseconds(1000);
   auto r = RunProcess(spec);
   ASSERT_TRUE(r.has_value());
   EXPECT_TRUE(r->timed_out);
   EXPECT_TRUE(WaitForCount(name, 0)) << RunningAs(name).size() << " process(es) outlived the timeout";
+}
+
+TEST_F(SandboxTest, HomeIsHiddenButToolchainDirsStayReadable) {
+  home_ = outside_.string();
+  Write(outside_ / "notes.txt", "home-canary-notes");
+  Write(outside_ / ".cargo/bin/tool", "toolchain-visible");
+  policy_.home_dirs = {".cargo"};
+  ProcessResult r = RunInside("cat " + home_ + "/.cargo/bin/tool; cat " + home_ + "/notes.txt");
+  EXPECT_NE(r.output.find("toolchain-visible"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("home-canary-notes"), std::string::npos) << r.output;
+  // The toolchain directory is read-only.
+  r = RunInside("touch " + home_ + "/.cargo/new");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_FALSE(fs::exists(outside_ / ".cargo/new"));
+}
+
+TEST_F(SandboxTest, CredentialPathsStayHiddenInsideAllowedDirsAndTheWorkspace) {
+  // The workspace lies under the home, and a toolchain dir holds a credential.
+  home_ = outside_.string();
+  const fs::path repo = outside_ / "src/repo";
+  fs::create_directories(repo);
+  Write(outside_ / ".cargo/credentials.toml", "cargo-canary-token");
+  Write(outside_ / ".cargo/env", "cargo-env-visible");
+  Write(outside_ / ".aws/credentials", "aws-canary-secret");
+  policy_.home_dirs = {".cargo", ".aws"};  // even when named: credentials stay hidden
+  ProcessResult r = RunIn(repo, "echo x > made; cat " + home_ + "/.cargo/env " + home_ +
+                                    "/.cargo/credentials.toml " + home_ + "/.aws/credentials");
+  EXPECT_NE(r.output.find("cargo-env-visible"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("cargo-canary-token"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("aws-canary-secret"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(repo / "made"));
+
+  // A repository that is the home itself: its ~/.ssh is still masked.
+  home_ = workspace_.string();
+  Write(workspace_ / ".ssh/id_ed25519", "ssh-canary-key");
+  Write(workspace_ / ".netrc", "machine x password netrc-canary");
+  r = RunInside("cat .ssh/id_ed25519 .netrc; ls -a .ssh");
+  EXPECT_EQ(r.output.find("ssh-canary-key"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("netrc-canary"), std::string::npos) << r.output;
+  // Masked, not destroyed.
+  EXPECT_TRUE(fs::exists(workspace_ / ".ssh/id_ed25519"));
+}
+
+TEST_F(SandboxTest, ProcOneEnvironShowsOnlyTheChildEnvironment) {
+  ::setenv("TANDEM_TEST_CANARY_TOKEN", "proc-environ-canary-5b1e", 1);
+  ProcessSpec spec;
+  ConfineProcess(ProbeSandbox().bwrap, {}, workspace_.string(), "",
+                 {"bash", "-c", "tr '\\0' '\\n' < /proc/1/environ; echo; env"}, {{"EXTRA", "1"}},
+                 &spec);
+  spec.timeout = std::chrono::milliseconds(20000);
+  auto r = RunProcess(spec);
+  ::unsetenv("TANDEM_TEST_CANARY_TOKEN");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->exit_code, 0) << r->output;
+  EXPECT_NE(r->output.find("PATH="), std::string::npos) << r->output;
+  EXPECT_NE(r->output.find("EXTRA=1"), std::string::npos) << r->output;
+  EXPECT_EQ(r->output.find("proc-environ-canary-5b1e"), std::string::npos) << r->output;
+  EXPECT_EQ(r->output.find("TANDEM_TEST_CANARY_TOKEN"), std::string::npos) << r->output;
+}
+
+TEST_F(SandboxTest, NetworkIsReachableOnlyWhenGranted) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string connect =
+      "exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(ntohs(addr.sin_port)) + " && echo connected";
+  EXPECT_EQ(RunInside(connect).output.find("connected\n"), std::string::npos);
+  policy_.network = true;
+  EXPECT_NE(RunInside(connect).output.find("connected\n"), std::string::npos);
+  ::close(fd);
 }
 
 TEST(SandboxProbe, MissingBinaryIsReportedWithAReason) {

@@ -1,7 +1,7 @@
 // run_command(command, timeout_s?): classify, then run `bash -c` in the
-// sandbox with secrets removed from the environment; output capped head+tail.
+// sandbox with the child environment (platform/child_env.h); output capped
+// head+tail.
 #include <algorithm>
-#include <cctype>
 
 #include "tandem/platform/process.h"
 #include "tandem/platform/sandbox.h"
@@ -9,43 +9,10 @@
 #include "tandem/tools/tool.h"
 #include "tandem/tools/tool_args.h"
 
-extern char** environ;
-
 namespace tandem::tools {
 namespace {
 
-// Environment variables whose names say they hold a secret; the model's
-// commands never see them (API keys of the provider among them).
-bool LooksSecret(std::string_view name) {
-  static const char* const kSegments[] = {"KEY",    "APIKEY",   "TOKEN",      "SECRET",      "SECRETS",
-                                          "PASSWORD", "PASSWD", "PASS",       "CREDENTIAL", "CREDENTIALS",
-                                          "AUTH",   "COOKIE",   "SESSION"};
-  size_t begin = 0;
-  while (begin <= name.size()) {
-    size_t end = name.find('_', begin);
-    if (end == std::string_view::npos) end = name.size();
-    std::string seg(name.substr(begin, end - begin));
-    for (char& c : seg) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    for (const char* s : kSegments) {
-      if (seg == s) return true;
-    }
-    begin = end + 1;
-  }
-  return false;
-}
-
 bool IsBlank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
-
-std::vector<std::string> CommandArgv(const std::string& command) {
-  std::vector<std::string> argv = {"env"};
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    std::string_view entry(*e);
-    std::string_view name = entry.substr(0, entry.find('='));
-    if (LooksSecret(name)) argv.insert(argv.end(), {"-u", std::string(name)});
-  }
-  argv.insert(argv.end(), {"bash", "--noprofile", "--norc", "-c", command});
-  return argv;
-}
 
 ToolOutcome Run(const nlohmann::json& args, const ToolContext& ctx) {
   const std::string command = StringArg(args, "command");
@@ -65,12 +32,11 @@ ToolOutcome Run(const nlohmann::json& args, const ToolContext& ctx) {
   }
 
   platform::ProcessSpec spec;
-  std::vector<std::string> argv = CommandArgv(command);
-  const std::string root = ctx.guard.root().string();
-  spec.argv = availability.sandboxed ? platform::SandboxArgv(platform::ProbeSandbox().bwrap, root, argv)
-                                     : argv;
-  spec.cwd = root;
-  spec.env = {{"TERM", "dumb"}, {"PAGER", "cat"}, {"GIT_PAGER", "cat"}, {"NO_COLOR", "1"}};
+  platform::ConfineProcess(availability.sandboxed ? platform::ProbeSandbox().bwrap : "",
+                           ctx.options.child, ctx.guard.root().string(), "",
+                           {"bash", "--noprofile", "--norc", "-c", command},
+                           {{"TERM", "dumb"}, {"PAGER", "cat"}, {"GIT_PAGER", "cat"}, {"NO_COLOR", "1"}},
+                           &spec);
   spec.timeout = std::chrono::seconds(timeout_s);
   spec.output_limit = ctx.options.command_output_limit;
   spec.cancel = ctx.cancel;

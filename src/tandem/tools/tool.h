@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tandem/platform/sandbox.h"
 #include "tandem/protocol/model.h"
 #include "tandem/tools/command_policy.h"
 #include "tandem/tools/path_guard.h"
@@ -55,6 +56,7 @@ enum class SandboxMode {
 struct ToolOptions {
   CommandPolicy command_policy = CommandPolicy::kRefuseRisky;
   SandboxMode sandbox = SandboxMode::kRequire;
+  platform::ChildPolicy child;  // environment, home and network of commands
   size_t read_max_bytes = 32 * 1024;  // read_file output budget
   int read_max_lines = 1000;
   size_t max_line_chars = 1000;        // longer lines are cut (minified files)

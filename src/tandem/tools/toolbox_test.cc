@@ -408,14 +408,26 @@ TEST_F(RunCommandTest, AllowAllPolicyRunsRiskyCommands) {
   EXPECT_TRUE(o.ran_command);
 }
 
-TEST_F(RunCommandTest, SecretsAreNotInTheEnvironment) {
+TEST_F(RunCommandTest, OnlyTheAllowlistAndIncludedVariablesReachTheCommand) {
   ::setenv("TANDEM_TEST_API_KEY", "sk-very-secret", 1);
   ::setenv("TANDEM_TEST_PLAIN", "visible", 1);
+  ::setenv("TANDEM_TEST_UNLISTED", "unlisted", 1);
+  ToolOptions options;
+  options.sandbox = SandboxMode::kOff;  // the environment is built either way
+  options.child.env.include = {"TANDEM_TEST_*"};
+  Make(options);
   ToolOutcome o = Exec("run_command", {{"command", "env"}});
+  options.child.env.include.clear();
+  Make(options);
+  ToolOutcome plain = Exec("run_command", {{"command", "env"}});
   ::unsetenv("TANDEM_TEST_API_KEY");
   ::unsetenv("TANDEM_TEST_PLAIN");
-  EXPECT_FALSE(Contains(o.content, "sk-very-secret"));
+  ::unsetenv("TANDEM_TEST_UNLISTED");
+  EXPECT_FALSE(Contains(o.content, "TANDEM_TEST_API_KEY"));
   EXPECT_TRUE(Contains(o.content, "TANDEM_TEST_PLAIN=visible"));
+  EXPECT_TRUE(Contains(o.content, "PATH="));
+  EXPECT_FALSE(Contains(plain.content, "TANDEM_TEST_UNLISTED"));
+  EXPECT_TRUE(Contains(plain.content, "PATH="));
 }
 
 TEST_F(RunCommandTest, EmptyCommandIsAnError) {

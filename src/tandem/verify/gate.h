@@ -24,6 +24,12 @@ struct Gate {
   GateWhen when = GateWhen::kEachStep;
   std::string cwd;                 // relative to the workspace root; empty = the root
   std::vector<std::string> after;  // gates that must pass first (defined earlier in the file)
+  // Grants from the user's verify.md beyond the sandbox's defaults: the
+  // network, and variables of tandem's environment passed by name.
+  bool network = false;
+  std::vector<std::string> env;
+
+  bool granted() const { return network || !env.empty(); }
 
   bool operator==(const Gate&) const = default;
 };

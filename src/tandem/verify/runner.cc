@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "tandem/base/redact.h"
 #include "tandem/platform/process.h"
 #include "tandem/verify/verify_md.h"
 
@@ -21,22 +22,26 @@ GateResult NotRun(const Gate& gate, std::string detail) {
 
 // Runs one gate to completion. Called on a worker thread.
 GateResult RunOne(const Gate& gate, const GateRunOptions& options) {
+  if (!options.refused.empty()) return NotRun(gate, "not run: " + options.refused);
+  platform::ChildPolicy child = options.child;
+  child.network = child.network || gate.network;
+  child.env.include.insert(child.env.include.end(), gate.env.begin(), gate.env.end());
+  std::map<std::string, std::string> extra = {{"NO_COLOR", "1"}, {"TERM", "dumb"}};
+  for (const auto& [key, value] : options.env) extra[key] = value;
   platform::ProcessSpec spec;
-  spec.argv = {"/bin/sh", "-e", "-c", gate.command};
-  spec.cwd = gate.cwd.empty() ? options.workspace.string() : (options.workspace / gate.cwd).string();
-  spec.env = {{"NO_COLOR", "1"}, {"TERM", "dumb"}};
-  for (const auto& [key, value] : options.env) spec.env[key] = value;
+  const std::string cwd =
+      gate.cwd.empty() ? options.workspace.string() : (options.workspace / gate.cwd).string();
+  if (!gate.cwd.empty() && !std::filesystem::is_directory(cwd)) {
+    return NotRun(gate, "working directory '" + gate.cwd + "' does not exist");
+  }
+  platform::ConfineProcess(options.bwrap, child, options.workspace.string(), cwd,
+                           {"/bin/sh", "-e", "-c", gate.command}, extra, &spec);
   spec.timeout = gate.timeout;
   spec.output_limit = options.output_limit;
   spec.cancel = options.cancel;
 
   auto process = platform::RunProcess(spec);
-  if (!process) {
-    if (!gate.cwd.empty() && !std::filesystem::is_directory(spec.cwd)) {
-      return NotRun(gate, "working directory '" + gate.cwd + "' does not exist");
-    }
-    return NotRun(gate, "could not start: " + process.error().ToString());
-  }
+  if (!process) return NotRun(gate, Redactor::Apply("could not start: " + process.error().ToString()));
   GateResult result;
   result.gate = gate.name;
   result.exit_code = process->exit_code;
@@ -46,7 +51,7 @@ GateResult RunOne(const Gate& gate, const GateRunOptions& options) {
     result.detail = "exit 0";
     return result;
   }
-  result.excerpt = ExcerptFailure(process->output, options.excerpt);
+  result.excerpt = ExcerptFailure(Redactor::Apply(process->output), options.excerpt);
   if (process->timed_out) {
     result.verdict = Verdict::kError;
     result.detail = "timed out after " + FormatTimeout(gate.timeout);

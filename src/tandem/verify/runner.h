@@ -3,7 +3,10 @@
 //
 // Each gate's command runs as `/bin/sh -e -c <command>` in
 // `workspace/<gate.cwd>` through platform::RunProcess, in its own process
-// group, killed at its timeout. Up to `max_parallel` gates run at once; a
+// group, killed at its timeout; confined like a model's command
+// (platform::ConfineProcess: the sandbox when `bwrap` is set, the child
+// environment always), widened only by the gate's own grants (`network`,
+// `env VAR`). Output and excerpts are redacted (base/redact.h). Up to `max_parallel` gates run at once; a
 // gate with `after` entries starts only once those gates (when they are part
 // of this run) have passed, and is reported kError without running when one
 // of them did not pass.
@@ -24,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "tandem/platform/sandbox.h"
 #include "tandem/verify/excerpt.h"
 #include "tandem/verify/gate.h"
 #include "tandem/verify/gate_cache.h"
@@ -36,7 +40,14 @@ struct GateRunOptions {
   GateCache* cache = nullptr;       // not owned; may be null
   size_t max_parallel = 0;          // 0 = std::thread::hardware_concurrency()
   const std::atomic<bool>* cancel = nullptr;  // when set, running gates are killed (kError)
-  // Added to the inherited environment (NO_COLOR=1 and TERM=dumb are set by
+  // The sandbox binary; empty: gates run without the sandbox (configured off,
+  // or unavailable and allowed), still with the child environment.
+  std::string bwrap;
+  // Non-empty: gates may not run here (the sandbox is required but cannot
+  // start); each comes back kError with this detail.
+  std::string refused;
+  platform::ChildPolicy child;  // the gate's grants are added to it
+  // Set last in the child environment (NO_COLOR=1 and TERM=dumb are set by
   // default to keep colour codes and progress bars out of the output).
   std::map<std::string, std::string> env;
   size_t output_limit = 1 << 20;  // bytes of output kept per gate before excerpting

@@ -1,11 +1,16 @@
 #include "tandem/verify/runner.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
+
+#include "tandem/base/redact.h"
 
 namespace tandem::verify {
 namespace {
@@ -221,6 +226,70 @@ TEST_F(RunnerTest, EnvironmentIsPassedToGates) {
   auto results = RunGates({MakeGate("env", "[ \"$TANDEM_GATE_TEST\" = value42 ] && [ \"$NO_COLOR\" = 1 ]")},
                           options_);
   EXPECT_EQ(results[0].verdict, Verdict::kPass);
+}
+
+TEST_F(RunnerTest, GatesGetTheChildEnvironmentNotTandemsOwn) {
+  ::setenv("TANDEM_GATE_CANARY_TOKEN", "gate-env-canary-91c2", 1);
+  ::setenv("TANDEM_GATE_GRANTED", "granted-value-77", 1);
+  Gate plain = MakeGate("plain", "env; exit 1");
+  Gate granted =
+      MakeGate("granted", "[ \"$TANDEM_GATE_GRANTED\" = granted-value-77 ] && echo MATCHED; exit 1");
+  granted.env = {"TANDEM_GATE_GRANTED"};
+  auto results = RunGates({plain, granted}, options_);
+  ::unsetenv("TANDEM_GATE_CANARY_TOKEN");
+  ::unsetenv("TANDEM_GATE_GRANTED");
+  EXPECT_NE(results[0].excerpt.find("PATH="), std::string::npos) << results[0].excerpt;
+  EXPECT_EQ(results[0].excerpt.find("TANDEM_GATE_CANARY_TOKEN"), std::string::npos);
+  EXPECT_EQ(results[0].excerpt.find("gate-env-canary-91c2"), std::string::npos);
+  // Passed to the granted gate (and, removed from the other, redacted from output).
+  EXPECT_NE(results[1].excerpt.find("MATCHED"), std::string::npos) << results[1].excerpt;
+}
+
+TEST_F(RunnerTest, SecretsAGatePrintsAreRedactedFromItsExcerpt) {
+  Redactor::Register("gate-output-canary-3f9d");
+  auto results = RunGates(
+      {MakeGate("leak", "echo 'printing gate-output-canary-3f9d and ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZ0123'; "
+                        "exit 1")},
+      options_);
+  EXPECT_EQ(results[0].verdict, Verdict::kFail);
+  EXPECT_NE(results[0].excerpt.find("printing [REDACTED] and [REDACTED]"), std::string::npos)
+      << results[0].excerpt;
+}
+
+TEST_F(RunnerTest, ARefusedSandboxRunsNoGate) {
+  options_.refused = "bubblewrap cannot start here";
+  auto results = RunGates({MakeGate("a", "touch ran")}, options_);
+  EXPECT_EQ(results[0].verdict, Verdict::kError);
+  EXPECT_EQ(results[0].detail, "not run: bubblewrap cannot start here");
+  EXPECT_FALSE(fs::exists(root_ / "ran"));
+}
+
+TEST_F(RunnerTest, SandboxedGatesWriteTheWorkspaceButNotGitNorTheNetwork) {
+  const platform::SandboxProbe& probe = platform::ProbeSandbox();
+  if (!probe.available) GTEST_SKIP() << probe.reason;
+  fs::create_directories(root_ / ".git");
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const Gate net = MakeGate("net", "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" +
+                                       std::to_string(ntohs(addr.sin_port)) + "'");
+  // Positive control: unsandboxed, the gate reaches the listener.
+  EXPECT_EQ(RunGates({net}, options_)[0].verdict, Verdict::kPass);
+  options_.bwrap = probe.bwrap;
+  auto results = RunGates({MakeGate("build", "mkdir -p out && echo ok > out/bin"),
+                           MakeGate("git", "touch .git/evil"), net},
+                          options_);
+  ::close(listener);
+  EXPECT_EQ(results[0].verdict, Verdict::kPass) << results[0].excerpt;
+  EXPECT_TRUE(fs::exists(root_ / "out/bin"));
+  EXPECT_EQ(results[1].verdict, Verdict::kFail);
+  EXPECT_FALSE(fs::exists(root_ / ".git/evil"));
+  EXPECT_EQ(results[2].verdict, Verdict::kFail) << results[2].excerpt;
 }
 
 }  // namespace

@@ -75,6 +75,13 @@ bool IsSafeRelativeDir(std::string_view dir) {
   return true;
 }
 
+bool IsEnvName(std::string_view s) {
+  if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
 class Parser {
  public:
   Result<std::vector<Gate>> Parse(std::string_view text) {
@@ -186,7 +193,7 @@ class Parser {
   }
 
   Status Options(int n, std::string_view text, Gate& gate) {
-    bool seen_when = false, seen_timeout = false, seen_cwd = false;
+    bool seen_when = false, seen_timeout = false, seen_cwd = false, seen_network = false;
     size_t pos = 0;
     while (pos <= text.size()) {
       size_t comma = text.find(',', pos);
@@ -240,10 +247,21 @@ class Parser {
                                   "earlier gate");
         }
         gate.after.push_back(dep);
+      } else if (opt == "network") {
+        RETURN_IF_ERROR(duplicate(seen_network, "network grant"));
+        gate.network = true;
+      } else if (opt.starts_with("env ")) {
+        std::string var(Trim(raw.substr(4)));
+        if (!IsEnvName(var)) {
+          return LineError(n, "'env " + var +
+                                  "' is not valid; expected the name of an environment variable, "
+                                  "e.g. 'env DATABASE_URL'");
+        }
+        gate.env.push_back(var);
       } else {
         return LineError(n, "unknown gate option " + Quote(raw) +
-                                "; expected 'each step', 'final', 'timeout <N>s', 'in <dir>' or "
-                                "'after <gate>'");
+                                "; expected 'each step', 'final', 'timeout <N>s', 'in <dir>', "
+                                "'after <gate>', 'network' or 'env <VAR>'");
       }
       if (comma == text.size()) break;
     }
@@ -321,6 +339,8 @@ std::string RenderVerifyMd(const std::vector<Gate>& gates, std::string_view intr
            FormatTimeout(gate.timeout);
     if (!gate.cwd.empty()) out += ", in " + gate.cwd;
     for (const std::string& dep : gate.after) out += ", after " + dep;
+    if (gate.network) out += ", network";
+    for (const std::string& var : gate.env) out += ", env " + var;
     out += ")\n```sh\n" + gate.command;
     if (gate.command.empty() || gate.command.back() != '\n') out += '\n';
     out += "```\n\n";

@@ -18,7 +18,9 @@
 // Every `## ` heading starts a gate; its one fenced code block (``` or
 // ```sh/bash/shell) is the command. Options in the parentheses, all optional:
 // `each step` (default) or `final`; `timeout <N>[ms|s|m|h]` (default 300s);
-// `in <dir>` (relative working directory); `after <gate>` (repeatable).
+// `in <dir>` (relative working directory); `after <gate>` (repeatable);
+// `network` (the gate may use the network); `env <VAR>` (repeatable: pass
+// this variable of tandem's environment, docs/GUARDRAILS.md).
 //
 // Parsing is strict: anything that looks like a gate but is not quite one is
 // an error naming the line, what was expected and what was found, because a

@@ -148,7 +148,7 @@ TEST(VerifyMd, RefusesMalformedHeadings) {
 TEST(VerifyMd, RefusesBadOptionsNamingTheLine) {
   EXPECT_EQ(ParseError("\n\n## build (nightly)\n```sh\nx\n```\n"),
             "line 3: unknown gate option 'nightly'; expected 'each step', 'final', 'timeout "
-            "<N>s', 'in <dir>' or 'after <gate>'");
+            "<N>s', 'in <dir>', 'after <gate>', 'network' or 'env <VAR>'");
   EXPECT_EQ(ParseError("## build (timeout soon)\n```sh\nx\n```\n"),
             "line 1: timeout 'soon' is not valid; expected a positive number with a unit, at most "
             "24h, e.g. "
@@ -193,10 +193,11 @@ TEST(VerifyMd, TitleEndsAGateSoALaterBlockIsRefused) {
 TEST(VerifyMd, RenderThenParseRoundTrips) {
   std::vector<Gate> gates(3);
   gates[0] = {"build", "cmake -S . -B build\ncmake --build build", seconds(900),
-              GateWhen::kEachStep, "", {}};
-  gates[1] = {"lint.fast", "ruff check .", milliseconds(1500), GateWhen::kEachStep, "py", {}};
+              GateWhen::kEachStep, "", {}, false, {}};
+  gates[1] = {"lint.fast", "ruff check .", milliseconds(1500), GateWhen::kEachStep, "py", {},
+              false, {}};
   gates[2] = {"test", "ctest --output-on-failure", seconds(1200), GateWhen::kFinal, "build",
-              {"build", "lint.fast"}};
+              {"build", "lint.fast"}, false, {}};
   std::string text = RenderVerifyMd(gates, "Edit these gates freely; see docs/FORMATS.md.");
   EXPECT_NE(text.find("## test (final, timeout 1200s, in build, after build, after lint.fast)"),
             std::string::npos)
@@ -283,6 +284,32 @@ TEST(VerifyMd, DocumentedExampleParses) {
   EXPECT_EQ((*gates)[3].cwd, "tests/e2e");
   EXPECT_EQ((*gates)[3].when, GateWhen::kFinal);
   EXPECT_EQ((*gates)[0].timeout, std::chrono::minutes(15));
+}
+
+}  // namespace
+}  // namespace tandem::verify
+
+namespace tandem::verify {
+namespace {
+
+TEST(VerifyMdGrants, NetworkAndEnvGrantsParseAndRoundTrip) {
+  auto gates = ParseOk(
+      "## integration (final, timeout 10m, network, env DATABASE_URL, env PGPASSWORD)\n"
+      "```sh\nmake integration\n```\n## unit\n```sh\nmake test\n```\n");
+  ASSERT_EQ(gates.size(), 2u);
+  EXPECT_TRUE(gates[0].network);
+  EXPECT_EQ(gates[0].env, (std::vector<std::string>{"DATABASE_URL", "PGPASSWORD"}));
+  EXPECT_TRUE(gates[0].granted());
+  EXPECT_FALSE(gates[1].granted());
+  EXPECT_EQ(ParseOk(RenderVerifyMd(gates)), gates);
+}
+
+TEST(VerifyMdGrants, RefusesAnEnvGrantThatIsNotAVariableName) {
+  EXPECT_EQ(ParseError("## t (env DATABASE_URL=x)\n```sh\nx\n```\n"),
+            "line 1: 'env DATABASE_URL=x' is not valid; expected the name of an environment "
+            "variable, e.g. 'env DATABASE_URL'");
+  EXPECT_EQ(ParseError("## t (network, network)\n```sh\nx\n```\n"),
+            "line 1: gate option 'network' repeats the network grant given earlier on this line");
 }
 
 }  // namespace

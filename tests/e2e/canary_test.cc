@@ -1,0 +1,268 @@
+// Canaries: secrets planted in tandem's environment and in a fake home, then
+// hunted for by the model's commands and by gates (docs/GUARDRAILS.md, the
+// roads a secret could take). Each test names the road it closes. Skipped,
+// with the reason, where bubblewrap cannot start.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "tests/e2e/e2e_fixture.h"
+
+namespace tandem::e2e {
+namespace {
+
+// Names and values a careless orchestrator would hand over. Values that a
+// key pattern would catch, and ones no pattern can (only the scrub can).
+constexpr char kGithubToken[] = "ghp_CanaryGithub0123456789abcdefABCDEF01";
+constexpr char kAwsSecret[] = "aws-canary-9f8e7d6c5b4a";
+constexpr char kDatabaseUrl[] = "postgres://app:db-canary-pw-4471@db.internal:5432/app";
+constexpr char kPlain[] = "plain-canary-value-0c1d";
+constexpr char kSshKey[] = "ssh-canary-private-key-77aa";
+constexpr char kAwsFile[] = "aws-file-canary-51bb";
+constexpr char kCargoCred[] = "cargo-canary-token-e3f0";
+
+// A loopback listener the sandbox must not reach.
+class Listener {
+ public:
+  Listener() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::listen(fd_, 8);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
+  ~Listener() { ::close(fd_); }
+  int port() const { return port_; }
+  // Whether a connection is waiting (and takes it).
+  bool Accepted() {
+    int c = ::accept(fd_, nullptr, nullptr);
+    if (c < 0) return false;
+    ::close(c);
+    return true;
+  }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+bool ConnectsFromHere(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+class CanaryTest : public E2eTest {
+ protected:
+  void SetUp() override {
+    if (std::system("bwrap --ro-bind / / --dev /dev --proc /proc --unshare-net true "
+                    ">/dev/null 2>&1") != 0) {
+      GTEST_SKIP() << "bubblewrap cannot start on this machine";
+    }
+    home_ = OutsidePath("home");
+    Plant(".ssh/id_ed25519", kSshKey);
+    Plant(".aws/credentials", std::string("[default]\naws_secret_access_key = ") + kAwsFile);
+    Plant(".cargo/credentials.toml", std::string("token = \"") + kCargoCred + "\"");
+    Plant(".cargo/bin/cargo-tool", "toolchain-visible");
+  }
+  void Plant(const std::string& rel, const std::string& text) {
+    std::filesystem::create_directories(std::filesystem::path(home_ + "/" + rel).parent_path());
+    std::string path = home_ + "/" + rel;
+    FILE* f = std::fopen(path.c_str(), "w");
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  }
+  // tandem's environment: the canaries and the fake home.
+  std::map<std::string, std::string> Env() const {
+    return {{"HOME", home_},           {"GITHUB_TOKEN", kGithubToken},
+            {"AWS_SECRET_ACCESS_KEY", kAwsSecret}, {"DATABASE_URL", kDatabaseUrl},
+            {"PLAIN_CANARY", kPlain}};
+  }
+  // Every byte tandem left in .tandem/ (the ledger, its WAL, logs).
+  std::string TandemDirBytes() {
+    std::string bytes;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(root() + "/.tandem")) {
+      if (e.is_regular_file()) bytes += Slurp(e.path().string());
+    }
+    return bytes;
+  }
+  // No canary value anywhere tandem writes or sends text.
+  void ExpectNoCanaryLeft(const TandemRun& run) {
+    std::string requests;
+    for (const auto& r : Requests()) requests += r["body"].dump();
+    const std::string ledger = TandemDirBytes();
+    const std::string progress = ReadFile("progress.md");
+    for (const char* canary : {kGithubToken, kAwsSecret, "db-canary-pw-4471", kPlain, kSshKey,
+                               kAwsFile, kCargoCred}) {
+      EXPECT_EQ(requests.find(canary), std::string::npos) << canary << " reached the model";
+      EXPECT_EQ(run.out.find(canary), std::string::npos) << canary << " in events";
+      EXPECT_EQ(run.err.find(canary), std::string::npos) << canary << " on stderr";
+      EXPECT_EQ(ledger.find(canary), std::string::npos) << canary << " in .tandem/";
+      EXPECT_EQ(progress.find(canary), std::string::npos) << canary << " in progress.md";
+    }
+  }
+  std::string home_;
+};
+
+// Roads: the command's environment, /proc/*/environ (bwrap is PID 1 inside).
+// Written to workspace files, so redaction cannot hide a leak.
+TEST_F(CanaryTest, CommandsAndProcEnvironSeeNoCanary) {
+  MakePassingRepo();
+  StartServer(Script({
+      Turn(0, {Call("run_command",
+                    {{"command",
+                      "env > env.txt; for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' < $f; "
+                      "done > proc.txt; echo written"}})}),
+      Finish(1),
+  }));
+
+  TandemRun run = Do("look around", {}, Env());
+
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  const std::string env = ReadFile("env.txt");
+  const std::string proc = ReadFile("proc.txt");
+  EXPECT_NE(env.find("PATH="), std::string::npos) << env;
+  EXPECT_NE(proc.find("PATH="), std::string::npos) << proc;
+  for (const std::string& text : {env, proc}) {
+    for (const char* leak : {"GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY", "DATABASE_URL",
+                             "PLAIN_CANARY", kGithubToken, kAwsSecret, kPlain}) {
+      EXPECT_EQ(text.find(leak), std::string::npos) << leak << " in\n" << text;
+    }
+  }
+}
+
+// Road: command output. A command that finds a removed value some other way
+// (here a file) prints it; the model, events, the ledger and progress.md get
+// it redacted.
+TEST_F(CanaryTest, ARemovedValueACommandPrintsIsRedactedEverywhere) {
+  MakePassingRepo();
+  WriteFile("found.txt", std::string("found ") + kPlain + " and " + kAwsSecret + " and " +
+                             kDatabaseUrl + "\n");
+  StartServer(Script({
+      Turn(0, {Call("run_command", {{"command", "cat found.txt; exit 3"}})}),
+      Finish(1),
+  }));
+
+  TandemRun run = Do("print it", {}, Env());
+
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  auto results = LastRequestToolResults();
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_NE(results[0].find("found [REDACTED] and [REDACTED] and [REDACTED]"), std::string::npos)
+      << results[0];
+  ExpectNoCanaryLeft(run);
+}
+
+// Road: credential files. The home is hidden but for toolchain directories,
+// and credentials inside those stay hidden.
+TEST_F(CanaryTest, CommandsCannotReadCredentialFilesInTheHome) {
+  MakePassingRepo();
+  std::string command = "cat ~/.ssh/id_ed25519 ~/.aws/credentials ~/.cargo/credentials.toml "
+                        "~/.cargo/bin/cargo-tool > creds.txt 2>&1; echo ok";
+  StartServer(Script({Turn(0, {Call("run_command", {{"command", command}})}), Finish(1)}));
+
+  TandemRun run = Do("read credentials", {}, Env());
+
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  const std::string creds = ReadFile("creds.txt");
+  EXPECT_NE(creds.find("toolchain-visible"), std::string::npos) << creds;
+  for (const char* canary : {kSshKey, kAwsFile, kCargoCred}) {
+    EXPECT_EQ(creds.find(canary), std::string::npos) << canary << " in\n" << creds;
+  }
+}
+
+// Roads: a gate's environment, its network, its reach into the home, its
+// output. The gate is the user's, but runs what the model wrote (check.sh).
+TEST_F(CanaryTest, AGateIsContainedAndItsOutputRedacted) {
+  Listener listener;
+  ASSERT_TRUE(ConnectsFromHere(listener.port())) << "positive control: the listener is reachable";
+  ASSERT_TRUE(listener.Accepted());
+  MakePassingRepo();
+  StartServer(Script({
+      Turn(0, {Call("write_file",
+                    {{"path", "check.sh"},
+                     {"content", "#!/bin/sh\nenv\ncat \"$HOME/.aws/credentials\" "
+                                 "\"$HOME/.ssh/id_ed25519\"\nbash -c 'exec 3<>/dev/tcp/127.0.0.1/" +
+                                     std::to_string(listener.port()) +
+                                     "' && echo NET-CONNECTED\ncat found.txt\nexit 1\n"}})}),
+      Finish(kAnyTurn),
+  }));
+  WriteFile("found.txt", std::string("gate found ") + kPlain + "\n");
+
+  TandemRun run = Do("break the gate", {"--set", "limits.step_retries=1"}, Env());
+
+  // The step failed its gate and was rolled back (the retry then finishes).
+  ASSERT_FALSE(run.Events("step_rolled_back").empty()) << run.Describe();
+  EXPECT_FALSE(listener.Accepted()) << "the gate reached the network";
+  std::string excerpts;
+  for (const auto& g : run.Events("gate_finished")) excerpts += g.value("excerpt", "");
+  EXPECT_NE(excerpts.find("PATH="), std::string::npos) << excerpts;
+  EXPECT_NE(excerpts.find("gate found [REDACTED]"), std::string::npos) << excerpts;
+  for (const char* leak : {"GITHUB_TOKEN", "DATABASE_URL", "PLAIN_CANARY", "NET-CONNECTED"}) {
+    EXPECT_EQ(excerpts.find(leak), std::string::npos) << leak << " in\n" << excerpts;
+  }
+  ExpectNoCanaryLeft(run);
+}
+
+// The user's verify.md may grant a gate the network and a variable by name;
+// tandem says so.
+TEST_F(CanaryTest, AGrantInTheUsersVerifyMdWidensTheGateAndIsAnnounced) {
+  Listener listener;
+  WriteFile("README.md", "# sample\n");
+  WriteVerifyMd({{"it",
+                  "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(listener.port()) +
+                      "' && [ \"$DATABASE_URL\" = '" + kDatabaseUrl + "' ]",
+                  "each step, timeout 30s, network, env DATABASE_URL"}});
+  CommitAll();
+  StartServer(Script({
+      Turn(0, {Call("write_file", {{"path", "out.txt"}, {"content", "x\n"}})}),
+      Finish(1),
+  }));
+
+  TandemRun run = Do("use the grant", {}, Env());
+
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_TRUE(listener.Accepted());
+  EXPECT_TRUE(run.HasNotice("gate 'it' runs with the network, $DATABASE_URL (granted in verify.md)"))
+      << run.Describe();
+}
+
+// A model's edit to verify.md never takes effect in the run that made it.
+TEST_F(CanaryTest, AModelsEditToVerifyMdDoesNotGrantTheNetworkInItsRun) {
+  Listener listener;
+  WriteFile("README.md", "# sample\n");
+  const std::string gate =
+      "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(listener.port()) + "' && echo NET-CONNECTED";
+  WriteVerifyMd({{"net", gate}});
+  CommitAll();
+  const std::string granted = "# Verify\n\n## net (each step, timeout 30s, network)\n```sh\n" +
+                              gate + "\n```\n";
+  StartServer(Script({
+      Turn(0, {Call("write_file", {{"path", "verify.md"}, {"content", granted}})}),
+      Finish(kAnyTurn),
+  }));
+
+  TandemRun run = Do("grant myself the network", {"--set", "limits.step_retries=1"}, Env());
+
+  EXPECT_EQ(run.exit_code, 1) << run.Describe();
+  EXPECT_FALSE(listener.Accepted()) << "the model's own grant took effect";
+  EXPECT_FALSE(run.HasNotice("runs with the network")) << run.Describe();
+}
+
+}  // namespace
+}  // namespace tandem::e2e
