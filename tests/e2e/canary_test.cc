@@ -2,16 +2,12 @@
 // hunted for by the model's commands and by gates (docs/GUARDRAILS.md, the
 // roads a secret could take). Each test names the road it closes. Skipped,
 // with the reason, where bubblewrap cannot start.
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 
+#include "tests/e2e/canary_helpers.h"
 #include "tests/e2e/e2e_fixture.h"
 
 namespace tandem::e2e {
@@ -26,35 +22,6 @@ constexpr char kPlain[] = "plain-canary-value-0c1d";
 constexpr char kSshKey[] = "ssh-canary-private-key-77aa";
 constexpr char kAwsFile[] = "aws-file-canary-51bb";
 constexpr char kCargoCred[] = "cargo-canary-token-e3f0";
-
-// A loopback listener the sandbox must not reach.
-class Listener {
- public:
-  Listener() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::listen(fd_, 8);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~Listener() { ::close(fd_); }
-  int port() const { return port_; }
-  // Whether a connection is waiting (and takes it).
-  bool Accepted() {
-    int c = ::accept(fd_, nullptr, nullptr);
-    if (c < 0) return false;
-    ::close(c);
-    return true;
-  }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 bool ConnectsFromHere(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -93,19 +60,11 @@ class CanaryTest : public E2eTest {
             {"AWS_SECRET_ACCESS_KEY", kAwsSecret}, {"DATABASE_URL", kDatabaseUrl},
             {"PLAIN_CANARY", kPlain}};
   }
-  // Every byte tandem left in .tandem/ (the ledger, its WAL, logs).
-  std::string TandemDirBytes() {
-    std::string bytes;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(root() + "/.tandem")) {
-      if (e.is_regular_file()) bytes += Slurp(e.path().string());
-    }
-    return bytes;
-  }
   // No canary value anywhere tandem writes or sends text.
   void ExpectNoCanaryLeft(const TandemRun& run) {
     std::string requests;
     for (const auto& r : Requests()) requests += r["body"].dump();
-    const std::string ledger = TandemDirBytes();
+    const std::string ledger = DirBytes(root() + "/.tandem");
     const std::string progress = ReadFile("progress.md");
     for (const char* canary : {kGithubToken, kAwsSecret, "db-canary-pw-4471", kPlain, kSshKey,
                                kAwsFile, kCargoCred}) {
@@ -189,7 +148,8 @@ TEST_F(CanaryTest, CommandsCannotReadCredentialFilesInTheHome) {
 // Roads: a gate's environment, its network, its reach into the home, its
 // output. The gate is the user's, but runs what the model wrote (check.sh).
 TEST_F(CanaryTest, AGateIsContainedAndItsOutputRedacted) {
-  Listener listener;
+  LoopbackListener listener;
+  ASSERT_TRUE(listener.ok());
   ASSERT_TRUE(ConnectsFromHere(listener.port())) << "positive control: the listener is reachable";
   ASSERT_TRUE(listener.Accepted());
   MakePassingRepo();
@@ -222,7 +182,8 @@ TEST_F(CanaryTest, AGateIsContainedAndItsOutputRedacted) {
 // The user's verify.md may grant a gate the network and a variable by name;
 // tandem says so.
 TEST_F(CanaryTest, AGrantInTheUsersVerifyMdWidensTheGateAndIsAnnounced) {
-  Listener listener;
+  LoopbackListener listener;
+  ASSERT_TRUE(listener.ok());
   WriteFile("README.md", "# sample\n");
   WriteVerifyMd({{"it",
                   "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(listener.port()) +
@@ -244,7 +205,8 @@ TEST_F(CanaryTest, AGrantInTheUsersVerifyMdWidensTheGateAndIsAnnounced) {
 
 // A model's edit to verify.md never takes effect in the run that made it.
 TEST_F(CanaryTest, AModelsEditToVerifyMdDoesNotGrantTheNetworkInItsRun) {
-  Listener listener;
+  LoopbackListener listener;
+  ASSERT_TRUE(listener.ok());
   WriteFile("README.md", "# sample\n");
   const std::string gate =
       "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(listener.port()) + "' && echo NET-CONNECTED";

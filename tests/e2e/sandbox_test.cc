@@ -1,15 +1,12 @@
 // The command sandbox end to end: no network (not even loopback to the
 // host), and `.git` read-only for what the classifier cannot read.
 // Skipped, with the reason, where bubblewrap cannot start.
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
 
+#include "tests/e2e/canary_helpers.h"
 #include "tests/e2e/e2e_fixture.h"
 
 namespace tandem::e2e {
@@ -30,16 +27,9 @@ class SandboxTest : public E2eTest {
 };
 
 TEST_F(SandboxTest, CommandCannotConnectToALoopbackPortOfTheHost) {
-  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  ASSERT_GE(listener, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 4), 0);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  int port = ntohs(addr.sin_port);
+  LoopbackListener listener;
+  ASSERT_TRUE(listener.ok());
+  int port = listener.port();
 
   MakePassingRepo();
   std::string command = "python3 -c \"import socket; socket.create_connection(('127.0.0.1', " +
@@ -56,10 +46,7 @@ TEST_F(SandboxTest, CommandCannotConnectToALoopbackPortOfTheHost) {
   EXPECT_NE(results[0].find("exit code 1"), std::string::npos) << results[0];
   EXPECT_NE(results[0].find("create_connection"), std::string::npos) << results[0];
   // Nothing ever reached the listener.
-  int accepted = ::accept(listener, nullptr, nullptr);
-  EXPECT_LT(accepted, 0) << "the sandboxed command connected to the host";
-  if (accepted >= 0) ::close(accepted);
-  ::close(listener);
+  EXPECT_FALSE(listener.Accepted()) << "the sandboxed command connected to the host";
 }
 
 TEST_F(SandboxTest, DotGitIsReadOnlyForCommands) {

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "tests/e2e/canary_helpers.h"
 #include "tests/e2e/e2e_fixture.h"
 
 namespace tandem::e2e {
@@ -17,13 +18,7 @@ constexpr char kKey[] = "e2e-fake-key-7f3a9c1d5b2e8f40";
 class SecretsTest : public E2eTest {
  protected:
   // Every byte tandem left in .tandem/ (the ledger, its WAL, anything else).
-  std::string TandemDirBytes() {
-    std::string bytes;
-    for (const auto& entry : std::filesystem::recursive_directory_iterator(root() + "/.tandem")) {
-      if (entry.is_regular_file()) bytes += Slurp(entry.path().string());
-    }
-    return bytes;
-  }
+  std::string TandemDirBytes() { return DirBytes(root() + "/.tandem"); }
   void StartKeyedServer(const json& script) {
     StartServer(script, std::string("api_key_env = \"") + kKeyVar + "\"\n", kKey);
   }
