@@ -30,7 +30,8 @@ TEST_F(OrchestratorResumeTest, ResumeAfterKillNineFinishesThePlanWithNoTaskDoneT
   for (auto& t : WriteThenFinish("[one]", "one.txt", "1\n")) turns.push_back(t);
   for (auto& t : WriteThenFinish("[two]", "two.txt", "2\n")) turns.push_back(t);
   for (auto& t : WriteThenFinish("[three]", "three.txt", "3\n")) turns.push_back(t);
-  StartServer(Script(turns));
+  // The gate's marker lies outside the workspace: the gate runs outside the sandbox.
+  StartServer(Script(turns), "[sandbox]\nmode = \"none\"\n");
 
   TandemProcess process = SpawnTandem({"run", "--json"});
   for (int i = 0; i < 2000 && !std::filesystem::exists(once); ++i) {

@@ -131,11 +131,13 @@ TEST_F(OrchestratorRunTest, ASteerNoteReachesTheNextStepAndIsRecorded) {
                      std::string(TANDEM_BINARY_DIR) + "/tandem steer \"$(cat " + note + ")\"; }"}});
   WriteFile("plan.md", "# Plan: steer\n\n" + TaskBlock("T1", "Two edits", "Write a.txt [steer]"));
   CommitAll("plan");
+  // The gate must reach the ledger and the temp dir: outside the sandbox.
   StartServer(Script({
-      TaskTurn("[steer]", 0, {Call("write_file", {{"path", "a.txt"}, {"content", "a\n"}})}),
-      TaskTurn("[steer]", 1, {Call("write_file", {{"path", "b.txt"}, {"content", "b\n"}})}),
-      TaskTurn("[steer]", 2, {Call("finish", {{"summary", "done"}})}),
-  }));
+                  TaskTurn("[steer]", 0, {Call("write_file", {{"path", "a.txt"}, {"content", "a\n"}})}),
+                  TaskTurn("[steer]", 1, {Call("write_file", {{"path", "b.txt"}, {"content", "b\n"}})}),
+                  TaskTurn("[steer]", 2, {Call("finish", {{"summary", "done"}})}),
+              }),
+              "[sandbox]\nmode = \"none\"\n");
 
   TandemRun run = RunTandem({"run", "--json"});
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
