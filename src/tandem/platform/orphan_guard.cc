@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -27,6 +28,26 @@ std::mutex g_mu;
 pid_t g_owner = 0;    // GUARDED_BY(g_mu)
 int g_write_fd = -1;  // GUARDED_BY(g_mu)
 std::atomic<pid_t> g_guard_pid{0};
+std::atomic<bool> g_skip_close_range{false};
+
+// Closes every descriptor but `keep`. close_range first; where it fails
+// (kernels before 5.9, a seccomp filter answering EPERM) one close() per
+// descriptor up to the limit. Async-signal-safe.
+void CloseAllBut(int keep) {
+  const unsigned k = static_cast<unsigned>(keep);
+  if (!g_skip_close_range.load() && (k == 0 || ::close_range(0, k - 1, 0) == 0) &&
+      ::close_range(k + 1, ~0U, 0) == 0) {
+    return;
+  }
+  struct rlimit limit {};
+  rlim_t end = 1 << 20;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    end = limit.rlim_cur;
+  }
+  for (rlim_t fd = 0; fd < end; ++fd) {
+    if (fd != k) ::close(static_cast<int>(fd));
+  }
+}
 
 // The guard's whole life. Runs in a child forked from a multi-threaded
 // process: only async-signal-safe calls, no allocation.
@@ -39,8 +60,7 @@ std::atomic<pid_t> g_guard_pid{0};
     ::sigaction(sig, &ignore, nullptr);
   }
   // Keep nothing of tandem's open (its repository lock, its stdout pipe).
-  if (read_fd > 0) ::close_range(0, static_cast<unsigned>(read_fd) - 1, 0);
-  ::close_range(static_cast<unsigned>(read_fd) + 1, ~0U, 0);
+  CloseAllBut(read_fd);
   ::prctl(PR_SET_NAME, "tandem-guard", 0, 0, 0);
 
   pid_t groups[kMaxGroups];
@@ -120,6 +140,8 @@ void ForgetGroup(pid_t pgid) {
 }
 
 pid_t OrphanGuardPid() { return g_guard_pid.load(); }
+
+void SkipCloseRangeForTesting() { g_skip_close_range.store(true); }
 
 namespace {
 std::mutex g_tag_mu;

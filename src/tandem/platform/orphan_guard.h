@@ -60,4 +60,8 @@ void ForgetGroup(pid_t pgid);
 // For tests and diagnostics.
 pid_t OrphanGuardPid();
 
+// For tests: guards started from now on close inherited descriptors one by
+// one, the path taken where close_range fails (kernels before 5.9, seccomp).
+void SkipCloseRangeForTesting();
+
 }  // namespace tandem::platform

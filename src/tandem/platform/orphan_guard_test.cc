@@ -121,5 +121,61 @@ TEST(OrphanGuard, LeftoversAreFoundByTheirExactOwnerTag) {
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 }
 
+// Where close_range fails (kernels before 5.9, seccomp) the guard must still
+// drop what it inherited: a kept writer.lock would lock the repository
+// forever, and a kept copy of its own pipe's write end would keep it alive.
+TEST(OrphanGuard, WithoutCloseRangeTheGuardKeepsNoInheritedDescriptorAndEndsWithItsCaller) {
+  int probe[2], report[2], release[2];
+  ASSERT_EQ(::pipe(probe), 0);  // the guard inherits probe[1]: EOF once it closed it
+  ASSERT_EQ(::pipe(report), 0);
+  ASSERT_EQ(::pipe(release), 0);
+  pid_t caller = ::fork();
+  ASSERT_GE(caller, 0);
+  if (caller == 0) {
+    ::close(probe[0]);
+    ::close(report[0]);
+    ::close(release[1]);
+    SkipCloseRangeForTesting();
+    ProcessSpec spec;
+    spec.argv = {"true"};
+    bool ran = RunProcess(spec).has_value();
+    ::close(probe[1]);
+    pid_t guard = ran ? OrphanGuardPid() : 0;
+    [[maybe_unused]] auto n = ::write(report[1], &guard, sizeof guard);
+    char byte;
+    [[maybe_unused]] auto r = ::read(release[0], &byte, 1);  // EOF: the test is done
+    ::_exit(0);
+  }
+  ::close(probe[1]);
+  ::close(report[1]);
+  ::close(release[0]);
+  pid_t guard = 0;
+  ASSERT_EQ(::read(report[0], &guard, sizeof guard), static_cast<ssize_t>(sizeof guard));
+  ::close(report[0]);
+  ASSERT_GT(guard, 0) << "no guard was started";
+
+  pollfd p{probe[0], POLLIN, 0};
+  bool closed = ::poll(&p, 1, 10000) == 1;
+  char byte;
+  closed = closed && ::read(probe[0], &byte, 1) == 0;
+  ::close(probe[0]);
+  EXPECT_TRUE(closed) << "the guard kept an inherited descriptor";
+  size_t open_fds = 0;
+  std::error_code ec;
+  for ([[maybe_unused]] const auto& entry :
+       fs::directory_iterator("/proc/" + std::to_string(guard) + "/fd", ec)) {
+    ++open_fds;
+  }
+  EXPECT_EQ(open_fds, 1u) << "the guard should hold its pipe's read end only";
+
+  ::close(release[1]);
+  if (!closed) ::kill(caller, SIGKILL);  // a kept copy of release[1] would block it forever
+  int status = 0;
+  ASSERT_EQ(::waitpid(caller, &status, 0), caller);
+  bool gone = WaitForExit(guard, 10000);
+  if (!gone) ::kill(guard, SIGKILL);
+  EXPECT_TRUE(gone) << "the guard outlived its caller";
+}
+
 }  // namespace
 }  // namespace tandem::platform
