@@ -112,14 +112,18 @@ def run_tandem(args, repo, server_binary, script, ttft_ms, task, extra_set=()):
     record = os.path.join(repo, ".tandem", "requests.jsonl")
     server = Server(server_binary, script_path, record, ttft_ms)
     try:
-        with open(os.path.join(repo, ".tandem", "config.toml"), "w") as f:
+        # The extra layer: a repository's own file may not declare providers
+        # until the user trusts it.
+        config = os.path.join(repo, ".tandem", "bench-config.toml")
+        with open(config, "w") as f:
             f.write(CONFIG.format(port=server.port))
         cmd = ["/usr/bin/time", "-v", args.tandem, "do", "--json"]
         for s in extra_set:
             cmd += ["--set", s]
         cmd.append(task)
         t0 = time.perf_counter()
-        p = subprocess.run(cmd, cwd=repo, capture_output=True, text=True)
+        p = subprocess.run(cmd, cwd=repo, capture_output=True, text=True,
+                           env=dict(os.environ, TANDEM_CONFIG=config))
         outer_ms = (time.perf_counter() - t0) * 1000
     finally:
         server.stop()

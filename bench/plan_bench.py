@@ -105,7 +105,9 @@ class Server:
         self.port = int(m.group(1))
 
     def write_config(self, repo):
-        with open(os.path.join(repo, ".tandem", "config.toml"), "w") as f:
+        # The extra layer (TANDEM_CONFIG, see env()): a repository's own file
+        # may not declare providers until the user trusts it.
+        with open(os.path.join(repo, ".tandem", "bench-config.toml"), "w") as f:
             f.write(CONFIG.format(port=self.port))
 
     def requests(self):
@@ -117,10 +119,11 @@ class Server:
         self.proc.wait()
 
 
-def env():
+def env(repo):
     e = {k: v for k, v in os.environ.items()
          if k != "XDG_CONFIG_HOME" and not k.startswith("TANDEM_")}
     e["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="tandem-bench-xdg-")
+    e["TANDEM_CONFIG"] = os.path.join(repo, ".tandem", "bench-config.toml")
     return e
 
 
@@ -154,7 +157,7 @@ def resume_once(args, r):
     root = tempfile.mkdtemp(prefix="tandem-plan-bench-")
     repo = make_repo(root, plan)
     server = Server(args.server, {"turns": turns}, root, 100000, 0)
-    e = env()
+    e = env(repo)
     try:
         server.write_config(repo)
         t0 = time.perf_counter()
@@ -250,7 +253,7 @@ def bench_context(args):
     try:
         server.write_config(repo)
         t0 = time.perf_counter()
-        p = subprocess.run([args.tandem, "run", "--json"], cwd=repo, env=env(),
+        p = subprocess.run([args.tandem, "run", "--json"], cwd=repo, env=env(repo),
                            capture_output=True, text=True)
         wall = time.perf_counter() - t0
         if p.returncode != 0:

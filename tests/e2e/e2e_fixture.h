@@ -5,11 +5,12 @@
 // with one commit once the test calls CommitAll) and room for files outside
 // it (OutsidePath), which guardrail tests use as targets that must stay
 // untouched; `.tandem/` is in .git/info/exclude, as a user would ignore
-// it, so `git status` shows only real changes. StartServer starts tandem-model-server with a script
-// and points `repo/.tandem/config.toml` at it (one provider `local`, one model `scripted`, every
-// role on it). RunTandem runs the binary to completion with `XDG_CONFIG_HOME` pointed at an empty
-// directory so the user's own configuration never leaks in; SpawnTandem starts it without waiting,
-// for the Ctrl-C and kill -9 scenarios.
+// it, so `git status` shows only real changes. RunTandem runs the binary to completion with
+// `XDG_CONFIG_HOME` pointed at the test's own directory (config_home()) so the real user's
+// configuration never leaks in; SpawnTandem starts it without waiting, for the Ctrl-C and kill -9
+// scenarios. StartServer starts tandem-model-server with a script and points the user file there,
+// config_home()/tandem/config.toml, at it (one provider `local`, one model `scripted`, every role
+// on it).
 //
 // Not thread-safe: one fixture per test, used from the test's thread.
 #pragma once
@@ -97,9 +98,11 @@ class E2eTest : public ::testing::Test {
   // Fails the test (fatally) when the server does not start.
   void StartServer(const nlohmann::json& script, const std::string& extra_toml = "",
                    const std::string& api_key = "", std::vector<std::string> server_args = {});
-  // Rewrites .tandem/config.toml for the running server.
+  // Rewrites config_home()/tandem/config.toml for the running server.
   void WriteConfig(const std::string& extra_toml = "");
   testing::ModelServerProcess& server() { return *server_; }
+  // The child's XDG_CONFIG_HOME: the user's own layer and trust store live here.
+  const std::string& config_home() const { return config_home_; }
   std::vector<nlohmann::json> Requests() const;
   // The text of every tool result (OpenAI "tool" message) in the last
   // recorded request, in order.
@@ -138,7 +141,7 @@ class E2eTest : public ::testing::Test {
  private:
   testing::TempDir dir_;
   std::string root_;
-  std::string config_home_;  // empty XDG_CONFIG_HOME for the child
+  std::string config_home_;  // the child's XDG_CONFIG_HOME
   std::string api_key_;
   std::string extra_toml_;
   std::unique_ptr<testing::ModelServerProcess> server_;

@@ -185,11 +185,7 @@ class OrchestratorCommandsTest : public E2eTest {
     return n;
   }
 
-  std::string ConfigHome() {
-    std::string dir = OutsidePath("xdg-empty");
-    std::filesystem::create_directories(dir);
-    return dir;
-  }
+  std::string ConfigHome() { return config_home(); }
 };
 
 TEST_F(OrchestratorCommandsTest, AnIrreversibleCommandReviewedAndApprovedRunsOutsideTheSandbox) {

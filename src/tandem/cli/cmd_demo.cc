@@ -196,7 +196,10 @@ int RunDemo(std::string dir, bool json) {
     fmt::print(stderr, "tandem: {}\n", port.error().ToString());
     return kExitInternal;
   }
-  Status config = WriteFile(root / ".tandem/config.toml", fmt::format(R"(# Written by tandem demo.
+  // The demo's own configuration, passed as the extra layer: a repository's
+  // .tandem/config.toml may not declare providers until the user trusts it.
+  fs::path config_file = root / ".tandem/demo-config.toml";
+  Status config = WriteFile(config_file, fmt::format(R"(# Written by tandem demo.
 [providers.scripted]
 wire = "openai"
 base_url = "http://127.0.0.1:{}/v1"
@@ -212,7 +215,7 @@ executor = "demo-fast"
 planner = "demo-fast"
 reviewer = "demo-fast"
 )",
-                                                                     *port));
+                                                     *port));
   if (!config.ok()) return kExitInternal;
   if (!json) {
     fmt::print("tandem demo: sample repository at {}\n", root.string());
@@ -225,6 +228,7 @@ reviewer = "demo-fast"
   options.repo_root = root.string();
   options.json = json;
   options.kind = "demo";
+  options.config_file = config_file.string();
   int code = RunDo(options);
   if (!json) {
     fmt::print("\nTry: cd {} && git diff && {} undo\n", root.string(),

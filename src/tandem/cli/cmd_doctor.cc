@@ -1,6 +1,7 @@
 // tandem doctor: what configuration and providers tandem found, what each
-// role resolves to, and what is missing. Exits non-zero when a role cannot
-// be served.
+// role resolves to, whether the repository's own configuration is trusted,
+// and what is missing. Exits non-zero when a role cannot be served or the
+// repository's configuration would be refused.
 #include <fmt/format.h>
 
 #include "tandem/cli/command.h"
@@ -13,7 +14,7 @@ namespace tandem::cli {
 namespace {
 
 int RunDoctor(const std::vector<std::string>& overrides) {
-  auto runtime = LoadRuntime({overrides, /*always_probe=*/true});
+  auto runtime = LoadRuntime({overrides, /*always_probe=*/true, /*refuse_untrusted=*/false});
   if (!runtime) {
     fmt::print(stderr, "tandem: {}\n", runtime.error().message());
     return kExitUsage;
@@ -30,6 +31,21 @@ int RunDoctor(const std::vector<std::string>& overrides) {
     fmt::print("  {} {:<6} {}\n", file.loaded ? ok_mark : bad_mark, config::ToString(file.layer),
                file.loaded ? file.path : file.path + " (not present)");
   }
+  const config::RepoTrust& trust = report.repo_trust;
+  bool refused = trust.state == config::RepoTrust::State::kUntrusted ||
+                 trust.state == config::RepoTrust::State::kChanged;
+  std::string gated;
+  for (const auto& key : trust.gated) {
+    gated += fmt::format("{}{} (line {})", gated.empty() ? "" : ", ", key.key, key.origin.line);
+  }
+  fmt::print("  {} repository configuration: {}{}\n", refused ? bad_mark : ok_mark,
+             config::ToString(trust.state),
+             refused ? fmt::format(": sets {}; review it, then `tandem trust` (until then tandem "
+                                   "refuses to run)",
+                                   gated)
+             : trust.state == config::RepoTrust::State::kTrusted
+                 ? fmt::format(" (sha256 {}; sets {})", trust.sha256.substr(0, 12), gated)
+                 : std::string());
   fmt::print("\nAPI keys (values are never shown):\n");
   for (const auto& key : report.key_vars) {
     fmt::print("  {} {:<20} {}\n", key.present ? ok_mark : bad_mark, key.name,
@@ -62,7 +78,7 @@ int RunDoctor(const std::vector<std::string>& overrides) {
   }
   fmt::print("\n{}\n", report.all_roles_served ? "every role can be served"
                                                : "some roles cannot be served (see above)");
-  return report.all_roles_served ? kExitSuccess : kExitUsage;
+  return report.all_roles_served && !refused ? kExitSuccess : kExitUsage;
 }
 
 int RunModels(const std::vector<std::string>& overrides) {

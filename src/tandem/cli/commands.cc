@@ -21,6 +21,8 @@ std::span<const CommandSpec> Commands() {
       {"doctor", "Show configuration, keys, local servers and what each role resolves to",
        SetupDoctor},
       {"models", "List configured models, their prices and roles", SetupModels},
+      {"trust", "Trust this repository's own .tandem/config.toml as it is now (--revoke, --list)",
+       SetupTrust},
       {"stats", "Reliability metrics from the ledger: completion, retries, cost per success",
        SetupStats},
   };

@@ -20,5 +20,6 @@ std::function<int()> SetupResume(CLI::App& app);
 std::function<int()> SetupStatus(CLI::App& app);
 std::function<int()> SetupSteer(CLI::App& app);
 std::function<int()> SetupStats(CLI::App& app);
+std::function<int()> SetupTrust(CLI::App& app);
 
 }  // namespace tandem::cli

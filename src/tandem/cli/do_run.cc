@@ -38,7 +38,7 @@ int RunDo(const DoOptions& options) {
   std::error_code ec;
   auto cwd = std::filesystem::current_path(ec);
   if (!options.repo_root.empty()) std::filesystem::current_path(options.repo_root, ec);
-  auto runtime = LoadRuntime({options.overrides, false});
+  auto runtime = LoadRuntime({.overrides = options.overrides, .config_file = options.config_file});
   if (!options.repo_root.empty()) std::filesystem::current_path(cwd, ec);
   if (!runtime) {
     fmt::print(stderr, "tandem: {}\n", runtime.error().message());

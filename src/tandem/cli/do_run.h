@@ -13,6 +13,7 @@ struct DoOptions {
   std::string model;      // a model name; empty: the executor role
   std::vector<std::string> overrides;
   std::vector<std::string> scope;
+  std::string config_file;  // an extra configuration file (tandem demo's own); see RuntimeOptions
   bool json = false;
   std::string kind = "do";
 };

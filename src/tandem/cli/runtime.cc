@@ -66,6 +66,8 @@ Result<std::unique_ptr<Runtime>> LoadRuntime(const RuntimeOptions& options) {
   inputs.repo_root = runtime->repo_root;
   inputs.env = runtime->env;
   inputs.overrides = options.overrides;
+  inputs.extra_file = options.config_file;
+  inputs.refuse_untrusted = options.refuse_untrusted;
   runtime->loaded = TRY(config::LoadConfig(inputs));
   // From here on, every value that commands and gates will not be given is
   // redacted wherever tandem writes or sends text (platform/child_env.h).

@@ -27,10 +27,14 @@ struct Runtime {
 struct RuntimeOptions {
   std::vector<std::string> overrides;  // --set key=value
   bool always_probe = false;           // doctor: look for local servers even if configured
+  bool refuse_untrusted = true;        // false (doctor): load an untrusted repository file anyway
+  std::string config_file = {};        // the extra layer's file (demo); empty: $TANDEM_CONFIG
 };
 
 // Loads configuration for the current directory and discovers providers.
 // Errors name the file, line and key (config layer); the caller prints them.
+// An untrusted repository file that sets a trust-gated key is such an error
+// (config/trust.h), so nothing runs before the user trusts it.
 Result<std::unique_ptr<Runtime>> LoadRuntime(const RuntimeOptions& options);
 
 struct ModelHandle {

@@ -115,10 +115,11 @@ TEST(ConfigLayering, ProviderTablesMergeKeyByKeyAcrossLayers) {
   TempTree::Write(tree.user_file(),
                   "[providers.local]\nbase_url = \"http://127.0.0.1:9000/v1\"\n"
                   "headers = { X-A = \"1\", X-B = \"2\" }\nmax_concurrent = 4\n");
-  TempTree::Write(tree.repo_file(),
+  std::string extra = tree.root() + "/extra.toml";
+  TempTree::Write(extra,
                   "[providers.local.headers]\nX-B = \"3\"\n"
                   "[providers.groq]\nmax_retries = 5\n");
-  Result<LoadedConfig> loaded = LoadConfig(tree.Inputs());
+  Result<LoadedConfig> loaded = LoadConfig(tree.Inputs({{"TANDEM_CONFIG", extra}}));
   ASSERT_TRUE(loaded) << loaded.error().ToString();
   const auto& local = loaded->config.providers.at("local");
   EXPECT_EQ(local.settings.name, "local");
@@ -135,7 +136,7 @@ TEST(ConfigLayering, ProviderTablesMergeKeyByKeyAcrossLayers) {
 
 TEST(ConfigLayering, ModelIdDefaultsToItsTableName) {
   TempTree tree;
-  TempTree::Write(tree.repo_file(), "[models.\"qwen3:8b\"]\nprovider = \"groq\"\n");
+  TempTree::Write(tree.user_file(), "[models.\"qwen3:8b\"]\nprovider = \"groq\"\n");
   Result<LoadedConfig> loaded = LoadConfig(tree.Inputs());
   ASSERT_TRUE(loaded) << loaded.error().ToString();
   EXPECT_EQ(loaded->config.models.at("qwen3:8b").id, "qwen3:8b");
@@ -461,7 +462,7 @@ TEST(ConfigDocs, EveryExampleInConfigMdIsValid) {
     } else if (inside && line == "```") {
       inside = false;
       testing::TempTree tree;
-      testing::TempTree::Write(tree.repo_file(), block);
+      testing::TempTree::Write(tree.user_file(), block);
       Result<LoadedConfig> loaded = LoadConfig(tree.Inputs());
       EXPECT_TRUE(loaded) << loaded.error().ToString() << "\nin example:\n" << block;
       ++examples;

@@ -15,6 +15,7 @@ DoctorReport BuildDoctorReport(const LoadedConfig& loaded, const DiscoveryReport
   const Config& config = loaded.config;
   DoctorReport report;
   report.files = loaded.files;
+  report.repo_trust = loaded.repo_trust;
   report.probed = discovery.probed;
   report.servers = discovery.probes;
 

@@ -31,6 +31,7 @@ struct DoctorReport {
   };
 
   std::vector<ConfigFile> files;  // every config file looked for
+  RepoTrust repo_trust;           // whether the repository's own file is trusted
   std::vector<KeyVar> key_vars;   // every api_key_env of every provider
   bool probed = false;            // local servers were looked for
   std::vector<ProbeResult> servers;

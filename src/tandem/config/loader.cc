@@ -8,10 +8,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "tandem/base/redact.h"
 #include "tandem/config/schema.h"
+#include "tandem/config/trust.h"
 
 extern char** environ;
 
@@ -76,6 +78,13 @@ class Builder {
 
   void LoadFile(const std::string& path, FileLayer layer) {
     ++layer_;
+    in_repo_file_ = layer == FileLayer::kRepo;
+    if (in_repo_file_) {
+      // What the user's own layers already have: the repository may use it, not add to it.
+      repo_layer_ = layer_;
+      for (const auto& [name, unused] : out_->config.providers) known_providers_.insert(name);
+      for (const auto& [name, unused] : out_->config.models) known_models_.insert(name);
+    }
     ConfigFile file{path, layer, false};
     std::error_code ec;
     if (!fs::exists(path, ec)) {
@@ -96,6 +105,11 @@ class Builder {
     }
     file.loaded = true;
     out_->files.push_back(file);
+    if (in_repo_file_) {
+      out_->repo_trust.path = path;
+      out_->repo_trust.sha256 = Sha256Hex(content.str());  // the very bytes parsed below
+      out_->repo_trust.state = RepoTrust::State::kNotNeeded;
+    }
     try {
       toml::table table = toml::parse(content.str(), path);
       std::vector<std::string> key_path;
@@ -110,6 +124,7 @@ class Builder {
 
   void ApplyEnv(const Env& env) {
     ++layer_;
+    in_repo_file_ = false;
     for (const RoleEnvVar& var : kRoleEnvVars) {
       std::string_view value = EnvValue(env, var.name);
       if (value.empty()) continue;
@@ -123,6 +138,7 @@ class Builder {
   // verbatim; anything else is read as a TOML value (30, true, ["a", "b"]).
   void ApplyOverride(const std::string& text) {
     ++layer_;
+    in_repo_file_ = false;
     size_t eq = text.find('=');
     if (eq == std::string::npos || eq == 0) {
       Add(0, "override '" + Redactor::Apply(text) + "': expected key=value");
@@ -130,8 +146,11 @@ class Builder {
     }
     std::string key = Trim(text.substr(0, eq));
     std::string raw = Trim(text.substr(eq + 1));
-    // Someone passing providers.x.api_key=... is passing a secret: never echo it.
-    bool secret = key.find("key") != std::string::npos && key.find("key_env") == std::string::npos;
+    // Someone passing providers.x.api_key=... or an Authorization header is
+    // passing a secret: never echo it.
+    bool secret =
+        (key.find("key") != std::string::npos && key.find("key_env") == std::string::npos) ||
+        key.find("headers") != std::string::npos;
     Origin origin{"override '" + key + "=" + (secret ? "..." : Redactor::Apply(raw)) + "'", 0};
     std::vector<std::string> path = schema::SplitPath(key);
     const schema::KeySpec* spec = schema::FindKey(path, nullptr);
@@ -196,6 +215,44 @@ class Builder {
       AddAt(out_->OriginOf(key), key,
             "expected the name of a model defined under [models], found " + QuoteName(model) +
                 DidYouMean(model, model_names));
+    }
+  }
+
+  // Refuses the repository file's trust-gated keys unless the user trusted
+  // its bytes (or `inputs` says to load it anyway). Runs once every layer is
+  // in and well-formed.
+  void CheckTrust(const ConfigInputs& inputs) {
+    RepoTrust& trust = out_->repo_trust;
+    if (trust.gated.empty()) return;
+    std::stable_sort(
+        trust.gated.begin(), trust.gated.end(),
+        [](const GatedKey& a, const GatedKey& b) { return a.origin.line < b.origin.line; });
+    trust.git_dir = RepositoryId(inputs.repo_root);
+    std::vector<TrustedRepo> entries;
+    if (std::string store = TrustStorePath(inputs); !store.empty()) {
+      Result<std::vector<TrustedRepo>> read = ReadTrustStore(store);
+      if (!read) {
+        Add(0, read.error().message());
+        return;
+      }
+      entries = std::move(*read);
+    }
+    trust.state = Evaluate(entries, trust.git_dir, trust.sha256);
+    if (trust.state == RepoTrust::State::kTrusted || !inputs.refuse_untrusted) return;
+    std::string headline =
+        trust.state == RepoTrust::State::kChanged
+            ? trust.path +
+                  ": changed since you trusted it, and it sets keys that only you may "
+                  "set (below); review it, then run `tandem trust` to trust it as it is now"
+            : trust.path +
+                  ": this repository's own configuration is not trusted, and it sets keys "
+                  "that only you may set (below); review it, then run `tandem trust` to "
+                  "trust it as it is now (any later change asks again), or set them in " +
+                  UserConfigPath(inputs) + " instead";
+    issues_.push_back({repo_layer_, 0, headline});
+    for (const GatedKey& gated : trust.gated) {
+      issues_.push_back({repo_layer_, gated.origin.line,
+                         gated.origin.ToString() + ": " + gated.key + ": " + gated.reason});
     }
   }
 
@@ -285,14 +342,51 @@ class Builder {
       AddAt(origin, key, error);
       return;
     }
+    if (path.size() == 4 && path[2] == "headers" && schema::IsCredentialHeader(path[3], value.s)) {
+      AddAt(origin, key,
+            "a header that carries a credential: tandem never reads keys from files or flags; "
+            "export the key in an environment variable and name that variable with api_key_env");
+      return;
+    }
+    if (in_repo_file_) NoteGated(path, key, origin);
     DeclareEntity(path, origin);
     spec->set(out_->config, names, value);
     out_->origins[key] = origin;
   }
 
+  // Records `path` when the repository file may set it only with the
+  // user's trust. A provider or model the user does not have is recorded
+  // once, as the entity ("models.NAME"), at the line of its first key.
+  void NoteGated(const std::vector<std::string>& path, const std::string& key,
+                 const Origin& origin) {
+    std::vector<GatedKey>& gated = out_->repo_trust.gated;
+    bool provider = path[0] == "providers";
+    if ((provider && !known_providers_.count(path[1])) ||
+        (path[0] == "models" && !known_models_.count(path[1]))) {
+      std::string entity = schema::JoinPath({path[0], path[1]});
+      auto noted = std::find_if(gated.begin(), gated.end(),
+                                [&](const GatedKey& g) { return g.key == entity; });
+      if (noted == gated.end()) {
+        gated.push_back({entity, origin,
+                         provider ? "declares a provider that your own configuration does not have"
+                                  : "declares a model that your own configuration does not have"});
+      } else if (origin.line < noted->origin.line) {
+        noted->origin = origin;  // keys arrive in name order, not line order
+      }
+      return;
+    }
+    if (std::optional<std::string_view> reason = schema::TrustGateReason(path)) {
+      gated.push_back({key, origin, std::string(*reason)});
+    }
+  }
+
   LoadedConfig* out_;
   int layer_ = 0;
   std::vector<Issue> issues_;
+  bool in_repo_file_ = false;  // the values being applied come from the repository file
+  int repo_layer_ = 0;
+  std::set<std::string, std::less<>> known_providers_;  // before the repository file
+  std::set<std::string, std::less<>> known_models_;
 };
 
 }  // namespace
@@ -309,6 +403,22 @@ std::string_view ToString(FileLayer layer) {
       return "repo";
     case FileLayer::kExtra:
       return "TANDEM_CONFIG";
+  }
+  return "?";
+}
+
+std::string_view ToString(RepoTrust::State state) {
+  switch (state) {
+    case RepoTrust::State::kNoFile:
+      return "no repository configuration";
+    case RepoTrust::State::kNotNeeded:
+      return "sets no key that needs trust";
+    case RepoTrust::State::kTrusted:
+      return "trusted";
+    case RepoTrust::State::kUntrusted:
+      return "not trusted";
+    case RepoTrust::State::kChanged:
+      return "changed since you trusted it";
   }
   return "?";
 }
@@ -363,13 +473,15 @@ Result<LoadedConfig> LoadConfig(const ConfigInputs& inputs) {
   if (std::string path = RepoConfigPath(inputs); !path.empty()) {
     builder.LoadFile(path, FileLayer::kRepo);
   }
-  if (std::string_view extra = EnvValue(inputs.env, "TANDEM_CONFIG"); !extra.empty()) {
-    builder.LoadFile(std::string(extra), FileLayer::kExtra);
-  }
+  std::string extra = inputs.extra_file.empty() ? std::string(EnvValue(inputs.env, "TANDEM_CONFIG"))
+                                                : inputs.extra_file;
+  if (!extra.empty()) builder.LoadFile(extra, FileLayer::kExtra);
   builder.ApplyEnv(inputs.env);
   for (const std::string& text : inputs.overrides) builder.ApplyOverride(text);
-  // Cross-references are only meaningful once every value is well-formed.
+  // Cross-references are only meaningful once every value is well-formed,
+  // and trust once the file is otherwise valid.
   if (!builder.HasIssues()) builder.Finalize();
+  if (!builder.HasIssues()) builder.CheckTrust(inputs);
   RETURN_IF_ERROR(builder.Finish());
   return loaded;
 }

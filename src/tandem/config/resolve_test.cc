@@ -43,7 +43,7 @@ std::string Flatten(const DoctorReport& r) {
 
 TEST(Resolve, RoleResolvesToProviderSettingsWithTheKey) {
   TempTree tree;
-  TempTree::Write(tree.repo_file(),
+  TempTree::Write(tree.user_file(),
                   "[providers.cerebras]\nmax_concurrent = 64\nheaders = { X-Team = \"core\" }\n"
                   "[models.fast]\nprovider = \"cerebras\"\nid = \"gpt-oss-120b\"\n"
                   "price_input = 0.35\n[roles]\nexecutor = \"fast\"\n");
@@ -67,7 +67,7 @@ TEST(Resolve, RoleResolvesToProviderSettingsWithTheKey) {
 
 TEST(Resolve, MissingKeyNamesRoleModelProviderAndVariable) {
   TempTree tree;
-  TempTree::Write(tree.repo_file(),
+  TempTree::Write(tree.user_file(),
                   "[models.fast]\nprovider = \"cerebras\"\n[roles]\nexecutor = \"fast\"\n");
   LoadedConfig loaded = Load(tree, {});
   Result<ResolvedModel> r = ResolveRole(loaded.config, {}, Role::kExecutor);
@@ -189,7 +189,7 @@ TEST(Secrets, KeyValueNeverAppearsInResolutionErrors) {
   TempTree tree;
   // A provider whose key variable is set, used by a model whose role is
   // misconfigured in every way resolution can report.
-  TempTree::Write(tree.repo_file(),
+  TempTree::Write(tree.user_file(),
                   "[providers.p]\nbase_url = \"http://127.0.0.1:1/v1\"\napi_key_env = \"P_KEY\"\n"
                   "[models.m]\nprovider = \"p\"\n");
   Env env{{"P_KEY", kSecret}, {"CEREBRAS_API_KEY", ""}};

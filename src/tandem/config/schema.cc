@@ -1,12 +1,14 @@
 #include "tandem/config/schema.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <type_traits>
 
 #include "tandem/base/redact.h"
 #include "tandem/base/scope_glob.h"
+#include "tandem/base/strings.h"
 
 namespace tandem::config::schema {
 namespace {
@@ -246,9 +248,81 @@ bool InRange(const KeySpec& spec, double v) {
   return spec.max == 0 || v <= spec.max;
 }
 
+struct TrustGate {
+  std::string_view prefix;  // dotted; "*" matches one name; covers every key below it
+  std::string_view reason;
+};
+
+// The keys a repository's own file may set only with the user's trust. MCP
+// servers join this list when tandem gains them.
+constexpr TrustGate kTrustGates[] = {
+    {"providers.*.base_url", "decides where requests and your API key go"},
+    {"providers.*.wire", "decides how your API key is sent"},
+    {"providers.*.api_key_env", "decides which secret from your environment is sent"},
+    {"providers.*.headers", "adds headers to every request"},
+    {"models.*.provider", "moves a model, and what you send it, to another provider"},
+    {"models.*.id", "changes which model your key pays for"},
+    {"guardrails.command_policy", "decides which commands may run"},
+    {"sandbox", "decides how commands are contained"},
+    {"approval", "decides what runs without your approval"},
+    {"environment", "decides which of your environment variables commands see"},
+};
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// A run of 20 or more letters and digits holding both: a token, not a word.
+bool HasTokenRun(std::string_view value) {
+  size_t run = 0;
+  bool letter = false;
+  bool digit = false;
+  for (char c : value) {
+    bool is_letter = std::isalpha(static_cast<unsigned char>(c)) != 0;
+    bool is_digit = std::isdigit(static_cast<unsigned char>(c)) != 0;
+    if (!is_letter && !is_digit) {
+      run = 0;
+      letter = digit = false;
+      continue;
+    }
+    ++run;
+    letter |= is_letter;
+    digit |= is_digit;
+    if (run >= 20 && letter && digit) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::span<const KeySpec> Keys() { return Table(); }
+
+std::optional<std::string_view> TrustGateReason(const std::vector<std::string>& path) {
+  static const std::vector<std::vector<std::string>> prefixes = [] {
+    std::vector<std::vector<std::string>> out;
+    for (const TrustGate& gate : kTrustGates) out.push_back(SplitPath(gate.prefix));
+    return out;
+  }();
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    if (PrefixMatches(prefixes[i], path, prefixes[i].size(), nullptr)) {
+      return kTrustGates[i].reason;
+    }
+  }
+  return std::nullopt;
+}
+
+bool IsCredentialHeader(std::string_view name, std::string_view value) {
+  std::string lower_name = Lower(name);
+  for (std::string_view word :
+       {"auth", "key", "token", "secret", "cookie", "session", "password", "credential"}) {
+    if (lower_name.find(word) != std::string::npos) return true;
+  }
+  std::string lower_value = Lower(TrimSpace(value));
+  if (lower_value.rfind("bearer ", 0) == 0 || lower_value.rfind("basic ", 0) == 0) return true;
+  return Redactor::Apply(value) != value || HasTokenRun(value);
+}
 
 const KeySpec* FindKey(const std::vector<std::string>& path, std::vector<std::string>* names) {
   const auto& patterns = SplitPatterns();

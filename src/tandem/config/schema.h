@@ -67,6 +67,21 @@ bool IsTablePath(const std::vector<std::string>& path);
 // dotted path ("models.fast.price_input"), when one is close enough.
 std::optional<std::string> SuggestKey(const std::vector<std::string>& path);
 
+// Why the repository's own file may set `path` only with the user's trust
+// (it decides where requests, keys or code go, or how much a command may do),
+// or nullopt when a repository may tune it freely. Declaring a provider or a
+// model the user does not have is gated too; the loader checks that, since it
+// depends on the layers below.
+std::optional<std::string_view> TrustGateReason(const std::vector<std::string>& path);
+
+// True when a request header `name: value` would carry a credential: a name
+// such as Authorization, Proxy-Authorization, Cookie or one holding "key",
+// "token", "secret" or "auth", or a value that looks like a key (a known key
+// shape, "Bearer ..."/"Basic ...", or a long run of letters and digits).
+// Such a header may not be set in any file or flag: keys live in the
+// environment, named by api_key_env.
+bool IsCredentialHeader(std::string_view name, std::string_view value);
+
 // Checks `node` against `spec`. On success fills `out`; on failure returns
 // false and sets `error` to "expected <what>, found <what>".
 bool Convert(const KeySpec& spec, const toml::node& node, Value* out, std::string* error);
