@@ -30,7 +30,7 @@ class CommandsTest : public E2eTest {
         "\n[models.scripted]\nprovider = \"local\"\nid = \"scripted-model\"\n"
         "price_input = 10\nprice_output = 20\n"
         "\n[roles]\nexecutor = \"scripted\"\nplanner = \"scripted\"\nreviewer = \"scripted\"\n";
-    WriteFile(".tandem/config.toml", toml);
+    WriteUserConfig(toml);
   }
 
   bool Exited(pid_t pid) {

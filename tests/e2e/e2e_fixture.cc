@@ -254,8 +254,10 @@ void E2eTest::WriteConfig(const std::string& extra_toml) {
                      "\n[models.scripted]\nprovider = \"local\"\nid = \"scripted-model\"\n"
                      "\n[roles]\nexecutor = \"scripted\"\nplanner = \"scripted\"\n"
                      "reviewer = \"scripted\"\n";
-  // The user's own file: a repository's .tandem/config.toml may not declare
-  // providers until the user trusts it (trust_test.cc covers that road).
+  WriteUserConfig(toml);
+}
+
+void E2eTest::WriteUserConfig(const std::string& toml) {
   fs::create_directories(config_home_ + "/tandem");
   std::ofstream(config_home_ + "/tandem/config.toml", std::ios::binary | std::ios::trunc) << toml;
 }

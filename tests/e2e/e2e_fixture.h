@@ -100,6 +100,10 @@ class E2eTest : public ::testing::Test {
                    const std::string& api_key = "", std::vector<std::string> server_args = {});
   // Rewrites config_home()/tandem/config.toml for the running server.
   void WriteConfig(const std::string& extra_toml = "");
+  // Replaces the user's own file, config_home()/tandem/config.toml, with
+  // `toml`. Providers go here: a repository's .tandem/config.toml may not
+  // declare them until the user trusts it (trust_test.cc).
+  void WriteUserConfig(const std::string& toml);
   testing::ModelServerProcess& server() { return *server_; }
   // The child's XDG_CONFIG_HOME: the user's own layer and trust store live here.
   const std::string& config_home() const { return config_home_; }

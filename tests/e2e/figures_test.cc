@@ -35,11 +35,10 @@ TEST_F(FiguresTest, StatsNamesTheModelOnceMeasuresOnlyReplyLongEnoughAndSkipsThe
   script["ttft_ms"] = 20;
   StartServer(script);
   // The model's key is what discovery would name it: "<provider>/<id>".
-  WriteFile(".tandem/config.toml",
-            "[providers.local]\nwire = \"openai\"\nbase_url = \"" + server().base_url() +
-                "\"\n[models.\"local/scripted-model\"]\nprovider = \"local\"\n"
-                "id = \"scripted-model\"\n[roles]\nexecutor = \"local/scripted-model\"\n"
-                "planner = \"local/scripted-model\"\nreviewer = \"local/scripted-model\"\n");
+  WriteUserConfig("[providers.local]\nwire = \"openai\"\nbase_url = \"" + server().base_url() +
+                  "\"\n[models.\"local/scripted-model\"]\nprovider = \"local\"\n"
+                  "id = \"scripted-model\"\n[roles]\nexecutor = \"local/scripted-model\"\n"
+                  "planner = \"local/scripted-model\"\nreviewer = \"local/scripted-model\"\n");
 
   TandemRun run = Do("write a.txt");
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
