@@ -88,6 +88,36 @@ TEST_P(InterruptedTaskTest, ResumeUndoesTheTasksFinishedStepsSoNothingIsAppliedT
 INSTANTIATE_TEST_SUITE_P(KillNineAndCtrlC, InterruptedTaskTest, ::testing::Values(SIGKILL, SIGINT),
                          [](const auto& info) { return info.param == SIGKILL ? "KillNine" : "CtrlC"; });
 
+// As above, but a person appends to log.txt between the kill and the
+// resume: undoing T1's step would overwrite that edit, so the resume is
+// refused naming the file, and nothing is lost.
+TEST_F(HonestResumeTest, ResumeRefusesToUndoATaskWhoseFilesAPersonEditedAfterTheStop) {
+  MakePassingRepo();
+  WriteFile("plan.md", "# Plan: append\n\n" +
+                           TaskBlock("T1", "Append", "Append a line to log.txt [app]"));
+  CommitAll("plan");
+  json stalled = TaskTurn("[app]", 1, {Call("write_file", {{"path", "note.txt"}, {"content", "n\n"}})});
+  stalled["faults"] = json::array({{{"kind", "stall"}, {"after_tokens", 0}, {"stall_ms", 30000}}});
+  StartServer(Script(
+      {TaskTurn("[app]", 0, {Call("run_command", {{"command", "echo appended >> log.txt"}})}),
+       stalled}));
+
+  TandemProcess process = SpawnTandem({"run", "--json"});
+  ASSERT_TRUE(WaitForEvent(process, StepStarted("T1", 2)));
+  ASSERT_EQ(ReadFile("log.txt"), "appended\n");
+  ::kill(process.pid, SIGKILL);
+  TandemRun stopped = WaitTandem(process);
+  ASSERT_EQ(stopped.term_signal, SIGKILL);
+  WriteFile("log.txt", "appended\nby a person\n");
+
+  TandemRun resumed = RunTandem({"resume", "--json"});
+  EXPECT_NE(resumed.exit_code, 0) << resumed.Describe();
+  EXPECT_EQ(ReadFile("log.txt"), "appended\nby a person\n") << resumed.Describe();
+  EXPECT_NE((resumed.out + resumed.err).find("changed since the run stopped: log.txt"),
+            std::string::npos)
+      << resumed.Describe();
+}
+
 TEST_F(HonestResumeTest, AMalformedToolCallIsAToolErrorTheModelCorrectsAndTheRunGoesOn) {
   MakePassingRepo();
   WriteFile("plan.md", "# Plan: two\n\n" + TaskBlock("T1", "One", "Write one.txt [one]") +

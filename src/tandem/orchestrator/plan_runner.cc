@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "tandem/agent/task_runner.h"
@@ -147,7 +148,10 @@ class PlanRunner {
     run_id_ = run->id;
     platform::RemoveStaleTempFiles(root_);  // a killed writer's leftovers
     ws_ = TRY(workspace::Workspace::Open(root_));
-    TRY(ws_->StartRun(run_id_));
+    workspace::CheckpointId found = TRY(ws_->StartRun(run_id_));
+    InterruptedTask interrupted = TRY(FindInterruptedTask());
+    // Before any rollback: a person's edit since the stop is not overwritten.
+    RETURN_IF_ERROR(RefuseEditedFiles(interrupted, found));
     // Steps the dead process left half done go back to their checkpoints.
     for (const ledger::StepRow& step : TRY(env_.ledger->FindInterruptedSteps(run_id_))) {
       if (step.checkpoint_before.empty()) continue;
@@ -156,7 +160,7 @@ class PlanRunner {
       Notice("warn", fmt::format("rolled back interrupted step {} (task {}) to checkpoint {}",
                                  step.n, step.task_id.empty() ? "-" : step.task_id, id.Short()));
     }
-    RETURN_IF_ERROR(RestartInterruptedTask());
+    RETURN_IF_ERROR(RestartInterruptedTask(interrupted));
     RETURN_IF_ERROR(env_.ledger->AdoptRun(run_id_));
     // Escalations already spent count against the budget.
     auto counts = env_.ledger->Query(
@@ -239,55 +243,95 @@ class PlanRunner {
   }
 
   // The task the stopped process was carrying out (the task of the run's
-  // last step) runs again from the checkpoint it started from, so its
-  // finished steps are undone first: a step that appended to a file would
-  // otherwise append twice. Its start is the `checkpoint_before` of the
-  // first of its trailing steps (its steps since another task's last one);
-  // the files restored are those its finished steps changed, so a person's
-  // edits elsewhere stay. plan.md and progress.md are left as they are:
-  // ResetUnfinished fixes the
-  // checkbox, and progress.md is the log of what happened. A task the ledger
-  // has as done, failed or skipped is left alone.
-  Status RestartInterruptedTask() {
+  // last step), unless the ledger has it as done, failed or skipped. It runs
+  // again from the checkpoint it started from, so its finished steps are
+  // undone first: a step that appended to a file would otherwise append
+  // twice. Its start (`base`) is the `checkpoint_before` of the first of its
+  // trailing steps (its steps since another task's last one); `paths` are
+  // the files its finished steps changed (not plan.md or progress.md:
+  // ResetUnfinished fixes the checkbox, and progress.md is the log of what
+  // happened), so a person's edits elsewhere stay; `last` is the checkpoint
+  // after its last finished step. Empty `paths`: nothing to undo.
+  struct InterruptedTask {
+    std::string task_id;
+    std::optional<workspace::CheckpointId> base, last;
+    std::set<std::string> paths;
+    size_t finished = 0;
+  };
+
+  Result<InterruptedTask> FindInterruptedTask() {
+    InterruptedTask out;
     std::vector<ledger::StepRow> steps = TRY(env_.ledger->ListSteps(run_id_));
-    if (steps.empty() || steps.back().task_id.empty()) return Status::Ok();
+    if (steps.empty() || steps.back().task_id.empty()) return out;
     const std::string task_id = steps.back().task_id;
     for (const ledger::TaskRow& t : TRY(env_.ledger->ListTasks(run_id_))) {
       if (t.task_id == task_id && (t.state == ledger::TaskState::kDone ||
                                    t.state == ledger::TaskState::kFailed ||
                                    t.state == ledger::TaskState::kSkipped)) {
-        return Status::Ok();
+        return out;
       }
     }
     auto first = steps.end();
     while (first != steps.begin() && std::prev(first)->task_id == task_id) --first;
-    if (first->checkpoint_before.empty()) return Status::Ok();
-    auto base = TRY(workspace::CheckpointId::Parse(first->checkpoint_before));
-    // Only what its finished steps changed: a person's edits elsewhere stay.
-    std::set<std::string> paths;
-    size_t finished = 0;
+    if (first->checkpoint_before.empty()) return out;
+    out.task_id = task_id;
+    out.base = TRY(workspace::CheckpointId::Parse(first->checkpoint_before));
     for (auto step = first; step != steps.end(); ++step) {
       if (step->state != ledger::StepState::kDone || step->checkpoint_after.empty() ||
           step->checkpoint_after == step->checkpoint_before) {
         continue;
       }
-      ++finished;
+      ++out.finished;
       auto from = TRY(workspace::CheckpointId::Parse(step->checkpoint_before));
       auto to = TRY(workspace::CheckpointId::Parse(step->checkpoint_after));
+      out.last = to;
       for (const workspace::FileChange& c : TRY(ws_->Diff(from, to))) {
         if (c.path != memory::kPlanFileName && c.path != memory::kProgressFileName) {
-          paths.insert(c.path);
+          out.paths.insert(c.path);
         }
       }
     }
-    if (paths.empty()) return Status::Ok();
-    size_t files = paths.size();
-    TRY(ws_->Restore(base, workspace::TouchedPaths::Only({paths.begin(), paths.end()})));
+    return out;
+  }
+
+  // FailedPrecondition naming the files of `task` that differ in `found`
+  // (the tree as the resume found it) both from how the task's finished
+  // steps left them and from the task's start: someone edited them after
+  // the stop, and undoing the steps would overwrite that edit (as
+  // Workspace::Undo refuses to). A file already back at the start (a
+  // killed resume's restore) is fine.
+  Status RefuseEditedFiles(const InterruptedTask& task, const workspace::CheckpointId& found) {
+    if (task.paths.empty()) return Status::Ok();
+    auto changed = [&](const workspace::CheckpointId& from) -> Result<std::set<std::string>> {
+      std::set<std::string> out;
+      for (const workspace::FileChange& c : TRY(ws_->Diff(from, found))) {
+        if (task.paths.count(c.path)) out.insert(c.path);
+      }
+      return out;
+    };
+    std::set<std::string> since_steps = TRY(changed(*task.last));
+    std::set<std::string> since_start = TRY(changed(*task.base));
+    std::string edited;
+    for (const std::string& path : since_steps) {
+      if (since_start.count(path)) edited += (edited.empty() ? "" : ", ") + path;
+    }
+    if (edited.empty()) return Status::Ok();
+    return FailedPrecondition(fmt::format(
+        "task {} was interrupted, and its files changed since the run stopped: {}; resuming "
+        "would undo the task's steps over that edit, so nothing was changed (commit or move "
+        "the edit elsewhere, or restore the files, then resume again)",
+        task.task_id, edited));
+  }
+
+  Status RestartInterruptedTask(const InterruptedTask& task) {
+    if (task.paths.empty()) return Status::Ok();
+    TRY(ws_->Restore(*task.base,
+                     workspace::TouchedPaths::Only({task.paths.begin(), task.paths.end()})));
     Notice("warn",
            fmt::format("task {} was interrupted: undid its {} finished step(s) ({} file(s)) back "
                        "to the checkpoint it started from, {}",
-                       task_id, finished, files, base.Short()),
-           task_id);
+                       task.task_id, task.finished, task.paths.size(), task.base->Short()),
+           task.task_id);
     return Status::Ok();
   }
 
