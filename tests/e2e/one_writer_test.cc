@@ -97,7 +97,7 @@ TEST_F(OneWriterTest, TwoRunsStartedTogetherRunOnceAndTheOtherIsToldWhoRuns) {
   EXPECT_TRUE(refused.events.empty()) << "the refused run started: " << refused.Describe();
   EXPECT_NE(refused.err.find("another tandem process is writing"), std::string::npos)
       << refused.err;
-  EXPECT_NE(refused.err.find("tandem run"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("holder:  tandem run"), std::string::npos) << refused.err;
   EXPECT_NE(refused.err.find("pid " + std::to_string(winner.pid)), std::string::npos)
       << refused.err;
 
