@@ -8,6 +8,7 @@
 // scripted fault) until the test interrupts it, and every step waits for an
 // event in the holder's --json stream or for a process to exit.
 #include <gtest/gtest.h>
+#include <cstdlib>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -106,6 +107,33 @@ TEST_F(OneWriterTest, TwoRunsStartedTogetherRunOnceAndTheOtherIsToldWhoRuns) {
   TandemRun won = WaitTandem(winner);
   EXPECT_EQ(won.exit_code, 130) << won.Describe();
   EXPECT_EQ(LedgerValue("SELECT count(*) FROM runs WHERE kind = 'run'"), "1");
+}
+
+// Worktrees share the writer lock (one writer per repository); a writer in
+// a second checkout is told which checkout is being written, and by which run.
+TEST_F(OneWriterTest, AWriterInAnotherWorktreeIsToldTheHoldersCheckoutAndRun) {
+  MakeStallingPlanRepo();
+  const std::string second = OutsidePath("second");
+  Git("worktree add -q --detach '" + second + "'");
+  TandemProcess live = SpawnTandem({"run", "--json"});
+  ASSERT_TRUE(WaitForEvent(live, IsModelDelta));
+  std::string run_id = RunIdOf(live);
+  ASSERT_FALSE(run_id.empty());
+
+  const std::string err_path = OutsidePath("second.err");
+  const std::string command = "cd '" + second + "' && '" + TANDEM_BINARY_DIR +
+                              "/tandem' undo </dev/null >/dev/null 2>'" + err_path + "'";
+  int status = std::system(command.c_str());
+  std::string err = Slurp(err_path);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == kExitBusy) << status << " " << err;
+  EXPECT_NE(err.find("another tandem process is writing " + root()), std::string::npos) << err;
+  EXPECT_EQ(err.find("writing " + second), std::string::npos) << err;
+  EXPECT_NE(err.find("holder:  tandem run (run " + run_id + ")"), std::string::npos) << err;
+  EXPECT_NE(err.find("pid " + std::to_string(live.pid)), std::string::npos) << err;
+
+  ::kill(live.pid, SIGINT);
+  TandemRun stopped = WaitTandem(live);
+  EXPECT_EQ(stopped.exit_code, 130) << stopped.Describe();
 }
 
 TEST_F(OneWriterTest, WritersAreRefusedDuringALiveRunWhileReadersKeepWorking) {

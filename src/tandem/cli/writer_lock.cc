@@ -44,8 +44,13 @@ std::string OwnerTag(const ledger::ProcessIdentity& process) {
 
 void PrintBusy(const std::string& repo_root, std::string_view subcommand,
                const std::optional<ledger::LockHolder>& holder) {
-  fmt::print(stderr, "tandem: another tandem process is writing {}; `tandem {}` did not start.\n",
-             repo_root, subcommand);
+  // Worktrees share the lock: the holder may write another checkout.
+  const std::string holder_root = holder && !holder->root.empty() ? holder->root : repo_root;
+  const bool elsewhere = holder_root != repo_root;
+  fmt::print(stderr, "tandem: another tandem process is writing {}{}; `tandem {}` did not start.\n",
+             holder_root,
+             elsewhere ? ", a worktree of this repository (one writer per repository)" : "",
+             subcommand);
   if (!holder) {
     fmt::print(stderr,
                "  (it is starting up or finishing; `tandem status` shows what runs)\n"
@@ -53,17 +58,18 @@ void PrintBusy(const std::string& repo_root, std::string_view subcommand,
                subcommand);
     return;
   }
-  std::string run = LiveRunOf(repo_root, holder->process);
+  std::string run = LiveRunOf(holder_root, holder->process);
   fmt::print(stderr, "  holder:  {}{}, pid {}, started {}\n", holder->command,
              run.empty() ? "" : " (run " + run + ")", holder->process.pid,
              LocalTime(holder->started_at_ms));
   fmt::print(stderr,
-             "  steer:   tandem steer \"<note>\"   (reaches its next step; `tandem status` shows "
-             "its progress)\n"
+             "  steer:   {}tandem steer \"<note>\"   (reaches its next step; `tandem status` "
+             "shows its progress)\n"
              "  stop:    kill -INT {}   (or Ctrl-C in its terminal: its unfinished step is rolled "
              "back)\n"
              "  or wait for it to finish, then run `tandem {}` again.\n",
-             holder->process.pid, subcommand);
+             elsewhere ? fmt::format("cd {} && ", holder_root) : "", holder->process.pid,
+             subcommand);
 }
 
 }  // namespace
@@ -77,7 +83,8 @@ Result<ledger::RepoLock, ExitCode> LockForWriting(const std::string& repo_root,
   }
   std::string command = fmt::format("tandem {}", subcommand);
   auto lock = ledger::RepoLock::Acquire(
-      *path, ledger::LockHolder{ledger::ProcessIdentity::Current(), command, WallClockMs()});
+      *path,
+      ledger::LockHolder{ledger::ProcessIdentity::Current(), command, WallClockMs(), repo_root});
   if (!lock) {
     if (lock.error().code() == StatusCode::kAlreadyExists) {
       // A holder writes its record just after it takes the lock: give one

@@ -29,7 +29,7 @@ std::string Format(const LockHolder& h) {
   std::ostringstream out;
   out << "pid=" << h.process.pid << "\nstart_ticks=" << h.process.start_ticks
       << "\nboot_id=" << h.process.boot_id << "\nstarted_at_ms=" << h.started_at_ms
-      << "\ncommand=" << h.command << "\n";
+      << "\ncommand=" << h.command << "\nroot=" << h.root << "\n";
   return out.str();
 }
 
@@ -56,6 +56,8 @@ std::optional<LockHolder> Parse(const std::string& text) {
       h.started_at_ms = number;
     } else if (key == "command") {
       h.command = value;
+    } else if (key == "root") {
+      h.root = value;
     }
   }
   if (!have_pid) return std::nullopt;

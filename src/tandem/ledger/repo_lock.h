@@ -13,10 +13,10 @@
 // is close-on-exec, so no child keeps the lock alive.
 //
 // The holder writes who it is into the file (process identity, command,
-// start time) so a contender can name it. That record is advisory: the
-// flock decides. A holder that releases the lock empties the record; one a
-// dead holder left behind is handed to its successor (previous()) so the
-// successor can say what it took over.
+// start time, working tree) so a contender can name it. That record is
+// advisory: the flock decides. A holder that releases the lock empties the
+// record; one a dead holder left behind is handed to its successor
+// (previous()) so the successor can say what it took over.
 //
 // Thread-safety: Acquire and ReadHolder may be called from any thread; a
 // RepoLock is immutable after Acquire.
@@ -37,6 +37,9 @@ struct LockHolder {
   ProcessIdentity process{};
   std::string command{};      // "tandem run": the subcommand, never its arguments
   int64_t started_at_ms = 0;  // wall clock, ms since the epoch
+  // The working tree the holder writes: worktrees share one lock, so it may
+  // be another checkout than the contender's ("" in a record without it).
+  std::string root{};
 };
 
 class RepoLock {
