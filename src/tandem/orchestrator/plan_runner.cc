@@ -340,8 +340,21 @@ class PlanRunner {
   // ledger row and the checkbox).
   Status ResetUnfinished(const memory::Plan& plan, bool resumed) {
     std::map<std::string, ledger::TaskState> ledger_states;
+    std::map<std::string, std::string> ledger_tiers;
     if (resumed) {
-      for (const auto& t : TRY(env_.ledger->ListTasks(run_id_))) ledger_states[t.task_id] = t.state;
+      for (const auto& t : TRY(env_.ledger->ListTasks(run_id_))) {
+        ledger_states[t.task_id] = t.state;
+        ledger_tiers[t.task_id] = t.tier;
+      }
+    }
+    for (const PlanTask& task : plan.tasks) {
+      // A re-plan merged into plan.md (the task skipped, its parts added)
+      // before the ledger heard of it: plan.md decides.
+      auto it = ledger_states.find(task.id);
+      if (it != ledger_states.end() && it->second == ledger::TaskState::kRunning &&
+          task.state == TaskState::kSkipped) {
+        Upsert(task, task.state, ledger_tiers[task.id], "re-planned before the process stopped");
+      }
     }
     for (const PlanTask& task : plan.tasks) {
       if (task.state != TaskState::kRunning && task.state != TaskState::kWaiting) continue;
