@@ -97,7 +97,8 @@ TEST_F(CommandsTest, DoctorDiscoversALocalServerOnItsDefaultPort) {
                 "'" + bin + "/tandem' doctor\necho \"exit=$?\"\nkill $!\n");
   const std::string command = "cd '" + root() + "' && env -i PATH=/usr/bin:/bin HOME='" +
                               OutsidePath("home") + "' XDG_CONFIG_HOME='" + OutsidePath("xdg") +
-                              "' " + bwrap + " --unshare-net --die-with-parent --dev-bind / / sh '" +
+                              "' " + bwrap +
+                              " --unshare-net --die-with-parent --dev-bind / / sh '" +
                               OutsidePath("doctor.sh") + "' 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
@@ -163,10 +164,8 @@ TEST_F(CommandsTest, GateVerdictIsReusedForTheSameTreeInALaterRun) {
 TEST_F(CommandsTest, DoOverTheAnthropicWire) {
   MakePassingRepo();
   const std::string key = "sk-ant-e2e-0123456789abcdef";
-  StartServer(Script({Turn(0, {Call("write_file", {{"path", "a.txt"}, {"content", "via claude\n"}})},
-                           "Writing it."),
-                      Finish(1, "wrote a.txt")}),
-              "", key);
+  json write = Call("write_file", {{"path", "a.txt"}, {"content", "via claude\n"}});
+  StartServer(Script({Turn(0, {write}, "Writing it."), Finish(1, "wrote a.txt")}), "", key);
   WriteProviderConfig("anthropic", "E2E_ANTHROPIC_KEY");
 
   TandemRun run = Do("write a.txt", {}, {{"E2E_ANTHROPIC_KEY", key}});

@@ -180,7 +180,8 @@ TEST_F(SandboxTest, TimeoutKillsEverythingInside) {
   auto r = RunProcess(spec);
   ASSERT_TRUE(r.has_value());
   EXPECT_TRUE(r->timed_out);
-  EXPECT_TRUE(WaitForCount(name, 0)) << RunningAs(name).size() << " process(es) outlived the timeout";
+  EXPECT_TRUE(WaitForCount(name, 0))
+      << RunningAs(name).size() << " process(es) outlived the timeout";
 }
 
 TEST_F(SandboxTest, HomeIsHiddenButToolchainDirsStayReadable) {
