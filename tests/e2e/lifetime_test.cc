@@ -25,8 +25,9 @@ class LifetimeTest : public E2eTest {
   // touch gate.started once its processes run) and returns once the gate
   // has started. `token` must appear in the command line of every process
   // of the gate's tree; *tree receives their pids.
+  // `config` is extra configuration in the user's layer (e.g. no sandbox).
   TandemProcess StartHungOnAGate(const std::string& gate, const std::string& token,
-                                 std::vector<pid_t>* tree);
+                                 std::vector<pid_t>* tree, const std::string& config = "");
 };
 
 // The contents of a /proc file, "" when the process is gone (reads of a
@@ -70,12 +71,13 @@ bool WaitForExit(pid_t pid, int timeout_ms) {
 }
 
 TandemProcess LifetimeTest::StartHungOnAGate(const std::string& gate, const std::string& token,
-                                             std::vector<pid_t>* tree) {
+                                             std::vector<pid_t>* tree, const std::string& config) {
   WriteFile("README.md", "# sample\n");
   WriteVerifyMd({{"hang", gate}});
   CommitAll();
   StartServer(Script({Turn(0, {Call("write_file", {{"path", "a.txt"}, {"content", "a\n"}})}),
-                      Finish(1)}));
+                      Finish(1)}),
+              config);
   TandemProcess process = SpawnTandem({"do", "--json", "write a"});
   EXPECT_TRUE(WaitForFile("gate.started", std::chrono::seconds(30)));
   *tree = ProcessesWith(token);
@@ -138,8 +140,10 @@ pid_t GuardOf(pid_t parent) {
 TEST_F(LifetimeTest, WhatAKilledTandemAndItsGuardLeftIsStoppedByTheNextWriter) {
   const std::string token = std::to_string(800000 + ::getpid() % 90000);
   std::vector<pid_t> tree;
-  TandemProcess process =
-      StartHungOnAGate("sleep " + token + " & touch gate.started; wait", token, &tree);
+  // Outside the sandbox (sandbox.mode = none, or an approved command): no
+  // pid namespace ends the tree with tandem, only the guard and the owner tag.
+  TandemProcess process = StartHungOnAGate("sleep " + token + " & touch gate.started; wait", token,
+                                           &tree, "[sandbox]\nmode = \"none\"\n");
   ASSERT_GE(tree.size(), 2u) << "expected the gate's shell and its sleep";
   // Both die at once, as with `pkill -9 tandem`: the guard first, so it
   // cannot act.
