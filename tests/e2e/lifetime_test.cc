@@ -176,6 +176,7 @@ TEST_F(LifetimeTest, TandemsStateStaysOutOfTheUsersGitStatus) {
   // repository's config.toml is committed, as a team would.
   const std::string mine = "# mine\n*.log";
   WriteFile(".git/info/exclude", mine);
+  WriteFile(".tandem/config.toml", "[limits]\nmax_steps = 60\n");
   CommitAll("config");
   ASSERT_EQ(Git("status --porcelain --untracked-files=all"), "");
 

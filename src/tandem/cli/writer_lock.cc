@@ -12,6 +12,7 @@
 #include "tandem/ledger/git_dirs.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/platform/orphan_guard.h"
+#include "tandem/workspace/temp_copies.h"
 
 namespace tandem::cli {
 namespace {
@@ -81,6 +82,11 @@ Result<ledger::RepoLock, ExitCode> LockForWriting(const std::string& repo_root,
     fmt::print(stderr, "tandem: {}\n", path.error().message());
     return kExitInternal;
   }
+  // The orphan guard is forked before the lock's descriptor exists: forked
+  // later (at the first child) it would hold the flock for the instant
+  // before it closes what it inherited, and a kill -9 then would leave the
+  // next writer refused (crash matrix point 48, "resume exit 5").
+  platform::EnsureOrphanGuard();
   std::string command = fmt::format("tandem {}", subcommand);
   auto lock = ledger::RepoLock::Acquire(
       *path,
@@ -99,6 +105,11 @@ Result<ledger::RepoLock, ExitCode> LockForWriting(const std::string& repo_root,
     }
     fmt::print(stderr, "tandem: {}\n", lock.error().message());
     return kExitInternal;
+  }
+  // Index copies of writers killed after their last load (a run killed once
+  // it had finished is followed by no load that would remove them).
+  if (auto common = ledger::GitCommonDir(repo_root)) {
+    workspace::RemoveDeadIndexCopies((*common / "tandem-tmp").string());
   }
   if (const auto& previous = lock->previous()) {
     // What it started should have died with it (platform/orphan_guard.h);

@@ -133,6 +133,11 @@ bool GuardGroup(pid_t pgid) {
   return Send(static_cast<Message>(pgid));
 }
 
+void EnsureOrphanGuard() {
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (g_owner != ::getpid()) Start();
+}
+
 void ForgetGroup(pid_t pgid) {
   if (pgid <= 0) return;
   std::lock_guard<std::mutex> lock(g_mu);

@@ -52,6 +52,12 @@ int KillLeftoversOf(const std::string& tag);
 // the group is only stopped by RunProcess itself.
 bool GuardGroup(pid_t pgid);
 
+// Starts this process's guard if it has none yet. RunProcess calls it before
+// it spawns, so that registering the new group afterwards is one write and
+// not a fork: a caller killed in between no longer leaves a child unguarded
+// for the milliseconds a fork takes under load.
+void EnsureOrphanGuard();
+
 // Unregisters `pgid`. Call it before reaping the group's leader, so a
 // recycled pid is never killed.
 void ForgetGroup(pid_t pgid);

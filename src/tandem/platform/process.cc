@@ -284,6 +284,7 @@ Result<ProcessResult> RunProcess(const ProcessSpec& spec) {
   if (std::string owner = OwnerEnvEntry(); !owner.empty()) env_strings.push_back(owner);
   std::vector<char*> envp = CStrings(env_strings);
 
+  EnsureOrphanGuard();  // before the spawn: afterwards only a write registers the group
   pid_t pid = -1;
   int err = ::posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attr, argv.data(),
                           envp.data());

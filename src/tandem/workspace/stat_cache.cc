@@ -1,4 +1,5 @@
 #include "tandem/workspace/stat_cache.h"
+#include "tandem/workspace/temp_copies.h"
 
 #include <git2/sys/repository.h>
 
@@ -24,20 +25,6 @@ namespace {
 // directory outlives it. Named index-<pid>-XXXXXX.
 std::string TempDir(git_repository* repo) { return std::string(git_repository_path(repo)) + "tandem-tmp"; }
 
-// Removes the index copies that killed processes left behind: those whose
-// process is gone. A live process's copy (another reader) is kept.
-void RemoveLeftovers(const std::string& dir) {
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    std::string name = entry.path().filename().string();
-    if (!name.starts_with("index-")) continue;
-    long pid = std::strtol(name.c_str() + 6, nullptr, 10);
-    if (pid <= 0 || (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) {
-      std::filesystem::remove(entry.path(), ec);
-    }
-  }
-}
-
 // Copies `from` to a fresh file in `dir`, keeping its mtime: libgit2 treats
 // entries at least as new as the index file as "racily clean" and re-hashes
 // them, which must keep working on the copy.
@@ -45,7 +32,7 @@ Result<std::string> CopyIndexFile(const std::string& from, const std::string& di
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return IoError("creating " + dir + ": " + std::strerror(errno));
   }
-  RemoveLeftovers(dir);
+  RemoveDeadIndexCopies(dir);
   std::string tmpl = dir + "/index-" + std::to_string(getpid()) + "-XXXXXX";
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
@@ -321,3 +308,19 @@ bool StatCache::HasEntriesUnder(const std::string& dir) const {
 size_t StatCache::entry_count() const { return git_index_entrycount(index_.get()); }
 
 }  // namespace tandem::workspace::internal
+
+namespace tandem::workspace {
+
+void RemoveDeadIndexCopies(const std::string& temp_dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(temp_dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (!name.starts_with("index-")) continue;
+    long pid = std::strtol(name.c_str() + 6, nullptr, 10);
+    if (pid <= 0 || (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) {
+      std::filesystem::remove(entry.path(), ec);
+    }
+  }
+}
+
+}  // namespace tandem::workspace
