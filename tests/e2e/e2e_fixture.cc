@@ -304,12 +304,13 @@ TandemProcess E2eTest::SpawnTandem(const std::vector<std::string>& args,
   for (auto& s : env_storage) envp.push_back(s.data());
   envp.push_back(nullptr);
 
+  const std::string cwd = tandem_cwd_.empty() ? root_ : tandem_cwd_;
   pid_t pid = ::fork();
   if (pid == 0) {
     int out = ::open(process.out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int err = ::open(process.err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int in = ::open("/dev/null", O_RDONLY);
-    if (out < 0 || err < 0 || in < 0 || ::chdir(root_.c_str()) != 0) _exit(127);
+    if (out < 0 || err < 0 || in < 0 || ::chdir(cwd.c_str()) != 0) _exit(127);
     ::dup2(in, 0);
     ::dup2(out, 1);
     ::dup2(err, 2);

@@ -117,6 +117,9 @@ class E2eTest : public ::testing::Test {
   // SIGKILL and a test failure).
   TandemRun RunTandem(const std::vector<std::string>& args,
                       const std::map<std::string, std::string>& env = {});
+  // Later invocations start in `dir` instead of the repository root ("":
+  // the root again).
+  void SetTandemCwd(std::string dir) { tandem_cwd_ = std::move(dir); }
   // `tandem do --json <task> <extra...>`.
   TandemRun Do(const std::string& task, const std::vector<std::string>& extra = {},
                const std::map<std::string, std::string>& env = {});
@@ -150,6 +153,7 @@ class E2eTest : public ::testing::Test {
   std::string extra_toml_;
   std::unique_ptr<testing::ModelServerProcess> server_;
   int spawn_count_ = 0;
+  std::string tandem_cwd_;  // empty: root_
 };
 
 // Builders for scripted turns. `assistant_turns` < 0 (kAnyTurn) means the

@@ -1,6 +1,7 @@
 #include "tandem/base/clock.h"
 #include "tandem/agent/task_runner.h"
 
+#include <map>
 #include <unistd.h>
 
 #include <chrono>
@@ -202,16 +203,28 @@ Result<std::vector<std::string>> RecoverInterrupted(const std::string& repo_root
   auto steps = TRY(ledger.FindInterruptedSteps());
   auto orphans = TRY(ledger.FindOrphanedRuns());
   if (steps.empty() && orphans.empty()) return lines;
-  if (!steps.empty()) {
-    auto ws = TRY(workspace::Workspace::Open(repo_root));
-    TRY(ws->StartRun("recover-" + NewRunId()));
-    for (const auto& step : steps) {
-      if (step.checkpoint_before.empty()) continue;
-      auto id = TRY(workspace::CheckpointId::Parse(step.checkpoint_before));
-      TRY(ws->Restore(id, workspace::TouchedPaths::Unknown()));
-      lines.push_back(fmt::format("restored run {} step {} to its checkpoint {}", step.run_id,
-                                  step.n, id.Short()));
+  // The ledger is shared by every worktree of the repository: a step is
+  // restored in the working tree its run wrote (runs.repo), not in this one.
+  std::map<std::string, std::unique_ptr<workspace::Workspace>> trees;
+  for (const auto& step : steps) {
+    if (step.checkpoint_before.empty()) continue;
+    auto run = TRY(ledger.GetRun(step.run_id));
+    std::string tree = run && !run->repo.empty() ? run->repo : repo_root;
+    std::error_code ec;
+    if (tree != repo_root && !std::filesystem::is_directory(tree, ec)) {
+      lines.push_back(fmt::format("run {} step {}: its working tree {} is gone; nothing to restore",
+                                  step.run_id, step.n, tree));
+      continue;
     }
+    auto& ws = trees[tree];
+    if (!ws) {
+      ws = TRY(workspace::Workspace::Open(tree));
+      TRY(ws->StartRun("recover-" + NewRunId()));
+    }
+    auto id = TRY(workspace::CheckpointId::Parse(step.checkpoint_before));
+    TRY(ws->Restore(id, workspace::TouchedPaths::Unknown()));
+    lines.push_back(fmt::format("restored run {} step {} to its checkpoint {}{}", step.run_id,
+                                step.n, id.Short(), tree == repo_root ? "" : " in " + tree));
   }
   for (const auto& run : orphans) {
     RETURN_IF_ERROR(ledger.AdoptRun(run.id));

@@ -47,8 +47,8 @@ class PrintingObserver : public providers::StreamObserver {
   bool printed_ = false;
 };
 
-int RunAsk(const AskOptions& options) {
-  auto runtime = LoadRuntime({options.overrides, false});
+int RunAsk(const std::string& repo_root, const AskOptions& options) {
+  auto runtime = LoadRuntime(repo_root, {options.overrides, false});
   if (!runtime) {
     fmt::print(stderr, "tandem: {}\n", runtime.error().message());
     return kExitUsage;
@@ -98,7 +98,7 @@ int RunAsk(const AskOptions& options) {
 
 }  // namespace
 
-std::function<int()> SetupAsk(CLI::App& app) {
+CommandRun SetupAsk(CLI::App& app) {
   auto options = std::make_shared<AskOptions>();
   app.add_option("prompt", options->prompt, "What to ask")->required();
   app.add_option("--role", options->role, "Role whose model answers (planner, executor, reviewer)");
@@ -106,7 +106,7 @@ std::function<int()> SetupAsk(CLI::App& app) {
   app.add_option("--system", options->system, "System prompt");
   app.add_option("--max-tokens", options->max_tokens, "Upper bound on the reply's tokens");
   app.add_option("--set", options->overrides, "Override a config key: --set limits.max_steps=10");
-  return [options] { return RunAsk(*options); };
+  return [options](const Invocation& in) { return RunAsk(in.repo_root, *options); };
 }
 
 }  // namespace tandem::cli

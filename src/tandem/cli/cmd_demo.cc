@@ -164,7 +164,7 @@ int RunDemo(std::string dir, bool json) {
     if (!::mkdtemp(tmpl)) return kExitInternal;
     dir = tmpl;
   }
-  fs::path root = fs::absolute(dir);
+  fs::path root = fs::path(dir).lexically_normal();
   std::error_code ec;
   if (fs::exists(root / ".git", ec)) {
     fmt::print(stderr, "tandem: {} already holds a repository; pick an empty directory\n",
@@ -239,12 +239,15 @@ reviewer = "demo-fast"
 
 }  // namespace
 
-std::function<int()> SetupDemo(CLI::App& app) {
+CommandRun SetupDemo(CLI::App& app) {
   auto dir = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   app.add_option("--dir", *dir, "Where to create the sample repository (default: a new temp dir)");
   app.add_flag("--json", *json, "Print events as JSONL");
-  return [dir, json] { return RunDemo(*dir, *json); };
+  return [dir, json](const Invocation& in) {
+    // A relative --dir is taken from the start directory (-C), not the cwd.
+    return RunDemo(dir->empty() ? "" : (std::filesystem::path(in.start_dir) / *dir).string(), *json);
+  };
 }
 
 }  // namespace tandem::cli

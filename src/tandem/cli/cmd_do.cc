@@ -5,7 +5,7 @@
 
 namespace tandem::cli {
 
-std::function<int()> SetupDo(CLI::App& app) {
+CommandRun SetupDo(CLI::App& app) {
   auto options = std::make_shared<DoOptions>();
   app.add_option("task", options->task, "What to do, in words")->required();
   app.add_option("--model,-m", options->model, "A model name (default: the executor role)");
@@ -13,7 +13,11 @@ std::function<int()> SetupDo(CLI::App& app) {
   app.add_flag("--json", options->json, "Print events as JSONL (docs/EVENTS.md)");
   app.add_option("--set", options->overrides,
                  "Override a config key: --set limits.max_steps=10 (repeatable)");
-  return [options] { return RunDo(*options); };
+  return [options](const Invocation& in) {
+    DoOptions run = *options;
+    run.repo_root = in.repo_root;
+    return RunDo(run);
+  };
 }
 
 }  // namespace tandem::cli

@@ -13,8 +13,9 @@
 namespace tandem::cli {
 namespace {
 
-int RunDoctor(const std::vector<std::string>& overrides) {
-  auto runtime = LoadRuntime({overrides, /*always_probe=*/true, /*refuse_untrusted=*/false});
+int RunDoctor(const std::string& repo_root, const std::vector<std::string>& overrides) {
+  auto runtime =
+      LoadRuntime(repo_root, {overrides, /*always_probe=*/true, /*refuse_untrusted=*/false});
   if (!runtime) {
     fmt::print(stderr, "tandem: {}\n", runtime.error().message());
     return kExitUsage;
@@ -81,8 +82,8 @@ int RunDoctor(const std::vector<std::string>& overrides) {
   return report.all_roles_served && !refused ? kExitSuccess : kExitUsage;
 }
 
-int RunModels(const std::vector<std::string>& overrides) {
-  auto runtime = LoadRuntime({overrides, false});
+int RunModels(const std::string& repo_root, const std::vector<std::string>& overrides) {
+  auto runtime = LoadRuntime(repo_root, {overrides, false});
   if (!runtime) {
     fmt::print(stderr, "tandem: {}\n", runtime.error().message());
     return kExitUsage;
@@ -106,16 +107,16 @@ int RunModels(const std::vector<std::string>& overrides) {
 
 }  // namespace
 
-std::function<int()> SetupDoctor(CLI::App& app) {
+CommandRun SetupDoctor(CLI::App& app) {
   auto overrides = std::make_shared<std::vector<std::string>>();
   app.add_option("--set", *overrides, "Override a config key: --set roles.executor=NAME");
-  return [overrides] { return RunDoctor(*overrides); };
+  return [overrides](const Invocation& in) { return RunDoctor(in.repo_root, *overrides); };
 }
 
-std::function<int()> SetupModels(CLI::App& app) {
+CommandRun SetupModels(CLI::App& app) {
   auto overrides = std::make_shared<std::vector<std::string>>();
   app.add_option("--set", *overrides, "Override a config key");
-  return [overrides] { return RunModels(*overrides); };
+  return [overrides](const Invocation& in) { return RunModels(in.repo_root, *overrides); };
 }
 
 }  // namespace tandem::cli

@@ -7,15 +7,13 @@
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"
 #include "tandem/cli/writer_lock.h"
-#include "tandem/config/loader.h"
 #include "tandem/memory/init.h"
 #include "tandem/verify/detect.h"
 
 namespace tandem::cli {
 namespace {
 
-int RunInit() {
-  std::string root = config::FindRepoRoot(std::filesystem::current_path().string());
+int RunInit(const std::string& root) {
   if (root.empty()) {
     fmt::print(stderr, "tandem: not inside a git repository (run `git init` first)\n");
     return kExitUsage;
@@ -42,8 +40,8 @@ int RunInit() {
 
 }  // namespace
 
-std::function<int()> SetupInit(CLI::App& app) {
-  return [] { return RunInit(); };
+CommandRun SetupInit(CLI::App&) {
+  return [](const Invocation& in) { return RunInit(in.repo_root); };
 }
 
 }  // namespace tandem::cli

@@ -33,8 +33,8 @@ struct PlanOptions {
 };
 
 
-int RunPlanGoal(const PlanOptions& options) {
-  auto runtime = LoadRuntime({options.overrides, false});
+int RunPlanGoal(const std::string& repo_root, const PlanOptions& options) {
+  auto runtime = LoadRuntime(repo_root, {options.overrides, false});
   if (!runtime) {
     fmt::print(stderr, "tandem: {}\n", runtime.error().message());
     return kExitUsage;
@@ -76,11 +76,8 @@ int RunPlanGoal(const PlanOptions& options) {
   if (auto agents = memory::LoadAgentsDoc(rt.repo_root, {})) context.agents_md = agents->text;
   context.repo_view = agent::BuildRepoView(rt.repo_root);
 
-  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(rt.repo_root), WallClockMs});
-  if (!ledger) {
-    fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
-    return kExitInternal;
-  }
+  auto ledger = OpenLedger(rt.repo_root);
+  if (!ledger) return ledger.error();
   TerminalRenderer terminal(stderr, UseColor());
   JsonlRenderer jsonl(stdout);
   protocol::EventSink* sink = options.json ? static_cast<protocol::EventSink*>(&jsonl) : &terminal;
@@ -128,7 +125,7 @@ int RunPlanGoal(const PlanOptions& options) {
 
 }  // namespace
 
-std::function<int()> SetupPlan(CLI::App& app) {
+CommandRun SetupPlan(CLI::App& app) {
   auto options = std::make_shared<PlanOptions>();
   app.add_option("goal", options->goal, "What to achieve, in words")->required();
   app.add_option("--model,-m", options->model, "A model name (default: the planner role)");
@@ -136,7 +133,7 @@ std::function<int()> SetupPlan(CLI::App& app) {
   app.add_flag("--json", options->json, "Print events as JSONL (docs/EVENTS.md)");
   app.add_option("--set", options->overrides,
                  "Override a config key: --set limits.max_steps=10 (repeatable)");
-  return [options] { return RunPlanGoal(*options); };
+  return [options](const Invocation& in) { return RunPlanGoal(in.repo_root, *options); };
 }
 
 }  // namespace tandem::cli

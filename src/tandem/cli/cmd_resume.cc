@@ -6,12 +6,12 @@
 
 namespace tandem::cli {
 
-std::function<int()> SetupResume(CLI::App& app) {
+CommandRun SetupResume(CLI::App& app) {
   auto options = std::make_shared<PlanRunOptions>();
   options->resume = true;
   app.add_option("run", options->run_id, "The run to continue (default: the last unfinished one)");
   AddPlanRunFlags(app, *options);
-  return [options] { return RunPlanCommand(*options); };
+  return [options](const Invocation& in) { return RunPlanCommand(in.repo_root, *options); };
 }
 
 }  // namespace tandem::cli

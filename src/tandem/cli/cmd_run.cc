@@ -17,10 +17,10 @@ void AddPlanRunFlags(CLI::App& app, PlanRunOptions& options) {
                  "Override a config key: --set limits.max_steps=10 (repeatable)");
 }
 
-std::function<int()> SetupRun(CLI::App& app) {
+CommandRun SetupRun(CLI::App& app) {
   auto options = std::make_shared<PlanRunOptions>();
   AddPlanRunFlags(app, *options);
-  return [options] { return RunPlanCommand(*options); };
+  return [options](const Invocation& in) { return RunPlanCommand(in.repo_root, *options); };
 }
 
 }  // namespace tandem::cli

@@ -9,7 +9,6 @@
 #include "tandem/base/clock.h"
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"
-#include "tandem/config/loader.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/metrics/report_json.h"
 #include "tandem/metrics/report_text.h"
@@ -25,8 +24,7 @@ struct StatsOptions {
   bool json = false;
 };
 
-int RunStats(const StatsOptions& options) {
-  std::string root = config::FindRepoRoot(std::filesystem::current_path().string());
+int RunStats(const std::string& root, const StatsOptions& options) {
   if (root.empty()) {
     fmt::print(stderr, "tandem: not inside a git repository\n");
     return kExitUsage;
@@ -55,14 +53,14 @@ int RunStats(const StatsOptions& options) {
 
 }  // namespace
 
-std::function<int()> SetupStats(CLI::App& app) {
+CommandRun SetupStats(CLI::App& app) {
   auto options = std::make_shared<StatsOptions>();
   app.add_option("--since", options->since,
                  "Runs started since: 30m, 12h, 7d, 2w, or a UTC date 2026-11-01[T09:30]")
       ->default_str("30d");
   app.add_flag("--all", options->all, "Every run in the ledger (overrides --since)");
   app.add_flag("--json", options->json, "Print one JSON object (docs/METRICS.md)");
-  return [options] { return RunStats(*options); };
+  return [options](const Invocation& in) { return RunStats(in.repo_root, *options); };
 }
 
 }  // namespace tandem::cli

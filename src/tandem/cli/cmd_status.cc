@@ -8,25 +8,19 @@
 #include "tandem/base/clock.h"
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"
-#include "tandem/config/loader.h"
-#include "tandem/ledger/ledger.h"
+#include "tandem/cli/runtime.h"
 #include "tandem/orchestrator/status.h"
 
 namespace tandem::cli {
 namespace {
 
-int RunStatusCommand(bool json) {
-  std::string root = config::FindRepoRoot(std::filesystem::current_path().string());
+int RunStatusCommand(const std::string& root, bool json) {
   if (root.empty()) {
     fmt::print(stderr, "tandem: not inside a git repository\n");
     return kExitUsage;
   }
-  auto ledger =
-      ledger::Ledger::Open({ledger::Ledger::PathForRepo(root), WallClockMs});
-  if (!ledger) {
-    fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
-    return kExitInternal;
-  }
+  auto ledger = OpenLedger(root);
+  if (!ledger) return ledger.error();
   auto status = orchestrator::GatherStatus(root, **ledger);
   if (!status) {
     fmt::print(stderr, "tandem: {}\n", status.error().message());
@@ -42,10 +36,10 @@ int RunStatusCommand(bool json) {
 
 }  // namespace
 
-std::function<int()> SetupStatus(CLI::App& app) {
+CommandRun SetupStatus(CLI::App& app) {
   auto json = std::make_shared<bool>(false);
   app.add_flag("--json", *json, "Print the status as one JSON object (docs/FORMATS.md)");
-  return [json] { return RunStatusCommand(*json); };
+  return [json](const Invocation& in) { return RunStatusCommand(in.repo_root, *json); };
 }
 
 }  // namespace tandem::cli

@@ -9,25 +9,19 @@
 #include "tandem/base/clock.h"
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"
-#include "tandem/config/loader.h"
-#include "tandem/ledger/ledger.h"
+#include "tandem/cli/runtime.h"
 #include "tandem/orchestrator/steer.h"
 
 namespace tandem::cli {
 namespace {
 
-int RunSteer(const std::string& note) {
-  std::string root = config::FindRepoRoot(std::filesystem::current_path().string());
+int RunSteer(const std::string& root, const std::string& note) {
   if (root.empty()) {
     fmt::print(stderr, "tandem: not inside a git repository\n");
     return kExitUsage;
   }
-  auto ledger =
-      ledger::Ledger::Open({ledger::Ledger::PathForRepo(root), WallClockMs});
-  if (!ledger) {
-    fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
-    return kExitInternal;
-  }
+  auto ledger = OpenLedger(root);
+  if (!ledger) return ledger.error();
   auto result = orchestrator::AddSteer(root, **ledger, note, "cli");
   if (!result) {
     fmt::print(stderr, "tandem: {}\n", result.error().message());
@@ -45,10 +39,10 @@ int RunSteer(const std::string& note) {
 
 }  // namespace
 
-std::function<int()> SetupSteer(CLI::App& app) {
+CommandRun SetupSteer(CLI::App& app) {
   auto note = std::make_shared<std::string>();
   app.add_option("note", *note, "What the executor should know, in words")->required();
-  return [note] { return RunSteer(*note); };
+  return [note](const Invocation& in) { return RunSteer(in.repo_root, *note); };
 }
 
 }  // namespace tandem::cli

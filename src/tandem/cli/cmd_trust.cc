@@ -36,10 +36,10 @@ Status EditStore(const std::string& path,
   return platform::WriteFileAtomically(path, config::FormatTrustStore(entries));
 }
 
-int RunTrust(TrustAction action) {
+int RunTrust(const std::string& repo_root, TrustAction action) {
   config::ConfigInputs inputs;
   inputs.env = config::ProcessEnv();
-  inputs.repo_root = config::FindRepoRoot(fs::current_path().string());
+  inputs.repo_root = repo_root;
   inputs.refuse_untrusted = false;
   std::string store = config::TrustStorePath(inputs);
   if (store.empty()) {
@@ -117,13 +117,13 @@ int RunTrust(TrustAction action) {
 
 }  // namespace
 
-std::function<int()> SetupTrust(CLI::App& app) {
+CommandRun SetupTrust(CLI::App& app) {
   auto revoke = std::make_shared<bool>(false);
   auto list = std::make_shared<bool>(false);
   app.add_flag("--revoke", *revoke, "Forget this repository: its configuration is untrusted again");
   app.add_flag("--list", *list, "List the trusted repositories")->excludes("--revoke");
-  return [revoke, list] {
-    return RunTrust(*list     ? TrustAction::kList
+  return [revoke, list](const Invocation& in) {
+    return RunTrust(in.repo_root, *list     ? TrustAction::kList
                     : *revoke ? TrustAction::kRevoke
                               : TrustAction::kTrust);
   };

@@ -7,7 +7,7 @@
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"
 #include "tandem/cli/writer_lock.h"
-#include "tandem/config/loader.h"
+#include "tandem/cli/runtime.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/workspace/workspace.h"
 
@@ -15,19 +15,15 @@ namespace tandem::cli {
 namespace {
 
 
-int RunUndo(const std::string& requested) {
-  std::string root = config::FindRepoRoot(std::filesystem::current_path().string());
+int RunUndo(const std::string& root, const std::string& requested) {
   if (root.empty()) {
     fmt::print(stderr, "tandem: not inside a git repository\n");
     return kExitUsage;
   }
   auto lock = LockForWriting(root, "undo");
   if (!lock) return lock.error();
-  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(root), WallClockMs});
-  if (!ledger) {
-    fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
-    return kExitInternal;
-  }
+  auto ledger = OpenLedger(root);
+  if (!ledger) return ledger.error();
   // A step a killed process left half done is restored first, so the undo
   // starts from the run's last checkpointed state.
   auto recovered = agent::RecoverInterrupted(root, **ledger);
@@ -118,10 +114,10 @@ int RunUndo(const std::string& requested) {
 
 }  // namespace
 
-std::function<int()> SetupUndo(CLI::App& app) {
+CommandRun SetupUndo(CLI::App& app) {
   auto run = std::make_shared<std::string>();
   app.add_option("run", *run, "The run to undo (default: the last one)");
-  return [run] { return RunUndo(*run); };
+  return [run](const Invocation& in) { return RunUndo(in.repo_root, *run); };
 }
 
 }  // namespace tandem::cli

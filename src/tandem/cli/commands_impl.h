@@ -5,21 +5,23 @@
 
 #include <CLI/CLI.hpp>
 
+#include "tandem/cli/command.h"
+
 namespace tandem::cli {
 
-std::function<int()> SetupAsk(CLI::App& app);
-std::function<int()> SetupDoctor(CLI::App& app);
-std::function<int()> SetupModels(CLI::App& app);
-std::function<int()> SetupDo(CLI::App& app);
-std::function<int()> SetupUndo(CLI::App& app);
-std::function<int()> SetupDemo(CLI::App& app);
-std::function<int()> SetupInit(CLI::App& app);
-std::function<int()> SetupPlan(CLI::App& app);
-std::function<int()> SetupRun(CLI::App& app);
-std::function<int()> SetupResume(CLI::App& app);
-std::function<int()> SetupStatus(CLI::App& app);
-std::function<int()> SetupSteer(CLI::App& app);
-std::function<int()> SetupStats(CLI::App& app);
-std::function<int()> SetupTrust(CLI::App& app);
+CommandRun SetupAsk(CLI::App& app);
+CommandRun SetupDoctor(CLI::App& app);
+CommandRun SetupModels(CLI::App& app);
+CommandRun SetupDo(CLI::App& app);
+CommandRun SetupUndo(CLI::App& app);
+CommandRun SetupDemo(CLI::App& app);
+CommandRun SetupInit(CLI::App& app);
+CommandRun SetupPlan(CLI::App& app);
+CommandRun SetupRun(CLI::App& app);
+CommandRun SetupResume(CLI::App& app);
+CommandRun SetupStatus(CLI::App& app);
+CommandRun SetupSteer(CLI::App& app);
+CommandRun SetupStats(CLI::App& app);
+CommandRun SetupTrust(CLI::App& app);
 
 }  // namespace tandem::cli

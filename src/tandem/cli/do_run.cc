@@ -35,11 +35,8 @@ int RunDo(const DoOptions& options) {
       return kExitUsage;
     }
   }
-  std::error_code ec;
-  auto cwd = std::filesystem::current_path(ec);
-  if (!options.repo_root.empty()) std::filesystem::current_path(options.repo_root, ec);
-  auto runtime = LoadRuntime({.overrides = options.overrides, .config_file = options.config_file});
-  if (!options.repo_root.empty()) std::filesystem::current_path(cwd, ec);
+  auto runtime = LoadRuntime(options.repo_root,
+                             {.overrides = options.overrides, .config_file = options.config_file});
   if (!runtime) {
     fmt::print(stderr, "tandem: {}\n", runtime.error().message());
     return kExitUsage;
@@ -73,11 +70,8 @@ int RunDo(const DoOptions& options) {
     return kExitUsage;
   }
 
-  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(rt.repo_root), WallClockMs});
-  if (!ledger) {
-    fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
-    return kExitInternal;
-  }
+  auto ledger = OpenLedger(rt.repo_root);
+  if (!ledger) return ledger.error();
 
   TerminalRenderer terminal(stdout, UseColor());
   JsonlRenderer jsonl(stdout);

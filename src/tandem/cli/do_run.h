@@ -9,7 +9,7 @@ namespace tandem::cli {
 
 struct DoOptions {
   std::string task;
-  std::string repo_root;  // empty: the repository containing the current directory
+  std::string repo_root;  // the working tree (Invocation::repo_root); empty: not in a repository
   std::string model;      // a model name; empty: the executor role
   std::vector<std::string> overrides;
   std::vector<std::string> scope;

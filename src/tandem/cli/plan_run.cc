@@ -92,8 +92,8 @@ Result<std::vector<verify::Gate>> LoadGates(const std::string& repo_root, std::s
   return std::move(detection.gates);
 }
 
-int RunPlanCommand(const PlanRunOptions& options) {
-  auto runtime = LoadRuntime({options.overrides, false});
+int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) {
+  auto runtime = LoadRuntime(repo_root, {options.overrides, false});
   if (!runtime) {
     fmt::print(stderr, "tandem: {}\n", runtime.error().message());
     return kExitUsage;
@@ -156,11 +156,8 @@ int RunPlanCommand(const PlanRunOptions& options) {
   }
   env.gates = std::move(*gates);
 
-  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(rt.repo_root), WallClockMs});
-  if (!ledger) {
-    fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
-    return kExitInternal;
-  }
+  auto ledger = OpenLedger(rt.repo_root);
+  if (!ledger) return ledger.error();
   env.ledger = ledger->get();
 
   TerminalRenderer terminal(stdout, UseColor());

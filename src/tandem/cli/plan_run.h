@@ -29,7 +29,7 @@ struct PlanRunOptions {
 void AddPlanRunFlags(CLI::App& app, PlanRunOptions& options);
 
 // Returns the process exit code (docs/EVENTS.md).
-int RunPlanCommand(const PlanRunOptions& options);
+int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options);
 
 // verify.md's gates, or the detected ones (with a sentence saying so).
 // Errors: a malformed verify.md.

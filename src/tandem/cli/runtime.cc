@@ -4,12 +4,13 @@
 
 #include <condition_variable>
 #include <cstdlib>
-#include <filesystem>
 #include <mutex>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "tandem/agent/task_runner.h"
+#include "tandem/base/clock.h"
 #include "tandem/platform/child_env.h"
 
 namespace tandem::cli {
@@ -58,10 +59,11 @@ Result<std::vector<std::string>> ProbeModels(net::HttpTransport& transport,
 
 }  // namespace
 
-Result<std::unique_ptr<Runtime>> LoadRuntime(const RuntimeOptions& options) {
+Result<std::unique_ptr<Runtime>> LoadRuntime(const std::string& repo_root,
+                                             const RuntimeOptions& options) {
   auto runtime = std::make_unique<Runtime>();
   runtime->env = config::ProcessEnv();
-  runtime->repo_root = config::FindRepoRoot(std::filesystem::current_path().string());
+  runtime->repo_root = repo_root;
   config::ConfigInputs inputs;
   inputs.repo_root = runtime->repo_root;
   inputs.env = runtime->env;
@@ -94,6 +96,15 @@ Result<ModelHandle> OpenModel(Runtime& runtime, config::Role role, const std::st
   handle.client = providers::MakeModelClient(handle.resolved.provider, handle.resolved.options,
                                              runtime.transport);
   return handle;
+}
+
+Result<std::unique_ptr<ledger::Ledger>, ExitCode> OpenLedger(const std::string& repo_root) {
+  auto ledger = ledger::Ledger::OpenForRepo(repo_root, WallClockMs);
+  if (!ledger) {
+    fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
+    return kExitInternal;
+  }
+  return std::move(*ledger);
 }
 
 bool UseColor() { return ::isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr; }

@@ -1,6 +1,7 @@
 // The composition root's shared pieces for subcommands: configuration
-// loaded for the current repository, zero-config discovery, the one HTTP
-// transport every model client shares, and model clients for roles.
+// loaded for the repository Main found (cli/command.h Invocation),
+// zero-config discovery, the one HTTP transport every model client shares,
+// model clients for roles, and the repository's one ledger.
 #pragma once
 
 #include <memory>
@@ -8,9 +9,11 @@
 #include <vector>
 
 #include "tandem/base/status.h"
+#include "tandem/cli/exit_codes.h"
 #include "tandem/config/discovery.h"
 #include "tandem/config/loader.h"
 #include "tandem/config/resolve.h"
+#include "tandem/ledger/ledger.h"
 #include "tandem/net/http_transport.h"
 #include "tandem/providers/model_client.h"
 
@@ -31,11 +34,18 @@ struct RuntimeOptions {
   std::string config_file = {};        // the extra layer's file (demo); empty: $TANDEM_CONFIG
 };
 
-// Loads configuration for the current directory and discovers providers.
+// Loads configuration for the repository at `repo_root` (empty: outside any
+// repository; only user and environment layers) and discovers providers.
 // Errors name the file, line and key (config layer); the caller prints them.
 // An untrusted repository file that sets a trust-gated key is such an error
 // (config/trust.h), so nothing runs before the user trusts it.
-Result<std::unique_ptr<Runtime>> LoadRuntime(const RuntimeOptions& options);
+Result<std::unique_ptr<Runtime>> LoadRuntime(const std::string& repo_root,
+                                             const RuntimeOptions& options);
+
+// Opens the ledger of the repository at `repo_root`, shared by all its
+// worktrees (ledger::Ledger::PathForRepo). Every subcommand opens it here.
+// On failure prints the error (stderr) and returns kExitInternal.
+Result<std::unique_ptr<ledger::Ledger>, ExitCode> OpenLedger(const std::string& repo_root);
 
 struct ModelHandle {
   config::ResolvedModel resolved;

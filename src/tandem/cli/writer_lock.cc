@@ -25,10 +25,9 @@ std::string LocalTime(int64_t ms) {
 // The `tandem do` / `tandem run` the holder is executing, from the ledger
 // ("" when it has not begun one yet).
 std::string LiveRunOf(const std::string& repo_root, const ledger::ProcessIdentity& holder) {
-  std::filesystem::path path = ledger::Ledger::PathForRepo(repo_root);
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return "";
-  auto ledger = ledger::Ledger::Open({path, WallClockMs});
+  if (!std::filesystem::exists(ledger::Ledger::PathForRepo(repo_root), ec)) return "";
+  auto ledger = ledger::Ledger::OpenForRepo(repo_root, WallClockMs);
   if (!ledger) return "";
   auto runs = (*ledger)->ActiveRuns();
   if (!runs) return "";

@@ -42,7 +42,20 @@ bool IgnoresStateDir(const std::string& exclude) {
 
 }  // namespace
 
-Result<std::filesystem::path> GitCommonDir(const std::filesystem::path& repo_root) {
+namespace {
+
+struct GitDirs {
+  std::filesystem::path git_dir;  // this working tree's own (HEAD, index)
+  std::filesystem::path common;   // shared by every worktree (objects, refs)
+};
+
+std::filesystem::path Normal(std::filesystem::path p) {
+  p = p.lexically_normal();
+  if (p.has_parent_path() && p.filename().empty()) p = p.parent_path();
+  return p;
+}
+
+Result<GitDirs> FindGitDirs(const std::filesystem::path& repo_root) {
   std::error_code ec;
   std::filesystem::path dot_git = repo_root / ".git";
   std::filesystem::path git_dir;
@@ -60,9 +73,26 @@ Result<std::filesystem::path> GitCommonDir(const std::filesystem::path& repo_roo
   if (std::string rel = TrimRight(ReadSmallFile(git_dir / "commondir")); !rel.empty()) {
     common = std::filesystem::path(rel).is_relative() ? git_dir / rel : std::filesystem::path(rel);
   }
-  common = common.lexically_normal();
-  if (common.has_parent_path() && common.filename().empty()) common = common.parent_path();
-  return common;
+  return GitDirs{Normal(git_dir), Normal(common)};
+}
+
+}  // namespace
+
+Result<std::filesystem::path> GitCommonDir(const std::filesystem::path& repo_root) {
+  return TRY(FindGitDirs(repo_root)).common;
+}
+
+Result<std::filesystem::path> LedgerPathFor(const std::filesystem::path& repo_root) {
+  GitDirs dirs = TRY(FindGitDirs(repo_root));
+  std::filesystem::path state;
+  if (dirs.git_dir == dirs.common) {
+    state = repo_root / ".tandem";  // the main working tree (or a submodule's)
+  } else if (dirs.common.filename() == ".git") {
+    state = dirs.common.parent_path() / ".tandem";  // linked: the main working tree's
+  } else {
+    state = dirs.common / "tandem";  // linked worktree of a bare or separate git dir
+  }
+  return state / "ledger.db";
 }
 
 Status KeepStateOutOfGitStatus(const std::filesystem::path& repo_root) {

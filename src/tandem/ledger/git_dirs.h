@@ -18,6 +18,15 @@ namespace tandem::ledger {
 // shared directory. kNotFound when `repo_root` has no .git.
 Result<std::filesystem::path> GitCommonDir(const std::filesystem::path& repo_root);
 
+// The one ledger of the repository whose working tree is `repo_root`, shared
+// by all its worktrees (docs/LEDGER.md): <root>/.tandem/ledger.db for the
+// main working tree; for a linked worktree (`git worktree add`), the main
+// working tree's, found through the git common directory (<main>/.git); for
+// a linked worktree whose common directory is not named .git (a bare
+// repository, --separate-git-dir), <common dir>/tandem/ledger.db.
+// kNotFound when `repo_root` has no .git.
+Result<std::filesystem::path> LedgerPathFor(const std::filesystem::path& repo_root);
+
 // The lines KeepStateOutOfGitStatus adds: everything under .tandem/ except
 // the repository's configuration, which a team may want to commit.
 inline constexpr char kExcludeLines[] =

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "tandem/base/token_rate.h"
+#include "tandem/ledger/git_dirs.h"
 #include "tandem/ledger/migrations.h"
 #include "tandem/ledger/rows.h"
 #include "tandem/ledger/sqlite.h"
@@ -43,7 +44,13 @@ Status NothingChanged(Db& db, std::string_view table, std::string_view id_column
 }  // namespace
 
 std::filesystem::path Ledger::PathForRepo(const std::filesystem::path& repo_root) {
-  return repo_root / ".tandem" / "ledger.db";
+  auto shared = LedgerPathFor(repo_root);
+  return shared ? *shared : repo_root / ".tandem" / "ledger.db";
+}
+
+Result<std::unique_ptr<Ledger>> Ledger::OpenForRepo(const std::filesystem::path& repo_root,
+                                                    Clock clock) {
+  return Open({PathForRepo(repo_root), std::move(clock)});
 }
 
 Ledger::Ledger(LedgerOptions options, std::unique_ptr<Db> db)
