@@ -93,9 +93,6 @@ TEST_F(RepoRootTest, ALinkedWorktreeSharesTheMainCheckoutsLedger) {
 
   std::string linked = OutsidePath("linked");
   Git("worktree add -q --detach " + linked);
-  // The configuration is per working tree (the model server's address).
-  fs::create_directories(linked + "/.tandem");
-  fs::copy_file(root() + "/.tandem/config.toml", linked + "/.tandem/config.toml");
   fs::create_directories(linked + "/sub");
   SetTandemCwd(linked + "/sub");
 

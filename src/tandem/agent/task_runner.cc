@@ -1,10 +1,11 @@
 #include "tandem/base/clock.h"
 #include "tandem/agent/task_runner.h"
 
-#include <map>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <map>
 #include <mutex>
 #include <random>
 #include <set>

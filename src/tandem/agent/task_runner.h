@@ -75,10 +75,7 @@ struct TaskResult {
 };
 
 // Restores the checkpoint of every step a dead tandem process left
-// 'running' in this repository, and closes its runs as interrupted. The
-// ledger is shared by the repository's worktrees: each step is restored in
-// the working tree its run recorded (runs.repo; `repo_root` when empty), and
-// skipped with a line when that tree no longer exists.
+// 'running' in this repository, and closes its runs as interrupted.
 // Returns a line per recovered step (empty when there was nothing to do).
 Result<std::vector<std::string>> RecoverInterrupted(const std::string& repo_root,
                                                     ledger::Ledger& ledger);

@@ -123,9 +123,10 @@ CommandRun SetupTrust(CLI::App& app) {
   app.add_flag("--revoke", *revoke, "Forget this repository: its configuration is untrusted again");
   app.add_flag("--list", *list, "List the trusted repositories")->excludes("--revoke");
   return [revoke, list](const Invocation& in) {
-    return RunTrust(in.repo_root, *list     ? TrustAction::kList
-                    : *revoke ? TrustAction::kRevoke
-                              : TrustAction::kTrust);
+    TrustAction action = *list     ? TrustAction::kList
+                         : *revoke ? TrustAction::kRevoke
+                                   : TrustAction::kTrust;
+    return RunTrust(in.repo_root, action);
   };
 }
 

@@ -99,7 +99,7 @@ Result<ModelHandle> OpenModel(Runtime& runtime, config::Role role, const std::st
 }
 
 Result<std::unique_ptr<ledger::Ledger>, ExitCode> OpenLedger(const std::string& repo_root) {
-  auto ledger = ledger::Ledger::OpenForRepo(repo_root, WallClockMs);
+  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(repo_root), WallClockMs});
   if (!ledger) {
     fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
     return kExitInternal;

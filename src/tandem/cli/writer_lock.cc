@@ -27,7 +27,7 @@ std::string LocalTime(int64_t ms) {
 std::string LiveRunOf(const std::string& repo_root, const ledger::ProcessIdentity& holder) {
   std::error_code ec;
   if (!std::filesystem::exists(ledger::Ledger::PathForRepo(repo_root), ec)) return "";
-  auto ledger = ledger::Ledger::OpenForRepo(repo_root, WallClockMs);
+  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(repo_root), WallClockMs});
   if (!ledger) return "";
   auto runs = (*ledger)->ActiveRuns();
   if (!runs) return "";

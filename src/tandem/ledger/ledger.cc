@@ -43,14 +43,12 @@ Status NothingChanged(Db& db, std::string_view table, std::string_view id_column
 
 }  // namespace
 
+// The repository's one ledger, shared by its worktrees (LedgerPathFor in
+// git_dirs.h); a directory without .git (a test's scratch directory) gets
+// <repo_root>/.tandem/ledger.db.
 std::filesystem::path Ledger::PathForRepo(const std::filesystem::path& repo_root) {
   auto shared = LedgerPathFor(repo_root);
   return shared ? *shared : repo_root / ".tandem" / "ledger.db";
-}
-
-Result<std::unique_ptr<Ledger>> Ledger::OpenForRepo(const std::filesystem::path& repo_root,
-                                                    Clock clock) {
-  return Open({PathForRepo(repo_root), std::move(clock)});
 }
 
 Ledger::Ledger(LedgerOptions options, std::unique_ptr<Db> db)

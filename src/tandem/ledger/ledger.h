@@ -1,6 +1,5 @@
 // Ledger: the durable record of everything tandem does, in SQLite at
-// <repo>/.tandem/ledger.db, one per repository and shared by its worktrees
-// (PathForRepo; schema and queries: docs/LEDGER.md).
+// <repo>/.tandem/ledger.db (schema and queries: docs/LEDGER.md).
 //
 // Runs, tasks, steps, model and tool calls, gate runs (which double as the
 // gate cache by tree hash), rollbacks, approvals, escalations and steer
@@ -89,15 +88,8 @@ struct RunReport {
 
 class Ledger {
  public:
-  // The repository's one ledger file for the working tree `repo_root`:
-  // LedgerPathFor (ledger/git_dirs.h), so a linked worktree resolves to its
-  // main checkout's <main>/.tandem/ledger.db. A directory without .git (a
-  // test's scratch directory) gets <repo_root>/.tandem/ledger.db.
+  // <repo_root>/.tandem/ledger.db
   static std::filesystem::path PathForRepo(const std::filesystem::path& repo_root);
-
-  // Open({PathForRepo(repo_root), clock}): how every command opens it.
-  static Result<std::unique_ptr<Ledger>> OpenForRepo(const std::filesystem::path& repo_root,
-                                                     Clock clock);
 
   // Opens or creates the ledger (and its parent directory), switches it to
   // WAL, and migrates an older schema to the current one. Errors:
