@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "tests/e2e/e2e_fixture.h"
@@ -149,6 +150,38 @@ TEST_F(GuardrailTest, UndoRestoresIgnoredFilesAStepOverwrote) {
 
   ASSERT_EQ(undo.exit_code, 0) << undo.Describe();
   EXPECT_EQ(ReadFile("data/app.sqlite"), "the user's rows\n");
+}
+
+// Git trees hold no empty directory; tandem records them beside its
+// checkpoints, so removing one is undone like removing a file.
+TEST_F(GuardrailTest, CommandThatRemovesEmptyDirectoriesIsRolledBackWithThem) {
+  MakePassingRepo();
+  std::filesystem::create_directories(root() + "/spool");
+  std::filesystem::create_directories(root() + "/cache/a/b");
+
+  TandemRun run = TryOnce(
+      {Call("run_command", {{"command", "rmdir spool && rm -r cache && rm tracked.txt"}})});
+
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  ASSERT_EQ(run.Events("step_rolled_back").size(), 1u) << run.Describe();
+  EXPECT_TRUE(std::filesystem::is_directory(root() + "/spool")) << run.Describe();
+  EXPECT_TRUE(std::filesystem::is_directory(root() + "/cache/a/b"));
+  EXPECT_EQ(ReadFile("tracked.txt"), "keep me\n");
+}
+
+TEST_F(GuardrailTest, UndoRestoresAnEmptyDirectoryAStepRemoved) {
+  MakePassingRepo();
+  std::filesystem::create_directories(root() + "/spool");
+
+  TandemRun run = TryOnce({Call("run_command", {{"command", "rmdir spool && mkdir made"}})});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  ASSERT_FALSE(Exists("spool"));
+
+  TandemRun undo = RunTandem({"undo"});
+
+  ASSERT_EQ(undo.exit_code, 0) << undo.Describe();
+  EXPECT_TRUE(std::filesystem::is_directory(root() + "/spool"));
+  EXPECT_FALSE(Exists("made"));
 }
 
 TEST_F(GuardrailTest, StepOverTheLineCapIsRolledBack) {

@@ -1,14 +1,13 @@
 #include "tandem/workspace/tree_watcher.h"
 
 #include <dirent.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 
 #include <algorithm>
 #include <vector>
 
 #include "tandem/workspace/touched_paths.h"
+#include "tandem/workspace/worktree_io.h"
 
 namespace tandem::workspace::internal {
 namespace {
@@ -22,15 +21,6 @@ std::string_view BaseName(std::string_view path) {
 
 std::string Join(const std::string& dir, const std::string& name) {
   return dir.empty() ? name : dir + "/" + name;
-}
-
-// Filesystems where a directory's link count is 2 + its subdirectories, so
-// a count of 2 proves a leaf and spares reading it (on others, btrfs or
-// FUSE, the count says nothing).
-bool LinkCountCountsSubdirs(const std::string& root) {
-  struct statfs fs {};
-  if (statfs(root.c_str(), &fs) != 0) return false;
-  return fs.f_type == EXT4_SUPER_MAGIC || fs.f_type == XFS_SUPER_MAGIC || fs.f_type == TMPFS_MAGIC;
 }
 
 bool Under(const std::string& path, const std::string& dir) {

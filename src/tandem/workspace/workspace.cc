@@ -4,10 +4,12 @@
 #include <charconv>
 #include <ctime>
 #include <future>
+#include <iterator>
 #include <set>
 #include <utility>
 
 #include "tandem/base/kill_point.h"
+#include "tandem/workspace/empty_dirs.h"
 #include "tandem/workspace/git_handle.h"
 #include "tandem/workspace/ignored_files.h"
 #include "tandem/workspace/stat_cache.h"
@@ -29,6 +31,7 @@ class WorkspaceState {
   std::string root;  // ends in '/'
   std::unique_ptr<StatCache> stat_cache;
   std::unique_ptr<IgnoredFiles> ignored;  // the protected git-ignored files
+  std::unique_ptr<EmptyDirs> empty_dirs;
   // Null when inotify is unavailable: then every unknown step rescans.
   std::unique_ptr<TreeWatcher> watcher;
 
@@ -54,15 +57,23 @@ class WorkspaceState {
   int64_t next_seq = 0;
   std::optional<git_oid> last_commit;
   TreePtr current_tree;  // what the working tree holds, as far as tandem knows
-  // The head of refs/tandem/ignored/<run-id> and the tree it records.
+  // The head of refs/tandem/ignored/<run-id>, the tree and the empty
+  // directories it records.
   std::optional<git_oid> ignored_commit;
   git_oid ignored_recorded{};
+  std::set<std::string> empty_dirs_recorded;
 
   Result<CommitPtr> CommitOf(const CheckpointId& id);
   Result<TreePtr> TreeOf(const CheckpointId& id);
   // The protected ignored files' tree of a checkpoint; null for a commit
   // that records none (HEAD, checkpoints older than this record).
   Result<TreePtr> IgnoredTreeOf(const CheckpointId& id);
+  // The commit on refs/tandem/ignored/<run> that a checkpoint names; null
+  // for a commit that names none.
+  Result<CommitPtr> SideCommitOf(const CheckpointId& id);
+  // The empty directories a checkpoint records; nullopt when it records
+  // none (HEAD, checkpoints older than this record).
+  Result<std::optional<std::set<std::string>>> EmptyDirsOf(const CheckpointId& id);
   Status LoadCaches();
   Result<git_oid> FullScan();
   std::vector<std::string> ChangedLinks();
@@ -70,6 +81,12 @@ class WorkspaceState {
   void MergeSurvey();
   Status RecordIgnored(std::string& message);
   Status RestoreIgnored(git_tree* target, const std::vector<std::string>& under, bool all);
+  Status RestoreEmptyDirs(const std::set<std::string>& target, const std::vector<std::string>& under,
+                          bool all, const std::set<std::string>& extra);
+  // Restore() when `undo_dirs` is null; else Undo(): then only the empty
+  // directories in `undo_dirs` or on the way to `paths` are restored.
+  Result<CheckpointId> RestoreTo(const CheckpointId& target, const TouchedPaths& paths,
+                                 const std::set<std::string>* undo_dirs);
   Result<CheckpointId> Record(const git_oid& tree, std::string_view label);
   Result<bool> Ignored(const std::string& path);
   Result<bool> Matches(const std::string& path, const git_tree_entry* entry);
@@ -139,17 +156,28 @@ Result<CommitPtr> WorkspaceState::CommitOf(const CheckpointId& id) {
   return CommitPtr(raw);
 }
 
-Result<TreePtr> WorkspaceState::IgnoredTreeOf(const CheckpointId& id) {
+Result<CommitPtr> WorkspaceState::SideCommitOf(const CheckpointId& id) {
   CommitPtr commit = TRY(CommitOf(id));
   std::string_view message = git_commit_message(commit.get());
   constexpr std::string_view kTrailer = "\nTandem-Ignored: ";
   size_t at = message.find(kTrailer);
-  if (at == std::string_view::npos) return TreePtr();
+  if (at == std::string_view::npos) return CommitPtr();
   std::string hex(message.substr(at + kTrailer.size(), GIT_OID_HEXSZ));
-  CommitPtr side = TRY(CommitOf(CheckpointId{hex}));
+  return CommitOf(CheckpointId{hex});
+}
+
+Result<TreePtr> WorkspaceState::IgnoredTreeOf(const CheckpointId& id) {
+  CommitPtr side = TRY(SideCommitOf(id));
+  if (!side) return TreePtr();
   git_tree* tree = nullptr;
   TANDEM_GIT_CALL(git_commit_tree(&tree, side.get()), "reading ignored files of " + id.hex);
   return TreePtr(tree);
+}
+
+Result<std::optional<std::set<std::string>>> WorkspaceState::EmptyDirsOf(const CheckpointId& id) {
+  CommitPtr side = TRY(SideCommitOf(id));
+  if (!side) return std::optional<std::set<std::string>>();
+  return std::optional<std::set<std::string>>(EmptyDirs::Decode(git_commit_message(side.get())));
 }
 
 Status WorkspaceState::LoadCaches() {
@@ -170,6 +198,13 @@ Status WorkspaceState::LoadCaches() {
   }
   git_error_clear();
   ignored = TANDEM_WS_TRY(IgnoredFiles::Load(repo.get(), Protection(std::move(exempt))));
+  // Exempt ignored directories (build output) are not restored, so neither
+  // are the empty directories in them; when in doubt, a directory counts.
+  empty_dirs = std::make_unique<EmptyDirs>(root, [this](const std::string& dir) {
+    if (!ignored->rules().Exempt(dir, /*is_dir=*/true)) return false;
+    Result<bool> is_ignored = Ignored(dir);
+    return is_ignored && *is_ignored;
+  });
   return Status::Ok();
 }
 
@@ -183,6 +218,7 @@ Result<git_oid> WorkspaceState::FullScan() {
   linked.clear();
   captured_since_scan.clear();
   scan_paths = std::make_shared<const std::vector<std::string>>(stat_cache->Paths());
+  empty_dirs->Scan(*scan_paths);
   StartSurvey();
   return tree;
 }
@@ -256,16 +292,20 @@ Result<git_oid> CommitOnRef(git_repository* repo, const git_oid& tree_id,
 
 }  // namespace
 
-// Chains the protected ignored files' tree onto refs/tandem/ignored/<run>
-// when it changed, and names that commit in the checkpoint's `message`.
+// Chains the protected ignored files' tree and the empty directories onto
+// refs/tandem/ignored/<run> when either changed, and names that commit in
+// the checkpoint's `message`.
 Status WorkspaceState::RecordIgnored(std::string& message) {
   git_oid tree_id = TANDEM_WS_TRY(ignored->Tree());
-  if (!ignored_commit || !git_oid_equal(&tree_id, &ignored_recorded)) {
+  if (!ignored_commit || !git_oid_equal(&tree_id, &ignored_recorded) ||
+      empty_dirs->dirs() != empty_dirs_recorded) {
     ignored_commit = TANDEM_WS_TRY(CommitOnRef(
         repo.get(), tree_id, ignored_commit,
-        "tandem protected ignored files\n\nTandem-Run: " + run_id + "\n",
+        "tandem protected ignored files\n\nTandem-Run: " + run_id + "\n" +
+            EmptyDirs::Encode(empty_dirs->dirs()),
         Workspace::IgnoredRef(run_id)));
     ignored_recorded = tree_id;
+    empty_dirs_recorded = empty_dirs->dirs();
   }
   RETURN_IF_ERROR(ignored->Save());
   message += "Tandem-Ignored: " + OidHex(*ignored_commit) + "\n";
@@ -438,7 +478,10 @@ Result<git_oid> WorkspaceState::TreeWithTouched(const TouchedPaths& touched) {
 
 Result<git_oid> WorkspaceState::TreeWithPaths(const std::vector<std::string>& paths) {
   std::vector<TreeChange> changes;
-  for (const std::string& p : paths) RETURN_IF_ERROR(CapturePath(p, changes));
+  for (const std::string& p : paths) {
+    RETURN_IF_ERROR(CapturePath(p, changes));
+    empty_dirs->Update(p);
+  }
   if (changes.empty()) return *git_tree_id(current_tree.get());
   return ApplyTreeChanges(repo.get(), current_tree.get(), changes);
 }
@@ -546,6 +589,83 @@ Status WorkspaceState::RestoreIgnored(git_tree* target, const std::vector<std::s
   return Status::Ok();
 }
 
+// Makes the empty directories match `target` where the restore reaches:
+// everywhere (`all`), or at, under or above the paths `under`, and at the
+// directories `extra`. A directory the target does not have is removed only
+// while empty (with its parents that held nothing else); one it has is made.
+Status WorkspaceState::RestoreEmptyDirs(const std::set<std::string>& target,
+                                        const std::vector<std::string>& under, bool all,
+                                        const std::set<std::string>& extra) {
+  auto related = [](const std::string& a, const std::string& b) {
+    const std::string& shorter = a.size() <= b.size() ? a : b;
+    const std::string& longer = a.size() <= b.size() ? b : a;
+    return longer.compare(0, shorter.size(), shorter) == 0 &&
+           (longer.size() == shorter.size() || longer[shorter.size()] == '/');
+  };
+  auto reached = [&](const std::string& dir) {
+    return all || extra.count(dir) > 0 ||
+           std::any_of(under.begin(), under.end(), [&](const std::string& u) { return related(dir, u); });
+  };
+  std::set<std::string> candidates = empty_dirs->dirs();
+  candidates.insert(extra.begin(), extra.end());
+  std::vector<std::string> removed;
+  std::vector<std::string> reread;
+  for (const std::string& dir : candidates) {
+    if (!reached(dir)) continue;
+    reread.push_back(dir);
+    if (target.count(dir) > 0) continue;
+    if (rmdir((root + dir).c_str()) != 0) continue;  // not empty (or gone): kept as is
+    PruneEmptyDirs(root, Parent(dir));
+    removed.push_back(dir);
+  }
+  for (const std::string& dir : target) {
+    if (!reached(dir) && std::none_of(removed.begin(), removed.end(),
+                                      [&](const std::string& r) { return related(dir, r); })) {
+      continue;
+    }
+    RETURN_IF_ERROR(MakeDirs(root, dir));
+    reread.push_back(dir);
+  }
+  for (const std::string& dir : reread) empty_dirs->Update(dir);
+  return Status::Ok();
+}
+
+Result<CheckpointId> WorkspaceState::RestoreTo(const CheckpointId& target, const TouchedPaths& paths,
+                                               const std::set<std::string>* undo_dirs) {
+  RETURN_IF_ERROR(RequireRun());
+  TreePtr target_tree = TRY(TreeOf(target));
+  TreePtr target_ignored = TRY(IgnoredTreeOf(target));
+  std::optional<std::set<std::string>> target_dirs = TRY(EmptyDirsOf(target));
+  std::vector<std::string> restore_paths;
+  if (paths.unknown()) {
+    git_oid now = TRY(TreeWithTouched(paths));
+    current_tree = TRY(LookupTree(repo.get(), now));
+    rescan_next = false;
+    std::vector<FileChange> changes = TRY(DiffTrees(repo.get(), current_tree.get(), target_tree.get()));
+    for (FileChange& c : changes) restore_paths.push_back(std::move(c.path));
+  } else {
+    restore_paths = TRY(CanonicalPathSet(paths.paths()));
+    // The paths may have changed since the last capture (a step rolled back
+    // before its checkpoint).
+    for (const std::string& p : restore_paths) empty_dirs->Update(p);
+  }
+  std::vector<TreeChange> changes;
+  for (const std::string& p : restore_paths) {
+    RETURN_IF_ERROR(RestorePath(target_tree.get(), p, changes));
+    KillPoint("restore_path_written");  // crash tests: a restore half done
+  }
+  if (target_ignored) {
+    RETURN_IF_ERROR(RestoreIgnored(target_ignored.get(), restore_paths, paths.unknown()));
+  }
+  for (const std::string& p : restore_paths) empty_dirs->Update(p);
+  if (target_dirs) {
+    RETURN_IF_ERROR(RestoreEmptyDirs(*target_dirs, restore_paths, undo_dirs == nullptr,
+                                     undo_dirs ? *undo_dirs : std::set<std::string>()));
+  }
+  git_oid tree = TRY(ApplyTreeChanges(repo.get(), current_tree.get(), changes));
+  return Record(tree, "restore " + target.Short());
+}
+
 Result<std::vector<std::pair<int64_t, git_oid>>> WorkspaceState::ListRun(std::string_view id) {
   if (!ValidRunId(id)) return InvalidArgument("bad run id: " + std::string(id));
   std::string prefix = Workspace::RunRefPrefix(id);
@@ -651,6 +771,7 @@ Result<CheckpointId> Workspace::StartRun(std::string_view run_id) {
       s.ignored_commit = side;
       CommitPtr commit = TRY(s.CommitOf(CheckpointId{internal::OidHex(side)}));
       s.ignored_recorded = *git_commit_tree_id(commit.get());
+      s.empty_dirs_recorded = internal::EmptyDirs::Decode(git_commit_message(commit.get()));
     }
     git_error_clear();
   } else {
@@ -712,31 +833,7 @@ Result<std::string> Workspace::Patch(const CheckpointId& from, const CheckpointI
 }
 
 Result<CheckpointId> Workspace::Restore(const CheckpointId& target, const TouchedPaths& paths) {
-  internal::WorkspaceState& s = *state_;
-  RETURN_IF_ERROR(s.RequireRun());
-  TreePtr target_tree = TRY(s.TreeOf(target));
-  TreePtr target_ignored = TRY(s.IgnoredTreeOf(target));
-  std::vector<std::string> restore_paths;
-  if (paths.unknown()) {
-    git_oid now = TRY(s.TreeWithTouched(paths));
-    s.current_tree = TRY(internal::LookupTree(s.repo.get(), now));
-    s.rescan_next = false;
-    std::vector<FileChange> changes =
-        TRY(internal::DiffTrees(s.repo.get(), s.current_tree.get(), target_tree.get()));
-    for (FileChange& c : changes) restore_paths.push_back(std::move(c.path));
-  } else {
-    restore_paths = TRY(CanonicalPathSet(paths.paths()));
-  }
-  std::vector<TreeChange> changes;
-  for (const std::string& p : restore_paths) {
-    RETURN_IF_ERROR(s.RestorePath(target_tree.get(), p, changes));
-    KillPoint("restore_path_written");  // crash tests: a restore half done
-  }
-  if (target_ignored) {
-    RETURN_IF_ERROR(s.RestoreIgnored(target_ignored.get(), restore_paths, paths.unknown()));
-  }
-  git_oid tree = TRY(internal::ApplyTreeChanges(s.repo.get(), s.current_tree.get(), changes));
-  return s.Record(tree, "restore " + target.Short());
+  return state_->RestoreTo(target, paths, nullptr);
 }
 
 Status Workspace::KeepBestAttempt(const CheckpointId& checkpoint) {
@@ -799,8 +896,19 @@ Result<CheckpointId> Workspace::Undo(std::string_view run_id) {
   if (!edited.empty()) {
     return FailedPrecondition("changed since the run ended: " + edited);
   }
-  if (paths.empty()) return s.Record(*git_tree_id(s.current_tree.get()), "undo (nothing to do)");
-  return Restore(checkpoints.front(), TouchedPaths::Only(std::move(paths)));
+  // Empty directories the run made or removed: made ones are removed while
+  // still empty, removed ones made again.
+  std::set<std::string> dirs;
+  auto dirs_before = TRY(s.EmptyDirsOf(checkpoints.front()));
+  auto dirs_after = TRY(s.EmptyDirsOf(checkpoints.back()));
+  if (dirs_before && dirs_after) {
+    std::set_symmetric_difference(dirs_before->begin(), dirs_before->end(), dirs_after->begin(),
+                                  dirs_after->end(), std::inserter(dirs, dirs.end()));
+  }
+  if (paths.empty() && dirs.empty()) {
+    return s.Record(*git_tree_id(s.current_tree.get()), "undo (nothing to do)");
+  }
+  return s.RestoreTo(checkpoints.front(), TouchedPaths::Only(std::move(paths)), &dirs);
 }
 
 }  // namespace tandem::workspace

@@ -37,14 +37,19 @@
 // refs/tandem/ignored/<run-id>, and each checkpoint names the commit holding
 // its state (a `Tandem-Ignored:` trailer): never in the checkpoint's own
 // tree, so their content stays out of diffs, patches and tree hashes.
+// Empty directories, which no git tree can hold, are listed in the message
+// of that same commit (empty_dirs.h): the chain gains a commit only when the
+// ignored files or the empty directories change.
 //
 // Rollback contract: after Restore(c, paths) the working tree matches
 // checkpoint `c` at `paths` exactly (created files removed, deleted files
 // restored, contents and modes restored, byte for byte: no CRLF or
 // .gitattributes filter applies), for protected ignored files as for the
-// others. Exempt ignored files are neither captured nor removed. Empty
-// directories are not recorded (git has no such object); directories
-// emptied by a restore are removed.
+// others, and its empty directories match c's wherever they differ from
+// the last checkpoint's (an empty directory is removed only while empty).
+// Exempt ignored files, and empty directories in exempt directories, are
+// neither captured nor removed. Directories emptied by a restore are removed
+// unless `c` has them.
 //
 // Thread-safety: not thread-safe. Use one Workspace per worktree (variants
 // each get their own worktree and Workspace); separate Workspaces may run
@@ -147,7 +152,8 @@ class Workspace {
 
   // Restores the working tree to how it was before run `run_id` (its
   // checkpoint 0) at every path the run changed (checkpoint 0 vs its last
-  // checkpoint). FailedPrecondition naming the files if the user changed any
+  // checkpoint), empty directories included (one the run made is removed
+  // only while still empty). FailedPrecondition naming the files if the user changed any
   // of them since the run's last checkpoint; NotFound for an unknown run.
   // REQUIRES: an active run (e.g. the undo command's own), which records
   // the result. Returns the checkpoint recorded after the undo.

@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,9 +17,13 @@ namespace {
 
 Status Errno(const std::string& what) { return IoError(what + ": " + std::strerror(errno)); }
 
-Status EnsureParents(const std::string& root, const std::string& path) {
-  for (size_t slash = path.find('/'); slash != std::string::npos; slash = path.find('/', slash + 1)) {
-    std::string dir = root + path.substr(0, slash);
+// Makes the parent directories of `path` (and `path` itself with
+// `with_last`), never following a symlink: a file or symlink standing where
+// a directory must go is replaced.
+Status EnsureDirs(const std::string& root, const std::string& path, bool with_last) {
+  std::string with = with_last ? path + "/" : path;
+  for (size_t slash = with.find('/'); slash != std::string::npos; slash = with.find('/', slash + 1)) {
+    std::string dir = root + with.substr(0, slash);
     struct stat st{};
     if (lstat(dir.c_str(), &st) == 0) {
       if (S_ISDIR(st.st_mode)) continue;
@@ -28,6 +34,10 @@ Status EnsureParents(const std::string& root, const std::string& path) {
     if (mkdir(dir.c_str(), 0777) != 0) return Errno("creating " + dir);
   }
   return Status::Ok();
+}
+
+Status EnsureParents(const std::string& root, const std::string& path) {
+  return EnsureDirs(root, path, /*with_last=*/false);
 }
 
 Status RemoveTree(const std::string& full) {
@@ -221,6 +231,16 @@ Result<std::vector<std::string>> ListFiles(const std::string& root, const std::s
   RETURN_IF_ERROR(ListFilesInto(root, path, out));
   std::sort(out.begin(), out.end());
   return out;
+}
+
+bool LinkCountCountsSubdirs(const std::string& root) {
+  struct statfs fs {};
+  if (statfs(root.c_str(), &fs) != 0) return false;
+  return fs.f_type == EXT4_SUPER_MAGIC || fs.f_type == XFS_SUPER_MAGIC || fs.f_type == TMPFS_MAGIC;
+}
+
+Status MakeDirs(const std::string& root, const std::string& path) {
+  return EnsureDirs(root, path, /*with_last=*/true);
 }
 
 void PruneEmptyDirs(const std::string& root, std::string dir) {

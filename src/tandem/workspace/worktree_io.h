@@ -57,6 +57,14 @@ Status RemovePath(const std::string& root, const std::string& path, Keep keep);
 // git does. Empty if `path` is not a directory.
 Result<std::vector<std::string>> ListFiles(const std::string& root, const std::string& path);
 
+// True on filesystems where a directory's link count is 2 + its
+// subdirectories (ext4, xfs, tmpfs); on others (btrfs, FUSE) it says nothing.
+bool LinkCountCountsSubdirs(const std::string& root);
+
+// Makes directory `path` and its missing parents. Never follows a symlink:
+// a file or symlink standing where a directory must go is replaced.
+Status MakeDirs(const std::string& root, const std::string& path);
+
 // Removes `dir` and then its parents while they are empty (never the root).
 void PruneEmptyDirs(const std::string& root, std::string dir);
 
