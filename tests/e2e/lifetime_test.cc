@@ -11,8 +11,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "tests/e2e/e2e_fixture.h"
 
@@ -97,6 +103,121 @@ TEST_F(LifetimeTest, AClosedTerminalRollsBackTheUnfinishedStepLikeCtrlC) {
   EXPECT_EQ(ReadFile("kept.txt"), "kept\n");
   EXPECT_FALSE(Exists("partial.txt"));
   EXPECT_FALSE(Exists("started.marker"));
+  EXPECT_EQ(LedgerValue("SELECT outcome FROM runs"), "interrupted");
+}
+
+// Reads `fd` on a thread of its own until Stop(), which then closes it: a
+// writer to the other end never blocks on a full buffer meanwhile.
+class Drain {
+ public:
+  explicit Drain(int fd) : fd_(fd) {
+    if (::pipe2(stop_, O_CLOEXEC) != 0) stop_[0] = stop_[1] = -1;
+    thread_ = std::thread([this] {
+      char buf[4096];
+      for (;;) {
+        pollfd fds[2] = {{fd_, POLLIN, 0}, {stop_[0], POLLIN, 0}};
+        if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
+        if (fds[1].revents != 0) break;
+        if (fds[0].revents != 0 && ::read(fd_, buf, sizeof buf) <= 0) break;
+      }
+    });
+  }
+  ~Drain() { Stop(); }
+  void Stop() {
+    if (!thread_.joinable()) return;
+    ::close(stop_[1]);
+    thread_.join();
+    ::close(stop_[0]);
+    ::close(fd_);
+  }
+
+ private:
+  int fd_;
+  int stop_[2];
+  std::thread thread_;
+};
+
+// Starts `tandem <args>` in the repository, as SpawnTandem does, but with
+// `stdio` (async-signal-safe calls only) run in the child first to set up
+// its descriptors 0-2.
+TandemProcess ForkTandem(const std::string& root, const std::string& config_home,
+                         const std::vector<std::string>& args, const std::function<void()>& stdio) {
+  const std::string binary = std::string(TANDEM_BINARY_DIR) + "/tandem";
+  std::vector<char*> argv = {const_cast<char*>(binary.c_str())};
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  TandemProcess process{-1, config_home + "/no.out", config_home + "/no.err"};
+  process.pid = ::fork();
+  if (process.pid == 0) {
+    stdio();
+    if (::chdir(root.c_str()) != 0) ::_exit(127);
+    ::setenv("XDG_CONFIG_HOME", config_home.c_str(), 1);
+    for (int sig : {SIGINT, SIGHUP, SIGPIPE}) ::signal(sig, SIG_DFL);
+    ::execv(binary.c_str(), argv.data());
+    ::_exit(127);
+  }
+  return process;
+}
+
+// A real hangup, not a kill(SIGHUP): tandem runs as the session leader on a
+// pty whose master is closed mid-step, so after the signal every write to its
+// terminal fails (EIO). The rollback must still complete and be recorded.
+TEST_F(LifetimeTest, AHungUpTerminalStillRollsBackTheStepAndRecordsIt) {
+  MakePassingRepo();
+  StartServer(KeptThenSlowCommandScript());
+  int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(::grantpt(master), 0);
+  ASSERT_EQ(::unlockpt(master), 0);
+  const std::string slave = ::ptsname(master);
+  TandemProcess process =
+      ForkTandem(root(), OutsidePath("xdg-config"), {"do", "slow work"}, [&slave] {
+        ::setsid();
+        int tty = ::open(slave.c_str(), O_RDWR);  // becomes the controlling terminal
+        if (tty < 0) ::_exit(127);
+        for (int fd : {0, 1, 2}) ::dup2(tty, fd);
+      });
+  ASSERT_GE(process.pid, 0);
+  Drain terminal(master);
+  bool started = WaitForFile("started.marker", std::chrono::seconds(30));
+  terminal.Stop();  // closes the master: the kernel sends SIGHUP to tandem
+  TandemRun run = WaitTandem(process);
+  ASSERT_TRUE(started);
+
+  EXPECT_EQ(run.exit_code, 130) << run.Describe();
+  EXPECT_EQ(ReadFile("kept.txt"), "kept\n");
+  EXPECT_FALSE(Exists("partial.txt")) << "the unfinished step was not rolled back";
+  EXPECT_FALSE(Exists("started.marker"));
+  EXPECT_EQ(LedgerValue("SELECT outcome FROM runs"), "interrupted");
+}
+
+// `tandem do --json ... | head`: the reader of tandem's output goes away
+// mid-step. The next write must not kill tandem (SIGPIPE) with the step
+// unrolled; Ctrl-C then rolls it back as usual.
+TEST_F(LifetimeTest, AReaderOfItsOutputGoingAwayDoesNotKillTandemMidStep) {
+  MakePassingRepo();
+  StartServer(KeptThenSlowCommandScript());
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  const std::string err = OutsidePath("pipe.err");
+  TandemProcess process =
+      ForkTandem(root(), OutsidePath("xdg-config"), {"do", "--json", "slow work"}, [&] {
+        ::dup2(out[1], 1);
+        int fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0) ::dup2(fd, 2);
+      });
+  ASSERT_GE(process.pid, 0);
+  ::close(out[1]);
+  Drain reader(out[0]);
+  bool started = WaitForFile("started.marker", std::chrono::seconds(30));
+  reader.Stop();  // the reader is gone: tandem's next write meets a closed pipe
+  ::kill(process.pid, SIGINT);
+  TandemRun run = WaitTandem(process);
+  ASSERT_TRUE(started);
+
+  EXPECT_EQ(run.term_signal, 0) << "killed by signal " << run.term_signal << ": " << Slurp(err);
+  EXPECT_EQ(run.exit_code, 130) << Slurp(err);
+  EXPECT_FALSE(Exists("partial.txt")) << "the unfinished step was not rolled back";
   EXPECT_EQ(LedgerValue("SELECT outcome FROM runs"), "interrupted");
 }
 

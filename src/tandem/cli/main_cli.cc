@@ -1,3 +1,4 @@
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -32,6 +33,10 @@ Result<Invocation> FindInvocation(const std::string& dir) {
 }  // namespace
 
 int Main(int argc, char** argv) {
+  // A write to a closed pipe (the orphan guard gone, a reader of our output
+  // gone) fails with EPIPE instead of killing tandem mid-step, unrolled.
+  // Children get the default back (platform/process.cc).
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"tandem: slow plans, fast executes. A verified orchestrator for coding models.",
                "tandem"};
   app.set_version_flag("--version,-V", std::string("tandem ") + kVersion);
