@@ -237,7 +237,7 @@ class Builder {
       }
       entries = std::move(*read);
     }
-    trust.state = Evaluate(entries, trust.git_dir, trust.sha256);
+    trust.state = Evaluate(entries, TrustedPart::kConfig, trust.git_dir, trust.sha256);
     if (trust.state == RepoTrust::State::kTrusted || !inputs.refuse_untrusted) return;
     std::string headline =
         trust.state == RepoTrust::State::kChanged

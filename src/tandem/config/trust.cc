@@ -15,8 +15,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kHeader =
-    "# Repositories whose own .tandem/config.toml you trusted with `tandem trust`.\n"
-    "# A file stays trusted only while its SHA-256 matches; `tandem trust --revoke` forgets one.\n";
+    "# Repositories whose own .tandem/config.toml and verify.md grants you trusted with\n"
+    "# `tandem trust`. They stay trusted only while their SHA-256 matches;\n"
+    "# `tandem trust --revoke` forgets one.\n";
 
 std::string Canonical(const fs::path& path) {
   std::error_code ec;
@@ -102,8 +103,10 @@ Result<std::vector<TrustedRepo>> ReadTrustStore(const std::string& path) {
       repo.git_dir = (*entry)["git_dir"].value_or(std::string());
       repo.config_path = (*entry)["config"].value_or(std::string());
       repo.sha256 = (*entry)["sha256"].value_or(std::string());
-      if (repo.git_dir.empty() || repo.sha256.empty()) {
-        return bad(element, "a [[repository]] needs git_dir and sha256");
+      repo.verify_path = (*entry)["verify"].value_or(std::string());
+      repo.grants_sha256 = (*entry)["grants_sha256"].value_or(std::string());
+      if (repo.git_dir.empty() || (repo.sha256.empty() && repo.grants_sha256.empty())) {
+        return bad(element, "a [[repository]] needs git_dir and sha256 or grants_sha256");
       }
       entries.push_back(std::move(repo));
     }
@@ -114,8 +117,11 @@ Result<std::vector<TrustedRepo>> ReadTrustStore(const std::string& path) {
 std::string FormatTrustStore(const std::vector<TrustedRepo>& entries) {
   toml::array array;
   for (const TrustedRepo& repo : entries) {
-    array.push_back(toml::table{
-        {"git_dir", repo.git_dir}, {"config", repo.config_path}, {"sha256", repo.sha256}});
+    toml::table table{{"git_dir", repo.git_dir}, {"config", repo.config_path}};
+    if (!repo.sha256.empty()) table.insert("sha256", repo.sha256);
+    if (!repo.verify_path.empty()) table.insert("verify", repo.verify_path);
+    if (!repo.grants_sha256.empty()) table.insert("grants_sha256", repo.grants_sha256);
+    array.push_back(std::move(table));
   }
   std::ostringstream out;
   out << kHeader;
@@ -123,15 +129,50 @@ std::string FormatTrustStore(const std::vector<TrustedRepo>& entries) {
   return out.str();
 }
 
-RepoTrust::State Evaluate(const std::vector<TrustedRepo>& entries, std::string_view git_dir,
-                          std::string_view sha256) {
+RepoTrust::State Evaluate(const std::vector<TrustedRepo>& entries, TrustedPart part,
+                          std::string_view git_dir, std::string_view sha256) {
   bool known = false;
   for (const TrustedRepo& repo : entries) {
-    if (repo.git_dir != git_dir) continue;
-    if (repo.sha256 == sha256) return RepoTrust::State::kTrusted;
+    const std::string& trusted = part == TrustedPart::kConfig ? repo.sha256 : repo.grants_sha256;
+    if (repo.git_dir != git_dir || trusted.empty()) continue;
+    if (trusted == sha256) return RepoTrust::State::kTrusted;
     known = true;
   }
   return known ? RepoTrust::State::kChanged : RepoTrust::State::kUntrusted;
+}
+
+Result<GrantsTrust> CheckGrants(const std::string& store_path, const std::string& repo_root,
+                                std::string path, std::string_view fingerprint,
+                                std::vector<GatedKey> grants) {
+  GrantsTrust trust;
+  trust.path = std::move(path);
+  trust.grants = std::move(grants);
+  trust.state = RepoTrust::State::kNotNeeded;
+  if (trust.grants.empty()) return trust;
+  trust.sha256 = Sha256Hex(fingerprint);
+  trust.git_dir = RepositoryId(repo_root);
+  std::vector<TrustedRepo> entries;
+  if (!store_path.empty()) entries = TRY(ReadTrustStore(store_path));
+  trust.state = Evaluate(entries, TrustedPart::kGrants, trust.git_dir, trust.sha256);
+  return trust;
+}
+
+Status RefuseUntrustedGrants(const GrantsTrust& trust) {
+  if (trust.state != RepoTrust::State::kUntrusted && trust.state != RepoTrust::State::kChanged) {
+    return Status::Ok();
+  }
+  std::string message =
+      trust.path +
+      (trust.state == RepoTrust::State::kChanged
+           ? ": a gate's grants, or what runs with them, changed since you trusted them (below)"
+           : ": this repository's verify.md grants its gates more than the sandbox allows "
+             "(below), and you have not trusted that") +
+      "; review them, then run `tandem trust` to trust them as they are now (any later change "
+      "asks again), or remove the grants";
+  for (const GatedKey& grant : trust.grants) {
+    message += "\n" + grant.origin.ToString() + ": " + grant.key + ": " + grant.reason;
+  }
+  return InvalidArgument(message);
 }
 
 }  // namespace tandem::config

@@ -179,8 +179,10 @@ TEST(RepoTrust, AMalformedTrustStoreIsAnErrorNamingIt) {
 
 TEST(TrustStore, FormatReadsBackUnchanged) {
   TempTree tree;
-  std::vector<TrustedRepo> entries = {{"/a/\"quoted\" dir/.git", "/a/.tandem/config.toml", "ab12"},
-                                      {"/b/.git", "/b/wt/.tandem/config.toml", "cd34"}};
+  std::vector<TrustedRepo> entries = {
+      {"/a/\"quoted\" dir/.git", "/a/.tandem/config.toml", "ab12"},
+      {"/b/.git", "/b/wt/.tandem/config.toml", "cd34", "/b/wt/verify.md", "ef56"},
+      {"/c/.git", "/c/.tandem/config.toml", "", "/c/verify.md", "0a1b"}};
   std::string path = tree.root() + "/trusted.toml";
   TempTree::Write(path, FormatTrustStore(entries));
   Result<std::vector<TrustedRepo>> read = ReadTrustStore(path);
@@ -254,6 +256,87 @@ TEST(CredentialHeaders, OrdinaryHeadersStayAllowed) {
   Result<LoadedConfig> loaded = LoadConfig(tree.Inputs());
   ASSERT_TRUE(loaded) << loaded.error().ToString();
   EXPECT_EQ(loaded->config.providers.at("groq").settings.headers.at("X-Title"), "tandem");
+}
+
+// verify.md's grants, as cli/gates.cc hands them over: one GatedKey per grant.
+std::vector<GatedKey> Grants(const std::string& verify_md) {
+  return {{"gate 'it': network", {verify_md, 4}, "lets the gate reach the network"},
+          {"gate 'it': env AWS_SECRET_ACCESS_KEY", {verify_md, 4}, "hands the gate $AWS_..."}};
+}
+
+// Records `fingerprint` as trusted grants of the repository, as `tandem trust` does.
+void TrustGrants(const TempTree& tree, std::string_view fingerprint) {
+  TempTree::Write(TrustStorePath(tree.Inputs()),
+                  FormatTrustStore({{RepositoryId(tree.repo()), tree.repo_file(), "",
+                                     tree.repo() + "/verify.md", Sha256Hex(fingerprint)}}));
+}
+
+TEST(GrantsTrust, UntrustedGrantsAreRefusedNamingEachGrantItsLineAndTheCommand) {
+  TempTree tree;
+  std::string verify_md = tree.repo() + "/verify.md";
+  auto trust = CheckGrants(TrustStorePath(tree.Inputs()), tree.repo(), verify_md, "fp",
+                           Grants(verify_md));
+  ASSERT_TRUE(trust) << trust.error().ToString();
+  EXPECT_EQ(trust->state, RepoTrust::State::kUntrusted);
+  Status refused = RefuseUntrustedGrants(*trust);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.code(), StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.message(), HasSubstr(verify_md + ": this repository's verify.md grants"));
+  EXPECT_THAT(refused.message(), HasSubstr("run `tandem trust`"));
+  EXPECT_THAT(refused.message(), HasSubstr(verify_md + ":4: gate 'it': network: "));
+  EXPECT_THAT(refused.message(), HasSubstr(verify_md + ":4: gate 'it': env AWS_SECRET_ACCESS_KEY"));
+}
+
+TEST(GrantsTrust, TrustedGrantsPassAndChangedOnesAskAgain) {
+  TempTree tree;
+  std::string verify_md = tree.repo() + "/verify.md";
+  TrustGrants(tree, "fp");
+  std::string store = TrustStorePath(tree.Inputs());
+  auto trusted = CheckGrants(store, tree.repo(), verify_md, "fp", Grants(verify_md));
+  ASSERT_TRUE(trusted) << trusted.error().ToString();
+  EXPECT_EQ(trusted->state, RepoTrust::State::kTrusted);
+  EXPECT_TRUE(RefuseUntrustedGrants(*trusted).ok());
+
+  auto changed = CheckGrants(store, tree.repo(), verify_md, "fp2", Grants(verify_md));
+  ASSERT_TRUE(changed) << changed.error().ToString();
+  EXPECT_EQ(changed->state, RepoTrust::State::kChanged);
+  EXPECT_THAT(RefuseUntrustedGrants(*changed).message(), HasSubstr("changed since you trusted"));
+}
+
+TEST(GrantsTrust, NoGrantNeedsNoTrustAndNoStore) {
+  TempTree tree;
+  auto trust = CheckGrants("", tree.repo(), tree.repo() + "/verify.md", "", {});
+  ASSERT_TRUE(trust) << trust.error().ToString();
+  EXPECT_EQ(trust->state, RepoTrust::State::kNotNeeded);
+  EXPECT_TRUE(RefuseUntrustedGrants(*trust).ok());
+}
+
+// Trusting verify.md's grants does not trust the configuration file, nor
+// the other way round: each hash vouches for its own part.
+TEST(GrantsTrust, TrustedGrantsAndATrustedConfigFileAreSeparate) {
+  TempTree tree;
+  TempTree::Write(tree.repo_file(), "[sandbox]\nmode = \"none\"\n");
+  TrustGrants(tree, "fp");
+  Result<LoadedConfig> loaded = LoadConfig(tree.Inputs());
+  ASSERT_FALSE(loaded) << "trusting grants trusted the configuration file";
+  EXPECT_THAT(loaded.error().message(), HasSubstr("is not trusted"));
+
+  TrustRepoFile(tree);
+  std::string verify_md = tree.repo() + "/verify.md";
+  auto grants = CheckGrants(TrustStorePath(tree.Inputs()), tree.repo(), verify_md, "fp",
+                            Grants(verify_md));
+  ASSERT_TRUE(grants) << grants.error().ToString();
+  EXPECT_EQ(grants->state, RepoTrust::State::kUntrusted);
+}
+
+TEST(GrantsTrust, AMalformedTrustStoreIsAnError) {
+  TempTree tree;
+  std::string store = TrustStorePath(tree.Inputs());
+  TempTree::Write(store, "[[repository]]\ngit_dir = \"/x/.git\"\n");
+  auto trust = CheckGrants(store, tree.repo(), tree.repo() + "/verify.md", "fp",
+                           Grants(tree.repo() + "/verify.md"));
+  ASSERT_FALSE(trust);
+  EXPECT_THAT(trust.error().message(), HasSubstr(store + ":1: not a valid trust store"));
 }
 
 }  // namespace

@@ -1,6 +1,39 @@
 #include "tandem/verify/gate.h"
 
+#include <tuple>
+
 namespace tandem::verify {
+
+bool Gate::operator==(const Gate& other) const {
+  auto fields = [](const Gate& g) {
+    return std::tie(g.name, g.command, g.timeout, g.when, g.cwd, g.after, g.network, g.env);
+  };
+  return fields(*this) == fields(other);
+}
+
+std::string GrantText(const Gate& gate) {
+  std::string out = gate.network ? "network" : "";
+  for (const std::string& var : gate.env) out += (out.empty() ? "env " : ", env ") + var;
+  return out;
+}
+
+std::string GrantsFingerprint(const std::vector<Gate>& gates) {
+  std::string out;
+  // Length-prefixed fields: no command can pass for another gate's fields.
+  auto field = [&out](std::string_view value) {
+    out += std::to_string(value.size());
+    out += ':';
+    out += value;
+  };
+  for (const Gate& gate : gates) {
+    if (!gate.granted()) continue;
+    field(gate.name);
+    field(gate.cwd);
+    field(GrantText(gate));
+    field(gate.command);
+  }
+  return out;
+}
 
 std::string_view VerdictName(Verdict verdict) {
   switch (verdict) {

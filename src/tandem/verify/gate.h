@@ -28,10 +28,13 @@ struct Gate {
   // network, and variables of tandem's environment passed by name.
   bool network = false;
   std::vector<std::string> env;
+  // The heading's line in verify.md; 0 when not read from a file. Where a
+  // gate is written is not part of what it is: operator== ignores it.
+  int line = 0;
 
   bool granted() const { return network || !env.empty(); }
 
-  bool operator==(const Gate&) const = default;
+  bool operator==(const Gate& other) const;
 };
 
 // kError: tandem could not get an answer from the gate (it could not start,
@@ -60,6 +63,17 @@ struct GateResult {
 // "each step"; kFinal selects all of them (a task is done only when every
 // gate passes). Order is kept.
 std::vector<Gate> SelectGates(const std::vector<Gate>& gates, GateWhen phase);
+
+// A gate's grants as verify.md spells them: "network, env AWS_PROFILE"; ""
+// when it has none.
+std::string GrantText(const Gate& gate);
+
+// What the user trusts when trusting verify.md's grants (config/trust.h):
+// each granted gate's name, working directory, grants and command, in file
+// order, encoded unambiguously; "" when no gate has a grant. Prose, line
+// numbers and the other gates are not part of it, so editing them does not
+// ask again, while any change to what runs with a grant does.
+std::string GrantsFingerprint(const std::vector<Gate>& gates);
 
 // "3 gates: build (each step), lint (each step), test (final)" or, for an
 // empty list, a sentence saying that edits will not be verified.

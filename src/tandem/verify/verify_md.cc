@@ -178,6 +178,7 @@ class Parser {
     }
     Gate gate;
     gate.name = std::string(name);
+    gate.line = n;
     if (paren != std::string_view::npos) {
       std::string_view rest = Trim(text.substr(paren));
       if (rest.back() != ')') {

