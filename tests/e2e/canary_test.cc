@@ -78,6 +78,17 @@ class CanaryTest : public E2eTest {
   std::string home_;
 };
 
+// A gate that uses both grants: it connects to `port`, prints the granted
+// secret, checks its value (by a part, so the gate's text holds no canary),
+// and fails while bad.txt exists.
+std::string GrantedGate(int port) {
+  return "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) +
+         "' && echo \"secret is $AWS_SECRET_ACCESS_KEY\" && "
+         "[ \"${AWS_SECRET_ACCESS_KEY%-*}\" = aws-canary ] && echo 'value matches' && "
+         "[ ! -f bad.txt ]";
+}
+constexpr char kGrants[] = "each step, timeout 30s, network, env AWS_SECRET_ACCESS_KEY";
+
 // Roads: the command's environment, /proc/*/environ (bwrap is PID 1 inside).
 // Written to workspace files, so redaction cannot hide a leak.
 TEST_F(CanaryTest, CommandsAndProcEnvironSeeNoCanary) {
@@ -179,28 +190,109 @@ TEST_F(CanaryTest, AGateIsContainedAndItsOutputRedacted) {
   ExpectNoCanaryLeft(run);
 }
 
-// The user's verify.md may grant a gate the network and a variable by name;
-// tandem says so.
-TEST_F(CanaryTest, AGrantInTheUsersVerifyMdWidensTheGateAndIsAnnounced) {
+// A repository's verify.md that grants its gate the network and a secret is
+// refused before anything runs, naming the grant, the file and line, and the
+// command that trusts it; `tandem doctor` says so too.
+TEST_F(CanaryTest, AnUntrustedGrantInVerifyMdIsRefusedBeforeAnythingRuns) {
   LoopbackListener listener;
   ASSERT_TRUE(listener.ok());
   WriteFile("README.md", "# sample\n");
-  WriteVerifyMd({{"it",
-                  "bash -c 'exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(listener.port()) +
-                      "' && [ \"$DATABASE_URL\" = '" + kDatabaseUrl + "' ]",
-                  "each step, timeout 30s, network, env DATABASE_URL"}});
+  WriteVerifyMd({{"unit", "true"}, {"it", GrantedGate(listener.port()), kGrants}});
   CommitAll();
-  StartServer(Script({
-      Turn(0, {Call("write_file", {{"path", "out.txt"}, {"content", "x\n"}})}),
-      Finish(1),
-  }));
+  StartServer(Script({Turn(0, {Call("write_file", {{"path", "out.txt"}, {"content", "x\n"}})}),
+                      Finish(1)}));
 
   TandemRun run = Do("use the grant", {}, Env());
 
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
+  const std::string at = root() + "/verify.md:8: gate 'it': ";
+  EXPECT_NE(run.err.find(at + "network: "), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find(at + "env AWS_SECRET_ACCESS_KEY: "), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("run `tandem trust`"), std::string::npos) << run.err;
+  EXPECT_TRUE(run.Events("run_started").empty()) << run.Describe();
+  EXPECT_TRUE(Requests().empty()) << "tandem called the model before refusing";
+  EXPECT_FALSE(listener.Accepted()) << "the untrusted gate reached the network";
+  EXPECT_FALSE(Exists("out.txt"));
+  ExpectNoCanaryLeft(run);
+
+  TandemRun doctor = RunTandem({"doctor"}, Env());
+  EXPECT_EQ(doctor.exit_code, 2) << doctor.Describe();
+  EXPECT_NE(doctor.out.find("verify.md grants: not trusted: gate 'it': network (line 8), gate "
+                            "'it': env AWS_SECRET_ACCESS_KEY (line 8)"),
+            std::string::npos)
+      << doctor.out;
+}
+
+// Trusted, the grant widens the gate (the network, the variable's value), and
+// tandem says so; the value the gate prints still reaches nobody.
+TEST_F(CanaryTest, ATrustedGrantWidensTheGateIsAnnouncedAndItsValueStaysRedacted) {
+  LoopbackListener listener;
+  ASSERT_TRUE(listener.ok());
+  WriteFile("README.md", "# sample\n");
+  WriteVerifyMd({{"unit", "true"}, {"it", GrantedGate(listener.port()), kGrants}});
+  CommitAll();
+  StartServer(Script({
+      Turn(0, {Call("write_file", {{"path", "bad.txt"}, {"content", "x\n"}})}),
+      Finish(kAnyTurn),
+  }));
+
+  TandemRun trust = RunTandem({"trust"}, Env());
+  ASSERT_EQ(trust.exit_code, 0) << trust.Describe();
+  EXPECT_NE(trust.out.find(root() + "/verify.md:8: gate 'it': network, env AWS_SECRET_ACCESS_KEY"),
+            std::string::npos)
+      << trust.out;
+  EXPECT_NE(trust.out.find("echo \"secret is $AWS_SECRET_ACCESS_KEY\""), std::string::npos)
+      << "trust shows the command that runs with the grant:\n" << trust.out;
+  EXPECT_NE(RunTandem({"doctor"}, Env()).out.find("verify.md grants: trusted"), std::string::npos);
+
+  TandemRun run = Do("use the grant", {"--set", "limits.step_retries=1"}, Env());
+
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
-  EXPECT_TRUE(listener.Accepted());
-  EXPECT_TRUE(run.HasNotice("gate 'it' runs with the network, $DATABASE_URL (granted in verify.md)"))
+  EXPECT_TRUE(listener.Accepted()) << "the trusted network grant did not take effect";
+  EXPECT_TRUE(run.HasNotice(
+      "gate 'it' runs with the network, $AWS_SECRET_ACCESS_KEY (granted in verify.md)"))
       << run.Describe();
+  // The first step failed the gate (bad.txt), whose output printed the value.
+  std::string excerpts;
+  for (const auto& g : run.Events("gate_finished")) excerpts += g.value("excerpt", "");
+  EXPECT_NE(excerpts.find("secret is [REDACTED]"), std::string::npos) << excerpts;
+  EXPECT_NE(excerpts.find("value matches"), std::string::npos) << excerpts;
+  ExpectNoCanaryLeft(run);
+}
+
+// Trust covers what runs with a grant: a new grant, or a changed command of
+// a granted gate, asks again.
+TEST_F(CanaryTest, AChangedGrantOrGrantedCommandAsksAgain) {
+  LoopbackListener listener;
+  ASSERT_TRUE(listener.ok());
+  WriteFile("README.md", "# sample\n");
+  WriteVerifyMd({{"unit", "true"}, {"it", GrantedGate(listener.port()), kGrants}});
+  CommitAll();
+  StartServer(Script({Turn(0, {Call("write_file", {{"path", "out.txt"}, {"content", "x\n"}})}),
+                      Finish(kAnyTurn)}));
+  ASSERT_EQ(RunTandem({"trust"}, Env()).exit_code, 0);
+
+  WriteVerifyMd({{"unit", "true"},
+                 {"it", GrantedGate(listener.port()), kGrants + std::string(", env GITHUB_TOKEN")}});
+  TandemRun granted_more = Do("more", {}, Env());
+  EXPECT_EQ(granted_more.exit_code, 2) << granted_more.Describe();
+  EXPECT_NE(granted_more.err.find("changed since you trusted them"), std::string::npos)
+      << granted_more.err;
+  EXPECT_NE(granted_more.err.find("verify.md:8: gate 'it': env GITHUB_TOKEN: "), std::string::npos)
+      << granted_more.err;
+
+  WriteVerifyMd({{"unit", "true"},
+                 {"it", GrantedGate(listener.port()) + " && cat /dev/null", kGrants}});
+  TandemRun other_command = Do("other", {}, Env());
+  EXPECT_EQ(other_command.exit_code, 2) << other_command.Describe();
+  EXPECT_TRUE(Requests().empty()) << "tandem called the model with a changed grant";
+  EXPECT_FALSE(listener.Accepted());
+
+  // A change to a gate without grants needs no new trust.
+  WriteVerifyMd({{"unit", "true && true"}, {"it", GrantedGate(listener.port()), kGrants}});
+  TandemRun unchanged = Do("same grants", {}, Env());
+  EXPECT_EQ(unchanged.exit_code, 0) << unchanged.Describe();
+  ExpectNoCanaryLeft(unchanged);
 }
 
 // A model's edit to verify.md never takes effect in the run that made it.

@@ -83,5 +83,45 @@ TEST_F(OrchestratorResumeTest, ResumeAfterKillNineFinishesThePlanWithNoTaskDoneT
   EXPECT_EQ(nothing.exit_code, 2) << nothing.Describe();
 }
 
+// A model that weakens verify.md in a task that finishes, and is then
+// killed, does not weaken the gates of the resumed run: resume reads
+// verify.md as the run started with it (its base checkpoint).
+TEST_F(OrchestratorResumeTest, ResumeKeepsTheGatesTheRunStartedWithNotAModelsEditOfVerifyMd) {
+  MakePassingRepo();
+  WriteVerifyMd({{"check", "sh check.sh"}, {"nobad", "! grep -rq bad --include=*.txt ."}});
+  WriteFile("plan.md", "# Plan: two\n\n" + TaskBlock("T1", "One", "Write one.txt [one]") +
+                           TaskBlock("T2", "Two", "Write two.txt [two]", "", "T1"));
+  CommitAll("plan");
+  const std::string weakened = "# Verify\n\n## check (each step, timeout 30s)\n```sh\ntrue\n```\n";
+  StartServer(Script({
+      TaskTurn("[one]", 0,
+               {Call("write_file", {{"path", "verify.md"}, {"content", weakened}}),
+                Call("write_file", {{"path", "one.txt"}, {"content", "1\n"}})}),
+      TaskTurn("[one]", 1, {Call("finish", {{"summary", "wrote one.txt"}})}),
+      TaskTurn("[two]", kAnyTurn,
+               {Call("write_file", {{"path", "two.txt"}, {"content", "bad\n"}})}),
+  }), "\n[limits]\nstep_retries = 0\n");
+
+  TandemRun killed =
+      RunTandem({"run", "--json"}, {{"TANDEM_TEST_KILL_POINT", "task_started:2"}});
+  ASSERT_EQ(killed.term_signal, SIGKILL) << killed.Describe();
+  ASSERT_EQ(ReadFile("verify.md"), weakened);  // T1 finished with the model's edit
+
+  TandemRun resumed = RunTandem({"resume", "--json"});
+
+  EXPECT_EQ(resumed.RunId(), killed.RunId());
+  bool nobad_failed = false;
+  for (const json& g : resumed.Events("gate_finished")) {
+    if (g.value("gate", "") == "nobad" && g.value("verdict", "") == "fail") nobad_failed = true;
+  }
+  EXPECT_TRUE(nobad_failed) << "the resumed run used the model's verify.md\n"
+                            << resumed.Describe();
+  for (const json& t : resumed.Events("task_finished")) {
+    if (t.value("task", "") == "T2") {
+      EXPECT_NE(t.value("state", ""), "done") << t.dump();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tandem::e2e

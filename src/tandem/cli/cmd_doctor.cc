@@ -7,6 +7,7 @@
 #include "tandem/cli/command.h"
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"
+#include "tandem/cli/gates.h"
 #include "tandem/cli/runtime.h"
 #include "tandem/config/doctor.h"
 
@@ -47,6 +48,29 @@ int RunDoctor(const std::string& repo_root, const std::vector<std::string>& over
              : trust.state == config::RepoTrust::State::kTrusted
                  ? fmt::format(" (sha256 {}; sets {})", trust.sha256.substr(0, 12), gated)
                  : std::string());
+  // verify.md's grants: refused like the file above until trusted.
+  if (!rt.repo_root.empty()) {
+    auto gates = LoadGates(rt.repo_root, rt.env, {.refuse_untrusted = false});
+    if (!gates) {
+      refused = true;
+      fmt::print("  {} verify.md: {}\n", bad_mark, gates.error().message());
+    } else if (!gates->trust.grants.empty()) {
+      const config::GrantsTrust& grants = gates->trust;
+      bool untrusted = grants.state != config::RepoTrust::State::kTrusted;
+      refused = refused || untrusted;
+      std::string list;
+      for (const auto& grant : grants.grants) {
+        list += fmt::format("{}{} (line {})", list.empty() ? "" : ", ", grant.key,
+                            grant.origin.line);
+      }
+      fmt::print("  {} verify.md grants: {}{}\n", untrusted ? bad_mark : ok_mark,
+                 config::ToString(grants.state),
+                 untrusted ? fmt::format(": {}; review them, then `tandem trust` (until then "
+                                         "tandem refuses to run gates)",
+                                         list)
+                           : fmt::format(" (sha256 {}; {})", grants.sha256.substr(0, 12), list));
+    }
+  }
   fmt::print("\nAPI keys (values are never shown):\n");
   for (const auto& key : report.key_vars) {
     fmt::print("  {} {:<20} {}\n", key.present ? ok_mark : bad_mark, key.name,

@@ -11,7 +11,7 @@
 #include "tandem/agent/task_runner.h"
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"
-#include "tandem/cli/plan_run.h"
+#include "tandem/cli/gates.h"
 #include "tandem/cli/render.h"
 #include "tandem/cli/runtime.h"
 #include "tandem/cli/writer_lock.h"
@@ -66,13 +66,13 @@ int RunPlanGoal(const std::string& repo_root, const PlanOptions& options) {
   }
   orchestrator::PlanContext context;
   context.goal = options.goal;
-  std::string gates_source;
-  auto gates = LoadGates(rt.repo_root, &gates_source);
+  // The planner only reads the gates; `tandem run` refuses untrusted grants.
+  auto gates = LoadGates(rt.repo_root, rt.env, {.refuse_untrusted = false});
   if (!gates) {
     fmt::print(stderr, "tandem: {}\n", gates.error().message());
     return kExitUsage;
   }
-  context.gates = std::move(*gates);
+  context.gates = std::move(gates->gates);
   if (auto agents = memory::LoadAgentsDoc(rt.repo_root, {})) context.agents_md = agents->text;
   context.repo_view = agent::BuildRepoView(rt.repo_root);
 

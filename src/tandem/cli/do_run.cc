@@ -9,13 +9,12 @@
 #include "tandem/agent/task_runner.h"
 #include "tandem/base/scope_glob.h"
 #include "tandem/cli/exit_codes.h"
+#include "tandem/cli/gates.h"
 #include "tandem/cli/render.h"
 #include "tandem/cli/runtime.h"
 #include "tandem/cli/signals.h"
 #include "tandem/cli/writer_lock.h"
 #include "tandem/ledger/ledger.h"
-#include "tandem/verify/detect.h"
-#include "tandem/verify/verify_md.h"
 
 namespace tandem::cli {
 int RunDo(const DoOptions& options) {
@@ -55,21 +54,6 @@ int RunDo(const DoOptions& options) {
     return kExitUsage;
   }
 
-  // Gates: verify.md, or what the build system suggests.
-  std::vector<verify::Gate> gates;
-  std::string gates_source = "verify.md";
-  auto loaded = verify::LoadVerifyMd(std::filesystem::path(rt.repo_root) / verify::kVerifyFileName);
-  if (loaded) {
-    gates = std::move(*loaded);
-  } else if (loaded.error().code() == StatusCode::kNotFound) {
-    verify::Detection detection = verify::DetectGates(rt.repo_root);
-    gates = std::move(detection.gates);
-    gates_source = detection.description + " (no verify.md; `tandem init` writes one)";
-  } else {
-    fmt::print(stderr, "tandem: {}\n", loaded.error().message());
-    return kExitUsage;
-  }
-
   auto ledger = OpenLedger(rt.repo_root);
   if (!ledger) return ledger.error();
 
@@ -85,6 +69,13 @@ int RunDo(const DoOptions& options) {
   }
   for (const std::string& line : *recovered) {
     sink->Publish({{}, WallClockMs(), protocol::Notice{"warn", line}});
+  }
+  // Gates: verify.md, or what the build system suggests; read once a killed
+  // step is restored, never from a verify.md a model left half edited.
+  auto gates = LoadGates(rt.repo_root, rt.env);
+  if (!gates) {
+    fmt::print(stderr, "tandem: {}\n", gates.error().message());
+    return kExitUsage;
   }
 
   agent::InterruptHub interrupts;
@@ -104,8 +95,8 @@ int RunDo(const DoOptions& options) {
   env.client = handle->client.get();
   env.events = sink;
   env.ledger = ledger->get();
-  env.gates = std::move(gates);
-  env.gates_source = gates_source;
+  env.gates = std::move(gates->gates);
+  env.gates_source = std::move(gates->source);
   env.interrupts = &interrupts;
 
   auto result = agent::RunTask(spec, env);

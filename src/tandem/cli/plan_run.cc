@@ -11,7 +11,9 @@
 #include <memory>
 
 #include "tandem/agent/interrupt.h"
+#include "tandem/agent/task_runner.h"
 #include "tandem/cli/exit_codes.h"
+#include "tandem/cli/gates.h"
 #include "tandem/cli/live_input.h"
 #include "tandem/cli/render.h"
 #include "tandem/cli/runtime.h"
@@ -21,8 +23,6 @@
 #include "tandem/memory/plan_md.h"
 #include "tandem/orchestrator/plan_runner.h"
 #include "tandem/orchestrator/steer.h"
-#include "tandem/verify/detect.h"
-#include "tandem/verify/verify_md.h"
 
 namespace tandem::cli {
 namespace {
@@ -79,18 +79,6 @@ std::string NoPlanMessage(const std::string& repo_root) {
 }
 
 }  // namespace
-
-Result<std::vector<verify::Gate>> LoadGates(const std::string& repo_root, std::string* source) {
-  auto loaded = verify::LoadVerifyMd(std::filesystem::path(repo_root) / verify::kVerifyFileName);
-  if (loaded) {
-    *source = "verify.md";
-    return std::move(*loaded);
-  }
-  if (loaded.error().code() != StatusCode::kNotFound) return loaded.error();
-  verify::Detection detection = verify::DetectGates(repo_root);
-  *source = detection.description + " (no verify.md; `tandem init` writes one)";
-  return std::move(detection.gates);
-}
 
 int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) {
   auto runtime = LoadRuntime(repo_root, {options.overrides, false});
@@ -149,13 +137,6 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
   env.slow = slot(*slow);
   if (planner) env.planner = slot(*planner);
 
-  auto gates = LoadGates(rt.repo_root, &env.gates_source);
-  if (!gates) {
-    fmt::print(stderr, "tandem: {}\n", gates.error().message());
-    return kExitUsage;
-  }
-  env.gates = std::move(*gates);
-
   auto ledger = OpenLedger(rt.repo_root);
   if (!ledger) return ledger.error();
   env.ledger = ledger->get();
@@ -169,6 +150,38 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
                          protocol::Notice{"warn", "no planner model (" + planner.error().message() +
                                                       "): failed tasks are not re-planned"}});
   }
+  // The gates, read once what a killed writer left is restored, so never from
+  // a verify.md a model edited in a step that did not finish; a resumed run
+  // keeps the verify.md it started with. Grants the user has not trusted are
+  // refused here, before any model call.
+  GateSource from;
+  if (options.resume) {
+    auto run = options.run_id.empty() ? env.ledger->LastRun("run")
+                                      : env.ledger->GetRun(options.run_id);
+    if (!run) {
+      fmt::print(stderr, "tandem: ledger: {}\n", run.error().message());
+      return kExitInternal;
+    }
+    if (*run) from.checkpoint = (*run)->base_checkpoint;
+  } else {
+    auto recovered = agent::RecoverInterrupted(rt.repo_root, *env.ledger);
+    if (!recovered) {
+      fmt::print(stderr, "tandem: recovering an interrupted run failed: {}\n",
+                 recovered.error().message());
+      return kExitInternal;
+    }
+    for (const std::string& line : *recovered) {
+      env.events->Publish({{}, WallClockMs(), protocol::Notice{"warn", line}});
+    }
+  }
+  auto gates = LoadGates(rt.repo_root, rt.env, from);
+  if (!gates) {
+    fmt::print(stderr, "tandem: {}\n", gates.error().message());
+    return kExitUsage;
+  }
+  env.gates = std::move(gates->gates);
+  env.gates_source = std::move(gates->source);
+
   // Typed lines become steer notes and answer approval prompts (one reader).
   TerminalApprover tty_approver;
   PromptOut prompt_out;

@@ -7,8 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "tandem/base/status.h"
-#include "tandem/verify/gate.h"
 
 namespace CLI {
 class App;
@@ -30,9 +28,5 @@ void AddPlanRunFlags(CLI::App& app, PlanRunOptions& options);
 
 // Returns the process exit code (docs/EVENTS.md).
 int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options);
-
-// verify.md's gates, or the detected ones (with a sentence saying so).
-// Errors: a malformed verify.md.
-Result<std::vector<verify::Gate>> LoadGates(const std::string& repo_root, std::string* source);
 
 }  // namespace tandem::cli

@@ -329,5 +329,28 @@ TEST(CheckpointEmptyRepo, WorksBeforeTheFirstCommit) {
   EXPECT_EQ(repo.Read("first.txt"), "1\n");
 }
 
+// A resumed run reads verify.md as its base checkpoint has it, whatever the
+// working tree holds since.
+TEST_F(CheckpointTest, ReadFileAtReturnsTheBytesTheCheckpointRecorded) {
+  repo_.Write("secret.env.log", "protected ignored\n");
+  auto ws = OpenAndStart(repo_);
+  CheckpointId base = *ws->last_checkpoint();
+  repo_.Write("a.txt", "edited since\n");
+  repo_.Write("later.txt", "new\n");
+
+  auto fresh = Workspace::Open(repo_.root());  // no run needed
+  ASSERT_TRUE(fresh.has_value()) << fresh.error().ToString();
+  auto a = (*fresh)->ReadFileAt(base, "a.txt");
+  ASSERT_TRUE(a.has_value()) << a.error().ToString();
+  EXPECT_EQ(*a, std::optional<std::string>("alpha\n"));
+  EXPECT_EQ(*(*fresh)->ReadFileAt(base, "dir/sub/c.txt"), std::optional<std::string>("gamma\n"));
+  EXPECT_EQ(*(*fresh)->ReadFileAt(base, "secret.env.log"),
+            std::optional<std::string>("protected ignored\n"));
+  EXPECT_EQ(*(*fresh)->ReadFileAt(base, "later.txt"), std::nullopt);
+  auto dir = (*fresh)->ReadFileAt(base, "dir");
+  ASSERT_FALSE(dir.has_value());
+  EXPECT_EQ(dir.error().code(), StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace tandem::workspace

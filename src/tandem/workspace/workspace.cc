@@ -826,6 +826,30 @@ Result<std::string> Workspace::TreeHash(const CheckpointId& checkpoint) {
   return internal::OidHex(*git_tree_id(tree.get()));
 }
 
+Result<std::optional<std::string>> Workspace::ReadFileAt(const CheckpointId& checkpoint,
+                                                         std::string_view path) {
+  const std::string rel(path);
+  TreePtr trees[] = {TRY(state_->TreeOf(checkpoint)), TRY(state_->IgnoredTreeOf(checkpoint))};
+  for (const TreePtr& tree : trees) {
+    if (!tree) continue;
+    internal::TreeEntryPtr entry = TRY(internal::FindEntry(tree.get(), rel));
+    if (!entry) continue;
+    git_filemode_t mode = git_tree_entry_filemode(entry.get());
+    if (mode != GIT_FILEMODE_BLOB && mode != GIT_FILEMODE_BLOB_EXECUTABLE) {
+      return FailedPrecondition(rel + " in checkpoint " + checkpoint.Short() +
+                                " is not a regular file");
+    }
+    git_blob* raw = nullptr;
+    TANDEM_GIT_CALL(git_blob_lookup(&raw, state_->repo.get(), git_tree_entry_id(entry.get())),
+                    "reading " + rel + " of checkpoint " + checkpoint.hex);
+    internal::BlobPtr blob(raw);
+    return std::optional<std::string>(
+        std::in_place, static_cast<const char*>(git_blob_rawcontent(blob.get())),
+        static_cast<size_t>(git_blob_rawsize(blob.get())));
+  }
+  return std::optional<std::string>();
+}
+
 Result<std::string> Workspace::Patch(const CheckpointId& from, const CheckpointId& to) {
   TreePtr a = TRY(state_->TreeOf(from));
   TreePtr b = TRY(state_->TreeOf(to));

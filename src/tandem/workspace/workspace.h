@@ -131,6 +131,14 @@ class Workspace {
   // whatever the checkpoints' history (the gate cache's key).
   Result<std::string> TreeHash(const CheckpointId& checkpoint);
 
+  // The bytes of the regular file at `path` (relative, '/'-separated) as
+  // `checkpoint` recorded it, protected ignored files included; nullopt when
+  // the checkpoint has no file there. Needs no run (reads git objects only).
+  // Errors: kFailedPrecondition when the checkpoint recorded a symbolic link
+  // or a directory there; git errors.
+  Result<std::optional<std::string>> ReadFileAt(const CheckpointId& checkpoint,
+                                                std::string_view path);
+
   // The difference between two checkpoints as a unified patch, for display.
   Result<std::string> Patch(const CheckpointId& from, const CheckpointId& to);
 
