@@ -18,9 +18,10 @@
 namespace tandem::e2e {
 
 // The concatenated bytes of every regular file below `dir` (the ledger, its
-// WAL, logs, ...).
+// WAL, logs, ...); "" when there is no such directory.
 inline std::string DirBytes(const std::string& dir) {
   std::string bytes;
+  if (!std::filesystem::exists(dir)) return bytes;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir)) {
     if (!entry.is_regular_file()) continue;
     std::ifstream in(entry.path(), std::ios::binary);

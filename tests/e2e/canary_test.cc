@@ -213,6 +213,7 @@ TEST_F(CanaryTest, AnUntrustedGrantInVerifyMdIsRefusedBeforeAnythingRuns) {
   EXPECT_TRUE(Requests().empty()) << "tandem called the model before refusing";
   EXPECT_FALSE(listener.Accepted()) << "the untrusted gate reached the network";
   EXPECT_FALSE(Exists("out.txt"));
+  EXPECT_FALSE(Exists(".tandem/ledger.db")) << "refused, yet something was written";
   ExpectNoCanaryLeft(run);
 
   TandemRun doctor = RunTandem({"doctor"}, Env());

@@ -182,36 +182,51 @@ TEST_F(InterruptTest, AfterKillNineUndoRestoresTheTreeAsBeforeTheRun) {
 
 // A model that weakens verify.md in a step and is then killed does not
 // weaken the next command's gates: the step is restored before the gates
-// are read.
-TEST_F(InterruptTest, AKilledStepsEditOfVerifyMdDoesNotWeakenTheNextCommandsGates) {
-  MakePassingRepo();
-  WriteVerifyMd({{"check", "sh check.sh"}, {"nobad", "! grep -rq bad --include=*.txt ."}});
-  CommitAll("gates");
-  const std::string weakened = "# Verify\n\n## check (each step, timeout 30s)\n```sh\ntrue\n```\n";
-  StartServer(Script({
-      Turn(0, {Call("write_file", {{"path", "verify.md"}, {"content", weakened}})}),
-      Finish(kAnyTurn),
-  }));
-  TandemRun killed =
-      Do("weaken the gates", {}, {{"TANDEM_TEST_KILL_POINT", "tool_finished:1"}});
-  ASSERT_EQ(killed.term_signal, SIGKILL) << killed.Describe();
-  ASSERT_EQ(ReadFile("verify.md"), weakened);  // the step was half done
-
-  StartServer(Script({
-      Turn(0, {Call("write_file", {{"path", "out.txt"}, {"content", "bad\n"}})}),
-      Finish(kAnyTurn),
-  }));
-  TandemRun next = Do("write out.txt", {"--set", "limits.step_retries=0"});
-
-  EXPECT_TRUE(next.HasNotice("restored run")) << next.Describe();
-  EXPECT_NE(ReadFile("verify.md"), weakened);
-  bool nobad_failed = false;
-  for (const json& g : next.Events("gate_finished")) {
-    if (g.value("gate", "") == "nobad" && g.value("verdict", "") == "fail") nobad_failed = true;
+// are read (`tandem do` and `tandem run` alike).
+class KilledGateEditTest : public InterruptTest {
+ protected:
+  // A `tandem do` whose model drops the 'nobad' gate, killed mid-step.
+  void KillAModelWeakeningTheGates() {
+    MakePassingRepo();
+    WriteVerifyMd({{"check", "sh check.sh"}, {"nobad", "! grep -rq bad --include=*.txt ."}});
+    WriteFile("plan.md", "# Plan: one\n\n- [ ] T1: Out\n  - do: Write out.txt\n");
+    CommitAll("gates");
+    StartServer(Script({
+        Turn(0, {Call("write_file", {{"path", "verify.md"}, {"content", kWeakened}})}),
+        Finish(kAnyTurn),
+    }));
+    TandemRun killed =
+        Do("weaken the gates", {}, {{"TANDEM_TEST_KILL_POINT", "tool_finished:1"}});
+    ASSERT_EQ(killed.term_signal, SIGKILL) << killed.Describe();
+    ASSERT_EQ(ReadFile("verify.md"), kWeakened);  // the step was half done
+    StartServer(Script({
+        Turn(0, {Call("write_file", {{"path", "out.txt"}, {"content", "bad\n"}})}),
+        Finish(kAnyTurn),
+    }), "\n[limits]\nstep_retries = 0\n");
   }
-  EXPECT_TRUE(nobad_failed) << "the killed step's verify.md gated the next command\n"
-                            << next.Describe();
-  EXPECT_FALSE(Exists("out.txt"));
+  void ExpectTheOriginalGatesHeld(const TandemRun& next) {
+    EXPECT_TRUE(next.HasNotice("restored run")) << next.Describe();
+    EXPECT_NE(ReadFile("verify.md"), kWeakened);
+    bool nobad_failed = false;
+    for (const json& g : next.Events("gate_finished")) {
+      if (g.value("gate", "") == "nobad" && g.value("verdict", "") == "fail") nobad_failed = true;
+    }
+    EXPECT_TRUE(nobad_failed) << "the killed step's verify.md gated the next command\n"
+                              << next.Describe();
+    EXPECT_FALSE(Exists("out.txt"));
+  }
+  static constexpr char kWeakened[] =
+      "# Verify\n\n## check (each step, timeout 30s)\n```sh\ntrue\n```\n";
+};
+
+TEST_F(KilledGateEditTest, TheNextDoReadsTheGatesAfterRestoringTheStep) {
+  KillAModelWeakeningTheGates();
+  ExpectTheOriginalGatesHeld(Do("write out.txt"));
+}
+
+TEST_F(KilledGateEditTest, TheNextRunReadsTheGatesAfterRestoringTheStep) {
+  KillAModelWeakeningTheGates();
+  ExpectTheOriginalGatesHeld(RunTandem({"run", "--json"}));
 }
 
 }  // namespace

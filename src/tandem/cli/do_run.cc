@@ -54,6 +54,14 @@ int RunDo(const DoOptions& options) {
     return kExitUsage;
   }
 
+  // Gates: verify.md, or what the build system suggests. A malformed file or
+  // a grant the user has not trusted is refused before anything is written.
+  auto gates = LoadGates(rt.repo_root, rt.env);
+  if (!gates) {
+    fmt::print(stderr, "tandem: {}\n", gates.error().message());
+    return kExitUsage;
+  }
+
   auto ledger = OpenLedger(rt.repo_root);
   if (!ledger) return ledger.error();
 
@@ -70,9 +78,9 @@ int RunDo(const DoOptions& options) {
   for (const std::string& line : *recovered) {
     sink->Publish({{}, WallClockMs(), protocol::Notice{"warn", line}});
   }
-  // Gates: verify.md, or what the build system suggests; read once a killed
-  // step is restored, never from a verify.md a model left half edited.
-  auto gates = LoadGates(rt.repo_root, rt.env);
+  // A killed step restored: read the gates again, never from a verify.md a
+  // model left half edited.
+  if (!recovered->empty()) gates = LoadGates(rt.repo_root, rt.env);
   if (!gates) {
     fmt::print(stderr, "tandem: {}\n", gates.error().message());
     return kExitUsage;

@@ -137,6 +137,15 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
   env.slow = slot(*slow);
   if (planner) env.planner = slot(*planner);
 
+  // Bad input (a malformed verify.md, a grant the user has not trusted) is
+  // refused before anything is written; `resume` reads its run's verify.md.
+  Result<LoadedGates> gates = LoadedGates{};
+  if (!options.resume) gates = LoadGates(rt.repo_root, rt.env);
+  if (!gates) {
+    fmt::print(stderr, "tandem: {}\n", gates.error().message());
+    return kExitUsage;
+  }
+
   auto ledger = OpenLedger(rt.repo_root);
   if (!ledger) return ledger.error();
   env.ledger = ledger->get();
@@ -150,11 +159,10 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
                          protocol::Notice{"warn", "no planner model (" + planner.error().message() +
                                                       "): failed tasks are not re-planned"}});
   }
-  // The gates, read once what a killed writer left is restored, so never from
-  // a verify.md a model edited in a step that did not finish; a resumed run
-  // keeps the verify.md it started with. Grants the user has not trusted are
-  // refused here, before any model call.
-  GateSource from;
+  // The gates never come from a verify.md a model edited in a step that did
+  // not finish: `run` reads them again once a killed step is restored, and a
+  // resumed run keeps the verify.md it started with (its base checkpoint).
+  // Grants the user has not trusted are refused here, before any model call.
   if (options.resume) {
     auto run = options.run_id.empty() ? env.ledger->LastRun("run")
                                       : env.ledger->GetRun(options.run_id);
@@ -162,7 +170,7 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
       fmt::print(stderr, "tandem: ledger: {}\n", run.error().message());
       return kExitInternal;
     }
-    if (*run) from.checkpoint = (*run)->base_checkpoint;
+    gates = LoadGates(rt.repo_root, rt.env, {.checkpoint = *run ? (*run)->base_checkpoint : ""});
   } else {
     auto recovered = agent::RecoverInterrupted(rt.repo_root, *env.ledger);
     if (!recovered) {
@@ -173,8 +181,8 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
     for (const std::string& line : *recovered) {
       env.events->Publish({{}, WallClockMs(), protocol::Notice{"warn", line}});
     }
+    if (!recovered->empty()) gates = LoadGates(rt.repo_root, rt.env);
   }
-  auto gates = LoadGates(rt.repo_root, rt.env, from);
   if (!gates) {
     fmt::print(stderr, "tandem: {}\n", gates.error().message());
     return kExitUsage;
