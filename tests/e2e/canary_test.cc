@@ -75,6 +75,9 @@ class CanaryTest : public E2eTest {
       EXPECT_EQ(progress.find(canary), std::string::npos) << canary << " in progress.md";
     }
   }
+  // A repository whose verify.md has a plain gate 'unit' and, on line 8, the
+  // gate 'it' (GrantedGate) with both grants (kGrants).
+  void MakeGrantedRepo(int port);
   std::string home_;
 };
 
@@ -88,6 +91,12 @@ std::string GrantedGate(int port) {
          "[ ! -f bad.txt ]";
 }
 constexpr char kGrants[] = "each step, timeout 30s, network, env AWS_SECRET_ACCESS_KEY";
+
+void CanaryTest::MakeGrantedRepo(int port) {
+  WriteFile("README.md", "# sample\n");
+  WriteVerifyMd({{"unit", "true"}, {"it", GrantedGate(port), kGrants}});
+  CommitAll();
+}
 
 // Roads: the command's environment, /proc/*/environ (bwrap is PID 1 inside).
 // Written to workspace files, so redaction cannot hide a leak.
@@ -196,9 +205,7 @@ TEST_F(CanaryTest, AGateIsContainedAndItsOutputRedacted) {
 TEST_F(CanaryTest, AnUntrustedGrantInVerifyMdIsRefusedBeforeAnythingRuns) {
   LoopbackListener listener;
   ASSERT_TRUE(listener.ok());
-  WriteFile("README.md", "# sample\n");
-  WriteVerifyMd({{"unit", "true"}, {"it", GrantedGate(listener.port()), kGrants}});
-  CommitAll();
+  MakeGrantedRepo(listener.port());
   StartServer(Script({Turn(0, {Call("write_file", {{"path", "out.txt"}, {"content", "x\n"}})}),
                       Finish(1)}));
 
@@ -229,9 +236,7 @@ TEST_F(CanaryTest, AnUntrustedGrantInVerifyMdIsRefusedBeforeAnythingRuns) {
 TEST_F(CanaryTest, ATrustedGrantWidensTheGateIsAnnouncedAndItsValueStaysRedacted) {
   LoopbackListener listener;
   ASSERT_TRUE(listener.ok());
-  WriteFile("README.md", "# sample\n");
-  WriteVerifyMd({{"unit", "true"}, {"it", GrantedGate(listener.port()), kGrants}});
-  CommitAll();
+  MakeGrantedRepo(listener.port());
   StartServer(Script({
       Turn(0, {Call("write_file", {{"path", "bad.txt"}, {"content", "x\n"}})}),
       Finish(kAnyTurn),
@@ -266,9 +271,7 @@ TEST_F(CanaryTest, ATrustedGrantWidensTheGateIsAnnouncedAndItsValueStaysRedacted
 TEST_F(CanaryTest, AChangedGrantOrGrantedCommandAsksAgain) {
   LoopbackListener listener;
   ASSERT_TRUE(listener.ok());
-  WriteFile("README.md", "# sample\n");
-  WriteVerifyMd({{"unit", "true"}, {"it", GrantedGate(listener.port()), kGrants}});
-  CommitAll();
+  MakeGrantedRepo(listener.port());
   StartServer(Script({Turn(0, {Call("write_file", {{"path", "out.txt"}, {"content", "x\n"}})}),
                       Finish(kAnyTurn)}));
   ASSERT_EQ(RunTandem({"trust"}, Env()).exit_code, 0);
