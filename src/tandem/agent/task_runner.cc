@@ -162,6 +162,24 @@ tools::ToolOptions ToolOptionsFrom(const config::Config& cfg) {
   return options;
 }
 
+VerifiedStepOptions StepOptions(const TaskEnv& env, const protocol::EventScope& scope,
+                                const std::vector<std::string>& scope_paths,
+                                const workspace::CheckpointId& base) {
+  VerifiedStepOptions options;
+  options.scope = scope;
+  options.limits = env.config.limits;
+  options.guardrails = env.config.guardrails;
+  options.guardrails.scope = scope_paths;
+  options.gates = env.gates;
+  options.model = env.model;
+  options.model_name = env.model_name;
+  options.provider = env.provider;
+  options.role = env.role;
+  options.tandem_files = env.tandem_files;
+  options.base = base;
+  return options;
+}
+
 }  // namespace
 
 const char* TaskOutcomeName(TaskOutcome outcome) {
@@ -198,6 +216,14 @@ std::string NewRunId() {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, rd() & 0xffff);
 }
 
+Result<bool> IsOnRunChain(workspace::Workspace& ws, std::string_view run_id,
+                          const workspace::CheckpointId& checkpoint) {
+  for (const workspace::CheckpointId& c : TRY(ws.RunCheckpoints(run_id))) {
+    if (c.hex == checkpoint.hex) return true;
+  }
+  return false;
+}
+
 Result<std::vector<std::string>> RecoverInterrupted(const std::string& repo_root,
                                                     ledger::Ledger& ledger) {
   std::vector<std::string> lines;
@@ -223,6 +249,12 @@ Result<std::vector<std::string>> RecoverInterrupted(const std::string& repo_root
       TRY(ws->StartRun("recover-" + NewRunId()));
     }
     auto id = TRY(workspace::CheckpointId::Parse(step.checkpoint_before));
+    if (!TRY(IsOnRunChain(*ws, step.run_id, id))) {
+      lines.push_back(fmt::format(
+          "run {} step {} ran in an agent's worktree: nothing to restore in the checkout",
+          step.run_id, step.n));
+      continue;
+    }
     TRY(ws->Restore(id, workspace::TouchedPaths::Unknown()));
     lines.push_back(fmt::format("restored run {} step {} to its checkpoint {}{}", step.run_id,
                                 step.n, id.Short(), tree == repo_root ? "" : " in " + tree));
@@ -278,18 +310,7 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
 
   LedgerGateCache gate_cache(env.ledger);
   VerifiedStepDeps deps{&ws, &toolbox, env.ledger, &gate_cache, env.events, env.steer_notes};
-  VerifiedStepOptions options;
-  options.scope = scope;
-  options.limits = env.config.limits;
-  options.guardrails = env.config.guardrails;
-  options.guardrails.scope = scope_paths;
-  options.gates = env.gates;
-  options.model = env.model;
-  options.model_name = env.model_name;
-  options.provider = env.provider;
-  options.role = env.role;
-  options.tandem_files = env.tandem_files;
-  options.base = base;
+  VerifiedStepOptions options = StepOptions(env, scope, scope_paths, base);
   VerifiedStepPolicy policy(deps, options);
 
   CancellableClient client(env.client);
@@ -391,6 +412,22 @@ Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env) {
                                 t.retries, t.usage, t.cost_usd, result.wall_ms, t.model_ms,
                                 t.tool_ms, t.gate_ms, harness, 0, result.best_attempt_ref});
   return result;
+}
+
+Result<VerifiedStepPolicy::GateCheck> CheckGates(const TaskSpec& spec, const TaskEnv& env,
+                                                 workspace::Workspace& ws,
+                                                 const workspace::CheckpointId& at,
+                                                 ledger::StepId step) {
+  protocol::EventScope scope{spec.run_id, spec.task_id, env.role};
+  auto toolbox = TRY(tools::ToolBox::Create(env.repo_root, ToolOptionsFrom(env.config), nullptr));
+  LedgerGateCache gate_cache(env.ledger);
+  VerifiedStepDeps deps{&ws, &toolbox, env.ledger, &gate_cache, env.events, nullptr};
+  VerifiedStepPolicy policy(deps, StepOptions(env, scope, env.config.guardrails.scope, at));
+  InterruptHub::Handle handle = 0;
+  if (env.interrupts) handle = env.interrupts->Subscribe([&] { policy.Interrupt(); });
+  VerifiedStepPolicy::GateCheck check = policy.CheckFinalGates(at, step);
+  if (env.interrupts) env.interrupts->Unsubscribe(handle);
+  return check;
 }
 
 }  // namespace tandem::agent

@@ -75,10 +75,19 @@ struct TaskResult {
 };
 
 // Restores the checkpoint of every step a dead tandem process left
-// 'running' in this repository, and closes its runs as interrupted.
+// 'running' in this repository, and closes its runs as interrupted. A step
+// that ran in an agent's worktree of a parallel run (its checkpoint is not
+// on the run's own chain, see IsOnRunChain) is not restored in the
+// checkout: the worktree is discarded and its task runs again.
 // Returns a line per recovered step (empty when there was nothing to do).
 Result<std::vector<std::string>> RecoverInterrupted(const std::string& repo_root,
                                                     ledger::Ledger& ledger);
+
+// Whether `checkpoint` is one of run `run_id`'s own checkpoints
+// (refs/tandem/runs/<run_id>/...), not one of its agents' in their worktrees
+// (`tandem run` with parallel tasks gives each agent run id <run_id>.<...>).
+Result<bool> IsOnRunChain(workspace::Workspace& ws, std::string_view run_id,
+                          const workspace::CheckpointId& checkpoint);
 
 // `tandem do`: a run of one task. Opens the workspace, starts the run
 // (checkpoint 0, ledger row), executes the task and records the outcome.
@@ -90,6 +99,16 @@ Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env);
 // size of the first request before the first model call. Does not end the run.
 Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspace::Workspace& ws,
                                const std::function<void(int64_t)>& on_prompt_ready);
+
+// Gates `env.gates` (all of them, as a task's final round) on checkpoint
+// `at` of `ws`'s working tree, confined and recorded as a step's gates are,
+// against ledger step `step`: `tandem run` re-gates a task's merged tree
+// with it, so "done" still means tandem saw the gates pass on the final
+// tree. An interrupt (env.interrupts) kills running gates (they fail).
+Result<VerifiedStepPolicy::GateCheck> CheckGates(const TaskSpec& spec, const TaskEnv& env,
+                                                 workspace::Workspace& ws,
+                                                 const workspace::CheckpointId& at,
+                                                 ledger::StepId step);
 
 // What commands and gates may reach besides the workspace, from the
 // configuration ([environment], sandbox.home_dirs, sandbox.network).

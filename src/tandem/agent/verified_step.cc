@@ -169,6 +169,14 @@ void VerifiedStepPolicy::AnnounceGrants(const verify::Gate& gate) {
                                                gate.name, fmt::join(grants, ", "))});
 }
 
+VerifiedStepPolicy::GateCheck VerifiedStepPolicy::CheckFinalGates(
+    const workspace::CheckpointId& checkpoint, ledger::StepId step) {
+  ledger_step_ = step;
+  GateRound round = RunGateRound(verify::GateWhen::kFinal, checkpoint);
+  ledger_step_.reset();
+  return GateCheck{round.passed, round.reason + (round.passed ? "" : "\n" + round.feedback)};
+}
+
 VerifiedStepPolicy::GateRound VerifiedStepPolicy::RunGateRound(
     verify::GateWhen phase, const workspace::CheckpointId& checkpoint) {
   GateRound round;

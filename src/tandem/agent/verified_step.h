@@ -107,6 +107,16 @@ class VerifiedStepPolicy : public StepPolicy {
     return deps_.workspace->last_checkpoint();
   }
 
+  // Outside the turn loop: every gate (the final round) on the tree of
+  // `checkpoint`, recorded against ledger step `step` (a step the caller
+  // began), published as gate events. Empty when all passed, else the
+  // failures' excerpts (the feedback a model would get).
+  struct GateCheck {
+    bool passed = true;
+    std::string feedback;
+  };
+  GateCheck CheckFinalGates(const workspace::CheckpointId& checkpoint, ledger::StepId step);
+
  private:
   struct GateRound {
     bool passed = true;

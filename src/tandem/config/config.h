@@ -65,6 +65,9 @@ struct Limits {
   int64_t max_wall_s = 1800;
   int64_t step_retries = 3;  // verification retries per task
   int64_t context_tokens = 24000;  // executor history budget; older turns are compacted
+  // `tandem run`: plan tasks running at once, each in its own worktree;
+  // 1 runs them one by one in the checkout itself.
+  int64_t parallel_tasks = 1;
 };
 
 // Names double as configuration values ("refuse-risky", "allow-all").

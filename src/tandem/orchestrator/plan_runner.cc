@@ -5,10 +5,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "tandem/agent/task_runner.h"
 #include "tandem/base/kill_point.h"
@@ -18,8 +22,12 @@
 #include "tandem/orchestrator/command_review.h"
 #include "tandem/orchestrator/plan_edit.h"
 #include "tandem/orchestrator/steer.h"
+#include "tandem/ledger/git_dirs.h"
+#include "tandem/orchestrator/task_queue.h"
 #include "tandem/platform/process.h"
+#include "tandem/workspace/tree_merge.h"
 #include "tandem/workspace/workspace.h"
+#include "tandem/workspace/worktree.h"
 
 namespace tandem::orchestrator {
 namespace {
@@ -95,7 +103,8 @@ class PlanRunner {
       : env_(env),
         root_(env.repo_root),
         plan_path_(root_ / memory::kPlanFileName),
-        progress_path_(root_ / memory::kProgressFileName) {}
+        progress_path_(root_ / memory::kProgressFileName),
+        parallel_(static_cast<size_t>(std::max<int64_t>(1, env.config.limits.parallel_tasks))) {}
 
   Result<PlanRunResult> Start() {
     memory::Plan plan = TRY(LoadCheckedPlan());
@@ -110,6 +119,7 @@ class PlanRunner {
       Notice("warn", line);
     }
     platform::RemoveStaleTempFiles(root_);  // a killed writer's leftovers
+    RemoveLeftoverWorktrees();
     ws_ = TRY(workspace::Workspace::Open(root_));
     run_id_ = agent::NewRunId();
     workspace::CheckpointId base = TRY(ws_->StartRun(run_id_));
@@ -147,6 +157,7 @@ class PlanRunner {
     memory::Plan plan = TRY(LoadCheckedPlan());
     run_id_ = run->id;
     platform::RemoveStaleTempFiles(root_);  // a killed writer's leftovers
+    RemoveLeftoverWorktrees();
     ws_ = TRY(workspace::Workspace::Open(root_));
     workspace::CheckpointId found = TRY(ws_->StartRun(run_id_));
     InterruptedTask interrupted = TRY(FindInterruptedTask());
@@ -156,6 +167,8 @@ class PlanRunner {
     for (const ledger::StepRow& step : TRY(env_.ledger->FindInterruptedSteps(run_id_))) {
       if (step.checkpoint_before.empty()) continue;
       auto id = TRY(workspace::CheckpointId::Parse(step.checkpoint_before));
+      // An agent's step in its worktree: the worktree is gone, the task reruns.
+      if (!TRY(agent::IsOnRunChain(*ws_, run_id_, id))) continue;
       TRY(ws_->Restore(id, workspace::TouchedPaths::Unknown()));
       Notice("warn", fmt::format("rolled back interrupted step {} (task {}) to checkpoint {}",
                                  step.n, step.task_id.empty() ? "-" : step.task_id, id.Short()));
@@ -261,7 +274,14 @@ class PlanRunner {
 
   Result<InterruptedTask> FindInterruptedTask() {
     InterruptedTask out;
-    std::vector<ledger::StepRow> steps = TRY(env_.ledger->ListSteps(run_id_));
+    // Only the steps in the checkout: a parallel run's agents worked in
+    // worktrees (removed by now); in the checkout they only merged.
+    std::set<std::string> chain;
+    for (const workspace::CheckpointId& c : TRY(ws_->RunCheckpoints(run_id_))) chain.insert(c.hex);
+    std::vector<ledger::StepRow> steps;
+    for (ledger::StepRow& step : TRY(env_.ledger->ListSteps(run_id_))) {
+      if (chain.count(step.checkpoint_before)) steps.push_back(std::move(step));
+    }
     if (steps.empty() || steps.back().task_id.empty()) return out;
     const std::string task_id = steps.back().task_id;
     for (const ledger::TaskRow& t : TRY(env_.ledger->ListTasks(run_id_))) {
@@ -373,17 +393,23 @@ class PlanRunner {
     return Status::Ok();
   }
 
-  void UpdateNext(const memory::Plan& plan, const std::string& running) {
+  // progress.md's "next": every running task, then the ready ones.
+  void UpdateNext(const memory::Plan& plan, const std::vector<PlanTask>& running) {
     std::vector<std::string> next;
-    if (!running.empty()) next.push_back(running + " (running)");
+    std::set<std::string> ids;
+    for (const PlanTask& t : running) {
+      next.push_back(t.id + ": " + t.title + " (running)");
+      ids.insert(t.id);
+    }
     for (const PlanTask* t : memory::ReadyTasks(plan)) {
-      if (t->id != running) next.push_back(t->id + ": " + t->title);
+      if (!ids.count(t->id)) next.push_back(t->id + ": " + t->title);
     }
     Progress(memory::SetNext(progress_path_, next));
   }
 
   // ---- the loop ----
   Result<PlanRunResult> Loop() {
+    if (parallel_ > 1) return ParallelLoop();
     result_.run_id = run_id_;
     auto start = std::chrono::steady_clock::now();
     SteerInbox inbox(env_.ledger, run_id_, env_.events);
@@ -424,7 +450,7 @@ class PlanRunner {
     for (const PlanTask& t : plan.tasks) {
       if (t.state == TaskState::kPending) result_.blocked++;
     }
-    UpdateNext(plan, "");
+    UpdateNext(plan, {});
   }
 
   Result<PlanRunResult> End(std::chrono::steady_clock::time_point start) {
@@ -475,6 +501,7 @@ class PlanRunner {
   }
 
   void AddTotals(const agent::RunTotals& t) {
+    std::lock_guard<std::mutex> lock(stats_mu_);
     totals_.steps += t.steps;
     totals_.retries += t.retries;
     totals_.usage += t.usage;
@@ -495,76 +522,99 @@ class PlanRunner {
   // One ready task, start to end (approval, execution, escalation).
   Status RunOne(const memory::Plan& plan, const PlanTask& task) {
     Tier tier = RouteTask(task.risk);
-    bool approved = false;
-    if (NeedsApproval(task.risk)) {
-      RETURN_IF_ERROR(Mark(task.id, TaskState::kWaiting));
-      Upsert(task, TaskState::kWaiting, TierRole(tier), "waiting for approval");
-      Progress(memory::RecordOutcome(
-          progress_path_, {task.id, task.title, TaskState::kWaiting, 0, "waits for approval"}));
-      ApprovalRequest request;
-      request.run_id = run_id_;
-      request.task_id = task.id;
-      request.title = task.title;
-      request.what = ApprovalText(task, TierRole(tier), Slot(tier).name);
-      request.why = fmt::format(
-          "plan.md marks task {} irreversible: it may reach beyond the repository or not be "
-          "undoable, so it runs only with approval",
-          task.id);
-      Publish(task.id, protocol::ApprovalRequested{request.what, request.why, ""});
-      ApprovalDecision d = Decide(env_.config.approval.policy, env_.approver, request, WallClockMs);
-      if (d.by_person) human_ms_ += static_cast<double>(d.waited_ms);
-      if (d.kind == ApprovalDecision::Kind::kWaiting) {
-        result_.waiting++;
-        Notice("warn", "task " + task.id + " waits for approval: " + d.reason, task.id);
-        Publish(task.id, protocol::TaskFinished{"waiting", d.reason, 0});
-        Progress(memory::RecordOutcome(progress_path_, {task.id, task.title, TaskState::kWaiting, 0,
-                                                        "waits for approval: " + d.reason}));
-        return Status::Ok();
-      }
-      approved = d.kind == ApprovalDecision::Kind::kApproved;
-      ledger::ApprovalRecord record;
-      record.run_id = run_id_;
-      record.task_id = task.id;
-      record.what = request.what;
-      record.decision =
-          approved ? ledger::ApprovalDecision::kApproved : ledger::ApprovalDecision::kDenied;
-      record.decided_by = d.by_person ? ledger::DecidedBy::kPerson : ledger::DecidedBy::kPolicy;
-      record.waited_ms = d.waited_ms;
-      record.reason = d.reason;
-      RETURN_IF_ERROR(env_.ledger->RecordApproval(record));
-      Publish(task.id,
-              protocol::ApprovalDecided{approved ? "approved" : "denied",
-                                        d.by_person ? "person" : "policy", d.waited_ms, d.reason,
-                                        ""});
-      if (!approved) {
-        std::string why = "denied: " + d.reason;
-        RETURN_IF_ERROR(Mark(task.id, TaskState::kSkipped));
-        Upsert(task, TaskState::kSkipped, TierRole(tier), why);
-        Progress(memory::RecordOutcome(progress_path_,
-                                       {task.id, task.title, TaskState::kSkipped, 0, why}));
-        result_.skipped++;
-        Publish(task.id, protocol::TaskFinished{"skipped", why, 0});
-        return Status::Ok();
-      }
-      Progress(memory::AppendNote(
-          progress_path_, task.id, memory::NoteKind::kDecision,
-          fmt::format("approved by {} after {} ms: {}", d.by_person ? "a person" : "policy",
-                      d.waited_ms, d.reason)));
-    }
-
-    agent::TaskResult outcome = TRY(Execute(plan, task, tier, approved));
+    std::optional<bool> approved = TRY(Approve(task, tier));
+    if (!approved) return Status::Ok();
+    agent::TaskResult outcome = TRY(Execute(plan, task, tier, *approved));
     return Conclude(task, tier, outcome);
   }
 
-  // Runs `task` on `tier` once, around ExecuteTask.
-  Result<agent::TaskResult> Execute(const memory::Plan& plan, const PlanTask& task, Tier tier,
-                                    bool allow_irreversible_commands) {
-    int attempt = ++attempts_[task.id];
+  // The approval of an irreversible task, before it starts: nullopt when it
+  // does not run (denied: skipped; nobody answered: waiting), else whether
+  // it was approved (false: it needs no approval).
+  Result<std::optional<bool>> Approve(const PlanTask& task, Tier tier) {
+    if (!NeedsApproval(task.risk)) return std::optional<bool>(false);
+    if (approved_.count(task.id)) return std::optional<bool>(true);  // rerun after a merge
+    RETURN_IF_ERROR(Mark(task.id, TaskState::kWaiting));
+    Upsert(task, TaskState::kWaiting, TierRole(tier), "waiting for approval");
+    Progress(memory::RecordOutcome(
+        progress_path_, {task.id, task.title, TaskState::kWaiting, 0, "waits for approval"}));
+    ApprovalRequest request;
+    request.run_id = run_id_;
+    request.task_id = task.id;
+    request.title = task.title;
+    request.what = ApprovalText(task, TierRole(tier), Slot(tier).name);
+    request.why = fmt::format(
+        "plan.md marks task {} irreversible: it may reach beyond the repository or not be "
+        "undoable, so it runs only with approval",
+        task.id);
+    Publish(task.id, protocol::ApprovalRequested{request.what, request.why, ""});
+    ApprovalDecision d;
+    {
+      std::lock_guard<std::mutex> one_prompt(approver_mu_);
+      d = Decide(env_.config.approval.policy, env_.approver, request, WallClockMs);
+    }
+    if (d.by_person) AddHumanMs(static_cast<double>(d.waited_ms));
+    if (d.kind == ApprovalDecision::Kind::kWaiting) {
+      result_.waiting++;
+      Notice("warn", "task " + task.id + " waits for approval: " + d.reason, task.id);
+      Publish(task.id, protocol::TaskFinished{"waiting", d.reason, 0});
+      Progress(memory::RecordOutcome(progress_path_, {task.id, task.title, TaskState::kWaiting, 0,
+                                                      "waits for approval: " + d.reason}));
+      return std::optional<bool>();
+    }
+    bool approved = d.kind == ApprovalDecision::Kind::kApproved;
+    ledger::ApprovalRecord record;
+    record.run_id = run_id_;
+    record.task_id = task.id;
+    record.what = request.what;
+    record.decision =
+        approved ? ledger::ApprovalDecision::kApproved : ledger::ApprovalDecision::kDenied;
+    record.decided_by = d.by_person ? ledger::DecidedBy::kPerson : ledger::DecidedBy::kPolicy;
+    record.waited_ms = d.waited_ms;
+    record.reason = d.reason;
+    RETURN_IF_ERROR(env_.ledger->RecordApproval(record));
+    Publish(task.id,
+            protocol::ApprovalDecided{approved ? "approved" : "denied",
+                                      d.by_person ? "person" : "policy", d.waited_ms, d.reason,
+                                      ""});
+    if (!approved) {
+      std::string why = "denied: " + d.reason;
+      RETURN_IF_ERROR(Mark(task.id, TaskState::kSkipped));
+      Upsert(task, TaskState::kSkipped, TierRole(tier), why);
+      Progress(memory::RecordOutcome(progress_path_,
+                                     {task.id, task.title, TaskState::kSkipped, 0, why}));
+      result_.skipped++;
+      Publish(task.id, protocol::TaskFinished{"skipped", why, 0});
+      return std::optional<bool>();
+    }
+    approved_.insert(task.id);
+    Progress(memory::AppendNote(
+        progress_path_, task.id, memory::NoteKind::kDecision,
+        fmt::format("approved by {} after {} ms: {}", d.by_person ? "a person" : "policy",
+                    d.waited_ms, d.reason)));
+    return std::optional<bool>(true);
+  }
+
+  // A task's agent, before it starts: the checkbox, ledger row and
+  // progress.md say it runs, and its spec and environment are built for the
+  // checkout (the parallel path moves them to a worktree).
+  struct Prepared {
+    agent::TaskSpec spec;
+    agent::TaskEnv env;
+    int attempt = 0;
+  };
+
+  Result<Prepared> Prepare(const memory::Plan& plan, const PlanTask& task, Tier tier,
+                           bool allow_irreversible_commands) {
+    Prepared p;
+    p.attempt = ++attempts_[task.id];
     RETURN_IF_ERROR(Mark(task.id, TaskState::kRunning));
     Upsert(task, TaskState::kRunning, TierRole(tier), "");
-    UpdateNext(plan, task.id + ": " + task.title);
+    std::vector<PlanTask> running = RunningTasks();
+    running.push_back(task);
+    UpdateNext(plan, running);
 
-    agent::TaskSpec spec;
+    agent::TaskSpec& spec = p.spec;
     spec.run_id = run_id_;
     spec.task_id = task.id;
     spec.kind = "run";
@@ -580,17 +630,26 @@ class PlanRunner {
           memory::ExtractForTask(*progress, task.id, env_.policy.progress_budget, task.after);
       if (!part.empty()) spec.extra_context = "From progress.md:\n" + part;
     }
-    std::string notes = inbox_->TakeForTask(task.id);
+    std::string notes = TakeSteerForTask(task.id);
     if (!notes.empty()) {
       spec.extra_context += "\nA person steering this run added notes:\n" + notes;
     }
+    auto feedback = merge_feedback_.find(task.id);
+    if (feedback != merge_feedback_.end()) {
+      spec.extra_context +=
+          "\nYour previous attempt passed its gates in its own worktree but could not be "
+          "merged into the integrated tree, which other tasks changed meanwhile; you start "
+          "again from the current integrated files:\n" +
+          feedback->second;
+      merge_feedback_.erase(feedback);
+    }
     Progress(memory::RecordOutcome(
         progress_path_, {task.id, task.title, TaskState::kRunning, 0,
-                         fmt::format("attempt {} on the {} tier", attempt, TierRole(tier))}));
+                         fmt::format("attempt {} on the {} tier", p.attempt, TierRole(tier))}));
     CheckpointMemory();
 
     const ModelSlot& slot = Slot(tier);
-    agent::TaskEnv env;
+    agent::TaskEnv& env = p.env;
     env.repo_root = env_.repo_root;
     env.config = env_.config;
     if (allow_irreversible_commands)
@@ -607,18 +666,369 @@ class PlanRunner {
     env.role = TierRole(tier);
     std::string task_id = task.id;
     env.steer_notes = [this, task_id](std::optional<ledger::StepId> step) {
-      return inbox_->TakeForStep(task_id, step);
+      return TakeSteerForStep(task_id, step);
     };
     env.tandem_files = {std::string(memory::kPlanFileName), std::string(memory::kProgressFileName)};
-    env.irreversible_commands = [this, task](const std::string& command, const std::string& why) {
-      return DecideCommand(task, command, why);
+    workspace::Workspace* ws = ws_.get();
+    env.irreversible_commands = [this, task, ws](const std::string& command,
+                                                 const std::string& why) {
+      return DecideCommand(task, command, why, *ws);
     };
-    Publish(task.id, protocol::TaskStarted{task.title, TierRole(tier), slot.name, attempt});
+    Publish(task.id, protocol::TaskStarted{task.title, TierRole(tier), slot.name, p.attempt});
+    return p;
+  }
+
+  // Runs `task` on `tier` once in the checkout, around ExecuteTask.
+  Result<agent::TaskResult> Execute(const memory::Plan& plan, const PlanTask& task, Tier tier,
+                                    bool allow_irreversible_commands) {
+    Prepared p = TRY(Prepare(plan, task, tier, allow_irreversible_commands));
     task_base_ = ws_->last_checkpoint() ? ws_->last_checkpoint()->hex : "";
-    agent::TaskResult result = TRY(agent::ExecuteTask(spec, env, *ws_, nullptr));
+    agent::TaskResult result = TRY(agent::ExecuteTask(p.spec, p.env, *ws_, nullptr));
     AddTotals(result.totals);
     return result;
   }
+
+  // ---- parallel tasks (limits.parallel_tasks > 1) ----
+  //
+  // This thread (the scheduler) alone writes plan.md, progress.md, the
+  // checkout and the run's checkpoints; each started task runs
+  // agent::ExecuteTask on a thread of its own, in a pooled worktree reset to
+  // the integrated checkpoint, with a Workspace of its own on run id
+  // <run>.<task>.<attempt> (so checkpoint refs never collide), and posts its
+  // result to `done_`. A success is merged into the checkout and re-gated
+  // there (Merge); a conflict requeues the task with the conflict as
+  // feedback.
+
+  struct Agent {
+    PlanTask task;
+    Tier tier = Tier::kExecutor;
+    int attempt = 0;
+    std::string slot;            // worktree id, <run>-slot-K
+    bool reuse = false;          // the slot's worktree exists: Reset, not Create
+    workspace::CheckpointId base;  // the integrated checkpoint it started from
+    agent::TaskSpec spec;
+    agent::TaskEnv env;
+    std::jthread thread;
+  };
+  struct AgentDone {
+    std::string task_id;
+    Result<agent::TaskResult> result;
+  };
+
+  std::vector<PlanTask> RunningTasks() const {
+    std::vector<PlanTask> out;
+    for (const auto& [id, a] : agents_) out.push_back(a->task);
+    return out;
+  }
+
+  // The first ready task whose scope overlaps no running task's (the
+  // TaskQueue rule: an empty scope overlaps everything), or nullptr.
+  const PlanTask* PickReady(const memory::Plan& plan) const {
+    for (const PlanTask* t : memory::ReadyTasks(plan)) {
+      bool fits = true;
+      for (const auto& [id, a] : agents_) {
+        if (TaskQueue::ScopesOverlap(t->scope, a->task.scope)) fits = false;
+      }
+      if (fits) return t;
+    }
+    return nullptr;
+  }
+
+  Result<PlanRunResult> ParallelLoop() {
+    result_.run_id = run_id_;
+    auto start = std::chrono::steady_clock::now();
+    SteerInbox inbox(env_.ledger, run_id_, env_.events);
+    inbox_ = &inbox;
+    scheduler_ = std::this_thread::get_id();
+    // Ctrl-C reaches every agent; an error of the run stops them without
+    // counting as an interrupt.
+    agent::InterruptHub::Handle forward = 0;
+    if (env_.interrupts) forward = env_.interrupts->Subscribe([this] { agents_stop_.Interrupt(); });
+    while (true) {
+      FlushNotes();
+      if (Interrupted()) result_.interrupted = true;
+      if (!result_.interrupted && result_.stop_reason.empty()) {
+        Status filled = FillCapacity();
+        if (!filled.ok()) Stop(filled);
+      }
+      if (agents_.empty()) {
+        if (!result_.interrupted && result_.stop_reason.empty()) {
+          auto plan = LoadCheckedPlan();
+          if (plan) Finalize(*plan);
+        }
+        break;
+      }
+      AgentDone done = WaitForAgent();
+      Status handled = OnAgentDone(std::move(done));
+      if (!handled.ok()) Stop(handled);
+    }
+    FlushNotes();
+    if (env_.interrupts) env_.interrupts->Unsubscribe(forward);
+    RemovePool();
+    inbox_ = nullptr;
+    return End(start);
+  }
+
+  // Stops starting tasks after an error; running agents are stopped too.
+  void Stop(const Status& why) {
+    result_.stop_reason = why.message();
+    Notice("error", why.message());
+    if (result_.exit_code == 0) result_.exit_code = 4;
+    agents_stop_.Interrupt();
+  }
+
+  // Starts ready tasks until `parallel_` run or none fits.
+  Status FillCapacity() {
+    while (agents_.size() < parallel_) {
+      auto plan = LoadCheckedPlan();
+      if (!plan) {
+        return Status(plan.error().code(),
+                      "plan.md is malformed; nothing more runs: " + plan.error().message());
+      }
+      const PlanTask* ready = PickReady(*plan);
+      if (!ready) return Status::Ok();
+      PlanTask task = *ready;
+      auto tier_it = tier_of_.find(task.id);
+      Tier tier = tier_it != tier_of_.end() ? tier_it->second : RouteTask(task.risk);
+      std::optional<bool> approved = TRY(Approve(task, tier));
+      if (!approved) continue;  // skipped or waiting: plan.md says so now
+      RETURN_IF_ERROR(StartAgent(*plan, task, tier, *approved));
+    }
+    return Status::Ok();
+  }
+
+  Status StartAgent(const memory::Plan& plan, const PlanTask& task, Tier tier, bool approved) {
+    Prepared p = TRY(Prepare(plan, task, tier, approved));
+    auto a = std::make_unique<Agent>();
+    a->task = task;
+    a->tier = tier;
+    a->attempt = p.attempt;
+    a->base = *ws_->last_checkpoint();
+    a->spec = std::move(p.spec);
+    a->env = std::move(p.env);
+    a->env.interrupts = &agents_stop_;
+    if (free_slots_.empty()) {
+      a->slot = fmt::format("{}-slot-{}", run_id_, ++slots_made_);
+    } else {
+      a->slot = free_slots_.back();
+      a->reuse = made_slots_.count(a->slot) > 0;
+      free_slots_.pop_back();
+    }
+    Agent* raw = a.get();
+    agents_[task.id] = std::move(a);
+    raw->thread = std::jthread([this, raw] {
+      Result<agent::TaskResult> result = RunAgent(*raw);
+      std::lock_guard<std::mutex> lock(done_mu_);
+      done_.push_back({raw->task.id, std::move(result)});
+      done_cv_.notify_one();
+    });
+    return Status::Ok();
+  }
+
+  // On the agent's thread: its worktree at the integrated checkpoint, its
+  // own Workspace, then the task.
+  Result<agent::TaskResult> RunAgent(Agent& a) {
+    fs::path tree;
+    if (a.reuse) {
+      RETURN_IF_ERROR(workspace::Worktree::Reset(root_, a.slot, a.base));
+      tree = workspace::Worktree::PathFor(TRY(ledger::GitCommonDir(root_)), a.slot);
+    } else {
+      tree = TRY(workspace::Worktree::Create(root_, a.slot, a.base)).root();
+    }
+    auto ws = TRY(workspace::Workspace::Open(tree));
+    TRY(ws->StartRun(fmt::format("{}.{}.{}", run_id_, a.task.id, a.attempt)));
+    a.env.repo_root = ws->root();
+    workspace::Workspace* agent_ws = ws.get();
+    PlanTask task = a.task;
+    a.env.irreversible_commands = [this, task, agent_ws](const std::string& command,
+                                                         const std::string& why) {
+      return DecideCommand(task, command, why, *agent_ws);
+    };
+    return agent::ExecuteTask(a.spec, a.env, *ws, nullptr);
+  }
+
+  AgentDone WaitForAgent() {
+    std::unique_lock<std::mutex> lock(done_mu_);
+    done_cv_.wait(lock, [this] { return !done_.empty(); });
+    AgentDone done = std::move(done_.front());
+    done_.pop_front();
+    return done;
+  }
+
+  Status OnAgentDone(AgentDone done) {
+    std::unique_ptr<Agent> a = std::move(agents_[done.task_id]);
+    agents_.erase(done.task_id);
+    a->thread.join();
+    made_slots_.insert(a->slot);
+    free_slots_.push_back(a->slot);
+    FlushNotes();
+    const PlanTask& task = a->task;
+    if (!done.result) {
+      RETURN_IF_ERROR(Mark(task.id, TaskState::kPending));
+      Upsert(task, TaskState::kPending, TierRole(a->tier), done.result.error().message());
+      return done.result.error().WithContext("task " + task.id);
+    }
+    agent::TaskResult outcome = std::move(*done.result);
+    AddTotals(outcome.totals);
+    task_base_ = a->base.hex;
+    if (outcome.outcome == agent::TaskOutcome::kInterrupted && !Interrupted()) {
+      // Stopped by an error elsewhere in the run, not by a person.
+      RETURN_IF_ERROR(Mark(task.id, TaskState::kPending));
+      Upsert(task, TaskState::kPending, TierRole(a->tier), "stopped: " + result_.stop_reason);
+      Publish(task.id, protocol::TaskFinished{"interrupted", "stopped with the run",
+                                              outcome.totals.retries});
+      return Status::Ok();
+    }
+    if (outcome.outcome != agent::TaskOutcome::kSucceeded) {
+      return Conclude(task, a->tier, std::move(outcome));
+    }
+    std::string conflict = TRY(Merge(*a, outcome));
+    if (conflict.empty()) return Done(task, a->tier, outcome);
+    return Requeue(task, a->tier, conflict, std::move(outcome));
+  }
+
+  // Merges a task that passed in its worktree into the checkout, as a step
+  // of its own: checkpoint before (the integrated tree), the merged files
+  // restored, the task's gates on the merged tree, checkpoint after. Returns
+  // "" when merged and gated, else why not (the checkout is back as it was).
+  Result<std::string> Merge(const Agent& a, const agent::TaskResult& outcome) {
+    CheckpointMemory();
+    workspace::CheckpointId ours = *ws_->last_checkpoint();
+    auto theirs = TRY(workspace::CheckpointId::Parse(outcome.final_checkpoint));
+    workspace::TreeMerge merge = TRY(workspace::MergeCheckpoints(
+        root_, a.base, ours, theirs,
+        {std::string(memory::kPlanFileName), std::string(memory::kProgressFileName)}));
+    if (!merge.merged) {
+      return fmt::format(
+          "its result conflicts with the integrated tree (changed by tasks merged since it "
+          "started) in {}",
+          fmt::join(merge.conflicts, ", "));
+    }
+    ledger::StepStart start{run_id_, a.task.id, a.attempt, ours.hex};
+    ledger::StepId step = TRY(env_.ledger->BeginStep(start));
+    KillPoint("merge_step_begun");  // crash tests: the merge's row is 'running'
+    workspace::CheckpointId merged =
+        TRY(ws_->Restore(*merge.merged, workspace::TouchedPaths::Only(merge.changed)));
+    KillPoint("merge_applied");  // crash tests: the merged files are in the checkout
+    Notice("info",
+           fmt::format("merged {} file(s) of task {} into the checkout; its gates run again "
+                       "on the merged tree",
+                       merge.changed.size(), a.task.id),
+           a.task.id);
+    agent::TaskEnv env = a.env;
+    env.repo_root = env_.repo_root;
+    env.interrupts = &agents_stop_;
+    auto check = TRY(agent::CheckGates(a.spec, env, *ws_, merged, step));
+    ledger::StepEnd end;
+    end.files_changed = static_cast<int64_t>(merge.changed.size());
+    if (check.passed) {
+      end.checkpoint_after = merged.hex;
+      end.note = "merged into the integrated tree";
+      RETURN_IF_ERROR(env_.ledger->EndStep(step, end));
+      return std::string();
+    }
+    workspace::CheckpointId back =
+        TRY(ws_->Restore(ours, workspace::TouchedPaths::Only(merge.changed)));
+    end.state = ledger::StepState::kRolledBack;
+    end.checkpoint_after = back.hex;
+    end.note = "gates failed on the merged tree";
+    RETURN_IF_ERROR(env_.ledger->EndStep(step, end));
+    return "it passed its gates alone, but they fail on the merged tree (with the tasks merged "
+           "since it started): " +
+           check.feedback;
+  }
+
+  // A merge conflict, or gates failing only on the merged tree: the task
+  // runs again from the integrated tree with `why` as feedback, at most
+  // kMaxConflictRequeues times; then it counts as a failure (escalation).
+  Status Requeue(const PlanTask& task, Tier tier, const std::string& why,
+                 agent::TaskResult outcome) {
+    int n = ++conflicts_[task.id];
+    if (n > TaskQueueOptions{}.max_conflict_requeues) {
+      outcome.outcome = agent::TaskOutcome::kFailed;
+      outcome.summary = "could not be merged: " + why;
+      return Escalate(task, tier, std::move(outcome));
+    }
+    Notice("warn", fmt::format("task {} runs again on the integrated tree: {}", task.id,
+                               FirstLine(why)),
+           task.id);
+    Progress(memory::AppendNote(progress_path_, task.id, memory::NoteKind::kFailure,
+                                "not merged: " + FirstLine(why)));
+    merge_feedback_[task.id] = why;
+    RETURN_IF_ERROR(Mark(task.id, TaskState::kPending));
+    Upsert(task, TaskState::kPending, TierRole(tier), "requeued: " + FirstLine(why));
+    return Status::Ok();
+  }
+
+  // Removes this run's worktree pool.
+  void RemovePool() {
+    for (const std::string& slot : made_slots_) {
+      Status removed = workspace::Worktree::Remove(root_, slot);
+      if (!removed.ok() && removed.code() != StatusCode::kNotFound) {
+        Notice("warn", "removing worktree " + slot + ": " + removed.message());
+      }
+    }
+    made_slots_.clear();
+    free_slots_.clear();
+  }
+
+  // Worktrees of parallel runs that a killed process left behind (one
+  // writer per repository, so no live run owns them).
+  void RemoveLeftoverWorktrees() {
+    auto ids = workspace::Worktree::List(root_);
+    if (!ids) {
+      Notice("warn", "listing worktrees: " + ids.error().message());
+      return;
+    }
+    for (const std::string& id : *ids) {
+      if (id.find("-slot-") == std::string::npos) continue;
+      Status removed = workspace::Worktree::Remove(root_, id);
+      Notice(removed.ok() ? "info" : "warn",
+             removed.ok() ? "removed worktree " + id + " left by a stopped run"
+                          : "removing worktree " + id + ": " + removed.message());
+    }
+  }
+
+  // ---- state shared with agent threads ----
+  std::string TakeSteerForTask(const std::string& task_id) {
+    std::lock_guard<std::mutex> lock(inbox_mu_);
+    return inbox_->TakeForTask(task_id);
+  }
+  std::string TakeSteerForStep(const std::string& task_id, std::optional<ledger::StepId> step) {
+    std::lock_guard<std::mutex> lock(inbox_mu_);
+    return inbox_->TakeForStep(task_id, step);
+  }
+  void AddSpend(const protocol::Usage& usage, double cost_usd, double model_ms) {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    totals_.usage += usage;
+    totals_.cost_usd += cost_usd;
+    totals_.model_ms += model_ms;
+  }
+  void AddHumanMs(double ms) {
+    std::lock_guard<std::mutex> lock(stats_mu_);
+    human_ms_ += ms;
+  }
+  // A note for progress.md: written now on the scheduler's thread, else
+  // queued for it (progress.md has one writer).
+  void Note(const std::string& task_id, memory::NoteKind kind, const std::string& text) {
+    if (std::this_thread::get_id() == scheduler_ || scheduler_ == std::thread::id()) {
+      Progress(memory::AppendNote(progress_path_, task_id, kind, text));
+      return;
+    }
+    std::lock_guard<std::mutex> lock(notes_mu_);
+    notes_.push_back({task_id, kind, text});
+  }
+  void FlushNotes() {
+    std::vector<QueuedNote> notes;
+    {
+      std::lock_guard<std::mutex> lock(notes_mu_);
+      notes.swap(notes_);
+    }
+    for (const QueuedNote& n : notes) {
+      Progress(memory::AppendNote(progress_path_, n.task_id, n.kind, n.text));
+    }
+  }
+
 
   // The step of `task_id` that is running now (it asked for a command).
   std::optional<ledger::StepId> RunningStep(const std::string& task_id) {
@@ -635,8 +1045,11 @@ class PlanRunner {
   // tier reviews it; if it says run, the approval policy (or a person at the
   // prompt) decides. Every decision is an approvals row and an event; a
   // refusal's reason goes back to the executor as the tool result.
+  //
+  // With parallel tasks it runs on the agent's thread (`ws` is the agent's
+  // workspace): only that agent waits, and one prompt is open at a time.
   tools::CommandDecision DecideCommand(const PlanTask& task, const std::string& command,
-                                       const std::string& why) {
+                                       const std::string& why, workspace::Workspace& ws) {
     std::optional<ledger::StepId> step = RunningStep(task.id);
     Notice("info",
            fmt::format("`{}` is irreversible ({}): the {} tier reviews it", command, why,
@@ -646,9 +1059,7 @@ class PlanRunner {
                          env_.interrupts};
     CommandReview review = ReviewCommand(
         reviewer, {run_id_, task.id, task.id + ": " + task.title + "\n" + task.what, command, why});
-    totals_.model_ms += review.model_ms;
-    totals_.usage += review.usage;
-    totals_.cost_usd += review.cost_usd;
+    AddSpend(review.usage, review.cost_usd, review.model_ms);
 
     ledger::ApprovalRecord record;
     record.run_id = run_id_;
@@ -677,8 +1088,12 @@ class PlanRunner {
           "{}",
           why, TierRole(Tier::kSlow), env_.slow.name, review.reason);
       Publish(task.id, protocol::ApprovalRequested{request.what, request.why, command});
-      ApprovalDecision d = Decide(env_.config.approval.policy, env_.approver, request, WallClockMs);
-      if (d.by_person) human_ms_ += static_cast<double>(d.waited_ms);
+      ApprovalDecision d;
+      {
+        std::lock_guard<std::mutex> one_prompt(approver_mu_);
+        d = Decide(env_.config.approval.policy, env_.approver, request, WallClockMs);
+      }
+      if (d.by_person) AddHumanMs(static_cast<double>(d.waited_ms));
       decision.human_wait_ms = static_cast<double>(d.waited_ms);
       decision.run = d.kind == ApprovalDecision::Kind::kApproved;
       decision.reason = d.kind == ApprovalDecision::Kind::kWaiting
@@ -696,11 +1111,11 @@ class PlanRunner {
     if (!recorded.ok()) Notice("warn", "ledger: " + recorded.message(), task.id);
     Publish(task.id, protocol::ApprovalDecided{decision.run ? "approved" : "denied", decided_by,
                                                record.waited_ms, record.reason, command});
-    Progress(memory::AppendNote(progress_path_, task.id, memory::NoteKind::kDecision,
-                                fmt::format("command `{}` {}", command, decision.reason)));
+    Note(task.id, memory::NoteKind::kDecision,
+         fmt::format("command `{}` {}", command, decision.reason));
     // It runs outside the sandbox, where the inotify watch may miss what it
     // does (a hard link from outside the worktree): the step rescans.
-    if (decision.run) ws_->DistrustWatch();
+    if (decision.run) ws.DistrustWatch();
     return decision;
   }
 
@@ -789,9 +1204,7 @@ class PlanRunner {
       ReplanContext context{*plan_text, task, outcome.summary, BestAttemptDiff(outcome), count};
       auto replan = AskReplan(planner, context);
       // The re-plan is part of the run: its tokens, cost and time count.
-      totals_.usage += spend.usage;
-      totals_.cost_usd += spend.cost_usd;
-      totals_.model_ms += spend.model_ms;
+      AddSpend(spend.usage, spend.cost_usd, spend.model_ms);
       if (!replan) {
         Notice("warn", "re-plan failed: " + replan.error().message(), task.id);
         return Fail(task, tier, outcome.summary + "; re-plan failed: " + replan.error().message(),
@@ -809,6 +1222,12 @@ class PlanRunner {
       if (replan->action == EscalationAction::kSlowTier) {
         Progress(memory::AppendNote(progress_path_, task.id, memory::NoteKind::kDecision,
                                     "escalated to the slow tier: " + replan->reason));
+        if (parallel_ > 1) {  // the loop starts it again, in a worktree, on the slow tier
+          tier_of_[task.id] = Tier::kSlow;
+          RETURN_IF_ERROR(Mark(task.id, TaskState::kPending));
+          Upsert(task, TaskState::kPending, TierRole(Tier::kSlow), "escalated to the slow tier");
+          return Status::Ok();
+        }
         auto plan = TRY(memory::LoadPlan(plan_path_));
         tier = Tier::kSlow;
         outcome = TRY(Execute(plan, task, tier, false));
@@ -874,16 +1293,43 @@ class PlanRunner {
   fs::path root_;
   fs::path plan_path_;
   fs::path progress_path_;
+  size_t parallel_;  // limits.parallel_tasks
   std::unique_ptr<workspace::Workspace> ws_;
   std::string run_id_;
   std::string task_base_;  // checkpoint a task started from (for its best-attempt diff)
   std::map<std::string, int> escalations_;
   std::map<std::string, int> attempts_;
-  SteerInbox* inbox_ = nullptr;
-  agent::RunTotals totals_;
-  double human_ms_ = 0;  // waiting for a person at approval prompts
+  SteerInbox* inbox_ = nullptr;  // GUARDED_BY(inbox_mu_) once agents run
+  std::mutex inbox_mu_;
+  std::mutex stats_mu_;
+  agent::RunTotals totals_;  // GUARDED_BY(stats_mu_)
+  double human_ms_ = 0;      // GUARDED_BY(stats_mu_): waiting for a person at approval prompts
+  std::mutex approver_mu_;   // one approval prompt open at a time
+  std::set<std::string> approved_;  // irreversible tasks a person or policy approved
   PlanRunResult result_;
   bool leave_running_ = false;  // agent::TaskResult::step_left_running
+
+  // Parallel tasks (scheduler thread only, except where a mutex says).
+  std::thread::id scheduler_;
+  std::map<std::string, Tier> tier_of_;               // escalated to the slow tier
+  std::map<std::string, int> conflicts_;              // requeues after a failed merge
+  std::map<std::string, std::string> merge_feedback_;  // for the task's next start
+  std::vector<std::string> free_slots_;
+  std::set<std::string> made_slots_;  // worktrees that exist (idle ones are in free_slots_)
+  int slots_made_ = 0;
+  struct QueuedNote {
+    std::string task_id;
+    memory::NoteKind kind;
+    std::string text;
+  };
+  std::mutex notes_mu_;
+  std::vector<QueuedNote> notes_;  // GUARDED_BY(notes_mu_)
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  std::deque<AgentDone> done_;  // GUARDED_BY(done_mu_)
+  agent::InterruptHub agents_stop_;  // stops every agent: Ctrl-C or an error of the run
+  // Last: destroyed (threads joined) before anything they use.
+  std::map<std::string, std::unique_ptr<Agent>> agents_;  // running, by task id
 };
 
 }  // namespace

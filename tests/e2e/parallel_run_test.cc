@@ -1,0 +1,117 @@
+// `tandem run` with limits.parallel_tasks > 1: independent tasks run at
+// once, each in its own worktree, and are merged into the checkout, where
+// their gates run again; a task that passes alone but breaks the merged
+// tree runs again on top of it.
+#include <gtest/gtest.h>
+
+#include "tests/e2e/orchestrator_helpers.h"
+
+namespace tandem::e2e {
+namespace {
+
+using nlohmann::json;
+
+class ParallelRunTest : public E2eTest {
+ protected:
+  // A plan task that writes `file` (its scope) and finishes. Scopes with a
+  // directory part: an entry without '/' matches at any depth, so two such
+  // scopes count as overlapping (task_queue.h) and would not run together.
+  static std::string FileTask(const std::string& id, const std::string& file) {
+    return TaskBlock(id, "Write " + file, "Write " + file + " [" + id + "]",
+                     "  - scope: " + file + "\n");
+  }
+};
+
+TEST_F(ParallelRunTest, FourIndependentTasksRunAtOnceAndAllReachTheCheckout) {
+  MakePassingRepo();
+  std::string plan = "# Plan: four files\n\n";
+  for (const char* id : {"T1", "T2", "T3", "T4"}) {
+    plan += FileTask(id, std::string("out/") + id + ".txt");
+  }
+  WriteFile("plan.md", plan);
+  CommitAll("plan");
+  std::vector<json> turns;
+  for (const char* id : {"T1", "T2", "T3", "T4"}) {
+    std::string marker = std::string("[") + id + "]";
+    auto task = WriteThenFinish(marker, std::string("out/") + id + ".txt", std::string(id) + "\n");
+    // Each finish reply takes a while: run one by one, no two tasks would
+    // be in flight at once.
+    task[1]["faults"] =
+        json::array({{{"kind", "stall"}, {"after_tokens", 1}, {"stall_ms", 1500}}});
+    for (auto& t : task) turns.push_back(t);
+  }
+  StartServer(Script(turns), "[limits]\nparallel_tasks = 4\n");
+
+  TandemRun run = RunTandem({"run", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  for (const char* id : {"T1", "T2", "T3", "T4"}) {
+    EXPECT_EQ(ReadFile(std::string("out/") + id + ".txt"), std::string(id) + "\n") << id;
+  }
+  std::string after = ReadFile("plan.md");
+  for (const char* id : {"T1", "T2", "T3", "T4"}) {
+    EXPECT_NE(after.find(std::string("- [x] ") + id), std::string::npos) << after;
+  }
+  // All four were in flight at once: every task's first step began before
+  // any task's last step ended.
+  std::string id = run.RunId();
+  std::string first_starts_max = LedgerValue(
+      "SELECT max(s) FROM (SELECT min(started_at) AS s FROM steps WHERE run_id = '" + id +
+      "' AND task_id IS NOT NULL GROUP BY task_id)");
+  std::string last_ends_min = LedgerValue(
+      "SELECT min(e) FROM (SELECT max(ended_at) AS e FROM steps WHERE run_id = '" + id +
+      "' AND task_id IS NOT NULL GROUP BY task_id)");
+  ASSERT_FALSE(first_starts_max.empty());
+  EXPECT_LT(std::stoll(first_starts_max), std::stoll(last_ends_min));
+  // Each task was merged into the checkout as a step of its own, after its
+  // gates passed there.
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM steps WHERE run_id = '" + id +
+                        "' AND note = 'merged into the integrated tree'"),
+            "4");
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM tasks WHERE run_id = '" + id +
+                        "' AND state = 'done'"),
+            "4");
+  // The pool of worktrees is gone.
+  EXPECT_EQ(Git("worktree list --porcelain").find("tandem/worktrees"), std::string::npos);
+}
+
+TEST_F(ParallelRunTest, ATaskThatPassesAloneButBreaksTheMergedTreeRunsAgain) {
+  WriteFile("README.md", "# sample\n");
+  // Alone, either file is fine; together, one of them must say v2.
+  WriteFile("check.sh",
+            "#!/bin/sh\n[ -f x/a.txt ] && [ -f y/b.txt ] || exit 0\n"
+            "grep -q v2 x/a.txt y/b.txt || { echo 'x/a.txt and y/b.txt disagree'; exit 1; }\n");
+  WriteVerifyMd({{"check", "sh check.sh"}});
+  WriteFile("plan.md",
+            "# Plan: two files\n\n" + FileTask("TA", "x/a.txt") + FileTask("TB", "y/b.txt"));
+  CommitAll();
+  std::vector<json> turns;
+  for (const auto& [id, file] : {std::pair{"TA", "x/a.txt"}, std::pair{"TB", "y/b.txt"}}) {
+    std::string marker = std::string("[") + id + "]";
+    // The second attempt (its first message carries the merge feedback).
+    json again = TaskTurn(marker, 0, {Call("write_file", {{"path", file}, {"content", "v2\n"}})});
+    again["when"]["last_message_contains"] = "fail on the merged tree";
+    turns.push_back(again);
+    for (auto& t : WriteThenFinish(marker, file, "v1\n")) turns.push_back(t);
+  }
+  StartServer(Script(turns), "[limits]\nparallel_tasks = 2\n");
+
+  TandemRun run = RunTandem({"run", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  std::string a = ReadFile("x/a.txt");
+  std::string b = ReadFile("y/b.txt");
+  // One task merged first; the other broke the merged tree and ran again.
+  EXPECT_TRUE((a == "v1\n" && b == "v2\n") || (a == "v2\n" && b == "v1\n")) << a << b;
+  std::string id = run.RunId();
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM steps WHERE run_id = '" + id +
+                        "' AND state = 'rolled_back' AND note = 'gates failed on the merged tree'"),
+            "1");
+  EXPECT_EQ(LedgerValue("SELECT group_concat(attempts) FROM (SELECT attempts FROM tasks WHERE "
+                        "run_id = '" + id + "' ORDER BY attempts)"),
+            "1,2");
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM tasks WHERE run_id = '" + id +
+                        "' AND state = 'done'"),
+            "2");
+}
+
+}  // namespace
+}  // namespace tandem::e2e
