@@ -3,6 +3,9 @@
 // their gates run again; a task that passes alone but breaks the merged
 // tree runs again on top of it.
 #include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
 
 #include "tests/e2e/orchestrator_helpers.h"
 
@@ -13,6 +16,29 @@ using nlohmann::json;
 
 class ParallelRunTest : public E2eTest {
  protected:
+  static constexpr const char* kIds[] = {"T1", "T2", "T3", "T4"};
+
+  // plan.md with four independent tasks T1..T4, each writing out/<id>.txt,
+  // and the script of their executors (each finish reply stalls `stall_ms`).
+  std::vector<json> FourTasks(int stall_ms) {
+    std::string plan = "# Plan: four files\n\n";
+    for (const char* id : kIds) plan += FileTask(id, std::string("out/") + id + ".txt");
+    WriteFile("plan.md", plan);
+    CommitAll("plan");
+    std::vector<json> turns;
+    for (const char* id : kIds) {
+      std::string marker = std::string("[") + id + "]";
+      auto task =
+          WriteThenFinish(marker, std::string("out/") + id + ".txt", std::string(id) + "\n");
+      if (stall_ms > 0) {
+        task[1]["faults"] =
+            json::array({{{"kind", "stall"}, {"after_tokens", 1}, {"stall_ms", stall_ms}}});
+      }
+      for (auto& t : task) turns.push_back(t);
+    }
+    return turns;
+  }
+
   // A plan task that writes `file` (its scope) and finishes. Scopes with a
   // directory part: an entry without '/' matches at any depth, so two such
   // scopes count as overlapping (task_queue.h) and would not run together.
@@ -24,22 +50,9 @@ class ParallelRunTest : public E2eTest {
 
 TEST_F(ParallelRunTest, FourIndependentTasksRunAtOnceAndAllReachTheCheckout) {
   MakePassingRepo();
-  std::string plan = "# Plan: four files\n\n";
-  for (const char* id : {"T1", "T2", "T3", "T4"}) {
-    plan += FileTask(id, std::string("out/") + id + ".txt");
-  }
-  WriteFile("plan.md", plan);
-  CommitAll("plan");
-  std::vector<json> turns;
-  for (const char* id : {"T1", "T2", "T3", "T4"}) {
-    std::string marker = std::string("[") + id + "]";
-    auto task = WriteThenFinish(marker, std::string("out/") + id + ".txt", std::string(id) + "\n");
-    // Each finish reply takes a while: run one by one, no two tasks would
-    // be in flight at once.
-    task[1]["faults"] =
-        json::array({{{"kind", "stall"}, {"after_tokens", 1}, {"stall_ms", 1500}}});
-    for (auto& t : task) turns.push_back(t);
-  }
+  // Each finish reply takes a while: run one by one, no two tasks would be
+  // in flight at once.
+  std::vector<json> turns = FourTasks(1500);
   StartServer(Script(turns), "[limits]\nparallel_tasks = 4\n");
 
   TandemRun run = RunTandem({"run", "--json"});
@@ -112,6 +125,39 @@ TEST_F(ParallelRunTest, ATaskThatPassesAloneButBreaksTheMergedTreeRunsAgain) {
                         "' AND state = 'done'"),
             "2");
 }
+
+// kill -9 with tasks in flight (at a merge, too), then `tandem resume`: the
+// same final tree as an uninterrupted run, a clean ledger, no worktrees left.
+class ParallelResumeTest : public ParallelRunTest,
+                           public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(ParallelResumeTest, KilledParallelRunResumesToTheSameTree) {
+  MakePassingRepo();
+  StartServer(Script(FourTasks(0)), "[limits]\nparallel_tasks = 4\n");
+  TandemRun killed = RunTandem({"run", "--json"}, {{"TANDEM_TEST_KILL_POINT", GetParam()}});
+  ASSERT_EQ(killed.term_signal, SIGKILL) << killed.Describe();
+
+  TandemRun resumed = RunTandem({"resume", "--json"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.Describe();
+  for (const char* id : kIds) {
+    EXPECT_EQ(ReadFile(std::string("out/") + id + ".txt"), std::string(id) + "\n") << id;
+  }
+  std::string plan = ReadFile("plan.md");
+  for (const char* id : kIds) {
+    EXPECT_NE(plan.find(std::string("- [x] ") + id), std::string::npos) << plan;
+  }
+  EXPECT_EQ(Git("status --porcelain --untracked-files=all -- . ':!plan.md' ':!progress.md'"),
+            "?? out/T1.txt\n?? out/T2.txt\n?? out/T3.txt\n?? out/T4.txt\n");
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM steps WHERE state = 'running'"), "0");
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM tasks WHERE state = 'done'"), "4");
+  EXPECT_EQ(Git("worktree list --porcelain").find("tandem/worktrees"), std::string::npos);
+  std::error_code ec;
+  EXPECT_TRUE(std::filesystem::is_empty(root() + "/.git/tandem/worktrees", ec) || ec);
+}
+
+INSTANTIATE_TEST_SUITE_P(KillPoints, ParallelResumeTest,
+                         ::testing::Values("task_started:4", "merge_step_begun:1",
+                                           "merge_applied:2", "task_finished:3"));
 
 }  // namespace
 }  // namespace tandem::e2e
