@@ -83,44 +83,64 @@ TEST_F(OrchestratorResumeTest, ResumeAfterKillNineFinishesThePlanWithNoTaskDoneT
   EXPECT_EQ(nothing.exit_code, 2) << nothing.Describe();
 }
 
-// A model that weakens verify.md in a task that finishes, and is then
-// killed, does not weaken the gates of the resumed run: resume reads
-// verify.md as the run started with it (its base checkpoint).
-TEST_F(OrchestratorResumeTest, ResumeKeepsTheGatesTheRunStartedWithNotAModelsEditOfVerifyMd) {
-  MakePassingRepo();
-  WriteVerifyMd({{"check", "sh check.sh"}, {"nobad", "! grep -rq bad --include=*.txt ."}});
-  WriteFile("plan.md", "# Plan: two\n\n" + TaskBlock("T1", "One", "Write one.txt [one]") +
-                           TaskBlock("T2", "Two", "Write two.txt [two]", "", "T1"));
-  CommitAll("plan");
-  const std::string weakened = "# Verify\n\n## check (each step, timeout 30s)\n```sh\ntrue\n```\n";
-  StartServer(Script({
-      TaskTurn("[one]", 0,
-               {Call("write_file", {{"path", "verify.md"}, {"content", weakened}}),
-                Call("write_file", {{"path", "one.txt"}, {"content", "1\n"}})}),
-      TaskTurn("[one]", 1, {Call("finish", {{"summary", "wrote one.txt"}})}),
-      TaskTurn("[two]", kAnyTurn,
-               {Call("write_file", {{"path", "two.txt"}, {"content", "bad\n"}})}),
-  }), "\n[limits]\nstep_retries = 0\n");
+// A plan whose T1 model drops the 'nobad' gate from verify.md (and
+// finishes), and whose T2 model writes what 'nobad' refuses.
+class WeakenedGatesTest : public OrchestratorResumeTest {
+ protected:
+  void MakeAPlanWhoseFirstTaskWeakensTheGates() {
+    MakePassingRepo();
+    WriteVerifyMd({{"check", "sh check.sh"}, {"nobad", "! grep -rq bad --include=*.txt ."}});
+    WriteFile("plan.md", "# Plan: two\n\n" + TaskBlock("T1", "One", "Write one.txt [one]") +
+                             TaskBlock("T2", "Two", "Write two.txt [two]", "", "T1"));
+    CommitAll("plan");
+    StartServer(Script({
+        TaskTurn("[one]", 0,
+                 {Call("write_file", {{"path", "verify.md"}, {"content", kWeakened}}),
+                  Call("write_file", {{"path", "one.txt"}, {"content", "1\n"}})}),
+        TaskTurn("[one]", 1, {Call("finish", {{"summary", "wrote one.txt"}})}),
+        TaskTurn("[two]", kAnyTurn,
+                 {Call("write_file", {{"path", "two.txt"}, {"content", "bad\n"}})}),
+    }), "\n[limits]\nstep_retries = 0\n");
+  }
+  // 'nobad' still judged T2, which therefore did not pass.
+  void ExpectT2HeldToTheOriginalGates(const TandemRun& run) {
+    bool nobad_failed = false;
+    for (const json& g : run.Events("gate_finished")) {
+      if (g.value("gate", "") == "nobad" && g.value("verdict", "") == "fail") nobad_failed = true;
+    }
+    EXPECT_TRUE(nobad_failed) << "T2 ran under the model's verify.md\n" << run.Describe();
+    for (const json& t : run.Events("task_finished")) {
+      if (t.value("task", "") == "T2") {
+        EXPECT_NE(t.value("state", ""), "done") << t.dump();
+      }
+    }
+  }
+  static constexpr char kWeakened[] =
+      "# Verify\n\n## check (each step, timeout 30s)\n```sh\ntrue\n```\n";
+};
 
+// Between tasks of one run, verify.md is not read again: T1's edit does not
+// judge T2.
+TEST_F(WeakenedGatesTest, ALaterTaskOfTheSameRunKeepsTheGatesTheRunStartedWith) {
+  MakeAPlanWhoseFirstTaskWeakensTheGates();
+  TandemRun run = RunTandem({"run", "--json"});
+  EXPECT_EQ(ReadFile("verify.md"), kWeakened);  // T1 finished with the model's edit
+  ExpectT2HeldToTheOriginalGates(run);
+}
+
+// Killed after T1, the resumed run does not take the model's edit either:
+// resume reads verify.md as the run started with it (its base checkpoint).
+TEST_F(WeakenedGatesTest, ResumeKeepsTheGatesTheRunStartedWithNotAModelsEditOfVerifyMd) {
+  MakeAPlanWhoseFirstTaskWeakensTheGates();
   TandemRun killed =
       RunTandem({"run", "--json"}, {{"TANDEM_TEST_KILL_POINT", "task_started:2"}});
   ASSERT_EQ(killed.term_signal, SIGKILL) << killed.Describe();
-  ASSERT_EQ(ReadFile("verify.md"), weakened);  // T1 finished with the model's edit
+  ASSERT_EQ(ReadFile("verify.md"), kWeakened);
 
   TandemRun resumed = RunTandem({"resume", "--json"});
 
   EXPECT_EQ(resumed.RunId(), killed.RunId());
-  bool nobad_failed = false;
-  for (const json& g : resumed.Events("gate_finished")) {
-    if (g.value("gate", "") == "nobad" && g.value("verdict", "") == "fail") nobad_failed = true;
-  }
-  EXPECT_TRUE(nobad_failed) << "the resumed run used the model's verify.md\n"
-                            << resumed.Describe();
-  for (const json& t : resumed.Events("task_finished")) {
-    if (t.value("task", "") == "T2") {
-      EXPECT_NE(t.value("state", ""), "done") << t.dump();
-    }
-  }
+  ExpectT2HeldToTheOriginalGates(resumed);
 }
 
 }  // namespace
