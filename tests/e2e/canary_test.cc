@@ -9,6 +9,7 @@
 
 #include "tests/e2e/canary_helpers.h"
 #include "tests/e2e/e2e_fixture.h"
+#include "tests/e2e/orchestrator_helpers.h"
 
 namespace tandem::e2e {
 namespace {
@@ -144,6 +145,37 @@ TEST_F(CanaryTest, ARemovedValueACommandPrintsIsRedactedEverywhere) {
   ASSERT_EQ(results.size(), 1u);
   EXPECT_NE(results[0].find("found [REDACTED] and [REDACTED] and [REDACTED]"), std::string::npos)
       << results[0];
+  ExpectNoCanaryLeft(run);
+}
+
+// Roads: the terminal (no --json), progress.md, the ledger and every request
+// (the planner's re-plan prompt holds the failed attempt's diff) of a
+// `tandem run` whose command copies a file that holds removed values into
+// the tree, and whose gate prints them and fails.
+TEST_F(CanaryTest, AFailedPlanTaskLeavesNoCanaryInTheTerminalProgressLedgerOrReplan) {
+  MakePassingRepo();
+  WriteFile("found.txt", std::string("found ") + kPlain + " and " + kAwsSecret + "\n");
+  WriteVerifyMd({{"check", "cat found.txt; exit 1"}});
+  WriteFile("plan.md", "# Plan: leak\n\n- [ ] T1: Leak\n  - do: Copy found.txt\n");
+  CommitAll();
+  StartServer(Script({
+      ReplanTurn("ESCALATE: needs the slow tier"),
+      Turn(0, {Call("run_command", {{"command", "cp found.txt leak.txt && cat found.txt"}})}),
+      Finish(kAnyTurn),
+  }), "\n[limits]\nstep_retries = 0\n");
+
+  TandemRun run = RunTandem({"run"}, Env());
+
+  EXPECT_NE(run.exit_code, 0) << run.Describe();
+  EXPECT_NE(ReadFile("progress.md").find("T1"), std::string::npos) << ReadFile("progress.md");
+  bool replanned = false;
+  for (const auto& r : Requests()) {
+    std::string body = r["body"].dump();
+    if (body.find("Its best attempt (diff)") == std::string::npos) continue;
+    replanned = true;
+    EXPECT_NE(body.find("+found [REDACTED] and [REDACTED]"), std::string::npos) << body;
+  }
+  EXPECT_TRUE(replanned) << "positive control: the planner saw the failed attempt's diff";
   ExpectNoCanaryLeft(run);
 }
 

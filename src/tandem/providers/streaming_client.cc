@@ -239,7 +239,16 @@ StreamingClient::StreamingClient(ProviderSettings settings, std::shared_ptr<cons
 
 std::unique_ptr<PendingReply> StreamingClient::Start(const protocol::ModelRequest& request,
                                                      StreamObserver* observer) {
-  WireRequest wire = codec_->Encode(request);
+  // No secret byte reaches a request: what tandem writes into a prompt (a
+  // task, AGENTS.md, a failed attempt's diff for the planner) is redacted
+  // here. Tool results are redacted where they are made, and the assistant's
+  // turns are the model's own.
+  protocol::ModelRequest redacted = request;
+  redacted.system = Redactor::Apply(redacted.system);
+  for (protocol::Message& message : redacted.messages) {
+    if (message.role == protocol::Role::kUser) message.text = Redactor::Apply(message.text);
+  }
+  WireRequest wire = codec_->Encode(redacted);
   net::HttpRequest http;
   std::string base = settings_.base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();

@@ -8,6 +8,10 @@
 // gets OnRetry and must drop what it received for the failed attempt; the
 // final result never mixes attempts.
 //
+// The system prompt and the user turns are passed through the Redactor
+// (base/redact.h) before they are encoded: no secret tandem knows reaches a
+// provider, whatever text a caller put in the prompt.
+//
 // Thread-safety: Start may be called from any thread. PendingReply::Wait and
 // Cancel from any thread but the I/O thread. Destroying a PendingReply before
 // it finished cancels it and waits for the cancellation.
