@@ -95,6 +95,12 @@ ChildEnv BuildChildEnv(const EnvMap& parent, const EnvPolicy& policy) {
     if (AnyMatches(policy.exclude, name)) pass = false;
     if (pass) {
       child.vars[name] = value;
+      // The user's explicit word passes a secret, which stays one: what the
+      // child prints of it is redacted like a removed value.
+      if (named && (NameLooksSecret(name) || Redactor::HasSecretShape(value)) &&
+          !NamesExistingPath(value)) {
+        Redactor::Register(value);
+      }
     } else {
       child.removed.push_back(name);
       // tandem's own settings (TANDEM_EXECUTOR_MODEL=...) name models and

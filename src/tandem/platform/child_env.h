@@ -10,7 +10,8 @@
 //
 // Every removed value that could carry a secret is registered with the
 // process-wide Redactor, so that the model, the ledger, progress.md, events
-// and logs never see it even when a command prints it some other way.
+// and logs never see it even when a command prints it some other way; so is
+// the value of a secret-looking variable the user passes by its exact name.
 //
 // Thread-safe (pure functions; the Redactor locks).
 #pragma once
@@ -52,7 +53,9 @@ EnvMap ProcessEnvironment();
 // Builds the child's environment from `parent` under `policy` and registers
 // the removed values that could be secrets with the Redactor (every removed
 // value of 8 bytes or more, except one that a passed variable also holds,
-// that names an existing path, or of tandem's own TANDEM_* settings).
+// that names an existing path, or of tandem's own TANDEM_* settings), and
+// the passed values of variables named exactly in `include` whose name or
+// value looks like a secret (unless the value names an existing path).
 ChildEnv BuildChildEnv(const EnvMap& parent, const EnvPolicy& policy);
 
 }  // namespace tandem::platform

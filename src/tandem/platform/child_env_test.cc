@@ -49,6 +49,20 @@ TEST(ChildEnv, ANameTheUserGivesExactlyPassesEvenWhenItLooksSecret) {
   EXPECT_EQ(child.vars.at("DATABASE_URL"), "postgres://app:db-canary-pw@db.internal/app");
 }
 
+// Passed by the user's explicit word, a secret is still redacted from what
+// the child prints; an ordinary variable passed the same way is not.
+TEST(ChildEnv, ASecretTheUserPassesByNameIsStillRedacted) {
+  EnvPolicy policy;
+  policy.include = {"DEPLOY_TOKEN", "MY_TOOL_HOME", "BUILD_FLAVOR"};
+  ChildEnv child = BuildChildEnv(
+      {{"DEPLOY_TOKEN", "named-canary-4471aa"}, {"MY_TOOL_HOME", "/usr/share"},
+       {"BUILD_FLAVOR", "release-optimized"}},
+      policy);
+  EXPECT_EQ(child.vars.at("DEPLOY_TOKEN"), "named-canary-4471aa");
+  EXPECT_EQ(Redactor::Apply("token named-canary-4471aa, flavor release-optimized, /usr/share"),
+            "token [REDACTED], flavor release-optimized, /usr/share");
+}
+
 TEST(ChildEnv, ExcludeWinsAndSetIsApplied) {
   EnvPolicy policy;
   policy.include = {"MY_TOOL_HOME"};
