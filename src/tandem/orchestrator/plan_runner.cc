@@ -721,13 +721,17 @@ class PlanRunner {
     return out;
   }
 
-  // The first ready task whose scope overlaps no running task's (the
-  // TaskQueue rule: an empty scope overlaps everything), or nullptr.
+  // The first ready task whose scope overlaps no running or merging
+  // task's (the TaskQueue rule: an empty scope overlaps everything), or
+  // nullptr.
   const PlanTask* PickReady(const memory::Plan& plan) const {
     for (const PlanTask* t : memory::ReadyTasks(plan)) {
       bool fits = true;
       for (const auto& [id, a] : agents_) {
         if (TaskQueue::ScopesOverlap(t->scope, a->task.scope)) fits = false;
+      }
+      for (const PlanTask& m : merging_) {
+        if (TaskQueue::ScopesOverlap(t->scope, m.scope)) fits = false;
       }
       if (fits) return t;
     }
@@ -758,8 +762,17 @@ class PlanRunner {
         }
         break;
       }
-      AgentDone done = WaitForAgent();
-      Status handled = OnAgentDone(std::move(done));
+      // Settled tasks free their slots: the next tasks start before the
+      // merges (whose gates take a while), from the tree before them.
+      std::vector<Finished> to_merge;
+      Status handled = SettleAll(WaitForAgents(), to_merge);
+      if (handled.ok() && !Interrupted() && result_.stop_reason.empty()) {
+        for (const Finished& f : to_merge) merging_.push_back(f.agent->task);
+        handled = FillCapacity();
+        merging_.clear();
+      }
+      Status merged = MergeAll(std::move(to_merge));
+      if (handled.ok()) handled = merged;
       if (!handled.ok()) Stop(handled);
     }
     FlushNotes();
@@ -847,15 +860,33 @@ class PlanRunner {
     return agent::ExecuteTask(a.spec, a.env, *ws, nullptr);
   }
 
-  AgentDone WaitForAgent() {
+  // Every result posted so far (at least one).
+  std::vector<AgentDone> WaitForAgents() {
     std::unique_lock<std::mutex> lock(done_mu_);
     done_cv_.wait(lock, [this] { return !done_.empty(); });
-    AgentDone done = std::move(done_.front());
-    done_.pop_front();
-    return done;
+    std::vector<AgentDone> out;
+    for (AgentDone& d : done_) out.push_back(std::move(d));
+    done_.clear();
+    return out;
   }
 
-  Status OnAgentDone(AgentDone done) {
+  // A task that passed its gates in its worktree, to merge.
+  struct Finished {
+    std::unique_ptr<Agent> agent;
+    agent::TaskResult outcome;
+  };
+
+  // Settles each result; the successes go to `to_merge` (for MergeAll).
+  Status SettleAll(std::vector<AgentDone> results, std::vector<Finished>& to_merge) {
+    Status first_error;
+    for (AgentDone& done : results) {
+      Status settled = Settle(std::move(done), to_merge);
+      if (!settled.ok() && first_error.ok()) first_error = settled;
+    }
+    return first_error;
+  }
+
+  Status Settle(AgentDone done, std::vector<Finished>& to_merge) {
     std::unique_ptr<Agent> a = std::move(agents_[done.task_id]);
     agents_.erase(done.task_id);
     a->thread.join();
@@ -882,9 +913,119 @@ class PlanRunner {
     if (outcome.outcome != agent::TaskOutcome::kSucceeded) {
       return Conclude(task, a->tier, std::move(outcome));
     }
-    std::string conflict = TRY(Merge(*a, outcome));
-    if (conflict.empty()) return Done(task, a->tier, outcome);
-    return Requeue(task, a->tier, conflict, std::move(outcome));
+    to_merge.push_back({std::move(a), std::move(outcome)});
+    return Status::Ok();
+  }
+
+  // Merges tasks that finished together. Several with the same gates are
+  // merged as one batch whose gates run once on the merged tree (the gates
+  // of a parallel run would otherwise run one merge after another on this
+  // thread); a conflict requeues just that task; when the batch's gates
+  // fail, its tasks are merged one by one, so the one that breaks the tree
+  // is the one that runs again.
+  Status MergeAll(std::vector<Finished> finished) {
+    if (finished.size() > 1 && SameGates(finished)) {
+      std::vector<Finished> rest = TRY(MergeBatch(std::move(finished)));
+      finished = std::move(rest);
+    }
+    for (Finished& f : finished) {
+      task_base_ = f.agent->base.hex;
+      std::string conflict = TRY(Merge(*f.agent, f.outcome));
+      if (conflict.empty()) {
+        RETURN_IF_ERROR(Done(f.agent->task, f.agent->tier, f.outcome));
+      } else {
+        RETURN_IF_ERROR(Requeue(f.agent->task, f.agent->tier, conflict, std::move(f.outcome)));
+      }
+    }
+    return Status::Ok();
+  }
+
+  static bool SameGates(const std::vector<Finished>& finished) {
+    auto key = [](const agent::TaskEnv& env) {
+      std::string k;
+      for (const verify::Gate& g : env.gates) k += g.name + '\0' + g.command + '\0';
+      return k;
+    };
+    for (const Finished& f : finished) {
+      if (key(f.agent->env) != key(finished[0].agent->env)) return false;
+    }
+    return true;
+  }
+
+  // The batch: each task's merge is a ledger step of its own (same
+  // checkpoints before and after), the merged files go into the checkout
+  // once and the gates run once. Returns the tasks still to merge one by
+  // one (all of them when the batch's gates failed; none when it passed).
+  Result<std::vector<Finished>> MergeBatch(std::vector<Finished> finished) {
+    CheckpointMemory();
+    workspace::CheckpointId ours = *ws_->last_checkpoint();
+    workspace::CheckpointId merged_commit = ours;
+    std::set<std::string> changed;
+    std::vector<Finished> in_batch;
+    for (Finished& f : finished) {
+      auto theirs = TRY(workspace::CheckpointId::Parse(f.outcome.final_checkpoint));
+      workspace::TreeMerge merge = TRY(workspace::MergeCheckpoints(
+          root_, f.agent->base, merged_commit, theirs,
+          {std::string(memory::kPlanFileName), std::string(memory::kProgressFileName)}));
+      if (!merge.merged) {
+        task_base_ = f.agent->base.hex;
+        RETURN_IF_ERROR(Requeue(f.agent->task, f.agent->tier, ConflictText(merge),
+                                std::move(f.outcome)));
+        continue;
+      }
+      merged_commit = *merge.merged;
+      changed.insert(merge.changed.begin(), merge.changed.end());
+      in_batch.push_back(std::move(f));
+    }
+    if (in_batch.size() < 2) return in_batch;
+    std::vector<ledger::StepId> steps;
+    for (const Finished& f : in_batch) {
+      ledger::StepStart start{run_id_, f.agent->task.id, f.agent->attempt, ours.hex};
+      steps.push_back(TRY(env_.ledger->BeginStep(start)));
+    }
+    KillPoint("merge_step_begun");
+    std::vector<std::string> paths(changed.begin(), changed.end());
+    workspace::CheckpointId merged =
+        TRY(ws_->Restore(merged_commit, workspace::TouchedPaths::Only(paths)));
+    KillPoint("merge_applied");
+    std::vector<std::string> ids;
+    for (const Finished& f : in_batch) ids.push_back(f.agent->task.id);
+    Notice("info", fmt::format("merged tasks {} ({} file(s)) into the checkout; their gates run "
+                               "again on the merged tree",
+                               fmt::join(ids, ", "), paths.size()));
+    const Agent& first = *in_batch[0].agent;
+    agent::TaskEnv env = first.env;
+    env.repo_root = env_.repo_root;
+    env.interrupts = &agents_stop_;
+    auto check = TRY(agent::CheckGates(first.spec, env, *ws_, merged, steps[0]));
+    ledger::StepEnd end;
+    end.files_changed = static_cast<int64_t>(paths.size());
+    if (check.passed) {
+      // The first task's step carries the whole change and is done first: a
+      // resume then undoes the batch only while none of it is done, and a
+      // later task of the batch left undone runs again on a tree that
+      // already holds its work.
+      end.note = "merged into the integrated tree";
+      for (size_t i = 0; i < steps.size(); ++i) {
+        end.checkpoint_after = i == 0 ? merged.hex : ours.hex;
+        RETURN_IF_ERROR(env_.ledger->EndStep(steps[i], end));
+      }
+      for (Finished& f : in_batch) RETURN_IF_ERROR(Done(f.agent->task, f.agent->tier, f.outcome));
+      return std::vector<Finished>();
+    }
+    workspace::CheckpointId back = TRY(ws_->Restore(ours, workspace::TouchedPaths::Only(paths)));
+    end.state = ledger::StepState::kRolledBack;
+    end.checkpoint_after = back.hex;
+    end.note = "gates failed on a batch of merges; merging one by one";
+    for (ledger::StepId step : steps) RETURN_IF_ERROR(env_.ledger->EndStep(step, end));
+    return in_batch;
+  }
+
+  static std::string ConflictText(const workspace::TreeMerge& merge) {
+    return fmt::format(
+        "its result conflicts with the integrated tree (changed by tasks merged since it "
+        "started) in {}",
+        fmt::join(merge.conflicts, ", "));
   }
 
   // Merges a task that passed in its worktree into the checkout, as a step
@@ -898,12 +1039,7 @@ class PlanRunner {
     workspace::TreeMerge merge = TRY(workspace::MergeCheckpoints(
         root_, a.base, ours, theirs,
         {std::string(memory::kPlanFileName), std::string(memory::kProgressFileName)}));
-    if (!merge.merged) {
-      return fmt::format(
-          "its result conflicts with the integrated tree (changed by tasks merged since it "
-          "started) in {}",
-          fmt::join(merge.conflicts, ", "));
-    }
+    if (!merge.merged) return ConflictText(merge);
     ledger::StepStart start{run_id_, a.task.id, a.attempt, ours.hex};
     ledger::StepId step = TRY(env_.ledger->BeginStep(start));
     KillPoint("merge_step_begun");  // crash tests: the merge's row is 'running'
@@ -1314,6 +1450,7 @@ class PlanRunner {
   std::map<std::string, Tier> tier_of_;               // escalated to the slow tier
   std::map<std::string, int> conflicts_;              // requeues after a failed merge
   std::map<std::string, std::string> merge_feedback_;  // for the task's next start
+  std::vector<PlanTask> merging_;  // settled, not merged yet (while starting others)
   std::vector<std::string> free_slots_;
   std::set<std::string> made_slots_;  // worktrees that exist (idle ones are in free_slots_)
   int slots_made_ = 0;

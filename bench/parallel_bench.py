@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Parallel plan tasks (issue 9; figures in docs/PERFORMANCE.md).
+
+A plan of 8 independent tasks (scopes out/T<i>.txt), each 2 model steps
+(write_file, then finish; every reply carries 600 tokens of text, streamed
+by tests/model_server at 1,200 tokens/s after a 150 ms time to first token)
+and one verify.md gate `sleep 1` (each step; the finish round hits the gate
+cache). Run with `tandem run --json` at limits.parallel_tasks = 1, 2, 4, 8;
+reported: the run's wall time (spawn to exit), median of --runs samples.
+
+Ideal for N: ceil(8 / N) waves of one task's model time plus its gate
+rounds (2 x 0.65 s + 1 s at N = 1; at N > 1 a task's gate also runs again
+on the merged tree, + 1 s), the gates being `sleep` (no CPU, so no core
+budget binds).
+
+Usage: bench/parallel_bench.py --build build [--runs 3] [--levels 1,2,4,8]
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plan_bench  # noqa: E402  (shared repository, server and config helpers)
+
+TASKS = 8
+TEXT = " word" * 600
+TPS = 1200
+TTFT_MS = 150
+GATE_S = 1.0
+
+VERIFY_MD = """# Verify
+
+## slow (each step, timeout 30s)
+```sh
+sleep 1
+```
+"""
+
+
+def sample(args, parallel):
+    plan = "# Plan: eight files\n\n"
+    turns = []
+    for i in range(1, TASKS + 1):
+        marker = "[p%d]" % i
+        path = "out/T%d.txt" % i
+        plan += ("- [ ] T%d: Write %s\n  - do: Write %s %s\n  - scope: %s\n  - after: —\n\n"
+                 % (i, path, path, marker, path))
+        turns.append(plan_bench.turn(marker, 0, [("write_file", {"path": path,
+                                                                 "content": "%d\n" % i})], TEXT))
+        turns.append(plan_bench.turn(marker, 1, [("finish", {"summary": "wrote " + path})], TEXT))
+    root = tempfile.mkdtemp(prefix="tandem-parallel-bench-")
+    repo = plan_bench.make_repo(root, plan)
+    with open(os.path.join(repo, "verify.md"), "w") as f:
+        f.write(VERIFY_MD)
+    plan_bench.git(repo, "commit", "-q", "-am", "slow gate")
+    server = plan_bench.Server(args.server, {"turns": turns}, root, TPS, TTFT_MS)
+    e = plan_bench.env(repo)
+    try:
+        server.write_config(repo)
+        with open(e["TANDEM_CONFIG"], "a") as f:
+            f.write("\n[limits]\nparallel_tasks = %d\n" % parallel)
+        t0 = time.perf_counter()
+        p = subprocess.run([args.tandem, "run", "--json"], cwd=repo, env=e,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wall = time.perf_counter() - t0
+        if p.returncode != 0:
+            raise RuntimeError("tandem run exited %d: %s" % (p.returncode, p.stderr[-2000:]))
+        done = sum(1 for l in p.stdout.splitlines() if l.startswith("{")
+                   and json.loads(l).get("type") == "task_finished"
+                   and json.loads(l).get("state") == "done")
+        if done != TASKS:
+            raise RuntimeError("%d of %d tasks done" % (done, TASKS))
+        return wall
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(e["XDG_CONFIG_HOME"], ignore_errors=True)
+
+
+def ideal(parallel):
+    model = 2 * (TTFT_MS / 1000.0 + len(TEXT.split()) / float(TPS))
+    gates = GATE_S * (1 if parallel == 1 else 2)
+    return math.ceil(TASKS / float(parallel)) * (model + gates)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--levels", default="1,2,4,8")
+    args = ap.parse_args()
+    args.tandem = os.path.abspath(os.path.join(args.build, "tandem"))
+    args.server = os.path.abspath(os.path.join(args.build, "tests", "model_server",
+                                               "tandem-model-server"))
+    print("parallel_tasks  median wall s  (samples)          ideal s  ratio")
+    for level in [int(x) for x in args.levels.split(",")]:
+        walls = [sample(args, level) for _ in range(args.runs)]
+        med = statistics.median(walls)
+        print("%14d  %13.2f  (%s)  %7.2f  %5.2f" % (
+            level, med, ", ".join("%.2f" % w for w in walls), ideal(level), med / ideal(level)))
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
