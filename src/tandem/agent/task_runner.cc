@@ -281,8 +281,9 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
     sandbox_probe = std::jthread([] { (void)platform::ProbeSandbox(); });
   }
   protocol::EventScope scope{spec.run_id, spec.task_id, env.role};
-  auto toolbox = TRY(tools::ToolBox::Create(env.repo_root, ToolOptionsFrom(env.config),
-                                                 env.irreversible_commands));
+  tools::ToolOptions tool_options = ToolOptionsFrom(env.config);
+  tool_options.jobs = env.job_budget;
+  auto toolbox = TRY(tools::ToolBox::Create(env.repo_root, tool_options, env.irreversible_commands));
   workspace::CheckpointId base = *ws.last_checkpoint();
 
   // The prompt: stable prefix (system + tools), then the task's context.

@@ -45,6 +45,10 @@ struct TaskEnv {
   std::vector<verify::Gate> gates;
   std::string gates_source;  // "verify.md" or the detection sentence
   InterruptHub* interrupts = nullptr;  // optional: Ctrl-C reaches the run through it
+  // The process's job budget (cli::Runtime::jobs), shared by every agent:
+  // the task's commands and gates each hold a token while they run. Not
+  // owned; null: commands take none and each gate round sizes its own.
+  platform::JobBudget* job_budget = nullptr;
   std::string role = "executor";       // the role/tier recorded for model calls
   // Optional: steering notes for the next step (VerifiedStepDeps::pending_notes).
   std::function<std::string(std::optional<ledger::StepId>)> steer_notes;

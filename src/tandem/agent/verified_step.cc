@@ -194,7 +194,8 @@ VerifiedStepPolicy::GateRound VerifiedStepPolicy::RunGateRound(
   run.workspace = deps_.workspace->root();
   run.tree_hash = tree ? *tree : "";
   run.cache = deps_.gate_cache;
-  run.cancel = &interrupted_;
+  run.cancel = stop_.get_token();
+  run.jobs = tool_options.jobs;  // one budget for this agent's commands and gates
   run.on_result = [&](const verify::GateResult& r) {
     Publish(protocol::GateFinished{r.gate, std::string(verify::VerdictName(r.verdict)), r.cached,
                                    r.duration_ms, r.passed() ? "" : r.excerpt});
@@ -354,7 +355,7 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
       continue;
     }
     Publish(protocol::ToolStarted{call.id, call.name, SummarizeCall(call)});
-    tools::ToolOutcome result = deps_.toolbox->Execute(call, &interrupted_);
+    tools::ToolOutcome result = deps_.toolbox->Execute(call, stop_.get_token());
     // Deciding an irreversible command: the slow tier's spend counts against
     // the cost limit; a person's thinking time does not count against the
     // wall-time limit (the run's totals record both elsewhere).

@@ -10,12 +10,12 @@
 // Thread-safety: one policy per agent; Interrupt() may be called from any thread.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -82,9 +82,10 @@ class VerifiedStepPolicy : public StepPolicy {
   StepOutcome RunStep(int step, const std::vector<protocol::ToolCall>& calls) override;
   StepOutcome OnTextOnly(int step, const std::string& text) override;
 
-  // Stops the run at the next safe point; a running command is killed.
-  void Interrupt() { interrupted_.store(true); }
-  bool interrupted() const { return interrupted_.load(); }
+  // Stops the run at the next safe point; a running command or gate is
+  // killed, and one waiting for a job token stops waiting.
+  void Interrupt() { stop_.request_stop(); }
+  bool interrupted() const { return stop_.stop_requested(); }
 
   // Why the run had to stop on an error tandem cannot work around, or "".
   // One policy for what the steps depend on: a ledger row a resume needs
@@ -157,7 +158,7 @@ class VerifiedStepPolicy : public StepPolicy {
   VerifiedStepDeps deps_;
   VerifiedStepOptions options_;
   RunTotals totals_;
-  std::atomic<bool> interrupted_{false};
+  std::stop_source stop_;  // Interrupt(); thread-safe
   std::string error_;  // see error()
   bool step_left_running_ = false;
   std::chrono::steady_clock::time_point started_;

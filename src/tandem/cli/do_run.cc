@@ -106,6 +106,7 @@ int RunDo(const DoOptions& options) {
   env.gates = std::move(gates->gates);
   env.gates_source = std::move(gates->source);
   env.interrupts = &interrupts;
+  env.job_budget = rt.jobs.get();
 
   auto result = agent::RunTask(spec, env);
   if (!result) {

@@ -75,6 +75,8 @@ Result<std::unique_ptr<Runtime>> LoadRuntime(const std::string& repo_root,
   // redacted wherever tandem writes or sends text (platform/child_env.h).
   platform::BuildChildEnv(platform::ProcessEnvironment(),
                           agent::ChildPolicyFrom(runtime->loaded.config).env);
+  runtime->jobs =
+      std::make_unique<platform::JobBudget>(static_cast<int>(runtime->loaded.config.limits.jobs));
   runtime->transport = std::make_shared<net::HttpTransport>();
   net::HttpTransport* transport = runtime->transport.get();
   config::DiscoveryOptions discovery_options;

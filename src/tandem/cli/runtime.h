@@ -15,6 +15,7 @@
 #include "tandem/config/resolve.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/net/http_transport.h"
+#include "tandem/platform/job_budget.h"
 #include "tandem/providers/model_client.h"
 
 namespace tandem::cli {
@@ -25,6 +26,9 @@ struct Runtime {
   config::Env env;
   std::string repo_root;  // empty when not inside a git repository
   std::shared_ptr<net::HttpTransport> transport;
+  // The process's one job budget (limits.jobs tokens): every agent's gates
+  // and commands draw from it (agent::TaskEnv::job_budget).
+  std::unique_ptr<platform::JobBudget> jobs;
 };
 
 struct RuntimeOptions {

@@ -68,6 +68,7 @@ struct Limits {
   // `tandem run`: plan tasks running at once, each in its own worktree;
   // 1 runs them one by one in the checkout itself.
   int64_t parallel_tasks = 1;
+  int64_t jobs = 0;  // gates and commands at once, all agents together; 0: the machine's cores
 };
 
 // Names double as configuration values ("refuse-risky", "allow-all").

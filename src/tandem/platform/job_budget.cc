@@ -41,10 +41,17 @@ Result<JobBudget::Token> JobBudget::Acquire(std::stop_token stop) {
     freed_.notify_all();
   });
   MutexLock lock(mu_);
+  ++waiting_;
   while (!stop.stop_requested() && available_ == 0) freed_.wait(mu_);
+  --waiting_;
   if (stop.stop_requested()) return Cancelled("cancelled while waiting for a job slot");
   --available_;
   return Token(this);
+}
+
+int JobBudget::waiting() const {
+  MutexLock lock(mu_);
+  return waiting_;
 }
 
 std::optional<JobBudget::Token> JobBudget::TryAcquire() {

@@ -59,6 +59,8 @@ class JobBudget {
 
   int capacity() const { return capacity_; }
   int available() const EXCLUDES(mu_);
+  // Callers blocked in Acquire() now (for status lines and tests).
+  int waiting() const EXCLUDES(mu_);
 
   // Blocks until a token is free and returns it, or returns Cancelled as
   // soon as `stop` is requested (also when it already was: a cancelled
@@ -75,6 +77,7 @@ class JobBudget {
   mutable Mutex mu_;
   std::condition_variable_any freed_;  // signalled when a token returns or a waiter is cancelled
   int available_ GUARDED_BY(mu_);
+  int waiting_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace tandem::platform

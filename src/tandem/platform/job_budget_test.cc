@@ -74,18 +74,17 @@ TEST(JobBudget, StopRequestWakesABlockedWaiterWithCancelled) {
   std::optional<JobBudget::Token> held = budget.TryAcquire();
   ASSERT_TRUE(held);
   std::stop_source stop;
-  std::atomic<bool> entered{false};
   Status outcome;
   std::thread waiter([&] {
-    entered = true;
     Result<JobBudget::Token> token = budget.Acquire(stop.get_token());
     outcome = token ? Status::Ok() : token.error();
   });
-  while (!entered.load()) std::this_thread::yield();
-  stop.request_stop();  // whether the waiter is already asleep or not yet
+  while (budget.waiting() == 0) std::this_thread::yield();  // asleep in Acquire
+  stop.request_stop();
   waiter.join();
   EXPECT_EQ(outcome.code(), StatusCode::kCancelled);
   EXPECT_EQ(budget.available(), 0);  // still held by `held` only
+  EXPECT_EQ(budget.waiting(), 0);
 }
 
 TEST(JobBudget, AlreadyCancelledCallerNeverTakesAFreeToken) {

@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kKillGrace{2000};     // SIGTERM -> SIGKILL
-constexpr milliseconds kCancelPoll{20};      // how often the cancel flag is read
+constexpr milliseconds kCancelPoll{20};      // how often the cancel token is read
 constexpr milliseconds kDrainAfterExit{500}; // bound on reading after the leader is gone
 
 std::string ErrnoText(int err) { return std::strerror(err); }
@@ -121,7 +121,7 @@ class Runner {
       if (reaped && (!pipe_open || now >= *drain_until)) break;
       if (!reaped) {
         bool stop_now = false;
-        if (spec_.cancel != nullptr && spec_.cancel->load() && !result_.cancelled) {
+        if (spec_.cancel.stop_requested() && !result_.cancelled) {
           result_.cancelled = true;
           stop_now = true;
         }
@@ -146,7 +146,7 @@ class Runner {
       if (!reaped) {
         if (deadline && !result_.timed_out) wait_until(*deadline);
         if (kill_at) wait_until(*kill_at);
-        if (spec_.cancel != nullptr || pidfd_.get() < 0) wait_until(now + kCancelPoll);
+        if (spec_.cancel.stop_possible() || pidfd_.get() < 0) wait_until(now + kCancelPoll);
       } else {
         wait_until(*drain_until);
       }

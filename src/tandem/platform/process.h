@@ -1,5 +1,5 @@
 // RunProcess: run one child process to completion with a timeout, a cancel
-// flag and a cap on the output it may hand back.
+// token and a cap on the output it may hand back.
 //
 // The child runs in its own process group (so a timeout or cancel reaches
 // every process it started) with stdin = /dev/null and stdout+stderr merged
@@ -14,10 +14,10 @@
 // into each other's children.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -36,8 +36,9 @@ struct ProcessSpec {
   // stdout+stderr are merged; when larger, keep the first and last
   // output_limit/2 bytes joined by "\n[... N bytes omitted ...]\n".
   size_t output_limit = 64 * 1024;
-  // Polled; when set, the process group is killed and result.cancelled = true.
-  const std::atomic<bool>* cancel = nullptr;
+  // Polled; once stop is requested, the process group is killed and
+  // result.cancelled = true.
+  std::stop_token cancel;
 };
 
 struct ProcessResult {

@@ -211,12 +211,12 @@ TEST(RunProcess, TenMegabytesOfOutputStayWithinTheCap) {
 }
 
 TEST(RunProcess, CancelKillsTheProcess) {
-  std::atomic<bool> cancel{false};
+  std::stop_source cancel;
   ProcessSpec spec = Shell("echo begun; sleep 300");
-  spec.cancel = &cancel;
+  spec.cancel = cancel.get_token();
   std::thread canceller([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    cancel = true;
+    cancel.request_stop();
   });
   ProcessResult r = RunOk(spec);
   canceller.join();

@@ -1,5 +1,6 @@
 // run_command(command, timeout_s?): classify, then run `bash -c` in the
-// sandbox with the child environment (platform/child_env.h); output capped
+// sandbox with the child environment (platform/child_env.h), holding a token
+// of the job budget (ToolOptions::jobs) while it runs; output capped
 // head+tail.
 #include <algorithm>
 
@@ -40,6 +41,13 @@ ToolOutcome Run(const nlohmann::json& args, const ToolContext& ctx) {
   spec.timeout = std::chrono::seconds(timeout_s);
   spec.output_limit = ctx.options.command_output_limit;
   spec.cancel = ctx.cancel;
+  // Taken only now: an approval or a refusal holds no job slot.
+  platform::JobBudget::Token job;
+  if (ctx.options.jobs != nullptr) {
+    auto token = ctx.options.jobs->Acquire(ctx.cancel);
+    if (!token) return Ok("cancelled by the user before the command started\n");
+    job = std::move(*token);
+  }
   auto result = platform::RunProcess(spec);
   if (!result) return Error("run_command: " + result.error().message());
 

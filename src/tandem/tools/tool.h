@@ -3,14 +3,15 @@
 // table row (ToolDef) that ToolBox dispatches on.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "tandem/platform/job_budget.h"
 #include "tandem/platform/sandbox.h"
 #include "tandem/protocol/model.h"
 #include "tandem/tools/command_policy.h"
@@ -66,13 +67,17 @@ struct ToolOptions {
   std::chrono::seconds command_max_timeout{1800};
   size_t list_max_entries = 400;
   size_t search_max_matches = 100;
+  // The process's job budget (platform/job_budget.h), shared with every
+  // agent's commands and gates: run_command holds a token while its command
+  // runs. Not owned; null: commands run without one.
+  platform::JobBudget* jobs = nullptr;
 };
 
 // Everything a tool may use while it runs. Not owned.
 struct ToolContext {
   const PathGuard& guard;
   const ToolOptions& options;
-  const std::atomic<bool>* cancel = nullptr;
+  std::stop_token cancel;  // a running command is killed, a wait for a job token ends
 };
 
 // One row of the tool table.

@@ -51,11 +51,11 @@ ToolEffects ToolBox::Predict(const protocol::ToolCall& call) const {
   if (!ValidateArgs(def->spec, call.arguments).ok()) return {};
   // A command the hook may approve may change anything.
   if (NeedsDecision(call)) return {{}, true};
-  ToolContext ctx{guard_, options_, nullptr};
+  ToolContext ctx{guard_, options_, {}};
   return def->effects(call.arguments, ctx);
 }
 
-ToolOutcome ToolBox::Execute(const protocol::ToolCall& call, const std::atomic<bool>* cancel) const {
+ToolOutcome ToolBox::Execute(const protocol::ToolCall& call, std::stop_token cancel) const {
   const auto start = std::chrono::steady_clock::now();
   ToolOutcome outcome;
   const ToolDef* def = Find(call.name);

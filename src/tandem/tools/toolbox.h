@@ -4,17 +4,18 @@
 // calls.
 //
 // Every file operation goes through the workspace's PathGuard; commands go
-// through the classifier and the sandbox (see tool.h ToolOptions). One
+// through the classifier and the sandbox, and hold a token of the process's
+// job budget while they run (see tool.h ToolOptions). One
 // ToolBox per agent; Execute may run concurrently on distinct ToolBoxes.
 // A ToolBox is immutable after Create, so concurrent calls on one are safe
 // too (its IrreversibleCommandHook then must be), though two edits of one
 // file at once are not coordinated.
 #pragma once
 
-#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -58,8 +59,9 @@ class ToolBox {
   ToolEffects Predict(const protocol::ToolCall& call) const;
 
   // Runs the call. Bad arguments (a malformed call's too) and unknown tools
-  // are kError outcomes the model can read; policy refusals kRefused. `cancel` stops a running command.
-  ToolOutcome Execute(const protocol::ToolCall& call, const std::atomic<bool>* cancel = nullptr) const;
+  // are kError outcomes the model can read; policy refusals kRefused.
+  // `cancel` stops a running command, or its wait for a job token.
+  ToolOutcome Execute(const protocol::ToolCall& call, std::stop_token cancel = {}) const;
 
   const PathGuard& guard() const { return guard_; }
   const ToolOptions& options() const { return options_; }

@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <future>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "tandem/platform/sandbox.h"
@@ -365,6 +368,55 @@ TEST_F(RunCommandTest, ReturnsExitCodeAndOutput) {
   EXPECT_EQ(o.content, "exit code 3\nhello\noops\n");
   EXPECT_EQ(o.exit_code, 3);
   EXPECT_TRUE(o.ran_command);
+}
+
+TEST_F(RunCommandTest, HoldsAJobTokenWhileTheCommandRuns) {
+  platform::JobBudget jobs(1);
+  ToolOptions options;
+  options.sandbox = SandboxMode::kOff;
+  options.jobs = &jobs;
+  Make(options);
+  // The command says it started, then waits for the test's go-ahead.
+  auto run = std::async(std::launch::async, [&] {
+    return Exec("run_command", {{"command", "touch started; i=0; "
+                                            "while [ ! -f go ] && [ $i -lt 3000 ]; do "
+                                            "sleep 0.01; i=$((i+1)); done; test -f go"}});
+  });
+  while (!fs::exists(dir_ / "started") &&
+         run.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(jobs.available(), 0);  // held while the command runs
+  WriteFile(dir_ / "go", "");
+  ToolOutcome o = run.get();
+  EXPECT_EQ(o.exit_code, 0) << o.content;
+  EXPECT_EQ(jobs.available(), 1);
+}
+
+TEST_F(RunCommandTest, CancelWakesACommandWaitingForAJobToken) {
+  platform::JobBudget jobs(1);
+  std::optional<platform::JobBudget::Token> held = jobs.TryAcquire();  // another agent's gate
+  ASSERT_TRUE(held);
+  ToolOptions options;
+  options.sandbox = SandboxMode::kOff;
+  options.jobs = &jobs;
+  Make(options);
+  std::stop_source stop;
+  auto run = std::async(std::launch::async, [&] {
+    return box_->Execute(Call("run_command", {{"command", "touch ran"}}), stop.get_token());
+  });
+  // Until the gate or command waits for the token (or, were it never to, has returned).
+  while (jobs.waiting() == 0 &&
+         run.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(jobs.waiting(), 1);
+  stop.request_stop();
+  ToolOutcome o = run.get();
+  EXPECT_FALSE(o.ran_command);
+  EXPECT_TRUE(Contains(o.content, "cancelled")) << o.content;
+  EXPECT_FALSE(fs::exists(dir_ / "ran"));
+  EXPECT_EQ(jobs.available(), 0);
 }
 
 TEST_F(RunCommandTest, RunsInTheWorkspaceRoot) {

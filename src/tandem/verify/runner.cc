@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "tandem/base/redact.h"
@@ -83,8 +84,9 @@ std::vector<GateResult> RunGates(const std::vector<Gate>& gates, const GateRunOp
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < n; ++i) index[gates[i].name] = i;
 
-  size_t limit = options.max_parallel;
-  if (limit == 0) limit = std::max(1u, std::thread::hardware_concurrency());
+  std::optional<platform::JobBudget> own_jobs;
+  if (options.jobs == nullptr) own_jobs.emplace(platform::JobBudget::DefaultCapacity());
+  platform::JobBudget& jobs = options.jobs != nullptr ? *options.jobs : *own_jobs;
   const bool use_cache = options.cache != nullptr && !options.tree_hash.empty();
   auto key_for = [&](const Gate& gate) {
     return GateCacheKey{options.tree_hash, gate.name, gate.command, gate.cwd};
@@ -122,24 +124,27 @@ std::vector<GateResult> RunGates(const std::vector<Gate>& gates, const GateRunOp
           complete(i, NotRun(gate, "not run: gate '" + blocked_by + "' did not pass"));
         } else if (waiting) {
           continue;
-        } else if (options.cancel != nullptr && options.cancel->load()) {
+        } else if (options.cancel.stop_requested()) {
           complete(i, NotRun(gate, "cancelled"));
         } else if (auto hit = use_cache ? options.cache->Lookup(key_for(gate)) : std::nullopt) {
           hit->gate = gate.name;
           hit->cached = true;
           complete(i, std::move(*hit));
-        } else if (running < limit) {
+        } else {
           state[i] = State::kRunning;
           ++running;
           workers.emplace_back([&, i] {
-            GateResult result = RunOne(gates[i], options);
+            GateResult result;
+            {
+              // The gate's command runs only while this token is held.
+              Result<platform::JobBudget::Token> job = jobs.Acquire(options.cancel);
+              result = job ? RunOne(gates[i], options) : NotRun(gates[i], "cancelled");
+            }
             std::lock_guard<std::mutex> lock(mutex);
             results[i] = std::move(result);
             finished.push_back(i);
             finished_cv.notify_one();
           });
-        } else {
-          continue;
         }
         progress = true;
       }

@@ -6,10 +6,13 @@
 // group, killed at its timeout; confined like a model's command
 // (platform::ConfineProcess: the sandbox when `bwrap` is set, the child
 // environment always), widened only by the gate's own grants (`network`,
-// `env VAR`). Output and excerpts are redacted (base/redact.h). Up to `max_parallel` gates run at once; a
-// gate with `after` entries starts only once those gates (when they are part
-// of this run) have passed, and is reported kError without running when one
-// of them did not pass.
+// `env VAR`). Output and excerpts are redacted (base/redact.h). Every ready
+// gate gets a thread, and its command runs only while it holds a token of
+// the job budget (platform/job_budget.h): the process's one budget, shared
+// with every other agent's gates and commands, so concurrent calls never run
+// more gates at once than it has tokens. A gate with `after` entries starts
+// only once those gates (when they are part of this run) have passed, and is
+// reported kError without running when one of them did not pass.
 //
 // With a cache and a tree hash, a gate whose (tree, name, command, cwd) is
 // already cached is not run again: its stored result comes back with
@@ -20,13 +23,14 @@
 // thread. Independent calls may run concurrently (e.g. one per variant).
 #pragma once
 
-#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <stop_token>
 #include <string>
 #include <vector>
 
+#include "tandem/platform/job_budget.h"
 #include "tandem/platform/sandbox.h"
 #include "tandem/verify/excerpt.h"
 #include "tandem/verify/gate.h"
@@ -38,8 +42,12 @@ struct GateRunOptions {
   std::filesystem::path workspace;  // the root gates run in (gate.cwd is relative to it)
   std::string tree_hash;            // the workspace's tree; empty disables the cache
   GateCache* cache = nullptr;       // not owned; may be null
-  size_t max_parallel = 0;          // 0 = std::thread::hardware_concurrency()
-  const std::atomic<bool>* cancel = nullptr;  // when set, running gates are killed (kError)
+  // The process's job budget; not owned. Null: a budget of
+  // JobBudget::DefaultCapacity() for this call alone (tests, benchmarks).
+  platform::JobBudget* jobs = nullptr;
+  // Once stop is requested, running gates are killed and waiting ones are
+  // not started (kError, "cancelled").
+  std::stop_token cancel;
   // The sandbox binary; empty: gates run without the sandbox (configured off,
   // or unavailable and allowed), still with the child environment.
   std::string bwrap;

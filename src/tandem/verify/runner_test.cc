@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -70,20 +71,91 @@ std::vector<Gate> WaiterAndMaker(milliseconds waiter_timeout) {
           MakeGate("maker", "touch made.flag")};
 }
 
-TEST_F(RunnerTest, GatesRunInParallel) {
-  options_.max_parallel = 2;
+TEST_F(RunnerTest, GatesRunInParallelWithinTheJobBudget) {
+  platform::JobBudget jobs(2);
+  options_.jobs = &jobs;
   auto results = RunGates(WaiterAndMaker(seconds(30)), options_);
   EXPECT_EQ(results[0].verdict, Verdict::kPass) << results[0].detail << results[0].excerpt;
   EXPECT_EQ(results[1].verdict, Verdict::kPass);
+  EXPECT_EQ(jobs.available(), 2);
 }
 
-TEST_F(RunnerTest, MaxParallelOneRunsGatesOneAtATime) {
-  options_.max_parallel = 1;
-  auto results = RunGates(WaiterAndMaker(milliseconds(500)), options_);
-  // The waiter runs alone and times out; the maker runs after it.
-  EXPECT_EQ(results[0].verdict, Verdict::kError);
-  EXPECT_EQ(results[0].detail, "timed out after 500ms");
-  EXPECT_EQ(results[1].verdict, Verdict::kPass);
+// A gate that appends "start NAME", then "end NAME" to `log` and, in
+// between, waits (at most ~1 s) for a second "start" line: two such gates
+// that run at the same time both log their start before either ends, so the
+// log shows any overlap whatever the timing.
+Gate Logger(const std::string& name, const fs::path& log) {
+  const std::string file = log.string();
+  return MakeGate(name, "echo 'start " + name + "' >> '" + file +
+                            "'\ni=0\nwhile [ \"$(grep -c start '" + file +
+                            "')\" -lt 2 ] && [ $i -lt 20 ]; do sleep 0.05; i=$((i+1)); done\n" +
+                            "echo 'end " + name + "' >> '" + file + "'");
+}
+
+std::vector<std::string> Lines(const fs::path& file) {
+  std::ifstream in(file);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+TEST_F(RunnerTest, ABudgetOfOneRunsOneGateAtATimeWithinACall) {
+  platform::JobBudget jobs(1);
+  options_.jobs = &jobs;
+  auto results = RunGates({Logger("a", root_ / "log"), Logger("b", root_ / "log")}, options_);
+  EXPECT_TRUE(AllPassed(results));
+  std::vector<std::string> log = Lines(root_ / "log");
+  ASSERT_EQ(log.size(), 4u);
+  for (size_t i = 0; i < log.size(); i += 2) {  // each start followed by its own end
+    EXPECT_EQ(log[i].substr(0, 6), "start ") << log[i];
+    EXPECT_EQ(log[i + 1], "end " + log[i].substr(6));
+  }
+}
+
+TEST_F(RunnerTest, TwoAgentsGateRunsSharingABudgetOfOneNeverOverlap) {
+  platform::JobBudget jobs(1);
+  const fs::path log = root_ / "log";
+  auto run = [&](const std::string& agent) {
+    GateRunOptions options = options_;
+    options.jobs = &jobs;
+    return RunGates({Logger(agent + "-build", log), Logger(agent + "-test", log)}, options);
+  };
+  auto first = std::async(std::launch::async, run, "one");
+  auto second = std::async(std::launch::async, run, "two");
+  EXPECT_TRUE(AllPassed(first.get()));
+  EXPECT_TRUE(AllPassed(second.get()));
+  std::vector<std::string> lines = Lines(log);
+  ASSERT_EQ(lines.size(), 8u);
+  for (size_t i = 0; i < lines.size(); i += 2) {
+    EXPECT_EQ(lines[i].substr(0, 6), "start ") << lines[i];
+    EXPECT_EQ(lines[i + 1], "end " + lines[i].substr(6)) << "gates overlapped";
+  }
+  EXPECT_EQ(jobs.available(), 1);
+}
+
+TEST_F(RunnerTest, CancelWakesAGateWaitingForAJobToken) {
+  platform::JobBudget jobs(1);
+  std::optional<platform::JobBudget::Token> held = jobs.TryAcquire();  // another agent's job
+  ASSERT_TRUE(held);
+  std::stop_source stop;
+  options_.jobs = &jobs;
+  options_.cancel = stop.get_token();
+  auto results = std::async(std::launch::async, [&] {
+    return RunGates({MakeGate("a", "touch ran.txt")}, options_);
+  });
+  // Until the gate or command waits for the token (or, were it never to, has returned).
+  while (jobs.waiting() == 0 &&
+         results.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(jobs.waiting(), 1);
+  stop.request_stop();
+  std::vector<GateResult> out = results.get();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].verdict, Verdict::kError);
+  EXPECT_EQ(out[0].detail, "cancelled");
+  EXPECT_FALSE(fs::exists(root_ / "ran.txt"));
+  EXPECT_EQ(jobs.available(), 0);  // the held token is still the only one out
 }
 
 TEST_F(RunnerTest, FailingGateGivesFailVerdictExitCodeAndExcerpt) {
@@ -175,7 +247,6 @@ TEST_F(RunnerTest, ErrorsAreNotCachedAndEmptyTreeHashDisablesTheCache) {
 }
 
 TEST_F(RunnerTest, AfterWaitsForItsGateAndIsSkippedWhenItFails) {
-  options_.max_parallel = 4;
   Gate build = MakeGate("build", "sleep 0.2; touch built.txt");
   Gate test = MakeGate("test", "test -f built.txt");
   test.after = {"build"};
@@ -199,8 +270,9 @@ TEST_F(RunnerTest, AfterNamingAGateOutsideTheRunIsIgnored) {
 }
 
 TEST_F(RunnerTest, CancelledRunReportsErrorsWithoutRunning) {
-  std::atomic<bool> cancel{true};
-  options_.cancel = &cancel;
+  std::stop_source cancel;
+  cancel.request_stop();
+  options_.cancel = cancel.get_token();
   auto results = RunGates({MakeGate("a", "touch ran.txt")}, options_);
   EXPECT_EQ(results[0].verdict, Verdict::kError);
   EXPECT_EQ(results[0].detail, "cancelled");
