@@ -144,8 +144,12 @@ platform::ChildPolicy ChildPolicyFrom(const config::Config& cfg) {
 
 namespace {
 
-tools::ToolOptions ToolOptionsFrom(const config::Config& cfg) {
+// The task's tool options: its configuration, and the process's job budget
+// for its commands and gates.
+tools::ToolOptions ToolOptionsFrom(const TaskEnv& env) {
+  const config::Config& cfg = env.config;
   tools::ToolOptions options;
+  options.jobs = env.job_budget;
   options.command_policy = cfg.guardrails.command_policy == config::CommandPolicy::kAllowAll
                                ? tools::CommandPolicy::kAllowAll
                                : tools::CommandPolicy::kRefuseRisky;
@@ -281,9 +285,8 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
     sandbox_probe = std::jthread([] { (void)platform::ProbeSandbox(); });
   }
   protocol::EventScope scope{spec.run_id, spec.task_id, env.role};
-  tools::ToolOptions tool_options = ToolOptionsFrom(env.config);
-  tool_options.jobs = env.job_budget;
-  auto toolbox = TRY(tools::ToolBox::Create(env.repo_root, tool_options, env.irreversible_commands));
+  auto toolbox =
+      TRY(tools::ToolBox::Create(env.repo_root, ToolOptionsFrom(env), env.irreversible_commands));
   workspace::CheckpointId base = *ws.last_checkpoint();
 
   // The prompt: stable prefix (system + tools), then the task's context.
@@ -420,7 +423,7 @@ Result<VerifiedStepPolicy::GateCheck> CheckGates(const TaskSpec& spec, const Tas
                                                  const workspace::CheckpointId& at,
                                                  ledger::StepId step) {
   protocol::EventScope scope{spec.run_id, spec.task_id, env.role};
-  auto toolbox = TRY(tools::ToolBox::Create(env.repo_root, ToolOptionsFrom(env.config), nullptr));
+  auto toolbox = TRY(tools::ToolBox::Create(env.repo_root, ToolOptionsFrom(env), nullptr));
   LedgerGateCache gate_cache(env.ledger);
   VerifiedStepDeps deps{&ws, &toolbox, env.ledger, &gate_cache, env.events, nullptr};
   VerifiedStepPolicy policy(deps, StepOptions(env, scope, env.config.guardrails.scope, at));

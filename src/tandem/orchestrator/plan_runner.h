@@ -38,6 +38,7 @@
 #include "tandem/orchestrator/approval.h"
 #include "tandem/orchestrator/planner.h"
 #include "tandem/orchestrator/policy.h"
+#include "tandem/platform/job_budget.h"
 #include "tandem/protocol/event.h"
 #include "tandem/verify/gate.h"
 
@@ -54,6 +55,9 @@ struct RunnerEnv {
   std::vector<verify::Gate> gates;        // verify.md
   std::string gates_source;
   agent::InterruptHub* interrupts = nullptr;  // optional
+  // The process's job budget (cli::Runtime::jobs), for every task's
+  // agent::TaskEnv::job_budget; not owned. Null: no shared budget.
+  platform::JobBudget* job_budget = nullptr;
   Approver* approver = nullptr;               // optional: nobody to ask
   RunPolicy policy;
 };
