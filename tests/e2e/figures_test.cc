@@ -62,12 +62,28 @@ TEST_F(FiguresTest, StatsNamesTheModelOnceMeasuresOnlyReplyLongEnoughAndSkipsThe
   EXPECT_EQ(model["provider"], "local");
   EXPECT_EQ(model["model"], "scripted-model");
   EXPECT_EQ(model["calls"], 2);
-  // Only the long reply has a speed; the server's pace bounds it (a burst
-  // counted as a rate read 100 times the server's).
+  // Only the long reply has a speed (a burst counted as a rate would read
+  // 100 times the server's), and it is the one rule (base/token_rate.h)
+  // applied to that reply's ledger row, exactly.
   EXPECT_EQ(model["tokens_per_s"]["samples"], 1) << stats.out;
-  double speed = model["tokens_per_s"]["median"].get<double>();
-  EXPECT_GT(speed, kTokensPerSecond / 4.0) << stats.out;
-  EXPECT_LT(speed, kTokensPerSecond * 4.0) << stats.out;
+  auto ledger = OpenLedger();
+  ASSERT_NE(ledger, nullptr);
+  auto rows = ledger->Query(
+      "SELECT tokens_out, ttft_ms, duration_ms, tokens_per_s FROM model_calls ORDER BY id");
+  ASSERT_TRUE(rows.has_value()) << rows.error().ToString();
+  ASSERT_EQ(rows->rows.size(), 2u);
+  const auto& lng = rows->rows[0];
+  int64_t tokens_out = std::get<int64_t>(lng[0]);
+  int64_t ttft_ms = std::get<int64_t>(lng[1]);
+  int64_t duration_ms = std::get<int64_t>(lng[2]);
+  ASSERT_GT(duration_ms - ttft_ms, 0);
+  double expected = static_cast<double>(tokens_out - 1) * 1000.0 /
+                    static_cast<double>(duration_ms - ttft_ms);
+  EXPECT_DOUBLE_EQ(model["tokens_per_s"]["median"].get<double>(), expected) << stats.out;
+  EXPECT_DOUBLE_EQ(model["tokens_per_s_overall"].get<double>(), expected) << stats.out;
+  // The event and the row carry the client's figure from the same timings.
+  EXPECT_DOUBLE_EQ(std::get<double>(lng[3]), calls[0].value("tokens_per_s", 0.0));
+  EXPECT_EQ(std::get<double>(rows->rows[1][3]), 0.0);  // the burst: no rate
 
   TandemRun text = RunTandem({"stats"});
   ASSERT_EQ(text.exit_code, 0) << text.Describe();
