@@ -167,7 +167,6 @@ class Ledger {
   Result<RunReport> RunSummary(std::string_view run_id);
 
   // ---- stats ----
-  Result<std::vector<ModelStatsRow>> ModelStats(const StatsFilter& filter);
   Result<std::vector<TierStatsRow>> TierStats(const StatsFilter& filter);
   Result<RunStatsRow> RunStats(const StatsFilter& filter);
   // Runs one read-only SQL statement with positional parameters (?1, ?2,

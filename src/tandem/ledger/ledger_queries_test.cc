@@ -294,36 +294,6 @@ class LedgerStatsTest : public LedgerQueryTest {
   }
 };
 
-TEST_F(LedgerStatsTest, ModelStatsGroupByModelRoleAndTier) {
-  auto rows = ledger_->ModelStats(StatsFilter{});
-  ASSERT_TRUE(rows) << rows.error().ToString();
-  ASSERT_EQ(rows->size(), 2u);
-  const ModelStatsRow& fast = (*rows)[0];
-  EXPECT_EQ(fast.model, "fast");
-  EXPECT_EQ(fast.role, "executor");
-  EXPECT_EQ(fast.calls, 3);
-  EXPECT_EQ(fast.errors, 1);
-  EXPECT_EQ(fast.tokens_in, 2500);
-  EXPECT_EQ(fast.tokens_out, 750);
-  EXPECT_NEAR(fast.cost_usd, 0.17, 1e-12);
-  EXPECT_EQ(fast.duration_ms, 950);
-  EXPECT_DOUBLE_EQ(fast.avg_ttft_ms, 75.0);     // the failed call does not count
-  // Tokens after the first over the time from first to last: 499 + 249
-  // tokens over 500 + 250 ms.
-  EXPECT_DOUBLE_EQ(fast.tokens_per_s, 748'000.0 / 750);
-  const ModelStatsRow& slow = (*rows)[1];
-  EXPECT_EQ(slow.model, "slow");
-  EXPECT_EQ(slow.calls, 1);
-  EXPECT_DOUBLE_EQ(slow.tokens_per_s, 499.5);  // 999 tokens over 2000 ms
-
-  // Windowed to run B's time and filtered by repo.
-  auto windowed = ledger_->ModelStats(StatsFilter{.since_ms = 10000});
-  ASSERT_EQ(windowed->size(), 1u);
-  EXPECT_EQ((*windowed)[0].calls, 1);
-  EXPECT_EQ(ledger_->ModelStats(StatsFilter{.repo = "/a"})->size(), 2u);
-  EXPECT_TRUE(ledger_->ModelStats(StatsFilter{.repo = "/c"})->empty());
-}
-
 TEST_F(LedgerStatsTest, RunStatsMatchTheKnownLedger) {
   auto s = ledger_->RunStats(StatsFilter{});
   ASSERT_TRUE(s) << s.error().ToString();

@@ -25,49 +25,6 @@ constexpr std::string_view kFilteredRuns =
 
 }  // namespace
 
-Result<std::vector<ModelStatsRow>> Ledger::ModelStats(const StatsFilter& filter) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Statement stmt = LEDGER_TRY(db_->Prepare(
-      "SELECT m.provider, m.model, m.role, m.tier, COUNT(*),"
-      " SUM(m.error_kind IS NOT NULL), SUM(m.retries), SUM(m.tokens_in), SUM(m.tokens_out),"
-      " SUM(m.tokens_cached), SUM(m.cache_write), SUM(m.cost_usd), SUM(m.duration_ms),"
-      " AVG(CASE WHEN m.error_kind IS NULL THEN m.ttft_ms END),"
-      // Speed over the replies that have one (tokens_per_s > 0: long enough
-      // to be a rate, base/token_rate.h): tokens after the first / span.
-      " SUM(CASE WHEN m.error_kind IS NULL AND m.tokens_per_s > 0 THEN m.tokens_out - 1 ELSE 0 END),"
-      " SUM(CASE WHEN m.error_kind IS NULL AND m.tokens_per_s > 0"
-      "     THEN MAX(m.duration_ms - m.ttft_ms, 0) ELSE 0 END)"
-      " FROM model_calls m JOIN runs ON runs.id = m.run_id"
-      " WHERE m.at >= ?1 AND m.at < ?2 AND (?3 = '' OR runs.repo = ?3)"
-      " AND (?4 = '' OR runs.kind = ?4)"
-      " GROUP BY m.provider, m.model, m.role, m.tier ORDER BY 1, 2, 3, 4"));
-  BindFilter(stmt, filter);
-  std::vector<ModelStatsRow> rows;
-  while (LEDGER_TRY(stmt.Step())) {
-    ModelStatsRow r;
-    r.provider = stmt.Text(0);
-    r.model = stmt.Text(1);
-    r.role = stmt.Text(2);
-    r.tier = stmt.Text(3);
-    r.calls = stmt.Int(4);
-    r.errors = stmt.Int(5);
-    r.retries = stmt.Int(6);
-    r.tokens_in = stmt.Int(7);
-    r.tokens_out = stmt.Int(8);
-    r.tokens_cached = stmt.Int(9);
-    r.cache_write = stmt.Int(10);
-    r.cost_usd = stmt.Double(11);
-    r.duration_ms = stmt.Int(12);
-    r.avg_ttft_ms = stmt.Double(13);
-    int64_t streaming_ms = stmt.Int(15);
-    r.tokens_per_s = streaming_ms > 0 ? static_cast<double>(stmt.Int(14)) * 1000.0 /
-                                            static_cast<double>(streaming_ms)
-                                      : 0.0;
-    rows.push_back(std::move(r));
-  }
-  return rows;
-}
-
 Result<std::vector<TierStatsRow>> Ledger::TierStats(const StatsFilter& filter) {
   std::lock_guard<std::mutex> lock(mu_);
   Statement stmt = LEDGER_TRY(db_->Prepare(

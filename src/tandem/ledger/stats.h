@@ -10,32 +10,13 @@
 
 namespace tandem::ledger {
 
-// Which rows count. Model calls are windowed by their `at`, everything else
-// by the start time of the run it belongs to. Empty strings match all.
+// Which rows count: rows are windowed by the start time of the run they
+// belong to. Empty strings match all.
 struct StatsFilter {
   int64_t since_ms = 0;                                    // inclusive
   int64_t until_ms = std::numeric_limits<int64_t>::max();  // exclusive
   std::string repo{};
   std::string kind{};
-};
-
-// One (provider, model, role, tier) group of model calls.
-struct ModelStatsRow {
-  std::string provider{};
-  std::string model{};
-  std::string role{};
-  std::string tier{};
-  int64_t calls = 0;
-  int64_t errors = 0;   // calls with an error_kind
-  int64_t retries = 0;  // transport retries inside calls
-  int64_t tokens_in = 0;
-  int64_t tokens_out = 0;
-  int64_t tokens_cached = 0;
-  int64_t cache_write = 0;
-  double cost_usd = 0;
-  int64_t duration_ms = 0;
-  double avg_ttft_ms = 0;   // over successful calls
-  double tokens_per_s = 0;  // calls with a speed: sum(tokens_out - 1) / sum(duration - ttft)
 };
 
 // One tier's tasks (tasks.tier).
