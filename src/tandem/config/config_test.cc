@@ -302,6 +302,13 @@ TEST(ConfigValidation, ScopesOutsideTheRepositoryAreRefusedWithTheirLine) {
             std::string::npos);
   TempTree::Write(tree.repo_file(), "[guardrails]\nscope = [\"\"]\n");
   EXPECT_NE(LoadError(tree.Inputs()).find("an empty scope matches no path"), std::string::npos);
+  // TOML's \u0000 escape: the kernel would read the path only up to the NUL.
+  TempTree::Write(tree.repo_file(), "[guardrails]\nscope = [\"src/a.cc\\u0000/x\"]\n");
+  EXPECT_EQ(LoadError(tree.Inputs()),
+            tree.repo_file() +
+                ":2: guardrails.scope: expected an array of path globs relative to the repository "
+                "root, found an array containing string \"src/a.cc?/x\" (a NUL byte ends a path "
+                "early, so it would name a path it does not say)");
 }
 
 TEST(ConfigValidation, MalformedTomlGivesLineColumnAndParserMessage) {

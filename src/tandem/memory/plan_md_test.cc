@@ -202,7 +202,9 @@ TEST(PlanMd, MalformedPlansNameTheLineWhatWasExpectedAndWhatWasFound) {
             "line 3: expected a field of task T1, found a nested task '- [ ] T2: nested'; tasks "
             "start at the beginning of a line");
   EXPECT_EQ(ParseError(Task("- [ ] T1: a", std::string("  - scope: src/a.cc\0/x, b\n", 26))),
-            "line 3: a scope of task T1 contains a NUL byte; expected path globs");
+            "line 3: scope 'src/a.cc?/x' of task T1: a NUL byte ends a path early, so it would "
+            "name a path it does not say; expected a path glob relative to the repository root "
+            "such as 'src/**'");
   EXPECT_EQ(ParseError("# Plan: a\n# Plan: b\n"),
             "line 2: a second '# Plan' title; expected one per file (the first is on line 1)");
   EXPECT_EQ(ParseError("```\n- [ ] T1: hidden\n"),
