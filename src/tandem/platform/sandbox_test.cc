@@ -173,13 +173,22 @@ TEST_F(SandboxTest, TimeoutKillsEverythingInside) {
   ASSERT_TRUE(seen) << "the control's two processes were not found under their name";
   ASSERT_TRUE(WaitForCount(name, 0));
 
+  // Inside: the script touches a marker once both sleeps run under the
+  // name (their /proc cmdline), so "none left" below follows a kill, not a
+  // script that never got that far.
+  const fs::path marker = workspace_ / "both-running";
+  const std::string inside = "(exec -a " + name + " sleep 300) & a=$!; (exec -a " + name +
+                             " sleep 300) & b=$!; until grep -qa " + name + " /proc/$a/cmdline && "
+                             "grep -qa " + name + " /proc/$b/cmdline; do :; done; touch " +
+                             marker.string() + "; wait";
   ProcessSpec spec;
   spec.argv = SandboxArgv(ProbeSandbox().bwrap, workspace_.string(), "", {}, "",
-                          {"bash", "-c", script});
-  spec.timeout = std::chrono::milliseconds(1000);
+                          {"bash", "-c", inside});
+  spec.timeout = std::chrono::milliseconds(2000);
   auto r = RunProcess(spec);
   ASSERT_TRUE(r.has_value());
   EXPECT_TRUE(r->timed_out);
+  ASSERT_TRUE(fs::exists(marker)) << "the sandboxed sleeps never both ran: " << r->output;
   EXPECT_TRUE(WaitForCount(name, 0))
       << RunningAs(name).size() << " process(es) outlived the timeout";
 }
