@@ -4,12 +4,13 @@
 // gate cache across runs, and `tandem do` over the Anthropic wire.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <regex>
-#include <thread>
 
 #include "tests/e2e/e2e_fixture.h"
 
@@ -37,6 +38,32 @@ class CommandsTest : public E2eTest {
     siginfo_t info{};
     return ::waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
   }
+
+  // The process's stdout once it contains `text` (inotify on the file: woken
+  // by each write and by the process closing it when it exits), or what it
+  // holds when the process exited first or `timeout` passed.
+  std::string WaitForOutput(const TandemProcess& process, const std::string& text,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    int fd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (fd < 0) return Slurp(process.out_path);
+    ::inotify_add_watch(fd, process.out_path.c_str(), IN_MODIFY | IN_CLOSE_WRITE);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string out = Slurp(process.out_path);  // after the watch: no write is missed
+    while (out.find(text) == std::string::npos && !Exited(process.pid)) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) > 0) {
+        char buf[4096];
+        while (::read(fd, buf, sizeof buf) > 0) {
+        }
+      }
+      out = Slurp(process.out_path);
+    }
+    ::close(fd);
+    return out;
+  }
 };
 
 TEST_F(CommandsTest, AskStreamsTheReplyThenATimingAndCostLine) {
@@ -51,18 +78,11 @@ TEST_F(CommandsTest, AskStreamsTheReplyThenATimingAndCostLine) {
 
   TandemProcess process = SpawnTandem({"ask", "say something"});
   // The first words are on stdout while the reply still streams.
-  bool streaming = false;
-  for (int i = 0; i < 2000 && !Exited(process.pid); ++i) {
-    std::string out = Slurp(process.out_path);
-    if (out.find("First words") != std::string::npos) {
-      streaming = out.find("LAST-WORD") == std::string::npos;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  std::string early = WaitForOutput(process, "First words");
   TandemRun run = WaitTandem(process);
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
-  EXPECT_TRUE(streaming) << "the reply was not streamed: " << run.out;
+  EXPECT_NE(early.find("First words"), std::string::npos) << run.out;
+  EXPECT_EQ(early.find("LAST-WORD"), std::string::npos) << "the reply was not streamed: " << early;
 
   ASSERT_EQ(run.out.rfind(text, 0), 0u) << run.out;
   std::smatch m;
