@@ -194,20 +194,21 @@ std::pair<std::string_view, int> WithoutRepeatCount(std::string_view entry) {
   return {entry.substr(0, mark), std::atoi(std::string(digits).c_str())};
 }
 
-// Appends `entry` after the body's last entry. When an entry already says
-// the same (a task failing the same way run after run), it counts the repeat
-// instead: "- failure: gate test failed (×3)".
+// Appends `entry` after the body's last entry. When that last entry already
+// says the same (a task failing the same way run after run), it counts the
+// repeat instead: "- failure: gate test failed (×3)". Only the last: folding
+// into an earlier entry would move the repeat above what happened between.
 void AppendEntry(std::string& body, std::string_view entry) {
   EnsureNewline(body);
   std::vector<Unit> units = Units(body);
-  if (entry.ends_with('\n')) {
-    for (auto u = units.rbegin(); u != units.rend(); ++u) {
-      std::string_view prev = std::string_view(body).substr(u->begin, u->end - u->begin);
-      prev.remove_suffix(prev.ends_with('\n') ? 1 : 0);
-      auto [text, count] = WithoutRepeatCount(prev);
-      if (text != entry.substr(0, entry.size() - 1)) continue;
+  if (entry.ends_with('\n') && !units.empty()) {
+    const Unit& last = units.back();
+    std::string_view prev = std::string_view(body).substr(last.begin, last.end - last.begin);
+    prev.remove_suffix(prev.ends_with('\n') ? 1 : 0);
+    auto [text, count] = WithoutRepeatCount(prev);
+    if (text == entry.substr(0, entry.size() - 1)) {
       std::string counted = std::string(text) + " (×" + std::to_string(count + 1) + ")\n";
-      body.replace(u->begin, u->end - u->begin, counted);
+      body.replace(last.begin, last.end - last.begin, counted);
       return;
     }
   }

@@ -82,15 +82,16 @@ TEST_F(ProgressTest, UpdatingAnOutcomeReplacesItAndKeepsEverythingElse) {
   EXPECT_EQ(outcomes[0].summary, "fixed it");
 }
 
-TEST_F(ProgressTest, ARepeatedNoteIsCountedNotWrittenAgain) {
+TEST_F(ProgressTest, ARepeatOfTheLastNoteIsCountedAndAnyOtherRepeatKeepsItsPlace) {
   const std::string failure = "attempt 1 on the executor tier: gate test failed\nline 2 of it";
   for (int i = 0; i < 3; ++i) {
     ASSERT_TRUE(AppendNote(path_, "T1", NoteKind::kFailure, failure).ok());
   }
   ASSERT_TRUE(RecordOutcome(path_, {"T1", "Parse", TaskState::kFailed, 0, ""}).ok());
   // The outcome sits above the notes; the next identical failure is
-  // counted with the others, and so is one after a different note (a run
-  // that fails the same way again).
+  // counted with the others. After a different note, a repeat is a line of
+  // its own: folding it into the earlier count would put it before the
+  // escalation it followed.
   ASSERT_TRUE(AppendNote(path_, "T1", NoteKind::kFailure, failure).ok());
   ASSERT_TRUE(AppendNote(path_, "T1", NoteKind::kDecision, "escalated").ok());
   ASSERT_TRUE(AppendNote(path_, "T1", NoteKind::kFailure, failure).ok());
@@ -101,8 +102,11 @@ TEST_F(ProgressTest, ARepeatedNoteIsCountedNotWrittenAgain) {
   std::string text = Read();
   EXPECT_NE(text.find("- outcome: failed\n"
                       "- failure: attempt 1 on the executor tier: gate test failed\n"
-                      "  line 2 of it (×5)\n"
-                      "- decision: escalated (×2)\n"
+                      "  line 2 of it (×4)\n"
+                      "- decision: escalated\n"
+                      "- failure: attempt 1 on the executor tier: gate test failed\n"
+                      "  line 2 of it\n"
+                      "- decision: escalated\n"
                       "- note: attempt 1 on the executor tier: gate test failed\n"
                       "  line 2 of it\n"),
             std::string::npos)
