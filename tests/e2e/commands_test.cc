@@ -4,7 +4,6 @@
 // gate cache across runs, and `tandem do` over the Anthropic wire.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <poll.h>
 #include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,29 +38,18 @@ class CommandsTest : public E2eTest {
     return ::waitid(P_PID, pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid;
   }
 
-  // The process's stdout once it contains `text` (inotify on the file: woken
-  // by each write and by the process closing it when it exits), or what it
-  // holds when the process exited first or `timeout` passed.
+  // The process's stdout once it contains `text` (inotify on the file's
+  // directory: woken by its creation, each write and its closing when the
+  // process exits), or what it holds when the process exited first or
+  // `timeout` passed.
   std::string WaitForOutput(const TandemProcess& process, const std::string& text,
                             std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-    int fd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (fd < 0) return Slurp(process.out_path);
-    ::inotify_add_watch(fd, process.out_path.c_str(), IN_MODIFY | IN_CLOSE_WRITE);
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    std::string out = Slurp(process.out_path);  // after the watch: no write is missed
-    while (out.find(text) == std::string::npos && !Exited(process.pid)) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) > 0) {
-        char buf[4096];
-        while (::read(fd, buf, sizeof buf) > 0) {
-        }
-      }
+    std::string out;
+    std::string dir = process.out_path.substr(0, process.out_path.rfind('/'));
+    WaitForInotify(dir, IN_CREATE | IN_MODIFY | IN_CLOSE_WRITE, [&] {
       out = Slurp(process.out_path);
-    }
-    ::close(fd);
+      return out.find(text) != std::string::npos || Exited(process.pid);
+    }, timeout);
     return out;
   }
 };

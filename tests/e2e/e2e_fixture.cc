@@ -371,14 +371,17 @@ bool E2eTest::WaitForEvent(const TandemProcess& process,
   return false;
 }
 
-bool E2eTest::WaitForFile(const std::string& rel, std::chrono::milliseconds timeout) const {
+bool WaitForInotify(const std::string& watched, uint32_t mask, const std::function<bool()>& done,
+                    std::chrono::milliseconds timeout) {
   int fd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  if (fd < 0) return false;
-  std::string dir = (std::filesystem::path(root_) / rel).parent_path().string();
-  ::inotify_add_watch(fd, dir.c_str(), IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE);
+  if (fd < 0 || ::inotify_add_watch(fd, watched.c_str(), mask) < 0) {
+    if (fd >= 0) ::close(fd);
+    ADD_FAILURE() << "cannot watch " << watched << ": " << std::strerror(errno);
+    return done();
+  }
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool found = Exists(rel);  // after the watch is in place: no creation is missed
-  while (!found) {
+  bool ok = done();  // after the watch is in place: no change is missed
+  while (!ok) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
@@ -388,10 +391,16 @@ bool E2eTest::WaitForFile(const std::string& rel, std::chrono::milliseconds time
       while (::read(fd, buf, sizeof buf) > 0) {
       }
     }
-    found = Exists(rel);
+    ok = done();
   }
   ::close(fd);
-  return found;
+  return ok;
+}
+
+bool E2eTest::WaitForFile(const std::string& rel, std::chrono::milliseconds timeout) const {
+  std::string dir = (std::filesystem::path(root_) / rel).parent_path().string();
+  return WaitForInotify(dir, IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE,
+                        [&] { return Exists(rel); }, timeout);
 }
 
 TandemRun E2eTest::RunTandem(const std::vector<std::string>& args,

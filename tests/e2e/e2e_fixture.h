@@ -19,6 +19,8 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -167,5 +169,12 @@ nlohmann::json Script(std::vector<nlohmann::json> turns);
 // Stopping scenarios: step 1 writes kept.txt; step 2 writes partial.txt, then
 // runs a command that touches started.marker and hangs (sleep 30); then finish.
 nlohmann::json KeptThenSlowCommandScript();
+
+// Waits until `done()` holds, testing it once an inotify watch on `watched`
+// (a file or directory, events `mask`) is in place and after each event, so
+// nothing is missed and nothing polls; false after `timeout`. `watched`
+// must exist (watch a file's directory to see the file appear).
+bool WaitForInotify(const std::string& watched, uint32_t mask, const std::function<bool()>& done,
+                    std::chrono::milliseconds timeout);
 
 }  // namespace tandem::e2e
