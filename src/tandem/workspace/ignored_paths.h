@@ -21,6 +21,12 @@
 // Sharing read-only through a bind mount is the sandbox's business (the
 // worktree library cannot make a directory read-only for one process).
 //
+// Symlinks are never followed, in the source or in the new worktree (a
+// repository may make `pkg` a link to anywhere): a directory on a policy's
+// path that is a symlink fails the policy with FailedPrecondition naming it;
+// a policy's path that is itself a symlink, and every symlink inside a
+// cloned directory, is copied as a symlink.
+//
 // The default (DefaultIgnoredPathPolicies): kClone for each of
 // node_modules, .venv, target and build that exists as a directory at the
 // source root and is ignored there; nothing else. Cloning keeps a gate
@@ -71,8 +77,10 @@ Status ValidateIgnoredPathPolicies(const std::vector<IgnoredPathPolicy>& policie
 
 // Applies `policies` from `source_root` to `dest_root` (both worktree roots).
 // Sources that do not exist are skipped. Returns the setup commands the
-// caller must run. InvalidArgument as ValidateIgnoredPathPolicies says; Io
-// (naming the file) when copying fails.
+// caller must run. InvalidArgument as ValidateIgnoredPathPolicies says;
+// FailedPrecondition naming a symlink (or file) standing where a directory
+// of a policy's path must be, in either tree; Io (naming the file) when
+// copying fails.
 Result<std::vector<SetupCommand>> ApplyIgnoredPathPolicies(
     const std::filesystem::path& source_root, const std::filesystem::path& dest_root,
     const std::vector<IgnoredPathPolicy>& policies);
@@ -80,7 +88,9 @@ Result<std::vector<SetupCommand>> ApplyIgnoredPathPolicies(
 // Copies the tree at `from` to `to`: directories, symlinks as links, regular
 // files by FICLONE with a plain copy as the fallback, permission bits kept.
 // Files already at `to` (tracked content a checkout wrote) are kept; other
-// file types (sockets, fifos) are skipped.
+// file types (sockets, fifos) are skipped. Below `from` and `to` nothing is
+// reached through a symlink (FailedPrecondition for a symlink at `to`'s side
+// where a directory must go).
 Status CloneTree(const std::filesystem::path& from, const std::filesystem::path& to);
 
 }  // namespace tandem::workspace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -241,6 +242,77 @@ TEST_F(WorktreeTest, BadPolicyPathFailsCreationAndLeavesNothing) {
   EXPECT_NE(wt.error().message().find("../outside"), std::string::npos);
   EXPECT_FALSE(fs::exists(repo_.root() / ".git/tandem/worktrees/task-1"));
   EXPECT_EQ(repo_.Git("for-each-ref refs/tandem/worktrees"), "");
+}
+
+// A repository may make a directory on a policy's path a symlink to
+// anywhere: the clone must neither read from there nor write there.
+class IgnoredPathSymlinkTest : public WorktreeTest {
+ protected:
+  void SetUp() override {
+    WorktreeTest::SetUp();
+    WriteFile(outside_.root() / "node_modules/secret.txt", "outside the repository\n");
+  }
+
+  // Files under the outside directory, relative to it.
+  std::vector<std::string> OutsideFiles() {
+    std::vector<std::string> files;
+    for (const auto& e : fs::recursive_directory_iterator(outside_.root())) {
+      std::string rel = fs::relative(e.path(), outside_.root()).string();
+      if (!rel.starts_with(".git")) files.push_back(rel);
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+  }
+
+  TestRepo outside_;
+};
+
+TEST_F(IgnoredPathSymlinkTest, ASymlinkedParentInTheSourceIsRefusedNotRead) {
+  repo_.Symlink(outside_.root().string(), "pkg");
+  for (IgnoredPathMode mode : {IgnoredPathMode::kClone, IgnoredPathMode::kSymlink}) {
+    WorktreeOptions options;
+    options.ignored = std::vector<IgnoredPathPolicy>{{"pkg/node_modules", mode, ""}};
+    Result<Worktree> wt = Worktree::Create(repo_.root(), "task-1", first_, options);
+    ASSERT_FALSE(wt.has_value());
+    EXPECT_NE(wt.error().message().find("pkg is a symlink"), std::string::npos)
+        << wt.error().message();
+    fs::path made = repo_.root() / ".git/tandem/worktrees/task-1/pkg/node_modules";
+    EXPECT_FALSE(fs::exists(fs::symlink_status(made / "secret.txt")));
+    EXPECT_FALSE(fs::exists(fs::symlink_status(made)));
+  }
+}
+
+TEST_F(IgnoredPathSymlinkTest, ASymlinkedParentInTheWorktreeIsRefusedNotWrittenThrough) {
+  // The checkpoint has pkg as a symlink to outside; the source's pkg is a
+  // real directory now, with an ignored node_modules in it.
+  repo_.Symlink(outside_.root().string(), "pkg");
+  repo_.CommitAll("pkg is a link");
+  CheckpointId linked = Head();
+  repo_.Remove("pkg");
+  repo_.Write("pkg/node_modules/dep.js", "dependency\n");
+  std::vector<std::string> before = OutsideFiles();
+  WorktreeOptions options;
+  options.ignored = std::vector<IgnoredPathPolicy>{{"pkg/node_modules/dep.js", IgnoredPathMode::kClone, ""},
+                                                    {"pkg/node_modules", IgnoredPathMode::kSymlink, ""}};
+  for (const IgnoredPathPolicy& policy : *options.ignored) {
+    WorktreeOptions one;
+    one.ignored = std::vector<IgnoredPathPolicy>{policy};
+    Result<Worktree> wt = Worktree::Create(repo_.root(), "task-1", linked, one);
+    ASSERT_FALSE(wt.has_value()) << policy.path;
+    EXPECT_NE(wt.error().message().find("pkg is a symlink"), std::string::npos)
+        << wt.error().message();
+    EXPECT_EQ(OutsideFiles(), before) << policy.path;
+  }
+}
+
+TEST_F(IgnoredPathSymlinkTest, APolicyPathThatIsASymlinkIsCopiedAsASymlink) {
+  repo_.Symlink(outside_.root().string() + "/node_modules", "node_modules");
+  WorktreeOptions options;
+  options.ignored = std::vector<IgnoredPathPolicy>{{"node_modules", IgnoredPathMode::kClone, ""}};
+  Worktree wt = MustCreate("task-1", first_, options);
+  ASSERT_TRUE(fs::is_symlink(wt.root() / "node_modules"));
+  EXPECT_EQ(fs::read_symlink(wt.root() / "node_modules"), outside_.root() / "node_modules");
+  EXPECT_EQ(OutsideFiles(), (std::vector<std::string>{"node_modules", "node_modules/secret.txt"}));
 }
 
 TEST(CloneTree, CopiesFilesModesAndSymlinksAndKeepsExistingFiles) {
