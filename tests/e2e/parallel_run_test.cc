@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <set>
 
 #include "tests/e2e/orchestrator_helpers.h"
 
@@ -124,6 +125,76 @@ TEST_F(ParallelRunTest, ATaskThatPassesAloneButBreaksTheMergedTreeRunsAgain) {
   EXPECT_EQ(LedgerValue("SELECT count(*) FROM tasks WHERE run_id = '" + id +
                         "' AND state = 'done'"),
             "2");
+}
+
+// Steering with tasks in flight: `--task T2` reaches T2's next step only;
+// without --task, every running task's.
+class ParallelSteerTest : public ParallelRunTest {
+ protected:
+  // Runs T1 and T2 at once (each first reply stalls), steers with `args`
+  // once both started, and returns how many requests of each task (by its
+  // marker) carried `note`.
+  std::pair<int, int> SteerBoth(const std::vector<std::string>& args, const std::string& note) {
+    MakePassingRepo();
+    WriteFile("plan.md", "# Plan: two\n\n" + FileTask("T1", "out/T1.txt") +
+                             FileTask("T2", "out/T2.txt"));
+    CommitAll("plan");
+    std::vector<json> turns;
+    for (const char* id : {"T1", "T2"}) {
+      auto task = WriteThenFinish(std::string("[") + id + "]", std::string("out/") + id + ".txt",
+                                  "x\n");
+      task[0]["faults"] =
+          json::array({{{"kind", "stall"}, {"after_tokens", 1}, {"stall_ms", 2500}}});
+      for (auto& t : task) turns.push_back(t);
+    }
+    StartServer(Script(turns), "[limits]\nparallel_tasks = 2\n");
+    TandemProcess process = SpawnTandem({"run", "--json"});
+    std::set<std::string> started;
+    EXPECT_TRUE(WaitForEvent(process, [&](const json& e) {
+      if (e.value("type", "") == "task_started") started.insert(e.value("task", ""));
+      return started.size() == 2;
+    }));
+    std::vector<std::string> steer = {"steer"};
+    steer.insert(steer.end(), args.begin(), args.end());
+    steer.push_back(note);
+    TandemRun steered = RunTandem(steer);
+    EXPECT_EQ(steered.exit_code, 0) << steered.Describe();
+    TandemRun run = WaitTandem(process);
+    EXPECT_EQ(run.exit_code, 0) << run.Describe();
+    std::pair<int, int> carried{0, 0};
+    for (const json& r : Requests()) {
+      std::string body = r["body"].dump();
+      if (body.find(note) == std::string::npos) continue;
+      if (body.find("[T1]") != std::string::npos) carried.first++;
+      if (body.find("[T2]") != std::string::npos) carried.second++;
+    }
+    return carried;
+  }
+};
+
+TEST_F(ParallelSteerTest, SteerToOneTaskReachesOnlyThatTask) {
+  auto [t1, t2] = SteerBoth({"--task", "T2"}, "only-for-two");
+  EXPECT_EQ(t1, 0);
+  EXPECT_GE(t2, 1);
+  EXPECT_EQ(LedgerValue("SELECT s.task_id FROM steer_notes n JOIN steps s ON "
+                        "s.id = n.delivered_step_id WHERE n.task_id = 'T2'"),
+            "T2");
+}
+
+TEST_F(ParallelSteerTest, SteerWithoutATaskReachesEveryRunningTask) {
+  auto [t1, t2] = SteerBoth({}, "for-everyone");
+  EXPECT_GE(t1, 1);
+  EXPECT_GE(t2, 1);
+}
+
+TEST_F(ParallelSteerTest, SteerToAnUnknownTaskIsRefusedAndAddsNothing) {
+  MakePassingRepo();
+  WriteFile("plan.md", "# Plan: one\n\n" + FileTask("T1", "out/T1.txt"));
+  CommitAll("plan");
+  TandemRun steered = RunTandem({"steer", "--task", "T9", "hello"});
+  EXPECT_NE(steered.exit_code, 0);
+  EXPECT_NE(steered.err.find("no task T9"), std::string::npos) << steered.Describe();
+  EXPECT_EQ(ReadFile("progress.md").find("hello"), std::string::npos);
 }
 
 // kill -9 with tasks in flight (at a merge, too), then `tandem resume`: the

@@ -1,5 +1,6 @@
-// tandem steer "note": a person's note for the run going on in this
-// repository; it reaches the executor's next step and is recorded in the
+// tandem steer [--task ID] "note": a person's note for the run going on in
+// this repository; it reaches the executor's next step (of that task only,
+// with --task; of every running task without it) and is recorded in the
 // ledger and progress.md.
 #include <fmt/format.h>
 
@@ -15,17 +16,17 @@
 namespace tandem::cli {
 namespace {
 
-int RunSteer(const std::string& root, const std::string& note) {
+int RunSteer(const std::string& root, const std::string& note, const std::string& task) {
   if (root.empty()) {
     fmt::print(stderr, "tandem: not inside a git repository\n");
     return kExitUsage;
   }
   auto ledger = OpenLedger(root);
   if (!ledger) return ledger.error();
-  auto result = orchestrator::AddSteer(root, **ledger, note, "cli");
+  auto result = orchestrator::AddSteer(root, **ledger, note, "cli", task);
   if (!result) {
     fmt::print(stderr, "tandem: {}\n", result.error().message());
-    return kExitInternal;
+    return result.error().code() == StatusCode::kInvalidArgument ? kExitUsage : kExitInternal;
   }
   if (result->run_live) {
     fmt::print("note added to run {}: it reaches the executor's next step\n", result->run_id);
@@ -41,8 +42,11 @@ int RunSteer(const std::string& root, const std::string& note) {
 
 CommandRun SetupSteer(CLI::App& app) {
   auto note = std::make_shared<std::string>();
+  auto task = std::make_shared<std::string>();
   app.add_option("note", *note, "What the executor should know, in words")->required();
-  return [note](const Invocation& in) { return RunSteer(in.repo_root, *note); };
+  app.add_option("--task", *task,
+                 "Only for this plan task (default: every task running now)");
+  return [note, task](const Invocation& in) { return RunSteer(in.repo_root, *note, *task); };
 }
 
 }  // namespace tandem::cli

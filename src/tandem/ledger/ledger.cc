@@ -441,14 +441,15 @@ Status Ledger::RecordEscalation(const EscalationRecord& e) {
 // ---- steering ----
 
 Result<int64_t> Ledger::AddSteerNote(std::string_view run_id, std::string_view note,
-                                     std::string_view source) {
+                                     std::string_view source, std::string_view task_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  Statement stmt = LEDGER_TRY(
-      db_->Prepare("INSERT INTO steer_notes (run_id, note, source, at) VALUES (?1, ?2, ?3, ?4)"));
+  Statement stmt = LEDGER_TRY(db_->Prepare(
+      "INSERT INTO steer_notes (run_id, note, source, at, task_id) VALUES (?1, ?2, ?3, ?4, ?5)"));
   stmt.Bind(1, run_id)
       .Bind(2, Clean(note, kMaxText))
       .Bind(3, Clean(source, kMaxShort))
-      .Bind(4, Now());
+      .Bind(4, Now())
+      .BindTextOrNull(5, Clean(task_id, kMaxShort));
   RETURN_IF_ERROR(stmt.Run().WithContext("AddSteerNote"));
   return db_->LastInsertRowId();
 }

@@ -137,9 +137,10 @@ class Ledger {
   Status RecordEscalation(const EscalationRecord& escalation);
 
   // ---- steering ----
-  // Adds a note for the run's next step; returns its id.
+  // Adds a note for the run's next step (of task `task_id` only, when not
+  // empty); returns its id.
   Result<int64_t> AddSteerNote(std::string_view run_id, std::string_view note,
-                               std::string_view source);
+                               std::string_view source, std::string_view task_id = {});
   // Notes not yet delivered, oldest first.
   Result<std::vector<SteerNote>> PendingSteerNotes(std::string_view run_id);
   // FailedPrecondition when already delivered, NotFound when unknown.

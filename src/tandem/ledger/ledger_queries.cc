@@ -94,13 +94,13 @@ Result<std::vector<StepRow>> Ledger::ListSteps(std::string_view run_id) {
 Result<std::vector<SteerNote>> Ledger::PendingSteerNotes(std::string_view run_id) {
   std::lock_guard<std::mutex> lock(mu_);
   Statement stmt =
-      LEDGER_TRY(db_->Prepare("SELECT id, run_id, note, source, at FROM steer_notes"
+      LEDGER_TRY(db_->Prepare("SELECT id, run_id, note, source, at, task_id FROM steer_notes"
                               " WHERE run_id = ?1 AND delivered_step_id IS NULL ORDER BY id"));
   stmt.Bind(1, run_id);
   std::vector<SteerNote> notes;
   while (LEDGER_TRY(stmt.Step())) {
     notes.push_back(SteerNote{stmt.Int(0), stmt.Text(1), stmt.Text(2), stmt.Text(3), stmt.Int(4),
-                              std::nullopt});
+                              std::nullopt, stmt.Text(5)});
   }
   return notes;
 }

@@ -175,9 +175,15 @@ CREATE TABLE steer_notes (
 CREATE INDEX steer_notes_pending ON steer_notes(run_id) WHERE delivered_step_id IS NULL;
 )sql";
 
+// Parallel plan tasks: a steering note for one task (NULL: any task).
+constexpr std::string_view kV3 = R"sql(
+ALTER TABLE steer_notes ADD COLUMN task_id TEXT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "executor loop: runs, steps, model/tool calls, gate runs, rollbacks", kV1},
     {2, "plans and tiers: tasks, approvals, escalations, steer notes, human_ms, model tier", kV2},
+    {3, "parallel plan tasks: steer_notes.task_id", kV3},
 };
 
 constexpr std::string_view kCreateVersionTable = R"sql(

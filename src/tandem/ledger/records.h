@@ -228,6 +228,7 @@ struct SteerNote {
   std::string source{};  // "cli", "dashboard", ...
   int64_t at = 0;
   std::optional<StepId> delivered_step_id{};
+  std::string task_id{};  // the one task it is for; empty: the next step of any task
 };
 
 }  // namespace tandem::ledger

@@ -8,7 +8,9 @@
 // (so the next model call sees them). Each note is delivered once and marked
 // with the step that carried it (Ledger::MarkSteerDelivered).
 //
-// Thread-safety: SteerInbox is used by the orchestrator's thread only.
+// Thread-safety: SteerInbox is not thread-safe; with parallel tasks the
+// runner calls it under a mutex of its own. A note with a task id goes to
+// that task only.
 #pragma once
 
 #include <cstdint>
@@ -34,8 +36,15 @@ struct SteerResult {
 // (else to its last unfinished one, which `tandem resume` continues), and to
 // progress.md's Notes. With no run at all the note is only in progress.md,
 // where every later task's executor reads it.
+//
+// `task_id` (`--task ID`): the note reaches only that task's next step (and
+// the task's first message if it has not started); InvalidArgument when
+// plan.md has no such task. Without it, when several tasks run at once
+// (plan.md marks them [~]), each of them gets a copy; otherwise the next
+// step of whichever task runs takes it.
 Result<SteerResult> AddSteer(const std::filesystem::path& repo_root, ledger::Ledger& ledger,
-                             std::string_view note, std::string_view source);
+                             std::string_view note, std::string_view source,
+                             std::string_view task_id = {});
 
 class SteerInbox {
  public:
