@@ -92,31 +92,18 @@ const ToolDef kDef{
 
 const ToolDef& RunCommandTool() { return kDef; }
 
-CommandAvailability CheckCommandAvailability(SandboxMode mode) {
+CommandAvailability CheckCommandAvailability(SandboxMode mode,
+                                             const platform::SandboxProbe& probe) {
   if (mode == SandboxMode::kOff) return {true, false, "the sandbox is off by configuration"};
-  const platform::SandboxProbe& probe = platform::ProbeSandbox();
   if (probe.available) return {true, true, ""};
   if (mode == SandboxMode::kPrefer) {
     return {true, false, "running commands without a sandbox: " + probe.reason};
   }
+  // The names of docs/CONFIG.md's [sandbox] keys, which the user edits.
   return {false, false,
-          probe.reason + " (set the sandbox to \"prefer\" to run commands unsandboxed)"};
-}
-
-std::optional<SandboxMode> ParseSandboxMode(std::string_view name) {
-  if (name == "require") return SandboxMode::kRequire;
-  if (name == "prefer") return SandboxMode::kPrefer;
-  if (name == "off") return SandboxMode::kOff;
-  return std::nullopt;
-}
-
-const char* SandboxModeName(SandboxMode mode) {
-  switch (mode) {
-    case SandboxMode::kRequire: return "require";
-    case SandboxMode::kPrefer: return "prefer";
-    case SandboxMode::kOff: return "off";
-  }
-  return "require";
+          probe.reason + " (to run commands and gates unsandboxed anyway, set sandbox.mode = "
+                         "\"auto\" with sandbox.on_unavailable = \"run-unsandboxed\", or "
+                         "sandbox.mode = \"none\")"};
 }
 
 }  // namespace tandem::tools

@@ -48,10 +48,13 @@ struct ToolEffects {
 };
 
 // Where commands run.
+// How commands are contained, resolved from the configuration's [sandbox]
+// (agent/task_runner.cc): mode "bwrap", or "auto" with on_unavailable
+// "refuse" -> kRequire; "auto" with "run-unsandboxed" -> kPrefer; "none" -> kOff.
 enum class SandboxMode {
-  kRequire,  // "require" (default): bubblewrap, or commands are refused
-  kPrefer,   // "prefer": bubblewrap when it can start, else run unsandboxed
-  kOff,      // "off": never sandbox
+  kRequire,  // bubblewrap, or commands are refused (the default)
+  kPrefer,   // bubblewrap when it can start, else run unsandboxed
+  kOff,      // never sandbox
 };
 
 struct ToolOptions {
@@ -116,16 +119,17 @@ nlohmann::json IntegerParam(std::string description);
 
 namespace tandem::tools {
 
-// Whether run_command can run commands under `mode` here, and how. Probes
-// bubblewrap once per process (platform::ProbeSandbox).
+// Whether run_command can run commands under `mode` here, and how, given
+// what `probe` found of bubblewrap (by default the process's one probe,
+// platform::ProbeSandbox).
 struct CommandAvailability {
   bool available = false;
   bool sandboxed = false;
-  std::string note;  // why unavailable or unsandboxed; empty when sandboxed
+  // Why unavailable or unsandboxed, empty when sandboxed; when unavailable,
+  // also the configuration (docs/CONFIG.md [sandbox]) that would run them.
+  std::string note;
 };
-CommandAvailability CheckCommandAvailability(SandboxMode mode);
-
-std::optional<SandboxMode> ParseSandboxMode(std::string_view name);  // "require", "prefer", "off"
-const char* SandboxModeName(SandboxMode mode);
+CommandAvailability CheckCommandAvailability(
+    SandboxMode mode, const platform::SandboxProbe& probe = platform::ProbeSandbox());
 
 }  // namespace tandem::tools

@@ -558,8 +558,21 @@ TEST(CommandAvailability, OffRunsUnsandboxedAndSaysSo) {
   CommandAvailability a = CheckCommandAvailability(SandboxMode::kOff);
   EXPECT_TRUE(a.available);
   EXPECT_FALSE(a.sandboxed);
-  EXPECT_EQ(ParseSandboxMode("prefer"), SandboxMode::kPrefer);
-  EXPECT_FALSE(ParseSandboxMode("maybe").has_value());
+}
+
+// The refusal tells the user what to set, in the configuration's own names
+// (docs/CONFIG.md [sandbox]: mode auto | bwrap | none, on_unavailable).
+TEST(CommandAvailability, UnavailableSandboxNamesTheConfigurationThatWouldRunCommands) {
+  platform::SandboxProbe missing{false, "bwrap", "bubblewrap (bwrap) is not installed"};
+  CommandAvailability refused = CheckCommandAvailability(SandboxMode::kRequire, missing);
+  EXPECT_FALSE(refused.available);
+  EXPECT_EQ(refused.note,
+            "bubblewrap (bwrap) is not installed (to run commands and gates unsandboxed anyway, "
+            "set sandbox.mode = \"auto\" with sandbox.on_unavailable = \"run-unsandboxed\", or "
+            "sandbox.mode = \"none\")");
+  CommandAvailability unsandboxed = CheckCommandAvailability(SandboxMode::kPrefer, missing);
+  EXPECT_TRUE(unsandboxed.available);
+  EXPECT_FALSE(unsandboxed.sandboxed);
 }
 
 // --- finish ---
