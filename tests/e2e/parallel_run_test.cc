@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <functional>
 #include <set>
 
 #include "tests/e2e/orchestrator_helpers.h"
@@ -135,6 +136,26 @@ class ParallelSteerTest : public ParallelRunTest {
   // once both started, and returns how many requests of each task (by its
   // marker) carried `note`.
   std::pair<int, int> SteerBoth(const std::vector<std::string>& args, const std::string& note) {
+    InFlight([&] {
+      std::vector<std::string> steer = {"steer"};
+      steer.insert(steer.end(), args.begin(), args.end());
+      steer.push_back(note);
+      TandemRun steered = RunTandem(steer);
+      EXPECT_EQ(steered.exit_code, 0) << steered.Describe();
+    });
+    std::pair<int, int> carried{0, 0};
+    for (const json& r : Requests()) {
+      std::string body = r["body"].dump();
+      if (body.find(note) == std::string::npos) continue;
+      if (body.find("[T1]") != std::string::npos) carried.first++;
+      if (body.find("[T2]") != std::string::npos) carried.second++;
+    }
+    return carried;
+  }
+
+  // Runs T1 and T2 at once (each first reply stalls) and calls `while_both`
+  // once both started; the run must then succeed.
+  void InFlight(const std::function<void()>& while_both) {
     MakePassingRepo();
     WriteFile("plan.md", "# Plan: two\n\n" + FileTask("T1", "out/T1.txt") +
                              FileTask("T2", "out/T2.txt"));
@@ -154,24 +175,29 @@ class ParallelSteerTest : public ParallelRunTest {
       if (e.value("type", "") == "task_started") started.insert(e.value("task", ""));
       return started.size() == 2;
     }));
-    std::vector<std::string> steer = {"steer"};
-    steer.insert(steer.end(), args.begin(), args.end());
-    steer.push_back(note);
-    TandemRun steered = RunTandem(steer);
-    EXPECT_EQ(steered.exit_code, 0) << steered.Describe();
+    while_both();
     TandemRun run = WaitTandem(process);
     EXPECT_EQ(run.exit_code, 0) << run.Describe();
-    std::pair<int, int> carried{0, 0};
-    for (const json& r : Requests()) {
-      std::string body = r["body"].dump();
-      if (body.find(note) == std::string::npos) continue;
-      if (body.find("[T1]") != std::string::npos) carried.first++;
-      if (body.find("[T2]") != std::string::npos) carried.second++;
-    }
-    return carried;
   }
 };
 
+TEST_F(ParallelSteerTest, StatusShowsEveryRunningTaskWithItsWorktree) {
+  InFlight([&] {
+    TandemRun status = RunTandem({"status", "--json"});
+    ASSERT_EQ(status.exit_code, 0) << status.Describe();
+    json s = json::parse(status.out);
+    EXPECT_EQ(s["running"], json::array({"T1", "T2"})) << status.out;
+    for (const json& t : s["plan"]["tasks"]) {
+      EXPECT_NE(t.value("detail", "").find("in worktree "), std::string::npos) << t.dump();
+      EXPECT_NE(t.value("detail", "").find("/tandem/worktrees/"), std::string::npos) << t.dump();
+    }
+    EXPECT_NE(ReadFile("plan.md").find("- [~] T1"), std::string::npos);
+    EXPECT_NE(ReadFile("plan.md").find("- [~] T2"), std::string::npos);
+    std::string progress = ReadFile("progress.md");
+    EXPECT_NE(progress.find("T1: Write out/T1.txt (running)"), std::string::npos) << progress;
+    EXPECT_NE(progress.find("T2: Write out/T2.txt (running)"), std::string::npos) << progress;
+  });
+}
 TEST_F(ParallelSteerTest, SteerToOneTaskReachesOnlyThatTask) {
   auto [t1, t2] = SteerBoth({"--task", "T2"}, "only-for-two");
   EXPECT_EQ(t1, 0);

@@ -604,12 +604,14 @@ class PlanRunner {
     int attempt = 0;
   };
 
+  // `where`: the ledger row's detail while it runs (its worktree), before
+  // task_started is published.
   Result<Prepared> Prepare(const memory::Plan& plan, const PlanTask& task, Tier tier,
-                           bool allow_irreversible_commands) {
+                           bool allow_irreversible_commands, const std::string& where = "") {
     Prepared p;
     p.attempt = ++attempts_[task.id];
     RETURN_IF_ERROR(Mark(task.id, TaskState::kRunning));
-    Upsert(task, TaskState::kRunning, TierRole(tier), "");
+    Upsert(task, TaskState::kRunning, TierRole(tier), where);
     std::vector<PlanTask> running = RunningTasks();
     running.push_back(task);
     UpdateNext(plan, running);
@@ -811,15 +813,7 @@ class PlanRunner {
   }
 
   Status StartAgent(const memory::Plan& plan, const PlanTask& task, Tier tier, bool approved) {
-    Prepared p = TRY(Prepare(plan, task, tier, approved));
     auto a = std::make_unique<Agent>();
-    a->task = task;
-    a->tier = tier;
-    a->attempt = p.attempt;
-    a->base = *ws_->last_checkpoint();
-    a->spec = std::move(p.spec);
-    a->env = std::move(p.env);
-    a->env.interrupts = &agents_stop_;
     if (free_slots_.empty()) {
       a->slot = fmt::format("{}-slot-{}", run_id_, ++slots_made_);
     } else {
@@ -827,6 +821,17 @@ class PlanRunner {
       a->reuse = made_slots_.count(a->slot) > 0;
       free_slots_.pop_back();
     }
+    if (git_dir_.empty()) git_dir_ = TRY(ledger::GitCommonDir(root_));
+    Prepared p = TRY(Prepare(
+        plan, task, tier, approved,
+        "in worktree " + workspace::Worktree::PathFor(git_dir_, a->slot).string()));
+    a->task = task;
+    a->tier = tier;
+    a->attempt = p.attempt;
+    a->base = *ws_->last_checkpoint();
+    a->spec = std::move(p.spec);
+    a->env = std::move(p.env);
+    a->env.interrupts = &agents_stop_;
     Agent* raw = a.get();
     agents_[task.id] = std::move(a);
     raw->thread = std::jthread([this, raw] {
@@ -844,7 +849,7 @@ class PlanRunner {
     fs::path tree;
     if (a.reuse) {
       RETURN_IF_ERROR(workspace::Worktree::Reset(root_, a.slot, a.base));
-      tree = workspace::Worktree::PathFor(TRY(ledger::GitCommonDir(root_)), a.slot);
+      tree = workspace::Worktree::PathFor(git_dir_, a.slot);
     } else {
       tree = TRY(workspace::Worktree::Create(root_, a.slot, a.base)).root();
     }
@@ -1450,6 +1455,7 @@ class PlanRunner {
   std::map<std::string, Tier> tier_of_;               // escalated to the slow tier
   std::map<std::string, int> conflicts_;              // requeues after a failed merge
   std::map<std::string, std::string> merge_feedback_;  // for the task's next start
+  fs::path git_dir_;  // the common git directory (worktrees live under it)
   std::vector<PlanTask> merging_;  // settled, not merged yet (while starting others)
   std::vector<std::string> free_slots_;
   std::set<std::string> made_slots_;  // worktrees that exist (idle ones are in free_slots_)

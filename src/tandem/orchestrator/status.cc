@@ -28,8 +28,14 @@ Result<RunStatus> GatherStatus(const std::filesystem::path& repo_root, ledger::L
     return status;
   }
   status.goal = plan->goal;
+  std::map<std::string, int64_t> steps;
+  if (status.run) {
+    for (const ledger::StepRow& step : TRY(ledger.ListSteps(status.run->id))) {
+      if (!step.task_id.empty()) steps[step.task_id]++;
+    }
+  }
   for (const memory::PlanTask& t : plan->tasks) {
-    TaskStatusRow row{t.id, t.title, t.state, t.risk, std::nullopt};
+    TaskStatusRow row{t.id, t.title, t.state, t.risk, std::nullopt, steps[t.id]};
     for (const ledger::TaskRow& r : rows) {
       if (r.task_id == t.id) row.ledger = r;
     }
@@ -84,6 +90,7 @@ std::string FormatStatus(const RunStatus& s) {
     if (t.ledger) {
       detail = fmt::format("{} · {} attempt{}", t.ledger->tier, t.ledger->attempts,
                            t.ledger->attempts == 1 ? "" : "s");
+      if (t.state == memory::TaskState::kRunning) detail += fmt::format(" · step {}", t.steps);
       if (!t.ledger->outcome_detail.empty()) detail += " · " + t.ledger->outcome_detail;
     }
     out += fmt::format("  [{}] {:<6} {:<8} {}{}{}\n", memory::TaskStateMark(t.state), t.id,
@@ -145,10 +152,12 @@ nlohmann::json StatusToJson(const RunStatus& s) {
       task["tier"] = t.ledger->tier;
       task["attempts"] = t.ledger->attempts;
       task["detail"] = t.ledger->outcome_detail;
+      task["steps"] = t.steps;
     } else {
       task["tier"] = nullptr;
       task["attempts"] = 0;
       task["detail"] = "";
+      task["steps"] = 0;
     }
     tasks.push_back(std::move(task));
   }

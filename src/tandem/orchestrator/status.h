@@ -24,6 +24,7 @@ struct TaskStatusRow {
   memory::TaskState state = memory::TaskState::kPending;  // plan.md's checkbox
   memory::Risk risk = memory::Risk::kReversible;
   std::optional<ledger::TaskRow> ledger;  // this run's row, if it reached the task
+  int64_t steps = 0;  // its steps in this run (a running task is at this step)
 };
 
 struct RunStatus {
@@ -34,7 +35,8 @@ struct RunStatus {
   bool live = false;                  // its process is alive
   std::optional<ledger::RunReport> report;
   std::vector<ledger::SteerNote> pending_notes;
-  std::vector<std::string> running;  // ids of [~] tasks
+  std::vector<std::string> running;  // ids of [~] tasks (several with parallel tasks; each
+                                     // one's ledger detail names its worktree)
   std::vector<std::string> waiting;  // ids of [?] tasks
 };
 
