@@ -13,7 +13,12 @@ rounds (2 x 0.65 s + 1 s at N = 1; at N > 1 a task's gate also runs again
 on the merged tree, + 1 s), the gates being `sleep` (no CPU, so no core
 budget binds).
 
-Usage: bench/parallel_bench.py --build build [--runs 3] [--levels 1,2,4,8]
+rss: the same plan with 64 tasks (gate `true`) at parallel_tasks = 64, and
+with 1 task, each run once under GNU time: peak RSS of the tandem process,
+and (RSS(64) - RSS(1)) / 63 per agent beyond the first; CPU seconds (user +
+system) per agent-step.
+
+Usage: bench/parallel_bench.py --build build [--runs 3] [--levels 1,2,4,8] [--rss]
 """
 import argparse
 import json
@@ -44,10 +49,10 @@ sleep 1
 """
 
 
-def sample(args, parallel):
-    plan = "# Plan: eight files\n\n"
+def sample(args, parallel, tasks=TASKS, gate="sleep 1", timed=False):
+    plan = "# Plan: many files\n\n"
     turns = []
-    for i in range(1, TASKS + 1):
+    for i in range(1, tasks + 1):
         marker = "[p%d]" % i
         path = "out/T%d.txt" % i
         plan += ("- [ ] T%d: Write %s\n  - do: Write %s %s\n  - scope: %s\n  - after: —\n\n"
@@ -58,7 +63,7 @@ def sample(args, parallel):
     root = tempfile.mkdtemp(prefix="tandem-parallel-bench-")
     repo = plan_bench.make_repo(root, plan)
     with open(os.path.join(repo, "verify.md"), "w") as f:
-        f.write(VERIFY_MD)
+        f.write(VERIFY_MD.replace("sleep 1", gate))
     plan_bench.git(repo, "commit", "-q", "-am", "slow gate")
     server = plan_bench.Server(args.server, {"turns": turns}, root, TPS, TTFT_MS)
     e = plan_bench.env(repo)
@@ -67,7 +72,10 @@ def sample(args, parallel):
         with open(e["TANDEM_CONFIG"], "a") as f:
             f.write("\n[limits]\nparallel_tasks = %d\n" % parallel)
         t0 = time.perf_counter()
-        p = subprocess.run([args.tandem, "run", "--json"], cwd=repo, env=e,
+        argv = [args.tandem, "run", "--json"]
+        if timed:
+            argv = ["/usr/bin/time", "-f", "TIME %M %U %S"] + argv
+        p = subprocess.run(argv, cwd=repo, env=e,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         wall = time.perf_counter() - t0
         if p.returncode != 0:
@@ -75,8 +83,11 @@ def sample(args, parallel):
         done = sum(1 for l in p.stdout.splitlines() if l.startswith("{")
                    and json.loads(l).get("type") == "task_finished"
                    and json.loads(l).get("state") == "done")
-        if done != TASKS:
-            raise RuntimeError("%d of %d tasks done" % (done, TASKS))
+        if done != tasks:
+            raise RuntimeError("%d of %d tasks done" % (done, tasks))
+        if timed:
+            line = [l for l in p.stderr.splitlines() if l.startswith("TIME ")][-1].split()
+            return wall, int(line[1]), float(line[2]) + float(line[3])
         return wall
     finally:
         server.stop()
@@ -95,10 +106,19 @@ def main():
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--levels", default="1,2,4,8")
+    ap.add_argument("--rss", action="store_true")
     args = ap.parse_args()
     args.tandem = os.path.abspath(os.path.join(args.build, "tandem"))
     args.server = os.path.abspath(os.path.join(args.build, "tests", "model_server",
                                                "tandem-model-server"))
+    if args.rss:
+        _, rss1, cpu1 = sample(args, 1, tasks=1, gate="true", timed=True)
+        wall, rss64, cpu64 = sample(args, 64, tasks=64, gate="true", timed=True)
+        print("1 task: peak RSS %d KB, CPU %.2f s" % (rss1, cpu1))
+        print("64 tasks at once: wall %.2f s, peak RSS %d KB, CPU %.2f s" % (wall, rss64, cpu64))
+        print("per agent beyond the first: %.0f KB; CPU per agent-step: %.1f ms"
+              % ((rss64 - rss1) / 63.0, cpu64 / (64 * 2) * 1000))
+        return
     print("parallel_tasks  median wall s  (samples)          ideal s  ratio")
     for level in [int(x) for x in args.levels.split(",")]:
         walls = [sample(args, level) for _ in range(args.runs)]
