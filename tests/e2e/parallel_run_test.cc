@@ -128,6 +128,50 @@ TEST_F(ParallelRunTest, ATaskThatPassesAloneButBreaksTheMergedTreeRunsAgain) {
             "2");
 }
 
+TEST_F(ParallelRunTest, TwoTasksWhoseEditsConflictBothEndCorrect) {
+  MakePassingRepo();
+  WriteFile("shared.txt", "head\nbody\n");
+  // Same file, so only `overlaps:` lets them run at once.
+  WriteFile("plan.md", "# Plan: one file, two edits\n\n" +
+                           TaskBlock("T1", "Head one", "Edit shared.txt [T1]",
+                                     "  - scope: shared.txt\n  - overlaps: T2\n") +
+                           TaskBlock("T2", "Head two", "Edit shared.txt [T2]",
+                                     "  - scope: shared.txt\n"));
+  CommitAll();
+  std::vector<json> turns;
+  for (const char* id : {"T1", "T2"}) {
+    std::string marker = std::string("[") + id + "]";
+    // Sent back after the conflict: it sees the other's edit and keeps both.
+    json again = TaskTurn(marker, 0, {Call("write_file", {{"path", "shared.txt"},
+                                                          {"content", "head T1 T2\nbody\n"}})});
+    again["when"]["last_message_contains"] = "conflicts with the integrated tree";
+    turns.push_back(again);
+    auto first = WriteThenFinish(marker, "shared.txt",
+                                 std::string("head ") + id + "\nbody\n");
+    // Both in flight at once: each first reply waits a little.
+    first[0]["faults"] =
+        json::array({{{"kind", "stall"}, {"after_tokens", 1}, {"stall_ms", 800}}});
+    for (auto& t : first) turns.push_back(t);
+  }
+  StartServer(Script(turns), "[limits]\nparallel_tasks = 2\n");
+
+  TandemRun run = RunTandem({"run", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_EQ(ReadFile("shared.txt"), "head T1 T2\nbody\n");
+  std::string id = run.RunId();
+  EXPECT_EQ(LedgerValue("SELECT group_concat(attempts) FROM (SELECT attempts FROM tasks WHERE "
+                        "run_id = '" + id + "' ORDER BY attempts)"),
+            "1,2");
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM tasks WHERE run_id = '" + id +
+                        "' AND state = 'done'"),
+            "2");
+  std::string progress = ReadFile("progress.md");
+  EXPECT_NE(progress.find("conflicts with the integrated tree (changed by tasks merged since it "
+                          "started) in shared.txt"),
+            std::string::npos)
+      << progress;
+}
+
 // Steering with tasks in flight: `--task T2` reaches T2's next step only;
 // without --task, every running task's.
 class ParallelSteerTest : public ParallelRunTest {

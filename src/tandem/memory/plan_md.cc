@@ -12,7 +12,7 @@ namespace tandem::memory {
 namespace {
 
 constexpr std::string_view kWhitespace = " \t\r\f\v";
-constexpr std::string_view kFields[] = {"do", "scope", "accept", "risk", "after"};
+constexpr std::string_view kFields[] = {"do", "scope", "accept", "risk", "after", "overlaps"};
 constexpr std::string_view kNoneValues[] = {"", "—", "-", "none"};
 
 std::string_view Trim(std::string_view s) {
@@ -344,6 +344,15 @@ class Parser {
         task_.after.push_back(std::move(id));
       }
       after_lines_.emplace(task_.id, it->second.line);
+    }
+    if (auto it = fields_.find("overlaps"); it != fields_.end()) {
+      for (std::string& id : ListOrNone(it->second.value, ", \t")) {
+        if (!IsTaskId(id)) {
+          return LineError(it->second.line,
+                           "expected task ids after 'overlaps:', found " + Found(id));
+        }
+        task_.may_overlap_with.push_back(std::move(id));
+      }
     }
     plan_.tasks.push_back(std::move(task_));
     return Status::Ok();

@@ -62,6 +62,9 @@ struct PlanTask {
   std::vector<std::string> checks;  // extra shell commands that must exit 0
   Risk risk = Risk::kReversible;
   std::vector<std::string> after;  // ids of the tasks this one depends on
+  // `overlaps:` ids of tasks that may run beside it although their scopes
+  // overlap (a merge conflict then sends one of them back).
+  std::vector<std::string> may_overlap_with;
   int line = 0;                    // 1-based line of the checkbox in the parsed text; 0 if built
   int accept_line = 0;             // the line of its `accept` field; 0 when none
 };

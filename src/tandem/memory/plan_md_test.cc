@@ -88,6 +88,17 @@ TEST(PlanMd, ParsesEveryFieldOfAGoodPlan) {
   EXPECT_EQ(t3.after, (std::vector<std::string>{"T1", "T2"}));
 }
 
+TEST(PlanMd, OverlapsListsTasksThatMayRunBesideIt) {
+  auto plan = ParsePlan(
+      "- [ ] T1: a\n  - do: x\n  - scope: shared.txt\n  - overlaps: T2, T3\n\n"
+      "- [ ] T2: b\n  - do: y\n  - scope: shared.txt\n");
+  ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
+  EXPECT_EQ(plan->tasks[0].may_overlap_with, (std::vector<std::string>{"T2", "T3"}));
+  EXPECT_TRUE(plan->tasks[1].may_overlap_with.empty());
+  EXPECT_EQ(ParseError("- [ ] T1: a\n  - do: x\n  - overlaps: 2x\n"),
+            "line 3: expected task ids after 'overlaps:', found '2x'");
+}
+
 TEST(PlanMd, ReadsEveryCheckboxState) {
   Plan plan = ParseOk(Task("- [ ] A: a") + Task("- [~] B: b") + Task("- [X] C: c") +
                       Task("- [!] D: d") + Task("- [-] E: e") + Task("- [?] F: f"));

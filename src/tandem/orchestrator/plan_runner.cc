@@ -730,14 +730,24 @@ class PlanRunner {
     for (const PlanTask* t : memory::ReadyTasks(plan)) {
       bool fits = true;
       for (const auto& [id, a] : agents_) {
-        if (TaskQueue::ScopesOverlap(t->scope, a->task.scope)) fits = false;
+        if (Overlap(*t, a->task)) fits = false;
       }
       for (const PlanTask& m : merging_) {
-        if (TaskQueue::ScopesOverlap(t->scope, m.scope)) fits = false;
+        if (Overlap(*t, m)) fits = false;
       }
       if (fits) return t;
     }
     return nullptr;
+  }
+
+  // The TaskQueue rule: overlapping scopes, unless either task lists the
+  // other under `overlaps:`.
+  static bool Overlap(const PlanTask& a, const PlanTask& b) {
+    auto lists = [](const PlanTask& x, const PlanTask& y) {
+      return std::find(x.may_overlap_with.begin(), x.may_overlap_with.end(), y.id) !=
+             x.may_overlap_with.end();
+    };
+    return TaskQueue::ScopesOverlap(a.scope, b.scope) && !lists(a, b) && !lists(b, a);
   }
 
   Result<PlanRunResult> ParallelLoop() {
