@@ -1,0 +1,252 @@
+#include "tandem/mcp/stdio_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "tandem/platform/orphan_guard.h"
+
+extern char** environ;
+
+namespace tandem::mcp {
+namespace {
+
+using std::chrono::milliseconds;
+constexpr milliseconds kCancelPoll{20};
+
+std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+milliseconds Until(StdioProcess::Clock::time_point deadline) {
+  auto d = std::chrono::ceil<milliseconds>(deadline - StdioProcess::Clock::now());
+  return d.count() < 0 ? milliseconds{0} : d;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<StdioProcess>> StdioProcess::Start(const platform::ProcessSpec& spec,
+                                                          size_t max_line_bytes) {
+  if (spec.argv.empty()) return InvalidArgument("empty command");
+  std::string path_var = "/usr/local/bin:/usr/bin:/bin";
+  if (auto it = spec.env.find("PATH"); it != spec.env.end()) {
+    path_var = it->second;
+  } else if (const char* p = ::getenv("PATH"); p != nullptr && spec.inherit_env) {
+    path_var = p;
+  }
+  std::string program = platform::FindExecutable(spec.argv[0], path_var);
+  if (program.empty()) {
+    return NotFound("command not found: '" + spec.argv[0] + "' (not an executable on PATH)");
+  }
+  if (!spec.cwd.empty()) {
+    struct stat st;
+    if (::stat(spec.cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return NotFound("working directory does not exist: " + spec.cwd);
+    }
+  }
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) return IoError(std::string("pipe2: ") + std::strerror(errno));
+  if (::pipe2(out, O_CLOEXEC) != 0) {
+    ::close(in[0]), ::close(in[1]);
+    return IoError(std::string("pipe2: ") + std::strerror(errno));
+  }
+  if (::pipe2(err, O_CLOEXEC) != 0) {
+    ::close(in[0]), ::close(in[1]), ::close(out[0]), ::close(out[1]);
+    return IoError(std::string("pipe2: ") + std::strerror(errno));
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  sigset_t empty_mask, defaults;
+  sigemptyset(&empty_mask);
+  sigemptyset(&defaults);
+  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM}) {
+    sigaddset(&defaults, sig);
+  }
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setsigmask(&attr, &empty_mask);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+
+  std::vector<std::string> argv_strings = spec.argv;
+  std::vector<char*> argv = CStrings(argv_strings);
+  std::vector<std::string> env_strings;
+  for (char** e = spec.inherit_env ? environ : nullptr; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    if (spec.env.count(std::string(entry.substr(0, entry.find('=')))) == 0) env_strings.emplace_back(entry);
+  }
+  for (const auto& [key, value] : spec.env) env_strings.push_back(key + "=" + value);
+  if (std::string owner = platform::OwnerEnvEntry(); !owner.empty()) env_strings.push_back(owner);
+  std::vector<char*> envp = CStrings(env_strings);
+
+  platform::EnsureOrphanGuard();
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  if (rc != 0) {
+    ::close(in[1]), ::close(out[0]), ::close(err[0]);
+    return IoError("cannot start '" + spec.argv[0] + "': " + std::strerror(rc));
+  }
+  platform::GuardGroup(pid);
+  for (int fd : {in[1], out[0], err[0]}) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  return std::unique_ptr<StdioProcess>(new StdioProcess(pid, in[1], out[0], err[0], max_line_bytes));
+}
+
+StdioProcess::StdioProcess(pid_t pid, int in_fd, int out_fd, int err_fd, size_t max_line_bytes)
+    : pid_(pid),
+      in_fd_(in_fd),
+      out_fd_(out_fd),
+      err_fd_(err_fd),
+      pidfd_(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))),
+      reader_(max_line_bytes) {}
+
+StdioProcess::~StdioProcess() {
+  Shutdown(milliseconds(200));
+  CloseFd(&pidfd_);
+}
+
+void StdioProcess::CloseFd(int* fd) {
+  if (*fd >= 0) ::close(*fd);
+  *fd = -1;
+}
+
+short StdioProcess::PollOnce(milliseconds wait, bool want_write) {
+  pollfd fds[3];
+  nfds_t n = 0;
+  int out_i = -1, err_i = -1, in_i = -1;
+  if (out_fd_ >= 0) out_i = static_cast<int>(n), fds[n++] = {out_fd_, POLLIN, 0};
+  if (err_fd_ >= 0) err_i = static_cast<int>(n), fds[n++] = {err_fd_, POLLIN, 0};
+  if (want_write && in_fd_ >= 0) in_i = static_cast<int>(n), fds[n++] = {in_fd_, POLLOUT, 0};
+  if (n == 0) return 0;
+  int ready = ::poll(fds, n, static_cast<int>(wait.count()));
+  if (ready <= 0) return 0;
+  char buf[65536];
+  if (out_i >= 0 && (fds[out_i].revents & (POLLIN | POLLHUP | POLLERR))) {
+    ssize_t got = ::read(out_fd_, buf, sizeof buf);
+    if (got > 0) {
+      reader_.Feed(std::string_view(buf, static_cast<size_t>(got)));
+    } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+      out_eof_ = true;
+      CloseFd(&out_fd_);
+    }
+  }
+  if (err_i >= 0 && (fds[err_i].revents & (POLLIN | POLLHUP | POLLERR))) {
+    ssize_t got = ::read(err_fd_, buf, sizeof buf);
+    if (got > 0) {
+      stderr_.Append(std::string_view(buf, static_cast<size_t>(got)));
+    } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+      CloseFd(&err_fd_);
+    }
+  }
+  return in_i >= 0 ? fds[in_i].revents : 0;
+}
+
+Status StdioProcess::WriteLine(const std::string& line, Clock::time_point deadline,
+                               std::stop_token cancel) {
+  std::string data = line + "\n";
+  size_t done = 0;
+  while (done < data.size()) {
+    if (in_fd_ < 0) return Unavailable("its stdin is closed");
+    ssize_t wrote = ::write(in_fd_, data.data() + done, data.size() - done);
+    if (wrote > 0) {
+      done += static_cast<size_t>(wrote);
+      continue;
+    }
+    if (wrote < 0 && errno != EAGAIN && errno != EINTR) {
+      return Unavailable(std::string("writing to it failed: ") + std::strerror(errno));
+    }
+    if (cancel.stop_requested()) return Cancelled("cancelled");
+    if (Clock::now() >= deadline) return DeadlineExceeded("timed out writing a request");
+    short revents = PollOnce(std::min(Until(deadline), kCancelPoll), true);
+    if (revents & (POLLERR | POLLHUP)) return Unavailable("it closed its stdin");
+  }
+  return Status::Ok();
+}
+
+Result<std::string> StdioProcess::ReadLine(Clock::time_point deadline, std::stop_token cancel) {
+  for (;;) {
+    auto next = reader_.Next();
+    if (!next) return next.error();
+    if (next->has_value()) return std::move(**next);
+    if (out_eof_) return Unavailable("its stdout ended");
+    if (cancel.stop_requested()) return Cancelled("cancelled");
+    if (Clock::now() >= deadline) return DeadlineExceeded("no reply in time");
+    milliseconds wait = Until(deadline);
+    if (cancel.stop_possible()) wait = std::min(wait, kCancelPoll);
+    PollOnce(wait, false);
+  }
+}
+
+void StdioProcess::DrainStderr(milliseconds limit) {
+  const auto until = Clock::now() + limit;
+  while (err_fd_ >= 0 && Clock::now() < until) PollOnce(Until(until), false);
+}
+
+bool StdioProcess::Exited() {
+  if (reaped_) return true;
+  pid_t got = ::waitpid(pid_, &wait_status_, WNOHANG);
+  if (got == pid_) {
+    reaped_ = true;
+    ::kill(-pid_, SIGKILL);  // what it left behind in its group
+    platform::ForgetGroup(pid_);
+  }
+  return reaped_;
+}
+
+std::string StdioProcess::ExitDescription() {
+  if (!Exited()) return "running";
+  if (WIFEXITED(wait_status_)) return "exited with code " + std::to_string(WEXITSTATUS(wait_status_));
+  if (WIFSIGNALED(wait_status_)) return "killed by signal " + std::to_string(WTERMSIG(wait_status_));
+  return "exited";
+}
+
+bool StdioProcess::WaitForExit(milliseconds limit) {
+  const auto until = Clock::now() + limit;
+  while (!Exited() && Clock::now() < until) {
+    if (pidfd_ >= 0) {
+      pollfd p{pidfd_, POLLIN, 0};
+      ::poll(&p, 1, static_cast<int>(std::min(Until(until), milliseconds(50)).count()));
+    } else {
+      ::usleep(5000);
+    }
+  }
+  return Exited();
+}
+
+void StdioProcess::Shutdown(milliseconds grace) {
+  CloseFd(&in_fd_);
+  if (!WaitForExit(grace)) {
+    ::kill(-pid_, SIGTERM);
+    if (!WaitForExit(grace)) {
+      ::kill(-pid_, SIGKILL);
+      ::waitpid(pid_, &wait_status_, 0);
+      reaped_ = true;
+      platform::ForgetGroup(pid_);
+    }
+  }
+  CloseFd(&out_fd_);
+  CloseFd(&err_fd_);
+}
+
+}  // namespace tandem::mcp
