@@ -10,6 +10,7 @@
 #include <set>
 
 #include "tests/e2e/orchestrator_helpers.h"
+#include "tests/e2e/pty_tandem.h"
 
 namespace tandem::e2e {
 namespace {
@@ -170,6 +171,48 @@ TEST_F(ParallelRunTest, TwoTasksWhoseEditsConflictBothEndCorrect) {
                           "started) in shared.txt"),
             std::string::npos)
       << progress;
+}
+
+// An irreversible task waits for a person at the prompt while the three
+// other tasks run, finish and merge; once approved it runs too.
+TEST_F(ParallelRunTest, AnApprovalWaitingOnOneTaskDoesNotHoldBackTheOthers) {
+  MakePassingRepo();
+  std::string plan = "# Plan: three files and a deploy\n\n" +
+                     TaskBlock("T0", "Deploy", "Write out/T0.txt [T0]",
+                               "  - scope: out/T0.txt\n  - risk: irreversible\n");
+  for (const char* id : {"T1", "T2", "T3"}) {
+    plan += FileTask(id, std::string("out/") + id + ".txt");
+  }
+  WriteFile("plan.md", plan);
+  CommitAll("plan");
+  std::vector<json> turns;
+  for (const char* id : {"T0", "T1", "T2", "T3"}) {
+    for (auto& t : WriteThenFinish(std::string("[") + id + "]",
+                                   std::string("out/") + id + ".txt", std::string(id) + "\n")) {
+      turns.push_back(t);
+    }
+  }
+  StartServer(Script(turns), "[limits]\nparallel_tasks = 4\n");
+
+  PtyTandem tandem(root(), {"run", "--json"}, config_home());
+  ASSERT_TRUE(tandem.started());
+  ASSERT_TRUE(tandem.WaitFor("[y/N]")) << tandem.output();
+  // The prompt stays open while the three others run, merge and finish.
+  auto done = [&] {
+    size_t n = 0;
+    for (const json& e : tandem.Events("task_finished")) n += e.value("state", "") == "done";
+    return n;
+  };
+  ASSERT_TRUE(tandem.WaitUntil([&] { return done() == 3; })) << tandem.Text();
+  EXPECT_TRUE(tandem.Events("approval_decided").empty());
+  tandem.Type("y go ahead");
+  ASSERT_EQ(tandem.Wait(), 0) << tandem.Text();
+  EXPECT_EQ(done(), 4u) << tandem.Text();
+  for (const char* id : {"T0", "T1", "T2", "T3"}) {
+    EXPECT_EQ(ReadFile(std::string("out/") + id + ".txt"), std::string(id) + "\n") << id;
+  }
+  EXPECT_EQ(LedgerValue("SELECT decision || ' ' || decided_by FROM approvals WHERE task_id = 'T0'"),
+            "approved person");
 }
 
 // Steering with tasks in flight: `--task T2` reaches T2's next step only;

@@ -534,6 +534,17 @@ class PlanRunner {
   Result<std::optional<bool>> Approve(const PlanTask& task, Tier tier) {
     if (!NeedsApproval(task.risk)) return std::optional<bool>(false);
     if (approved_.count(task.id)) return std::optional<bool>(true);  // rerun after a merge
+    ApprovalRequest request = TRY(RequestApproval(task, tier));
+    ApprovalDecision d;
+    {
+      std::lock_guard<std::mutex> one_prompt(approver_mu_);
+      d = Decide(env_.config.approval.policy, env_.approver, request, WallClockMs);
+    }
+    return Answered(task, tier, request, d);
+  }
+
+  // The task waits for approval ([?], ledger, progress.md, the event).
+  Result<ApprovalRequest> RequestApproval(const PlanTask& task, Tier tier) {
     RETURN_IF_ERROR(Mark(task.id, TaskState::kWaiting));
     Upsert(task, TaskState::kWaiting, TierRole(tier), "waiting for approval");
     Progress(memory::RecordOutcome(
@@ -548,11 +559,13 @@ class PlanRunner {
         "undoable, so it runs only with approval",
         task.id);
     Publish(task.id, protocol::ApprovalRequested{request.what, request.why, ""});
-    ApprovalDecision d;
-    {
-      std::lock_guard<std::mutex> one_prompt(approver_mu_);
-      d = Decide(env_.config.approval.policy, env_.approver, request, WallClockMs);
-    }
+    return request;
+  }
+
+  // Records decision `d` on `request`: nullopt when the task does not run
+  // (denied: skipped; nobody answered: waiting), else true.
+  Result<std::optional<bool>> Answered(const PlanTask& task, Tier tier,
+                                       const ApprovalRequest& request, const ApprovalDecision& d) {
     if (d.by_person) AddHumanMs(static_cast<double>(d.waited_ms));
     if (d.kind == ApprovalDecision::Kind::kWaiting) {
       result_.waiting++;
@@ -767,7 +780,7 @@ class PlanRunner {
         Status filled = FillCapacity();
         if (!filled.ok()) Stop(filled);
       }
-      if (agents_.empty()) {
+      if (agents_.empty() && asking_.empty()) {
         if (!result_.interrupted && result_.stop_reason.empty()) {
           auto plan = LoadCheckedPlan();
           if (plan) Finalize(*plan);
@@ -777,7 +790,12 @@ class PlanRunner {
       // Settled tasks free their slots: the next tasks start before the
       // merges (whose gates take a while), from the tree before them.
       std::vector<Finished> to_merge;
-      Status handled = SettleAll(WaitForAgents(), to_merge);
+      std::vector<std::pair<std::string, ApprovalDecision>> answers;
+      Status handled = SettleAll(WaitForAgents(answers), to_merge);
+      for (const auto& [id, decision] : answers) {
+        Status answered = OnAnswer(id, decision);
+        if (handled.ok()) handled = answered;
+      }
       if (handled.ok() && !Interrupted() && result_.stop_reason.empty()) {
         for (const Finished& f : to_merge) merging_.push_back(f.agent->task);
         handled = FillCapacity();
@@ -815,6 +833,10 @@ class PlanRunner {
       PlanTask task = *ready;
       auto tier_it = tier_of_.find(task.id);
       Tier tier = tier_it != tier_of_.end() ? tier_it->second : RouteTask(task.risk);
+      if (NeedsApproval(task.risk) && !approved_.count(task.id)) {
+        RETURN_IF_ERROR(AskWithoutWaiting(task, tier));  // [?] now: not ready
+        continue;
+      }
       std::optional<bool> approved = TRY(Approve(task, tier));
       if (!approved) continue;  // skipped or waiting: plan.md says so now
       RETURN_IF_ERROR(StartAgent(*plan, task, tier, *approved));
@@ -853,6 +875,43 @@ class PlanRunner {
     return Status::Ok();
   }
 
+  // A task's approval, asked on a thread of its own: the loop goes on with
+  // other tasks; the answer comes back through the results queue.
+  Status AskWithoutWaiting(const PlanTask& task, Tier tier) {
+    ApprovalRequest request = TRY(RequestApproval(task, tier));
+    auto& asking = asking_[task.id];
+    asking.task = task;
+    asking.tier = tier;
+    asking.request = request;
+    asking.thread = std::jthread([this, request, id = task.id] {
+      ApprovalDecision d;
+      {
+        std::lock_guard<std::mutex> one_prompt(approver_mu_);
+        d = Decide(env_.config.approval.policy, env_.approver, request, WallClockMs);
+      }
+      std::lock_guard<std::mutex> lock(done_mu_);
+      answers_.push_back({id, d});
+      done_cv_.notify_one();
+    });
+    return Status::Ok();
+  }
+
+  // An answer to AskWithoutWaiting: approved tasks become pending (and then
+  // start without asking again).
+  Status OnAnswer(const std::string& task_id, const ApprovalDecision& d) {
+    auto it = asking_.find(task_id);
+    if (it == asking_.end()) return Status::Ok();
+    it->second.thread.join();
+    Asking asked = std::move(it->second);
+    asking_.erase(it);
+    std::optional<bool> approved = TRY(Answered(asked.task, asked.tier, asked.request, d));
+    if (approved && *approved) {
+      RETURN_IF_ERROR(Mark(task_id, TaskState::kPending));
+      Upsert(asked.task, TaskState::kPending, TierRole(asked.tier), "approved");
+    }
+    return Status::Ok();
+  }
+
   // On the agent's thread: its worktree at the integrated checkpoint, its
   // own Workspace, then the task.
   Result<agent::TaskResult> RunAgent(Agent& a) {
@@ -876,12 +935,16 @@ class PlanRunner {
   }
 
   // Every result posted so far (at least one).
-  std::vector<AgentDone> WaitForAgents() {
+  // Answers to approvals go to `answers`.
+  std::vector<AgentDone> WaitForAgents(
+      std::vector<std::pair<std::string, ApprovalDecision>>& answers) {
     std::unique_lock<std::mutex> lock(done_mu_);
-    done_cv_.wait(lock, [this] { return !done_.empty(); });
+    done_cv_.wait(lock, [this] { return !done_.empty() || !answers_.empty(); });
     std::vector<AgentDone> out;
     for (AgentDone& d : done_) out.push_back(std::move(d));
     done_.clear();
+    answers.assign(answers_.begin(), answers_.end());
+    answers_.clear();
     return out;
   }
 
@@ -1480,6 +1543,14 @@ class PlanRunner {
   std::mutex done_mu_;
   std::condition_variable done_cv_;
   std::deque<AgentDone> done_;  // GUARDED_BY(done_mu_)
+  std::deque<std::pair<std::string, ApprovalDecision>> answers_;  // GUARDED_BY(done_mu_)
+  struct Asking {
+    PlanTask task;
+    Tier tier = Tier::kExecutor;
+    ApprovalRequest request;
+    std::jthread thread;
+  };
+  std::map<std::string, Asking> asking_;  // approvals asked without waiting, by task id
   agent::InterruptHub agents_stop_;  // stops every agent: Ctrl-C or an error of the run
   // Last: destroyed (threads joined) before anything they use.
   std::map<std::string, std::unique_ptr<Agent>> agents_;  // running, by task id
