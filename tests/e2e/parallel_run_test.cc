@@ -173,6 +173,26 @@ TEST_F(ParallelRunTest, TwoTasksWhoseEditsConflictBothEndCorrect) {
       << progress;
 }
 
+// A storm of 429s from the provider while four tasks run at once: the
+// provider's queue slows down for every agent, and no task is lost.
+// DISABLED: fails on main today (exit 3, provider_error): ten 429s in a row
+// spend one request's retries (providers.*.max_retries), and the run stops;
+// issue 9 says a 429 never fails a task by itself (the rate limiter's side).
+TEST_F(ParallelRunTest, DISABLED_A429StormDuringAParallelRunLosesNoTask) {
+  MakePassingRepo();
+  StartServer(Script(FourTasks(0)), "[limits]\nparallel_tasks = 4\n", "",
+              {"--fault", "http_429:times=10,retry_after_ms=100"});
+  TandemRun run = RunTandem({"run", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  for (const char* id : kIds) {
+    EXPECT_EQ(ReadFile(std::string("out/") + id + ".txt"), std::string(id) + "\n") << id;
+  }
+  int throttled = 0;
+  for (const json& r : Requests()) throttled += r.value("status", 0) == 429;
+  EXPECT_EQ(throttled, 10);
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM tasks WHERE state = 'done'"), "4");
+}
+
 // An irreversible task waits for a person at the prompt while the three
 // other tasks run, finish and merge; once approved it runs too.
 TEST_F(ParallelRunTest, AnApprovalWaitingOnOneTaskDoesNotHoldBackTheOthers) {
