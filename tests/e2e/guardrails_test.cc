@@ -182,6 +182,11 @@ TEST_F(GuardrailTest, UndoRestoresAnEmptyDirectoryAStepRemoved) {
   ASSERT_EQ(undo.exit_code, 0) << undo.Describe();
   EXPECT_TRUE(std::filesystem::is_directory(root() + "/spool"));
   EXPECT_FALSE(Exists("made"));
+  // It says so.
+  EXPECT_NE(undo.out.find("0 files and 2 empty directories restored"), std::string::npos)
+      << undo.out;
+  EXPECT_NE(undo.out.find("  made spool/\n"), std::string::npos) << undo.out;
+  EXPECT_NE(undo.out.find("  removed made/\n"), std::string::npos) << undo.out;
 }
 
 TEST_F(GuardrailTest, StepOverTheLineCapIsRolledBack) {

@@ -105,9 +105,16 @@ int RunUndo(const std::string& root, const std::string& requested) {
     fmt::print(stderr, "tandem: warning: the undo is done but not in the ledger: {}\n",
                recorded.message());
   }
-  fmt::print("undid run {}: {} files restored\n", run_id, changes ? changes->size() : 0);
+  auto dirs = (*ws)->DiffEmptyDirs(*base, *done);
+  size_t dir_count = dirs ? dirs->made.size() + dirs->removed.size() : 0;
+  fmt::print("undid run {}: {} files{} restored\n", run_id, changes ? changes->size() : 0,
+             dir_count ? fmt::format(" and {} empty directories", dir_count) : "");
   if (changes) {
     for (const auto& c : *changes) fmt::print("  {} {}\n", workspace::ChangeKindName(c.kind), c.path);
+  }
+  if (dirs) {
+    for (const auto& d : dirs->made) fmt::print("  made {}/\n", d);
+    for (const auto& d : dirs->removed) fmt::print("  removed {}/\n", d);
   }
   return kExitSuccess;
 }

@@ -810,6 +810,18 @@ Result<std::vector<FileChange>> Workspace::Diff(const CheckpointId& from, const 
   return changes;
 }
 
+Result<Workspace::EmptyDirChanges> Workspace::DiffEmptyDirs(const CheckpointId& from,
+                                                            const CheckpointId& to) {
+  auto a = TRY(state_->EmptyDirsOf(from));
+  auto b = TRY(state_->EmptyDirsOf(to));
+  EmptyDirChanges changes;
+  if (!a || !b) return changes;
+  std::set_difference(b->begin(), b->end(), a->begin(), a->end(), std::back_inserter(changes.made));
+  std::set_difference(a->begin(), a->end(), b->begin(), b->end(),
+                      std::back_inserter(changes.removed));
+  return changes;
+}
+
 Result<std::vector<FileChange>> Workspace::DiffToWorkingTree(const CheckpointId& from,
                                                              const TouchedPaths& touched) {
   TreePtr a = TRY(state_->TreeOf(from));

@@ -122,6 +122,15 @@ class Workspace {
   // an active run, for checkpoints of any run.
   Result<std::vector<FileChange>> Diff(const CheckpointId& from, const CheckpointId& to);
 
+  // The empty directories that differ between two checkpoints: `made` (in
+  // `to` only) and `removed` (in `from` only), sorted. Empty when either
+  // checkpoint records none (HEAD, older checkpoints).
+  struct EmptyDirChanges {
+    std::vector<std::string> made;
+    std::vector<std::string> removed;
+  };
+  Result<EmptyDirChanges> DiffEmptyDirs(const CheckpointId& from, const CheckpointId& to);
+
   // Per-file changes from `from` to the current working tree. Same
   // REQUIRES as Checkpoint() for `touched`; records no checkpoint.
   Result<std::vector<FileChange>> DiffToWorkingTree(const CheckpointId& from,
