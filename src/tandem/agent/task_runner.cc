@@ -186,30 +186,6 @@ VerifiedStepOptions StepOptions(const TaskEnv& env, const protocol::EventScope& 
 
 }  // namespace
 
-const char* TaskOutcomeName(TaskOutcome outcome) {
-  switch (outcome) {
-    case TaskOutcome::kSucceeded: return "succeeded";
-    case TaskOutcome::kFailed: return "failed";
-    case TaskOutcome::kLimit: return "limit";
-    case TaskOutcome::kInterrupted: return "interrupted";
-    case TaskOutcome::kProviderError: return "provider_error";
-    case TaskOutcome::kError: return "error";
-  }
-  return "error";
-}
-
-int TaskExitCode(TaskOutcome outcome) {
-  switch (outcome) {
-    case TaskOutcome::kSucceeded: return 0;
-    case TaskOutcome::kFailed:
-    case TaskOutcome::kLimit: return 1;
-    case TaskOutcome::kProviderError: return 3;
-    case TaskOutcome::kError: return 4;
-    case TaskOutcome::kInterrupted: return 130;
-  }
-  return 4;
-}
-
 std::string NewRunId() {
   auto now = std::chrono::system_clock::now();
   std::time_t t = std::chrono::system_clock::to_time_t(now);
@@ -267,7 +243,7 @@ Result<std::vector<std::string>> RecoverInterrupted(const std::string& repo_root
     RETURN_IF_ERROR(ledger.AdoptRun(run.id));
     ledger::RunEnd end;
     end.outcome = ledger::RunOutcome::kInterrupted;
-    end.exit_code = 130;
+    end.exit_code = protocol::kExitInterrupted;
     RETURN_IF_ERROR(ledger.EndRun(run.id, end));
     lines.push_back(fmt::format("closed interrupted run {} ({})", run.id, run.goal));
   }
@@ -395,7 +371,7 @@ Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env) {
                   : result.outcome == TaskOutcome::kInterrupted ? ledger::RunOutcome::kInterrupted
                                                                 : ledger::RunOutcome::kFailed;
     end.final_checkpoint = result.final_checkpoint;
-    end.exit_code = TaskExitCode(result.outcome);
+    end.exit_code = protocol::ExitCodeFor(result.outcome);
     ledger::RunTotals totals;
     totals.steps = t.steps;
     totals.retries = t.retries;
@@ -410,9 +386,9 @@ Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env) {
     end.totals = totals;
     // The run stays 'running' in the ledger; the next tandem command closes it.
     Status ended = env.ledger->EndRun(spec.run_id, end);
-    if (!ended.ok()) publish(protocol::Notice{"warn", "ledger: the run's end not recorded: " + ended.message()});
+    if (!ended.ok()) publish(protocol::Notice{protocol::NoticeLevel::kWarn, "ledger: the run's end not recorded: " + ended.message()});
   }
-  publish(protocol::RunFinished{TaskOutcomeName(result.outcome), result.summary, t.steps,
+  publish(protocol::RunFinished{result.outcome, result.summary, t.steps,
                                 t.retries, t.usage, t.cost_usd, result.wall_ms, t.model_ms,
                                 t.tool_ms, t.gate_ms, harness, 0, result.best_attempt_ref});
   return result;

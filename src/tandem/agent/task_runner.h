@@ -17,6 +17,7 @@
 #include "tandem/config/config.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/protocol/event.h"
+#include "tandem/protocol/vocabulary.h"
 #include "tandem/providers/model_client.h"
 #include "tandem/tools/toolbox.h"
 #include "tandem/verify/gate.h"
@@ -60,10 +61,9 @@ struct TaskEnv {
   std::vector<std::string> tandem_files;
 };
 
-enum class TaskOutcome { kSucceeded, kFailed, kLimit, kInterrupted, kProviderError, kError };
-const char* TaskOutcomeName(TaskOutcome outcome);
-// The process exit code for an outcome (docs/EVENTS.md, "Exit codes").
-int TaskExitCode(TaskOutcome outcome);
+// How the task ended (shared vocabulary); protocol::ExitCodeFor gives the
+// process exit code.
+using TaskOutcome = protocol::Outcome;
 
 struct TaskResult {
   TaskOutcome outcome = TaskOutcome::kError;

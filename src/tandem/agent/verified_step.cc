@@ -57,14 +57,6 @@ std::string SummarizeCall(const protocol::ToolCall& call) {
   return call.name;
 }
 
-ledger::ToolOutcome LedgerOutcome(tools::ToolOutcomeKind kind) {
-  switch (kind) {
-    case tools::ToolOutcomeKind::kError: return ledger::ToolOutcome::kError;
-    case tools::ToolOutcomeKind::kRefused: return ledger::ToolOutcome::kRefused;
-    default: return ledger::ToolOutcome::kOk;
-  }
-}
-
 }  // namespace
 
 VerifiedStepPolicy::VerifiedStepPolicy(VerifiedStepDeps deps, VerifiedStepOptions options)
@@ -103,7 +95,7 @@ void VerifiedStepPolicy::OnReply(const protocol::ModelResponse& reply) {
 
 void VerifiedStepPolicy::Recorded(const Status& status, std::string_view what) {
   if (!status.ok()) {
-    Publish(protocol::Notice{"warn", fmt::format("ledger: {} not recorded: {}", what,
+    Publish(protocol::Notice{protocol::NoticeLevel::kWarn, fmt::format("ledger: {} not recorded: {}", what,
                                                  status.message())});
   }
 }
@@ -111,7 +103,7 @@ void VerifiedStepPolicy::Recorded(const Status& status, std::string_view what) {
 void VerifiedStepPolicy::Abort(std::string why) {
   if (!error_.empty()) return;  // the first cause is the one to report
   error_ = std::move(why);
-  Publish(protocol::Notice{"error", error_});
+  Publish(protocol::Notice{protocol::NoticeLevel::kError, error_});
   step_left_running_ = ledger_step_.has_value();
   ledger_step_.reset();  // left 'running': the next tandem command rolls it back
 }
@@ -165,7 +157,7 @@ void VerifiedStepPolicy::AnnounceGrants(const verify::Gate& gate) {
   std::vector<std::string> grants;
   if (gate.network) grants.push_back("the network");
   for (const std::string& var : gate.env) grants.push_back("$" + var);
-  Publish(protocol::Notice{"warn", fmt::format("gate '{}' runs with {} (granted in verify.md)",
+  Publish(protocol::Notice{protocol::NoticeLevel::kWarn, fmt::format("gate '{}' runs with {} (granted in verify.md)",
                                                gate.name, fmt::join(grants, ", "))});
 }
 
@@ -197,7 +189,7 @@ VerifiedStepPolicy::GateRound VerifiedStepPolicy::RunGateRound(
   run.cancel = stop_.get_token();
   run.jobs = tool_options.jobs;  // one budget for this agent's commands and gates
   run.on_result = [&](const verify::GateResult& r) {
-    Publish(protocol::GateFinished{r.gate, std::string(verify::VerdictName(r.verdict)), r.cached,
+    Publish(protocol::GateFinished{r.gate, r.verdict, r.cached,
                                    r.duration_ms, r.passed() ? "" : r.excerpt});
     if (!r.cached) totals_.gate_ms += r.duration_ms;
     if (deps_.ledger) {
@@ -229,7 +221,7 @@ VerifiedStepPolicy::GateRound VerifiedStepPolicy::RunGateRound(
                                  r.verdict == verify::Verdict::kFail ? "failed" : "errored",
                                  r.detail);
     }
-    round.feedback += fmt::format("Gate '{}' {}: {}\n{}\n", r.gate, verify::VerdictName(r.verdict),
+    round.feedback += fmt::format("Gate '{}' {}: {}\n{}\n", r.gate, protocol::Name(r.verdict),
                                   r.detail, r.excerpt);
   }
   return round;
@@ -369,15 +361,12 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
                              ? ""
                              : OneLine(result.content);
     if (result.exit_code) detail = fmt::format("exit {}", *result.exit_code);
-    Publish(protocol::ToolFinished{call.id, call.name,
-                                   result.kind == tools::ToolOutcomeKind::kFinish
-                                       ? "ok"
-                                       : tools::ToolOutcomeKindName(result.kind),
-                                   detail, result.duration_ms});
+    Publish(protocol::ToolFinished{call.id, call.name, tools::OutcomeOf(result.kind), detail,
+                                   result.duration_ms});
     if (deps_.ledger && ledger_step_) {
       Recorded(deps_.ledger->RecordToolCall({*ledger_step_, call.name,
                                              OneLine(call.arguments_json, 500),
-                                             LedgerOutcome(result.kind),
+                                             tools::OutcomeOf(result.kind),
                                              static_cast<int64_t>(result.duration_ms),
                                              OneLine(result.content, 2000)}),
                "a tool call");
@@ -512,7 +501,7 @@ StepOutcome VerifiedStepPolicy::RunStepUnsteered(int step,
       return Fail(std::move(outcome), fmt::format("retry budget spent ({} retries); {}",
                                                   options_.limits.step_retries, why));
     }
-    Publish(protocol::Notice{"warn", why + "; the model is asked to send it again"});
+    Publish(protocol::Notice{protocol::NoticeLevel::kWarn, why + "; the model is asked to send it again"});
     if (finish_summary) {
       outcome.feedback += "Your finish call was ignored: send the malformed call again first.";
     }
@@ -554,7 +543,7 @@ StepOutcome VerifiedStepPolicy::JudgeFinish(int step, const std::string& summary
                                       static_cast<int>(changes->size()), scan_ms});
   }
   if (options_.gates.empty()) {
-    Publish(protocol::Notice{"warn", "no gates configured: the result is unverified"});
+    Publish(protocol::Notice{protocol::NoticeLevel::kWarn, "no gates configured: the result is unverified"});
     outcome.state = StepState::kDone;
     outcome.summary = summary;
     return outcome;
@@ -571,7 +560,7 @@ StepOutcome VerifiedStepPolicy::JudgeFinish(int step, const std::string& summary
     best_attempt_ = *deps_.workspace->last_checkpoint();
     best_attempt_failures_ = round.failures;
   }
-  Publish(protocol::Notice{"warn", "finish rejected: " + round.reason});
+  Publish(protocol::Notice{protocol::NoticeLevel::kWarn, "finish rejected: " + round.reason});
   if (RetryBudgetSpent()) {
     return Fail(std::move(outcome), "the model reported success but " + round.reason);
   }

@@ -53,7 +53,7 @@ int RunPlanGoal(const std::string& repo_root, const PlanOptions& options) {
         fmt::print(stderr,
                    "tandem: plan.md has unfinished tasks ({} is {}); `tandem run` executes it, "
                    "--force replaces it\n",
-                   t.id, memory::TaskStateName(t.state));
+                   t.id, protocol::Name(t.state));
         return kExitUsage;
       }
     }

@@ -76,7 +76,7 @@ int RunDo(const DoOptions& options) {
     return kExitInternal;
   }
   for (const std::string& line : *recovered) {
-    sink->Publish({{}, WallClockMs(), protocol::Notice{"warn", line}});
+    sink->Publish({{}, WallClockMs(), protocol::Notice{protocol::NoticeLevel::kWarn, line}});
   }
   // A killed step restored: read the gates again, never from a verify.md a
   // model left half edited.
@@ -127,7 +127,7 @@ int RunDo(const DoOptions& options) {
       fmt::print("run {} · `tandem undo` restores the tree as it was before it\n", spec.run_id);
     }
   }
-  return agent::TaskExitCode(result->outcome);
+  return protocol::ExitCodeFor(result->outcome);
 }
 
 }  // namespace tandem::cli

@@ -156,7 +156,7 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
   if (!planner) {
     env.events->Publish({{},
                          WallClockMs(),
-                         protocol::Notice{"warn", "no planner model (" + planner.error().message() +
+                         protocol::Notice{protocol::NoticeLevel::kWarn, "no planner model (" + planner.error().message() +
                                                       "): failed tasks are not re-planned"}});
   }
   // The gates never come from a verify.md a model edited in a step that did
@@ -179,7 +179,7 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
       return kExitInternal;
     }
     for (const std::string& line : *recovered) {
-      env.events->Publish({{}, WallClockMs(), protocol::Notice{"warn", line}});
+      env.events->Publish({{}, WallClockMs(), protocol::Notice{protocol::NoticeLevel::kWarn, line}});
     }
     if (!recovered->empty()) gates = LoadGates(rt.repo_root, rt.env);
   }
@@ -205,7 +205,7 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
                   : fmt::format("steer note added to progress.md: \"{}\"", note);
           env.events->Publish({{added ? added->run_id : "", "", "terminal"},
                                WallClockMs(),
-                               protocol::Notice{added ? "info" : "warn", text}});
+                               protocol::Notice{added ? protocol::NoticeLevel::kInfo : protocol::NoticeLevel::kWarn, text}});
         });
   }
   env.approver = live ? static_cast<orchestrator::Approver*>(live.get()) : &tty_approver;

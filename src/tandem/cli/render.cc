@@ -97,17 +97,19 @@ void TerminalRenderer::Publish(const protocol::Event& event) {
           },
           [&](const ToolFinished& e) {
             tool_open_ = false;
-            const char* color = e.outcome == "ok" ? green : (e.outcome == "refused" ? yellow : red);
-            const char* mark = e.outcome == "ok" ? "✓" : (e.outcome == "refused" ? "⊘" : "✗");
+            bool ok = e.outcome == protocol::ToolOutcome::kOk;
+            bool refused = e.outcome == protocol::ToolOutcome::kRefused;
+            const char* color = ok ? green : (refused ? yellow : red);
+            const char* mark = ok ? "✓" : (refused ? "⊘" : "✗");
             fmt::print(out_, "  {}{}{} {}{}{}\n", color, mark, reset, dim,
                        e.detail.empty() ? FormatDuration(e.duration_ms) : e.detail, reset);
           },
           [&](const CheckpointTaken&) {},
           [&](const GateFinished& e) {
             EndTextLine();
-            bool pass = e.verdict == "pass";
+            bool pass = e.verdict == protocol::Verdict::kPass;
             fmt::print(out_, "{}  gate {:<10} {}{}{} {}{}{}\n", prefix, e.gate, pass ? green : red,
-                       pass ? "pass" : e.verdict, reset, dim,
+                       protocol::Name(e.verdict), reset, dim,
                        e.cached ? "(cached)" : FormatDuration(e.duration_ms), reset);
           },
           [&](const StepRolledBack& e) {
@@ -118,14 +120,16 @@ void TerminalRenderer::Publish(const protocol::Event& event) {
           [&](const StepFinished&) {},
           [&](const Notice& e) {
             EndTextLine();
-            const char* color = e.level == "error" ? red : (e.level == "warn" ? yellow : dim);
+            const char* color = e.level == protocol::NoticeLevel::kError ? red
+                                : e.level == protocol::NoticeLevel::kWarn  ? yellow
+                                                                           : dim;
             fmt::print(out_, "{}{}{}{}\n", prefix, color, e.text, reset);
           },
           [&](const RunFinished& e) {
             EndTextLine();
-            bool ok = e.outcome == "succeeded";
+            bool ok = e.outcome == protocol::Outcome::kSucceeded;
             fmt::print(out_, "\n{}{}{}{} · {} steps · {} retries · {} tokens in ({} cached) / {} out · {}\n",
-                       bold, ok ? green : red, e.outcome, reset, e.steps, e.retries,
+                       bold, ok ? green : red, protocol::Name(e.outcome), reset, e.steps, e.retries,
                        e.usage.input_tokens, e.usage.cached_input_tokens, e.usage.output_tokens,
                        FormatCost(e.cost_usd));
             fmt::print(out_, "wall {} = model {} + tools {} + gates {}{} + tandem {}\n",
@@ -147,10 +151,12 @@ void TerminalRenderer::Publish(const protocol::Event& event) {
           },
           [&](const TaskFinished& e) {
             EndTextLine();
-            bool done = e.state == "done";
-            fmt::print(out_, "{}{}{} {}{}{} {}{}\n", done ? green : (e.state == "failed" ? red : yellow),
-                       done ? "✓" : "■", reset, event.scope.task_id, e.state == "done" ? "" : " ",
-                       done ? "" : e.state, dim, e.summary.substr(0, e.summary.find('\n')));
+            bool done = e.state == protocol::TaskEnd::kDone;
+            bool failed = e.state == protocol::TaskEnd::kFailed;
+            fmt::print(out_, "{}{}{} {}{}{} {}{}\n", done ? green : (failed ? red : yellow),
+                       done ? "✓" : "■", reset, event.scope.task_id, done ? "" : " ",
+                       done ? "" : protocol::Name(e.state), dim,
+                       e.summary.substr(0, e.summary.find('\n')));
             std::fputs(reset, out_);
           },
           [&](const ApprovalRequested& e) {
@@ -160,13 +166,15 @@ void TerminalRenderer::Publish(const protocol::Event& event) {
           [&](const ApprovalDecided& e) {
             EndTextLine();
             fmt::print(out_, "{}{}{} by {} after {}{}{}\n", prefix,
-                       e.decision == "approved" ? green : red, e.decision, e.decided_by,
+                       e.decision == protocol::ApprovalDecision::kApproved ? green : red,
+                       protocol::Name(e.decision), protocol::Name(e.decided_by),
                        FormatDuration(static_cast<double>(e.waited_ms)), reset,
                        e.reason.empty() ? "" : ": " + e.reason);
           },
           [&](const Escalated& e) {
             EndTextLine();
-            fmt::print(out_, "{}{}↑ escalated ({}): {} → {}: {}{}\n", prefix, yellow, e.action,
+            fmt::print(out_, "{}{}↑ escalated ({}): {} → {}: {}{}\n", prefix, yellow,
+                       protocol::Name(e.action),
                        e.from_tier, e.to_tier, e.reason, reset);
           },
           [&](const SteerDelivered& e) {

@@ -273,7 +273,7 @@ TEST_F(LedgerTest, TaskUpsertReplacesFieldsAndStampsStartAndEnd) {
   ASSERT_TRUE(ledger_->UpsertTask(task).ok());
   clock_.now += 10;
   task.state = TaskState::kDone;
-  task.risk = TaskRisk::kIrreversible;
+  task.risk = Risk::kIrreversible;
   task.outcome_detail = "gates passed";
   ASSERT_TRUE(ledger_->UpsertTask(task).ok());
   auto tasks = ledger_->ListTasks("r1");
@@ -281,17 +281,17 @@ TEST_F(LedgerTest, TaskUpsertReplacesFieldsAndStampsStartAndEnd) {
   const TaskRow& t = (*tasks)[0];
   EXPECT_EQ(t.title, "Add flag");
   EXPECT_EQ(t.tier, "executor");
-  EXPECT_EQ(t.risk, TaskRisk::kIrreversible);
+  EXPECT_EQ(t.risk, Risk::kIrreversible);
   EXPECT_EQ(t.state, TaskState::kDone);
   EXPECT_EQ(t.attempts, 2);
   EXPECT_EQ(t.started_at, clock_.now - 20);
   EXPECT_EQ(t.ended_at, clock_.now);
   EXPECT_EQ(t.outcome_detail, "gates passed");
   // Back to waiting: no longer ended.
-  task.state = TaskState::kWaitingApproval;
+  task.state = TaskState::kWaiting;
   ASSERT_TRUE(ledger_->UpsertTask(task).ok());
   EXPECT_FALSE(ledger_->ListTasks("r1")->at(0).ended_at.has_value());
-  EXPECT_EQ(ledger_->ListTasks("r1")->at(0).state, TaskState::kWaitingApproval);
+  EXPECT_EQ(ledger_->ListTasks("r1")->at(0).state, TaskState::kWaiting);
 }
 
 TEST_F(LedgerTest, ModelCallRoundTripsTakingItsRunFromTheStep) {

@@ -22,44 +22,22 @@ Result<E> Parse(const std::array<std::string_view, N>& names, std::string_view s
   return InvalidArgument("unknown " + std::string(type) + " '" + std::string(s) + "'");
 }
 
-// Indexed by the enum's value: keep in declaration order.
-constexpr std::array<std::string_view, 5> kRunOutcome = {"running", "succeeded", "failed",
-                                                         "interrupted", "cancelled"};
-constexpr std::array<std::string_view, 2> kTaskRisk = {"reversible", "irreversible"};
-constexpr std::array<std::string_view, 6> kTaskState = {"pending", "running", "done",
-                                                        "failed",  "skipped", "waiting_approval"};
-constexpr std::array<std::string_view, 4> kStepState = {"running", "done", "rolled_back",
-                                                        "interrupted"};
-constexpr std::array<std::string_view, 3> kToolOutcome = {"ok", "error", "refused"};
 constexpr std::array<std::string_view, 4> kGateVerdict = {"pass", "fail", "error", "cached"};
-constexpr std::array<std::string_view, 2> kDecision = {"approved", "denied"};
-constexpr std::array<std::string_view, 2> kDecidedBy = {"person", "policy"};
-constexpr std::array<std::string_view, 3> kAction = {"replan", "split", "escalate"};
 
 }  // namespace
 
-std::string_view ToString(RunOutcome v) { return Name(kRunOutcome, v); }
-std::string_view ToString(TaskRisk v) { return Name(kTaskRisk, v); }
-std::string_view ToString(TaskState v) { return Name(kTaskState, v); }
-std::string_view ToString(StepState v) { return Name(kStepState, v); }
-std::string_view ToString(ToolOutcome v) { return Name(kToolOutcome, v); }
+std::string_view ToString(RunOutcome v) { return protocol::Name(v); }
+std::string_view ToString(Risk v) { return protocol::Name(v); }
+std::string_view ToString(TaskState v) {
+  return v == TaskState::kWaiting ? "waiting_approval" : protocol::Name(v);
+}
+std::string_view ToString(StepState v) { return protocol::Name(v); }
+std::string_view ToString(ToolOutcome v) { return protocol::Name(v); }
 std::string_view ToString(GateVerdict v) { return Name(kGateVerdict, v); }
-std::string_view ToString(ApprovalDecision v) { return Name(kDecision, v); }
-std::string_view ToString(DecidedBy v) { return Name(kDecidedBy, v); }
-std::string_view ToString(EscalationAction v) { return Name(kAction, v); }
+std::string_view ToString(ApprovalDecision v) { return protocol::Name(v); }
+std::string_view ToString(DecidedBy v) { return protocol::Name(v); }
+std::string_view ToString(EscalationAction v) { return protocol::Name(v); }
 
-Result<RunOutcome> ParseRunOutcome(std::string_view s) {
-  return Parse<RunOutcome>(kRunOutcome, s, "run outcome");
-}
-Result<TaskRisk> ParseTaskRisk(std::string_view s) {
-  return Parse<TaskRisk>(kTaskRisk, s, "task risk");
-}
-Result<TaskState> ParseTaskState(std::string_view s) {
-  return Parse<TaskState>(kTaskState, s, "task state");
-}
-Result<StepState> ParseStepState(std::string_view s) {
-  return Parse<StepState>(kStepState, s, "step state");
-}
 Result<GateVerdict> ParseGateVerdict(std::string_view s) {
   return Parse<GateVerdict>(kGateVerdict, s, "gate verdict");
 }

@@ -11,22 +11,28 @@
 
 #include "tandem/base/status.h"
 #include "tandem/ledger/process_identity.h"
+#include "tandem/protocol/vocabulary.h"
 
 namespace tandem::ledger {
 
-enum class RunOutcome { kRunning, kSucceeded, kFailed, kInterrupted, kCancelled };
-enum class TaskRisk { kReversible, kIrreversible };
-enum class TaskState { kPending, kRunning, kDone, kFailed, kSkipped, kWaitingApproval };
-enum class StepState { kRunning, kDone, kRolledBack, kInterrupted };
-enum class ToolOutcome { kOk, kError, kRefused };
+// The vocabulary is protocol's (vocabulary.h); the columns store
+// protocol::Name's spelling, except two kept from schema v1: a task waiting
+// for approval is 'waiting_approval', and a gate row served from the cache
+// has the verdict 'cached' (GateVerdict below).
+using protocol::ApprovalDecision;
+using protocol::DecidedBy;
+using protocol::EscalationAction;
+using protocol::Risk;
+using protocol::RunOutcome;
+using protocol::StepState;
+using protocol::TaskState;
+using protocol::ToolOutcome;
+// A gate_runs row: a protocol::Verdict, or a cache hit.
 enum class GateVerdict { kPass, kFail, kError, kCached };
-enum class ApprovalDecision { kApproved, kDenied };
-enum class DecidedBy { kPerson, kPolicy };
-enum class EscalationAction { kReplan, kSplit, kEscalate };
 
-// The SQL spelling of each value ("running", "waiting_approval", ...).
+// The column spelling of each value.
 std::string_view ToString(RunOutcome v);
-std::string_view ToString(TaskRisk v);
+std::string_view ToString(Risk v);
 std::string_view ToString(TaskState v);
 std::string_view ToString(StepState v);
 std::string_view ToString(ToolOutcome v);
@@ -35,12 +41,11 @@ std::string_view ToString(ApprovalDecision v);
 std::string_view ToString(DecidedBy v);
 std::string_view ToString(EscalationAction v);
 
-// Parses the SQL spelling; InvalidArgument for anything else.
-Result<RunOutcome> ParseRunOutcome(std::string_view s);
-Result<TaskRisk> ParseTaskRisk(std::string_view s);
-Result<TaskState> ParseTaskState(std::string_view s);
-Result<StepState> ParseStepState(std::string_view s);
+// Parses the column spelling; InvalidArgument for anything else.
 Result<GateVerdict> ParseGateVerdict(std::string_view s);
+using protocol::ParseRunOutcome;
+using protocol::ParseStepState;
+using protocol::ParseTaskState;
 
 using StepId = int64_t;
 
@@ -102,7 +107,7 @@ struct TaskRow {
   std::string run_id{};
   std::string task_id{};
   std::string title{};
-  TaskRisk risk = TaskRisk::kReversible;
+  Risk risk = Risk::kReversible;
   std::string tier{};  // "executor", "planner", ... (a configured role name)
   TaskState state = TaskState::kPending;
   int64_t attempts = 0;
@@ -217,7 +222,7 @@ struct EscalationRecord {
   std::string task_id{};
   std::string from_tier{};
   std::string to_tier{};
-  EscalationAction action = EscalationAction::kEscalate;
+  EscalationAction action = EscalationAction::kSlowTier;
   std::string reason{};
 };
 

@@ -66,7 +66,7 @@ TaskRow ReadTask(const Statement& s, int c) {
   t.run_id = s.Text(c + 0);
   t.task_id = s.Text(c + 1);
   t.title = s.Text(c + 2);
-  t.risk = ParseTaskRisk(s.Text(c + 3)).value_or(TaskRisk::kReversible);
+  t.risk = protocol::ParseRisk(s.Text(c + 3)).value_or(Risk::kReversible);
   t.tier = s.Text(c + 4);
   t.state = ParseTaskState(s.Text(c + 5)).value_or(TaskState::kPending);
   t.attempts = s.Int(c + 6);

@@ -532,18 +532,6 @@ std::string Join(const std::vector<std::string>& items) {
 
 }  // namespace
 
-std::string_view TaskStateName(TaskState state) {
-  switch (state) {
-    case TaskState::kPending: return "pending";
-    case TaskState::kRunning: return "running";
-    case TaskState::kDone: return "done";
-    case TaskState::kFailed: return "failed";
-    case TaskState::kSkipped: return "skipped";
-    case TaskState::kWaiting: return "waiting";
-  }
-  return "pending";
-}
-
 char TaskStateMark(TaskState state) {
   switch (state) {
     case TaskState::kPending: return ' ';
@@ -554,10 +542,6 @@ char TaskStateMark(TaskState state) {
     case TaskState::kWaiting: return '?';
   }
   return ' ';
-}
-
-std::string_view RiskName(Risk risk) {
-  return risk == Risk::kIrreversible ? "irreversible" : "reversible";
 }
 
 const PlanTask* Plan::Find(std::string_view id) const {
@@ -593,7 +577,7 @@ std::string RenderPlan(const Plan& plan) {
       }
       out += "  - accept: " + accept + "\n";
     }
-    out += "  - risk: " + std::string(RiskName(task.risk)) + "\n";
+    out += "  - risk: " + std::string(protocol::Name(task.risk)) + "\n";
     out += "  - after: " + (task.after.empty() ? std::string("—") : Join(task.after)) + "\n";
   }
   return out;

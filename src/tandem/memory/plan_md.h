@@ -33,22 +33,21 @@
 
 #include "tandem/base/status.h"
 
+#include "tandem/protocol/vocabulary.h"
+
 namespace tandem::memory {
 
 // Where plan.md lives: the repository root, next to AGENTS.md and verify.md.
 inline constexpr std::string_view kPlanFileName = "plan.md";
 
-enum class TaskState { kPending, kRunning, kDone, kFailed, kSkipped, kWaiting };
-// Routing class: reversible tasks go to the executor tier; irreversible ones
-// to the slow tier, and wait for approval.
-enum class Risk { kReversible, kIrreversible };
+// A task's state and its routing class (reversible tasks go to the executor
+// tier; irreversible ones to the slow tier, and wait for approval): the
+// shared vocabulary, named by protocol::Name ("pending", ..., "reversible").
+using protocol::Risk;
+using protocol::TaskState;
 
-// "pending", "running", "done", "failed", "skipped", "waiting".
-std::string_view TaskStateName(TaskState state);
 // The checkbox character: ' ', '~', 'x', '!', '-', '?'.
 char TaskStateMark(TaskState state);
-// "reversible", "irreversible" (the spelling in plan.md).
-std::string_view RiskName(Risk risk);
 
 struct PlanTask {
   std::string id;     // [A-Za-z][A-Za-z0-9_.-]*, unique in the plan, stable across edits

@@ -279,7 +279,7 @@ Status Update(const std::filesystem::path& path,
 }
 
 std::string OutcomeText(const TaskOutcome& o) {
-  std::string text(TaskStateName(o.state));
+  std::string text(protocol::Name(o.state));
   if (o.retries > 0) {
     text += " (" + std::to_string(o.retries) + (o.retries == 1 ? " retry)" : " retries)");
   }
@@ -383,7 +383,7 @@ std::vector<TaskOutcome> ReadOutcomes(std::string_view text) {
       std::string_view word = v.substr(0, v.find_first_of(" (,"));
       for (TaskState st : {TaskState::kPending, TaskState::kRunning, TaskState::kDone,
                            TaskState::kFailed, TaskState::kSkipped, TaskState::kWaiting}) {
-        if (TaskStateName(st) == word) {
+        if (protocol::Name(st) == word) {
           o.state = st;
           found = true;
         }

@@ -242,7 +242,7 @@ class KnownLedger {
                                         .task_id = "t2",
                                         .from_tier = "executor",
                                         .to_tier = "planner",
-                                        .action = ledger::EscalationAction::kEscalate})
+                                        .action = ledger::EscalationAction::kSlowTier})
                     .ok());
     Task("B", "t2", "executor", TaskState::kRunning, 2);
     failing_step(1, {1100, 110, 0.011, 140, 690});  // a fresh try starts at attempt 1

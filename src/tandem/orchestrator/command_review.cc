@@ -29,7 +29,7 @@ void Record(const ReviewerEnv& env, const std::string& run_id,
                                                       : agent::ModelCallRow(who, reply.error()));
   if (!recorded.ok()) {
     env.events->Publish({{run_id, "", env.role}, WallClockMs(),
-                         protocol::Notice{"warn", "ledger: a model call not recorded: " +
+                         protocol::Notice{protocol::NoticeLevel::kWarn, "ledger: a model call not recorded: " +
                                                       recorded.message()}});
   }
 }

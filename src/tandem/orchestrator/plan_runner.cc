@@ -35,37 +35,8 @@ namespace {
 namespace fs = std::filesystem;
 using memory::PlanTask;
 using memory::TaskState;
-
-
-ledger::TaskState LedgerState(TaskState state) {
-  switch (state) {
-    case TaskState::kPending:
-      return ledger::TaskState::kPending;
-    case TaskState::kRunning:
-      return ledger::TaskState::kRunning;
-    case TaskState::kDone:
-      return ledger::TaskState::kDone;
-    case TaskState::kFailed:
-      return ledger::TaskState::kFailed;
-    case TaskState::kSkipped:
-      return ledger::TaskState::kSkipped;
-    case TaskState::kWaiting:
-      return ledger::TaskState::kWaitingApproval;
-  }
-  return ledger::TaskState::kPending;
-}
-
-ledger::EscalationAction LedgerAction(EscalationAction action) {
-  switch (action) {
-    case EscalationAction::kRewrite:
-      return ledger::EscalationAction::kReplan;
-    case EscalationAction::kSplit:
-      return ledger::EscalationAction::kSplit;
-    case EscalationAction::kSlowTier:
-      return ledger::EscalationAction::kEscalate;
-  }
-  return ledger::EscalationAction::kEscalate;
-}
+using protocol::NoticeLevel;
+using protocol::TaskEnd;
 
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
@@ -116,7 +87,7 @@ class PlanRunner {
     }
     // A killed `tandem do` may have left a step half done.
     for (const std::string& line : TRY(agent::RecoverInterrupted(env_.repo_root, *env_.ledger))) {
-      Notice("warn", line);
+      Notice(NoticeLevel::kWarn, line);
     }
     platform::RemoveStaleTempFiles(root_);  // a killed writer's leftovers
     RemoveLeftoverWorktrees();
@@ -170,7 +141,7 @@ class PlanRunner {
       // An agent's step in its worktree: the worktree is gone, the task reruns.
       if (!TRY(agent::IsOnRunChain(*ws_, run_id_, id))) continue;
       TRY(ws_->Restore(id, workspace::TouchedPaths::Unknown()));
-      Notice("warn", fmt::format("rolled back interrupted step {} (task {}) to checkpoint {}",
+      Notice(NoticeLevel::kWarn, fmt::format("rolled back interrupted step {} (task {}) to checkpoint {}",
                                  step.n, step.task_id.empty() ? "-" : step.task_id, id.Short()));
     }
     RETURN_IF_ERROR(RestartInterruptedTask(interrupted));
@@ -210,12 +181,12 @@ class PlanRunner {
   void Publish(const std::string& task_id, Payload payload) {
     env_.events->Publish({{run_id_, task_id, "orchestrator"}, WallClockMs(), std::move(payload)});
   }
-  void Notice(const std::string& level, const std::string& text, const std::string& task = "") {
+  void Notice(NoticeLevel level, const std::string& text, const std::string& task = "") {
     Publish(task, protocol::Notice{level, text});
   }
   // progress.md is a log: a failure to write it is reported, not fatal.
   void Progress(const Status& status) {
-    if (!status.ok()) Notice("warn", "progress.md: " + status.message());
+    if (!status.ok()) Notice(NoticeLevel::kWarn, "progress.md: " + status.message());
   }
 
   void Upsert(const PlanTask& task, TaskState state, const std::string& tier,
@@ -224,14 +195,13 @@ class PlanRunner {
     row.run_id = run_id_;
     row.task_id = task.id;
     row.title = task.title;
-    row.risk = task.risk == memory::Risk::kIrreversible ? ledger::TaskRisk::kIrreversible
-                                                        : ledger::TaskRisk::kReversible;
+    row.risk = task.risk;
     row.tier = tier;
-    row.state = LedgerState(state);
+    row.state = state;
     row.attempts = attempts_[task.id];
     row.outcome_detail = detail;
     Status s = env_.ledger->UpsertTask(row);
-    if (!s.ok()) Notice("warn", "ledger: " + s.message(), task.id);
+    if (!s.ok()) Notice(NoticeLevel::kWarn, "ledger: " + s.message(), task.id);
   }
 
   // Sets a checkbox; a person's concurrent save is retried by SetTaskState.
@@ -252,7 +222,7 @@ class PlanRunner {
         ws_->Checkpoint(workspace::TouchedPaths::Only({std::string(memory::kPlanFileName),
                                                        std::string(memory::kProgressFileName)}),
                         "plan.md and progress.md");
-    if (!c) Notice("warn", "checkpoint of plan.md/progress.md failed: " + c.error().message());
+    if (!c) Notice(NoticeLevel::kWarn, "checkpoint of plan.md/progress.md failed: " + c.error().message());
   }
 
   // The task the stopped process was carrying out (the task of the run's
@@ -347,7 +317,7 @@ class PlanRunner {
     if (task.paths.empty()) return Status::Ok();
     TRY(ws_->Restore(*task.base,
                      workspace::TouchedPaths::Only({task.paths.begin(), task.paths.end()})));
-    Notice("warn",
+    Notice(NoticeLevel::kWarn,
            fmt::format("task {} was interrupted: undid its {} finished step(s) ({} file(s)) back "
                        "to the checkpoint it started from, {}",
                        task.task_id, task.finished, task.paths.size(), task.base->Short()),
@@ -384,7 +354,7 @@ class PlanRunner {
                          : TaskState::kPending;
       RETURN_IF_ERROR(Mark(task.id, to));
       if (to == TaskState::kPending && resumed) {
-        Notice("info",
+        Notice(NoticeLevel::kInfo,
                fmt::format("task {} was interrupted; it runs again from its starting checkpoint",
                            task.id),
                task.id);
@@ -422,7 +392,7 @@ class PlanRunner {
       auto plan = LoadCheckedPlan();
       if (!plan) {
         result_.stop_reason = plan.error().message();
-        Notice("error", "plan.md is malformed; nothing more runs: " + result_.stop_reason);
+        Notice(NoticeLevel::kError, "plan.md is malformed; nothing more runs: " + result_.stop_reason);
         break;
       }
       std::vector<const PlanTask*> ready = memory::ReadyTasks(*plan);
@@ -434,8 +404,8 @@ class PlanRunner {
       Status s = RunOne(*plan, task);
       if (!s.ok()) {
         result_.stop_reason = s.message();
-        Notice("error", s.message(), task.id);
-        if (result_.exit_code == 0) result_.exit_code = 4;
+        Notice(NoticeLevel::kError, s.message(), task.id);
+        if (result_.exit_code == protocol::kExitSuccess) result_.exit_code = protocol::kExitInternal;
         break;
       }
       if (!result_.stop_reason.empty() || result_.interrupted) break;
@@ -456,24 +426,25 @@ class PlanRunner {
   Result<PlanRunResult> End(std::chrono::steady_clock::time_point start) {
     double wall_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    std::string outcome;
+    protocol::Outcome outcome;
     ledger::RunOutcome ledger_outcome;
     if (result_.interrupted) {
-      outcome = "interrupted";
+      outcome = protocol::Outcome::kInterrupted;
       ledger_outcome = ledger::RunOutcome::kInterrupted;
-      result_.exit_code = 130;
+      result_.exit_code = protocol::kExitInterrupted;
     } else if (!result_.stop_reason.empty()) {
-      outcome = result_.exit_code == 3 ? "provider_error" : "error";
+      outcome = result_.exit_code == protocol::kExitProvider ? protocol::Outcome::kProviderError
+                                                             : protocol::Outcome::kError;
       ledger_outcome = ledger::RunOutcome::kFailed;
-      if (result_.exit_code == 0) result_.exit_code = 2;
+      if (result_.exit_code == protocol::kExitSuccess) result_.exit_code = protocol::kExitUsage;
     } else if (result_.failed > 0 || result_.waiting > 0 || result_.blocked > 0) {
-      outcome = "failed";
+      outcome = protocol::Outcome::kFailed;
       ledger_outcome = ledger::RunOutcome::kFailed;
-      result_.exit_code = 1;
+      result_.exit_code = protocol::kExitTaskFailed;
     } else {
-      outcome = "succeeded";
+      outcome = protocol::Outcome::kSucceeded;
       ledger_outcome = ledger::RunOutcome::kSucceeded;
-      result_.exit_code = 0;
+      result_.exit_code = protocol::kExitSuccess;
     }
     // tandem's own last writes (checkboxes, progress.md) belong to the run:
     // without them in its last checkpoint, `tandem undo` would see plan.md
@@ -485,7 +456,7 @@ class PlanRunner {
     if (auto last = ws_->last_checkpoint()) end.final_checkpoint = last->hex;
     // A step left 'running' stays so: `tandem resume` rolls it back.
     Status ended = leave_running_ ? Status::Ok() : env_.ledger->EndRun(run_id_, end);
-    if (!ended.ok()) Notice("warn", "ledger: " + ended.message());
+    if (!ended.ok()) Notice(NoticeLevel::kWarn, "ledger: " + ended.message());
     std::string summary =
         fmt::format("{} done, {} failed, {} skipped, {} waiting for approval", result_.done,
                     result_.failed, result_.skipped, result_.waiting);
@@ -569,8 +540,8 @@ class PlanRunner {
     if (d.by_person) AddHumanMs(static_cast<double>(d.waited_ms));
     if (d.kind == ApprovalDecision::Kind::kWaiting) {
       result_.waiting++;
-      Notice("warn", "task " + task.id + " waits for approval: " + d.reason, task.id);
-      Publish(task.id, protocol::TaskFinished{"waiting", d.reason, 0});
+      Notice(NoticeLevel::kWarn, "task " + task.id + " waits for approval: " + d.reason, task.id);
+      Publish(task.id, protocol::TaskFinished{TaskEnd::kWaiting, d.reason, 0});
       Progress(memory::RecordOutcome(progress_path_, {task.id, task.title, TaskState::kWaiting, 0,
                                                       "waits for approval: " + d.reason}));
       return std::optional<bool>();
@@ -587,8 +558,7 @@ class PlanRunner {
     record.reason = d.reason;
     RETURN_IF_ERROR(env_.ledger->RecordApproval(record));
     Publish(task.id,
-            protocol::ApprovalDecided{approved ? "approved" : "denied",
-                                      d.by_person ? "person" : "policy", d.waited_ms, d.reason,
+            protocol::ApprovalDecided{record.decision, record.decided_by, d.waited_ms, d.reason,
                                       ""});
     if (!approved) {
       std::string why = "denied: " + d.reason;
@@ -597,7 +567,7 @@ class PlanRunner {
       Progress(memory::RecordOutcome(progress_path_,
                                      {task.id, task.title, TaskState::kSkipped, 0, why}));
       result_.skipped++;
-      Publish(task.id, protocol::TaskFinished{"skipped", why, 0});
+      Publish(task.id, protocol::TaskFinished{TaskEnd::kSkipped, why, 0});
       return std::optional<bool>();
     }
     approved_.insert(task.id);
@@ -815,8 +785,8 @@ class PlanRunner {
   // Stops starting tasks after an error; running agents are stopped too.
   void Stop(const Status& why) {
     result_.stop_reason = why.message();
-    Notice("error", why.message());
-    if (result_.exit_code == 0) result_.exit_code = 4;
+    Notice(NoticeLevel::kError, why.message());
+    if (result_.exit_code == protocol::kExitSuccess) result_.exit_code = protocol::kExitInternal;
     agents_stop_.Interrupt();
   }
 
@@ -984,7 +954,7 @@ class PlanRunner {
       // Stopped by an error elsewhere in the run, not by a person.
       RETURN_IF_ERROR(Mark(task.id, TaskState::kPending));
       Upsert(task, TaskState::kPending, TierRole(a->tier), "stopped: " + result_.stop_reason);
-      Publish(task.id, protocol::TaskFinished{"interrupted", "stopped with the run",
+      Publish(task.id, protocol::TaskFinished{TaskEnd::kInterrupted, "stopped with the run",
                                               outcome.totals.retries});
       return Status::Ok();
     }
@@ -1068,7 +1038,7 @@ class PlanRunner {
     KillPoint("merge_applied");
     std::vector<std::string> ids;
     for (const Finished& f : in_batch) ids.push_back(f.agent->task.id);
-    Notice("info", fmt::format("merged tasks {} ({} file(s)) into the checkout; their gates run "
+    Notice(NoticeLevel::kInfo, fmt::format("merged tasks {} ({} file(s)) into the checkout; their gates run "
                                "again on the merged tree",
                                fmt::join(ids, ", "), paths.size()));
     const Agent& first = *in_batch[0].agent;
@@ -1124,7 +1094,7 @@ class PlanRunner {
     workspace::CheckpointId merged =
         TRY(ws_->Restore(*merge.merged, workspace::TouchedPaths::Only(merge.changed)));
     KillPoint("merge_applied");  // crash tests: the merged files are in the checkout
-    Notice("info",
+    Notice(NoticeLevel::kInfo,
            fmt::format("merged {} file(s) of task {} into the checkout; its gates run again "
                        "on the merged tree",
                        merge.changed.size(), a.task.id),
@@ -1163,7 +1133,7 @@ class PlanRunner {
       outcome.summary = "could not be merged: " + why;
       return Escalate(task, tier, std::move(outcome));
     }
-    Notice("warn", fmt::format("task {} runs again on the integrated tree: {}", task.id,
+    Notice(NoticeLevel::kWarn, fmt::format("task {} runs again on the integrated tree: {}", task.id,
                                FirstLine(why)),
            task.id);
     Progress(memory::AppendNote(progress_path_, task.id, memory::NoteKind::kFailure,
@@ -1179,7 +1149,7 @@ class PlanRunner {
     for (const std::string& slot : made_slots_) {
       Status removed = workspace::Worktree::Remove(root_, slot);
       if (!removed.ok() && removed.code() != StatusCode::kNotFound) {
-        Notice("warn", "removing worktree " + slot + ": " + removed.message());
+        Notice(NoticeLevel::kWarn, "removing worktree " + slot + ": " + removed.message());
       }
     }
     made_slots_.clear();
@@ -1191,13 +1161,13 @@ class PlanRunner {
   void RemoveLeftoverWorktrees() {
     auto ids = workspace::Worktree::List(root_);
     if (!ids) {
-      Notice("warn", "listing worktrees: " + ids.error().message());
+      Notice(NoticeLevel::kWarn, "listing worktrees: " + ids.error().message());
       return;
     }
     for (const std::string& id : *ids) {
       if (id.find("-slot-") == std::string::npos) continue;
       Status removed = workspace::Worktree::Remove(root_, id);
-      Notice(removed.ok() ? "info" : "warn",
+      Notice(removed.ok() ? NoticeLevel::kInfo : NoticeLevel::kWarn,
              removed.ok() ? "removed worktree " + id + " left by a stopped run"
                           : "removing worktree " + id + ": " + removed.message());
     }
@@ -1265,7 +1235,7 @@ class PlanRunner {
   tools::CommandDecision DecideCommand(const PlanTask& task, const std::string& command,
                                        const std::string& why, workspace::Workspace& ws) {
     std::optional<ledger::StepId> step = RunningStep(task.id);
-    Notice("info",
+    Notice(NoticeLevel::kInfo,
            fmt::format("`{}` is irreversible ({}): the {} tier reviews it", command, why,
                        TierRole(Tier::kSlow)),
            task.id);
@@ -1282,14 +1252,14 @@ class PlanRunner {
     record.what = command;
     tools::CommandDecision decision;
     decision.review_cost_usd = review.cost_usd;
-    std::string decided_by;
+    protocol::DecidedBy decided_by = protocol::DecidedBy::kPolicy;
     if (!review.run) {
       // The slow tier is not a person: its refusal is a policy decision.
       decision.reason = fmt::format("the {} tier refused it: {}", TierRole(Tier::kSlow),
                                     review.reason);
       record.decision = ledger::ApprovalDecision::kDenied;
       record.decided_by = ledger::DecidedBy::kPolicy;
-      decided_by = "slow_tier";
+      decided_by = protocol::DecidedBy::kSlowTier;
     } else {
       ApprovalRequest request;
       request.run_id = run_id_;
@@ -1318,12 +1288,12 @@ class PlanRunner {
                                      : ledger::ApprovalDecision::kDenied;
       record.decided_by = d.by_person ? ledger::DecidedBy::kPerson : ledger::DecidedBy::kPolicy;
       record.waited_ms = d.waited_ms;
-      decided_by = d.by_person ? "person" : "policy";
+      decided_by = record.decided_by;
     }
     if (record.reason.empty()) record.reason = decision.reason;
     Status recorded = env_.ledger->RecordApproval(record);
-    if (!recorded.ok()) Notice("warn", "ledger: " + recorded.message(), task.id);
-    Publish(task.id, protocol::ApprovalDecided{decision.run ? "approved" : "denied", decided_by,
+    if (!recorded.ok()) Notice(NoticeLevel::kWarn, "ledger: " + recorded.message(), task.id);
+    Publish(task.id, protocol::ApprovalDecided{record.decision, decided_by,
                                                record.waited_ms, record.reason, command});
     Note(task.id, memory::NoteKind::kDecision,
          fmt::format("command `{}` {}", command, decision.reason));
@@ -1345,17 +1315,17 @@ class PlanRunner {
         RETURN_IF_ERROR(Mark(task.id, TaskState::kPending));
         Upsert(task, TaskState::kPending, TierRole(tier), "interrupted");
         Publish(task.id,
-                protocol::TaskFinished{"interrupted", outcome.summary, outcome.totals.retries});
+                protocol::TaskFinished{TaskEnd::kInterrupted, outcome.summary, outcome.totals.retries});
         return Status::Ok();
       case agent::TaskOutcome::kProviderError:
       case agent::TaskOutcome::kError:
         leave_running_ = outcome.step_left_running;
         result_.stop_reason = outcome.summary;
-        result_.exit_code = outcome.outcome == agent::TaskOutcome::kProviderError ? 3 : 4;
+        result_.exit_code = protocol::ExitCodeFor(outcome.outcome);
         RETURN_IF_ERROR(Mark(task.id, TaskState::kPending));
         Upsert(task, TaskState::kPending, TierRole(tier), outcome.summary);
         Publish(task.id,
-                protocol::TaskFinished{"interrupted", outcome.summary, outcome.totals.retries});
+                protocol::TaskFinished{TaskEnd::kInterrupted, outcome.summary, outcome.totals.retries});
         return Status::Ok();
     }
     return Status::Ok();
@@ -1369,7 +1339,7 @@ class PlanRunner {
     Progress(memory::RecordOutcome(progress_path_, {task.id, task.title, TaskState::kDone,
                                                     outcome.totals.retries, outcome.summary}));
     result_.done++;
-    Publish(task.id, protocol::TaskFinished{"done", outcome.summary, outcome.totals.retries});
+    Publish(task.id, protocol::TaskFinished{TaskEnd::kDone, outcome.summary, outcome.totals.retries});
     return Status::Ok();
   }
 
@@ -1379,7 +1349,7 @@ class PlanRunner {
     Progress(memory::RecordOutcome(progress_path_,
                                    {task.id, task.title, TaskState::kFailed, retries, why}));
     result_.failed++;
-    Publish(task.id, protocol::TaskFinished{"failed", why, retries});
+    Publish(task.id, protocol::TaskFinished{TaskEnd::kFailed, why, retries});
     return Status::Ok();
   }
 
@@ -1420,7 +1390,7 @@ class PlanRunner {
       // The re-plan is part of the run: its tokens, cost and time count.
       AddSpend(spend.usage, spend.cost_usd, spend.model_ms);
       if (!replan) {
-        Notice("warn", "re-plan failed: " + replan.error().message(), task.id);
+        Notice(NoticeLevel::kWarn, "re-plan failed: " + replan.error().message(), task.id);
         return Fail(task, tier, outcome.summary + "; re-plan failed: " + replan.error().message(),
                     outcome.totals.retries);
       }
@@ -1428,10 +1398,9 @@ class PlanRunner {
       std::string to_tier =
           replan->action == EscalationAction::kSlowTier ? TierRole(Tier::kSlow) : "planner";
       ledger::EscalationRecord record{
-          run_id_, task.id, TierRole(tier), to_tier, LedgerAction(replan->action), replan->reason};
+          run_id_, task.id, TierRole(tier), to_tier, replan->action, replan->reason};
       RETURN_IF_ERROR(env_.ledger->RecordEscalation(record));
-      std::string action_name(ledger::ToString(record.action));
-      Publish(task.id, protocol::Escalated{action_name, TierRole(tier), to_tier, replan->reason});
+      Publish(task.id, protocol::Escalated{replan->action, TierRole(tier), to_tier, replan->reason});
 
       if (replan->action == EscalationAction::kSlowTier) {
         Progress(memory::AppendNote(progress_path_, task.id, memory::NoteKind::kDecision,
@@ -1467,7 +1436,7 @@ class PlanRunner {
         return updated;
       });
       if (!edited.ok()) {
-        Notice("warn", "the planner's re-plan cannot be applied: " + edited.message(), task.id);
+        Notice(NoticeLevel::kWarn, "the planner's re-plan cannot be applied: " + edited.message(), task.id);
         continue;  // counts as an escalation; ask again within budget
       }
       KillPoint("plan_edit_written");  // crash tests: plan.md merged, nothing else recorded
@@ -1483,7 +1452,7 @@ class PlanRunner {
       Progress(memory::RecordOutcome(
           progress_path_, {task.id, task.title, TaskState::kSkipped, outcome.totals.retries, why}));
       result_.skipped++;
-      Publish(task.id, protocol::TaskFinished{"skipped", why, outcome.totals.retries});
+      Publish(task.id, protocol::TaskFinished{TaskEnd::kSkipped, why, outcome.totals.retries});
       return Status::Ok();
     }
   }

@@ -48,7 +48,7 @@ void Recorded(const PlannerEnv& env, const protocol::EventScope& scope,
   if (!env.ledger || env.run_id.empty()) return;
   Status recorded = env.ledger->RecordModelCall(row);
   if (!recorded.ok()) {
-    env.events->Publish({scope, WallClockMs(), protocol::Notice{"warn", "ledger: a model call not recorded: " +
+    env.events->Publish({scope, WallClockMs(), protocol::Notice{protocol::NoticeLevel::kWarn, "ledger: a model call not recorded: " +
                                                                    recorded.message()}});
   }
 }

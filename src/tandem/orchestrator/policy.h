@@ -21,15 +21,15 @@
 
 #include "tandem/config/config.h"
 #include "tandem/memory/plan_md.h"
+#include "tandem/protocol/vocabulary.h"
 
 namespace tandem::orchestrator {
 
 enum class Tier { kExecutor, kSlow };
 std::string_view TierName(Tier tier);  // "executor", "slow"
 
-// What the planner may answer for a failed task. The names are the ledger's
-// escalation actions.
-enum class EscalationAction { kRewrite, kSplit, kSlowTier };
+// What the planner may answer for a failed task (shared vocabulary).
+using protocol::EscalationAction;
 
 struct RunPolicy {
   // Who decides on irreversible tasks: a person at the terminal (ask), or

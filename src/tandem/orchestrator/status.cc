@@ -94,7 +94,7 @@ std::string FormatStatus(const RunStatus& s) {
       if (!t.ledger->outcome_detail.empty()) detail += " · " + t.ledger->outcome_detail;
     }
     out += fmt::format("  [{}] {:<6} {:<8} {}{}{}\n", memory::TaskStateMark(t.state), t.id,
-                       memory::TaskStateName(t.state), t.title,
+                       protocol::Name(t.state), t.title,
                        t.risk == memory::Risk::kIrreversible ? " (irreversible)" : "",
                        detail.empty() ? "" : "\n           " + detail);
   }
@@ -146,7 +146,7 @@ nlohmann::json StatusToJson(const RunStatus& s) {
     if (t.state == memory::TaskState::kDone) done++;
     json task = {{"id", t.id},
                  {"title", t.title},
-                 {"state", std::string(memory::TaskStateName(t.state))},
+                 {"state", std::string(protocol::Name(t.state))},
                  {"risk", t.risk == memory::Risk::kIrreversible ? "irreversible" : "reversible"}};
     if (t.ledger) {
       task["tier"] = t.ledger->tier;

@@ -76,7 +76,7 @@ std::string SteerInbox::TakeForStep(const std::string& task_id,
     if (step) {
       if (Status marked = ledger_->MarkSteerDelivered(n.id, *step); !marked.ok()) {
         events_->Publish({{run_id_, task_id, "orchestrator"}, WallClockMs(),
-                          protocol::Notice{"warn", "ledger: a steering note's delivery not "
+                          protocol::Notice{protocol::NoticeLevel::kWarn, "ledger: a steering note's delivery not "
                                                    "recorded (it may be delivered again): " +
                                                        marked.message()}});
       }

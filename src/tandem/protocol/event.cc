@@ -81,7 +81,7 @@ nlohmann::json EventToJson(const Event& event) {
           [&](const ToolFinished& e) {
             j["id"] = e.id;
             j["name"] = e.name;
-            j["outcome"] = e.outcome;
+            j["outcome"] = std::string(Name(e.outcome));
             j["detail"] = e.detail;
             j["duration_ms"] = e.duration_ms;
           },
@@ -93,7 +93,7 @@ nlohmann::json EventToJson(const Event& event) {
           },
           [&](const GateFinished& e) {
             j["gate"] = e.gate;
-            j["verdict"] = e.verdict;
+            j["verdict"] = std::string(Name(e.verdict));
             j["cached"] = e.cached;
             j["duration_ms"] = e.duration_ms;
             if (!e.excerpt.empty()) j["excerpt"] = e.excerpt;
@@ -110,11 +110,11 @@ nlohmann::json EventToJson(const Event& event) {
             j["files_changed"] = e.files_changed;
           },
           [&](const Notice& e) {
-            j["level"] = e.level;
+            j["level"] = std::string(Name(e.level));
             j["text"] = e.text;
           },
           [&](const RunFinished& e) {
-            j["outcome"] = e.outcome;
+            j["outcome"] = std::string(Name(e.outcome));
             j["summary"] = e.summary;
             j["steps"] = e.steps;
             j["retries"] = e.retries;
@@ -135,7 +135,7 @@ nlohmann::json EventToJson(const Event& event) {
             j["attempt"] = e.attempt;
           },
           [&](const TaskFinished& e) {
-            j["state"] = e.state;
+            j["state"] = std::string(Name(e.state));
             j["summary"] = e.summary;
             j["retries"] = e.retries;
           },
@@ -145,14 +145,14 @@ nlohmann::json EventToJson(const Event& event) {
             if (!e.command.empty()) j["command"] = e.command;
           },
           [&](const ApprovalDecided& e) {
-            j["decision"] = e.decision;
-            j["decided_by"] = e.decided_by;
+            j["decision"] = std::string(Name(e.decision));
+            j["decided_by"] = std::string(Name(e.decided_by));
             j["waited_ms"] = e.waited_ms;
             j["reason"] = e.reason;
             if (!e.command.empty()) j["command"] = e.command;
           },
           [&](const Escalated& e) {
-            j["action"] = e.action;
+            j["action"] = std::string(Name(e.action));
             j["from_tier"] = e.from_tier;
             j["to_tier"] = e.to_tier;
             j["reason"] = e.reason;

@@ -1,7 +1,9 @@
 // Events published by the agent loop and the orchestrator, and the ops that
 // come back in. The core never prints: front ends (terminal, --json JSONL,
 // ledger recorder, dashboard) subscribe to one stream of these values.
-// docs/EVENTS.md documents the JSON form of every event.
+// States, verdicts, decisions and outcomes are the shared vocabulary's enums
+// (vocabulary.h); JSON spells them with protocol::Name. docs/EVENTS.md
+// documents the JSON form of every event.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +12,7 @@
 #include <vector>
 
 #include "tandem/protocol/model.h"
+#include "tandem/protocol/vocabulary.h"
 
 namespace tandem::protocol {
 
@@ -55,7 +58,7 @@ struct ToolStarted {
 struct ToolFinished {
   std::string id;
   std::string name;
-  std::string outcome;  // "ok", "error", "refused"
+  ToolOutcome outcome = ToolOutcome::kOk;
   std::string detail;   // one line for humans
   double duration_ms = 0;
 };
@@ -67,7 +70,7 @@ struct CheckpointTaken {
 };
 struct GateFinished {
   std::string gate;
-  std::string verdict;  // "pass", "fail", "error"
+  Verdict verdict = Verdict::kPass;
   bool cached = false;
   double duration_ms = 0;
   std::string excerpt;  // failing output excerpt (empty on pass)
@@ -84,11 +87,11 @@ struct StepFinished {
   int files_changed = 0;
 };
 struct Notice {
-  std::string level;  // "info", "warn", "error"
+  NoticeLevel level = NoticeLevel::kInfo;
   std::string text;
 };
 struct RunFinished {
-  std::string outcome;  // "succeeded", "failed", "interrupted", "limit", "error"
+  Outcome outcome = Outcome::kSucceeded;
   std::string summary;  // the model's summary or the failure reason
   int steps = 0;
   int retries = 0;
@@ -111,7 +114,7 @@ struct TaskStarted {
   int attempt = 1;    // >1 when the task runs again (escalated, rewritten)
 };
 struct TaskFinished {
-  std::string state;    // "done", "failed", "skipped", "waiting", "interrupted"
+  TaskEnd state = TaskEnd::kDone;
   std::string summary;  // the executor's summary or why it ended so
   int retries = 0;
 };
@@ -121,14 +124,14 @@ struct ApprovalRequested {
   std::string command;  // set when one command of a running task needs approval
 };
 struct ApprovalDecided {
-  std::string decision;    // "approved", "denied"
-  std::string decided_by;  // "person", "policy", "slow_tier"
+  ApprovalDecision decision = ApprovalDecision::kDenied;
+  DecidedBy decided_by = DecidedBy::kPolicy;
   int64_t waited_ms = 0;
   std::string reason;
   std::string command;  // as in ApprovalRequested
 };
 struct Escalated {
-  std::string action;  // "replan" (rewritten), "split", "escalate" (slow tier)
+  EscalationAction action = EscalationAction::kRewrite;
   std::string from_tier;
   std::string to_tier;
   std::string reason;

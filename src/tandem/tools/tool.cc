@@ -2,14 +2,14 @@
 
 namespace tandem::tools {
 
-const char* ToolOutcomeKindName(ToolOutcomeKind kind) {
+protocol::ToolOutcome OutcomeOf(ToolOutcomeKind kind) {
   switch (kind) {
-    case ToolOutcomeKind::kOk: return "ok";
-    case ToolOutcomeKind::kError: return "error";
-    case ToolOutcomeKind::kRefused: return "refused";
-    case ToolOutcomeKind::kFinish: return "finish";
+    case ToolOutcomeKind::kError: return protocol::ToolOutcome::kError;
+    case ToolOutcomeKind::kRefused: return protocol::ToolOutcome::kRefused;
+    case ToolOutcomeKind::kOk:
+    case ToolOutcomeKind::kFinish: return protocol::ToolOutcome::kOk;
   }
-  return "unknown";
+  return protocol::ToolOutcome::kError;
 }
 
 ToolOutcome PathOutcome(std::string_view tool, const Status& status) {

@@ -14,6 +14,7 @@
 #include "tandem/platform/job_budget.h"
 #include "tandem/platform/sandbox.h"
 #include "tandem/protocol/model.h"
+#include "tandem/protocol/vocabulary.h"
 #include "tandem/tools/command_policy.h"
 #include "tandem/tools/path_guard.h"
 
@@ -26,7 +27,8 @@ enum class ToolOutcomeKind {
   kFinish,   // the finish tool: the model says it is done (tandem still verifies)
 };
 
-const char* ToolOutcomeKindName(ToolOutcomeKind kind);
+// The recorded outcome (events, the ledger): kFinish is kOk.
+protocol::ToolOutcome OutcomeOf(ToolOutcomeKind kind);
 
 struct ToolOutcome {
   ToolOutcomeKind kind = ToolOutcomeKind::kOk;

@@ -35,15 +35,6 @@ std::string GrantsFingerprint(const std::vector<Gate>& gates) {
   return out;
 }
 
-std::string_view VerdictName(Verdict verdict) {
-  switch (verdict) {
-    case Verdict::kPass: return "pass";
-    case Verdict::kFail: return "fail";
-    case Verdict::kError: return "error";
-  }
-  return "error";
-}
-
 std::string_view GateWhenName(GateWhen when) {
   return when == GateWhen::kFinal ? "final" : "each step";
 }

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tandem/protocol/vocabulary.h"
+
 namespace tandem::verify {
 
 // When a gate runs: after every step that edited, or only when the task ends.
@@ -37,13 +39,12 @@ struct Gate {
   bool operator==(const Gate& other) const;
 };
 
-// kError: tandem could not get an answer from the gate (it could not start,
-// timed out, was cancelled, or a gate it runs after did not pass). kFail: the
-// command ran and said no (non-zero exit).
-enum class Verdict { kPass, kFail, kError };
+// A gate's verdict (shared vocabulary): kFail = the command ran and said no
+// (non-zero exit); kError = tandem could not get an answer from the gate (it
+// could not start, timed out, was cancelled, or a gate it runs after did not
+// pass). protocol::Name spells it "pass", "fail", "error".
+using protocol::Verdict;
 
-// "pass", "fail", "error" (the values used in events and the ledger).
-std::string_view VerdictName(Verdict verdict);
 // "each step", "final" (the spelling used in verify.md).
 std::string_view GateWhenName(GateWhen when);
 

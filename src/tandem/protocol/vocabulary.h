@@ -1,0 +1,92 @@
+// The shared vocabulary: every state, risk, verdict, decision, outcome and
+// exit code that more than one part of tandem speaks of, defined once.
+// plan.md, the ledger, the agent loop, the orchestrator and the events all use
+// these enums; each value has one spelling (Name), which is what events'
+// JSON, the ledger's columns and `tandem stats --json` show. Parse* reads a
+// spelling back (also the few older spellings a ledger written by an earlier
+// version holds) and fails with InvalidArgument naming the value.
+//
+// Thread-safety: constants and pure functions only.
+#pragma once
+
+#include <string_view>
+
+#include "tandem/base/status.h"
+
+namespace tandem::protocol {
+
+// A plan task's state; plan.md shows it as a checkbox (memory/plan_md.h).
+enum class TaskState { kPending, kRunning, kDone, kFailed, kSkipped, kWaiting };
+// Routing class: reversible work goes to the fast tier; irreversible work to
+// the slow tier and a person.
+enum class Risk { kReversible, kIrreversible };
+// How a run ended in the ledger (kRunning while it goes on).
+enum class RunOutcome { kRunning, kSucceeded, kFailed, kInterrupted, kCancelled };
+// How one task (or `tandem do`'s run) ended, as events and exit codes see it.
+enum class Outcome { kSucceeded, kFailed, kLimit, kInterrupted, kProviderError, kError };
+// How one attempt at a plan task ended (event task_finished); kInterrupted
+// tasks go back to pending and run again.
+enum class TaskEnd { kDone, kFailed, kSkipped, kWaiting, kInterrupted };
+// A recorded step of the verified loop.
+enum class StepState { kRunning, kDone, kRolledBack, kInterrupted };
+// A tool call: kRefused = blocked by policy.
+enum class ToolOutcome { kOk, kError, kRefused };
+// A gate: kFail = the command said no; kError = no answer (could not start,
+// timed out, cancelled, or a gate it runs after did not pass).
+enum class Verdict { kPass, kFail, kError };
+enum class ApprovalDecision { kApproved, kDenied };
+enum class DecidedBy { kPerson, kPolicy, kSlowTier };
+// What the planner decided for a failed task: rewrite it, split it, or hand
+// it to the slow tier.
+enum class EscalationAction { kRewrite, kSplit, kSlowTier };
+enum class NoticeLevel { kInfo, kWarn, kError };
+
+// Process exit codes, documented in docs/EVENTS.md ("Exit codes").
+enum ExitCode : int {
+  kExitSuccess = 0,
+  kExitTaskFailed = 1,     // the task ended without passing verification (or hit a limit)
+  kExitUsage = 2,          // bad command line or configuration
+  kExitProvider = 3,       // the model provider failed (auth, network, retries exhausted)
+  kExitInternal = 4,       // tandem itself failed (disk, git, ledger)
+  kExitBusy = 5,           // another tandem process is writing this repository; nothing ran
+  kExitInterrupted = 130,  // Ctrl-C
+};
+
+// "pending" "running" "done" "failed" "skipped" "waiting"
+std::string_view Name(TaskState v);
+// "reversible" "irreversible"
+std::string_view Name(Risk v);
+// "running" "succeeded" "failed" "interrupted" "cancelled"
+std::string_view Name(RunOutcome v);
+// "succeeded" "failed" "limit" "interrupted" "provider_error" "error"
+std::string_view Name(Outcome v);
+// "done" "failed" "skipped" "waiting" "interrupted"
+std::string_view Name(TaskEnd v);
+// "running" "done" "rolled_back" "interrupted"
+std::string_view Name(StepState v);
+// "ok" "error" "refused"
+std::string_view Name(ToolOutcome v);
+// "pass" "fail" "error"
+std::string_view Name(Verdict v);
+// "approved" "denied"
+std::string_view Name(ApprovalDecision v);
+// "person" "policy" "slow_tier"
+std::string_view Name(DecidedBy v);
+// "replan" "split" "escalate" (the spellings docs/EVENTS.md has always used)
+std::string_view Name(EscalationAction v);
+// "info" "warn" "error"
+std::string_view Name(NoticeLevel v);
+
+Result<TaskState> ParseTaskState(std::string_view s);  // also "waiting_approval"
+Result<Risk> ParseRisk(std::string_view s);
+Result<RunOutcome> ParseRunOutcome(std::string_view s);
+Result<StepState> ParseStepState(std::string_view s);
+Result<Verdict> ParseVerdict(std::string_view s);
+Result<ApprovalDecision> ParseApprovalDecision(std::string_view s);
+Result<DecidedBy> ParseDecidedBy(std::string_view s);
+Result<EscalationAction> ParseEscalationAction(std::string_view s);
+
+// The exit code of a task's or run's outcome.
+ExitCode ExitCodeFor(Outcome outcome);
+
+}  // namespace tandem::protocol
