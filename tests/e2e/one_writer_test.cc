@@ -7,13 +7,18 @@
 // The holder is kept alive without timing: its model stream stalls (a
 // scripted fault) until the test interrupts it, and every step waits for an
 // event in the holder's --json stream or for a process to exit.
+#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <cstdlib>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
 
 #include "tests/e2e/e2e_fixture.h"
 #include "tests/e2e/orchestrator_helpers.h"
@@ -198,6 +203,52 @@ TEST_F(OneWriterTest, AKilledHoldersLockIsTakenOver) {
   TandemRun next = RunTandem({"init"});
   EXPECT_EQ(next.exit_code, 0) << next.Describe();
   EXPECT_EQ(next.err.find("ended without releasing"), std::string::npos) << next.err;
+}
+
+// kill -9 of a holder while one of its threads forks a gate leaves the
+// child holding the flock until its exec closes the descriptor. The next
+// writer must wait that moment out, not refuse (the parallel run's crash
+// test met it as "resume exit 5"). Here the test plays that child: it holds
+// the lock under a dead holder's record and lets go once tandem has tried.
+TEST_F(OneWriterTest, ALockKeptByADeadHoldersChildForAMomentIsTakenOver) {
+  MakePassingRepo();
+  const std::string lock_path = root() + "/.git/tandem/writer.lock";
+  std::filesystem::create_directories(root() + "/.git/tandem");
+  pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ASSERT_GT(dead, 0);
+  ASSERT_EQ(::waitpid(dead, nullptr, 0), dead);
+  int held = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(held, 0);
+  ASSERT_EQ(::flock(held, LOCK_EX | LOCK_NB), 0);
+  const std::string record = "pid=" + std::to_string(dead) +
+                             "\nstart_ticks=1\nboot_id=x\nstarted_at_ms=1\ncommand=tandem run\nroot=" +
+                             root() + "\n";
+  ASSERT_EQ(::write(held, record.data(), record.size()), static_cast<ssize_t>(record.size()));
+  int watch = ::inotify_init1(IN_CLOEXEC);
+  ASSERT_GE(watch, 0);
+  ASSERT_GE(::inotify_add_watch(watch, lock_path.c_str(), IN_OPEN), 0);
+
+  TandemProcess writer = SpawnTandem({"init"});
+  // Two opens: its failed Acquire, then its read of the holder's record.
+  int opens = 0;
+  while (opens < 2) {
+    pollfd p{watch, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 20000), 1) << "tandem never tried the lock";
+    char buf[4096] __attribute__((aligned(alignof(inotify_event))));
+    ssize_t n = ::read(watch, buf, sizeof buf);
+    for (ssize_t at = 0; at < n;) {
+      const auto* e = reinterpret_cast<const inotify_event*>(buf + at);
+      if (e->mask & IN_OPEN) ++opens;
+      at += static_cast<ssize_t>(sizeof(inotify_event) + e->len);
+    }
+  }
+  ::close(held);  // the child's exec: the flock is gone
+  ::close(watch);
+  TandemRun run = WaitTandem(writer);
+
+  EXPECT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_EQ(run.err.find("another tandem process"), std::string::npos) << run.err;
 }
 
 }  // namespace

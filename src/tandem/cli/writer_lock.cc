@@ -87,21 +87,31 @@ Result<ledger::RepoLock, ExitCode> LockForWriting(const std::string& repo_root,
   // next writer refused (crash matrix point 48, "resume exit 5").
   platform::EnsureOrphanGuard();
   std::string command = fmt::format("tandem {}", subcommand);
-  auto lock = ledger::RepoLock::Acquire(
-      *path,
-      ledger::LockHolder{ledger::ProcessIdentity::Current(), command, WallClockMs(), repo_root});
-  if (!lock) {
-    if (lock.error().code() == StatusCode::kAlreadyExists) {
-      // A holder writes its record just after it takes the lock: give one
-      // that has only just started a moment to say who it is.
-      auto holder = ledger::RepoLock::ReadHolder(*path);
-      for (int i = 0; i < 50 && !holder; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        holder = ledger::RepoLock::ReadHolder(*path);
-      }
+  auto acquire = [&] {
+    return ledger::RepoLock::Acquire(
+        *path,
+        ledger::LockHolder{ledger::ProcessIdentity::Current(), command, WallClockMs(), repo_root});
+  };
+  auto lock = acquire();
+  if (!lock && lock.error().code() == StatusCode::kAlreadyExists) {
+    // A holder writes its record just after it takes the lock: give one
+    // that has only just started a moment to say who it is. Meanwhile the
+    // lock is tried again: with no live holder, the flock may be kept only
+    // by a killed holder's child between its fork and its exec (the
+    // close-on-exec descriptor goes at the exec).
+    auto holder = ledger::RepoLock::ReadHolder(*path);
+    for (int i = 0; i < 50 && !holder; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      lock = acquire();
+      if (lock || lock.error().code() != StatusCode::kAlreadyExists) break;
+      holder = ledger::RepoLock::ReadHolder(*path);
+    }
+    if (!lock && lock.error().code() == StatusCode::kAlreadyExists) {
       PrintBusy(repo_root, subcommand, holder);
       return kExitBusy;
     }
+  }
+  if (!lock) {
     fmt::print(stderr, "tandem: {}\n", lock.error().message());
     return kExitInternal;
   }

@@ -10,7 +10,9 @@
 // crashed holder's lock over without any staleness guess. The flock belongs
 // to the open file, not to the process: a second Acquire of a repository this
 // process already holds fails like any other contender's, and the descriptor
-// is close-on-exec, so no child keeps the lock alive.
+// is close-on-exec, so no child keeps the lock alive past its exec (between
+// fork and exec it does: cli/writer_lock.cc retries a lock with no live
+// holder for that moment).
 //
 // The holder writes who it is into the file (process identity, command,
 // start time, working tree) so a contender can name it. That record is
