@@ -56,7 +56,17 @@ using nlohmann::json;
 constexpr int kTasks = 5;       // T1..T5, then T6, which the planner splits
 constexpr int kBrokenTask = 3;  // its first step is rolled back
 // Every run's config: one retry per step, so T6 fails and is re-planned.
-const char kLimits[] = "\n[limits]\nstep_retries = 1\n";
+// TANDEM_CRASH_PARALLEL=N runs the plan with limits.parallel_tasks = N:
+// each task in a worktree, merged into the checkout (its tasks form a
+// chain, so one runs at a time, but every kill lands in the parallel path).
+const std::string kLimits = [] {
+  std::string limits = "\n[limits]\nstep_retries = 1\n";
+  const char* parallel = std::getenv("TANDEM_CRASH_PARALLEL");
+  if (parallel != nullptr && std::atoi(parallel) > 1) {
+    limits += "parallel_tasks = " + std::to_string(std::atoi(parallel)) + "\n";
+  }
+  return limits;
+}();
 const char kLedgerTasks[] =
     "T1:done T2:done T3:done T4:done T5:done T6:skipped T6a:done T6b:done";
 
