@@ -91,6 +91,9 @@ Status CheckOut(const fs::path& root, const git_oid& oid, bool remove_untracked)
   git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
   opts.checkout_strategy = GIT_CHECKOUT_FORCE;
   if (remove_untracked) opts.checkout_strategy |= GIT_CHECKOUT_REMOVE_UNTRACKED;
+  // A checkpoint holds the working tree's bytes unfiltered (workspace.h):
+  // they go back out as they are, no CRLF conversion or ident expansion.
+  opts.disable_filters = 1;
   TANDEM_GIT_CALL(git_checkout_tree(wt.get(), reinterpret_cast<git_object*>(tree), &opts),
                   "checking out into " + root.string());
   TANDEM_GIT_CALL(git_repository_set_head_detached(wt.get(), &oid),

@@ -16,6 +16,8 @@
 // check out a branch, and the user's branches, HEAD and index stay untouched.
 // Checkpoints taken in it with Workspace::Open(root()) go to the shared
 // object database and refs/tandem/runs/..., visible from every worktree.
+// Its files hold the checkpoint's bytes exactly (no CRLF, ident or other
+// .gitattributes filter), as a restore writes them.
 //
 // Cost: creation checks out every tracked file (libgit2) and writes an index
 // with the files' stat data, so a Workspace opened on it starts without

@@ -82,6 +82,25 @@ TEST_F(WorktreeTest, CreateChecksOutTheCheckpointUnderTheGitDirectory) {
   EXPECT_EQ(repo_.Git("rev-parse " + Worktree::RefFor("task-1")).substr(0, 40), first_.hex);
 }
 
+// A worktree holds a checkpoint's bytes exactly, as a restore does: no
+// CRLF conversion or ident expansion on the way out (a checkpoint stores
+// the working tree's bytes unfiltered, so converting them again would make
+// an agent's untouched files differ and merge back as its changes).
+TEST_F(WorktreeTest, CreateWritesTheCheckpointsBytesUnfiltered) {
+  repo_.Git("config core.autocrlf true");
+  repo_.Write(".gitattributes", "*.c ident\n*.txt text eol=crlf\n");
+  repo_.Write("src/id.c", "/* $Id$ */\n");
+  repo_.Write("src/lf.txt", "one\ntwo\n");
+  auto ws = Workspace::Open(repo_.root());
+  ASSERT_TRUE(ws.has_value());
+  auto checkpoint = (*ws)->StartRun("bytes");
+  ASSERT_TRUE(checkpoint.has_value()) << checkpoint.error().ToString();
+  Worktree wt = MustCreate("task-1", *checkpoint);
+  EXPECT_EQ(ReadFile(wt.root() / "src/id.c"), "/* $Id$ */\n");
+  EXPECT_EQ(ReadFile(wt.root() / "src/lf.txt"), "one\ntwo\n");
+  EXPECT_EQ(ReadFile(wt.root() / "README.md"), "hello\n");
+}
+
 TEST_F(WorktreeTest, CreateLeavesTheUsersBranchesHeadAndIndexAlone) {
   repo_.Write("staged.txt", "staged\n");
   repo_.Git("add staged.txt");
