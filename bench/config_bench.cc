@@ -21,7 +21,7 @@ struct Files {
         (std::filesystem::temp_directory_path() / "tandem-cfgbench-XXXXXX").string();
     root = mkdtemp(pattern.data());
     Write(root + "/home/.config/tandem/config.toml",
-          "[providers.cerebras]\nmax_concurrent = 32\n[limits]\nmax_cost_usd = 2.0\n");
+          "[providers.cerebras]\nmax_concurrent_requests = 32\n[limits]\nmax_cost_usd = 2.0\n");
     Write(root + "/repo/.tandem/config.toml",
           "[models.fast]\nprovider = \"cerebras\"\nid = \"gpt-oss-120b\"\nprice_input = 0.35\n"
           "price_output = 0.75\n[roles]\nplanner = \"claude-opus\"\nexecutor = \"fast\"\n"

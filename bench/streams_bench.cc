@@ -69,7 +69,7 @@ int Run(WireFormat wire, int streams, int tps, int tokens) {
   s.name = "bench";
   s.wire = wire;
   s.base_url = (*server)->base_url();
-  s.max_concurrent = streams;
+  s.limits.max_concurrent_requests = streams;
   auto client = tandem::providers::MakeModelClient(s, {}, transport);
 
   tandem::protocol::ModelRequest rq;

@@ -52,10 +52,12 @@ Status SetField(Fault& fault, std::string_view key, int value, std::string_view 
     fault.retry_after_s = value;
   } else if (key == "retry_after_ms") {
     fault.retry_after_ms = value;
+  } else if (key == "retry_after_date_s") {
+    fault.retry_after_date_s = value;
   } else {
     return InvalidArgument(std::string(where) + ": unknown fault field '" + std::string(key) +
                            "' (expected times, after_tokens, stall_ms, retry_after_s, "
-                           "retry_after_ms)");
+                           "retry_after_ms, retry_after_date_s)");
   }
   return Status::Ok();
 }

@@ -47,6 +47,9 @@ struct Fault {
   int stall_ms = 0;
   std::optional<int> retry_after_s;   // -> `retry-after` header (http_429)
   std::optional<int> retry_after_ms;  // -> `retry-after-ms` header (http_429)
+  // -> `retry-after: <HTTP date this many seconds after the response>`
+  // (http_429); the date has whole seconds, so the wait is within (N-1, N].
+  std::optional<int> retry_after_date_s;
 };
 
 // Parses a script entry {"kind": "...", "times": 1, ...}. Errors name the

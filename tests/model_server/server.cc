@@ -49,6 +49,37 @@ void SendJson(httplib::Response& response, int status, const json& body) {
   response.set_content(Dump(body), "application/json");
 }
 
+// Counts a generation request as in flight from its arrival until Release()
+// (or destruction), which comes before the last byte of its response is
+// written: a client that has its whole response can never see the server
+// still count it.
+class InFlight {
+ public:
+  explicit InFlight(std::atomic<int>& count) : count_(&count), at_start_(++count) {}
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+  ~InFlight() { Release(); }
+  int at_start() const { return at_start_; }
+  void Release() {
+    if (count_ != nullptr) count_->fetch_sub(1);
+    count_ = nullptr;
+  }
+
+ private:
+  std::atomic<int>* count_;
+  int at_start_;
+};
+
+// "Wed, 21 Oct 2015 07:28:00 GMT", `seconds` from now.
+std::string HttpDateIn(int seconds) {
+  std::time_t t = std::time(nullptr) + seconds;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
 std::string FaultMessage(FaultKind kind) {
   switch (kind) {
     case FaultKind::kHttp429:
@@ -131,7 +162,8 @@ void ModelServer::Stop() {
 }
 
 void ModelServer::Record(long long seq, const httplib::Request& request, const json& body,
-                         std::optional<size_t> turn, std::optional<FaultKind> fault, int status) {
+                         std::optional<size_t> turn, std::optional<FaultKind> fault, int status,
+                         std::optional<int> in_flight) {
   if (!recorder_) return;
   json headers = json::object();
   for (const auto& [name, value] : LowercaseHeaders(request)) headers[name] = value;
@@ -143,6 +175,7 @@ void ModelServer::Record(long long seq, const httplib::Request& request, const j
                  {"turn", turn ? json(*turn) : json(nullptr)},
                  {"fault", fault ? json(std::string(FaultKindName(*fault))) : json(nullptr)},
                  {"status", status}};
+  if (in_flight) record["in_flight"] = *in_flight;
   Status written = recorder_->Write(record);
   if (!written.ok()) std::fprintf(stderr, "tandem-model-server: %s\n", written.ToString().c_str());
 }
@@ -201,12 +234,15 @@ void ModelServer::HandleGenerate(const WireFormat& wire, const httplib::Request&
                                  httplib::Response& response) {
   const auto start = StopSignal::Clock::now();
   const long long seq = next_seq_++;
+  // Released when this handler returns (the response is written after), or
+  // by the stream just before its last byte.
+  auto in_flight = std::make_shared<InFlight>(in_flight_);
   json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   const bool body_is_json = !body.is_discarded();
   const json recorded_body = body_is_json ? body : json(request.body);
   std::optional<size_t> turn;
   auto fail = [&](const WireError& error, std::optional<FaultKind> fault = std::nullopt) {
-    Record(seq, request, recorded_body, turn, fault, error.status);
+    Record(seq, request, recorded_body, turn, fault, error.status, in_flight->at_start());
     SendJson(response, error.status, error.body);
   };
   try {
@@ -232,6 +268,9 @@ void ModelServer::HandleGenerate(const WireFormat& wire, const httplib::Request&
       }
       if (faults.http->retry_after_ms) {
         response.set_header("retry-after-ms", std::to_string(*faults.http->retry_after_ms));
+      }
+      if (faults.http->retry_after_date_s) {
+        response.set_header("retry-after", HttpDateIn(*faults.http->retry_after_date_s));
       }
       return fail(error, faults.http->kind);
     }
@@ -259,7 +298,7 @@ void ModelServer::HandleGenerate(const WireFormat& wire, const httplib::Request&
     ResponseMeta meta = wire.Meta(body, wire.ResponseIdPrefix() + "scripted" + std::to_string(seq));
     meta.created = static_cast<long long>(std::time(nullptr));
 
-    Record(seq, request, recorded_body, turn, faults.RecordedKind(), 200);
+    Record(seq, request, recorded_body, turn, faults.RecordedKind(), 200, in_flight->at_start());
     response.status = 200;
     response.set_header("x-request-id", "req_scripted" + std::to_string(seq));
     response.set_header("request-id", "req_scripted" + std::to_string(seq));
@@ -268,10 +307,11 @@ void ModelServer::HandleGenerate(const WireFormat& wire, const httplib::Request&
       plan->encoder = wire.NewEncoder(meta);
       response.set_header("cache-control", "no-cache");
       response.set_chunked_content_provider(
-          "text/event-stream", [this, plan](size_t, httplib::DataSink& sink) {
+          "text/event-stream", [this, plan, in_flight](size_t, httplib::DataSink& sink) {
             StreamEnd end = WriteStream(*plan, stop_, [&sink](const std::string& data) {
               return data.empty() || sink.write(data.data(), data.size());
             });
+            in_flight->Release();  // before the end of the body reaches the client
             if (end == StreamEnd::kAbort) return false;  // httplib drops the connection
             sink.done();
             return true;

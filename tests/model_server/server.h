@@ -56,7 +56,8 @@ class ModelServer {
   ActiveFaults TakeFaults(size_t turn_index);
   Reply MakeReply(const WireFormat& wire, size_t turn_index, long long seq, bool bad_json) const;
   void Record(long long seq, const httplib::Request& request, const nlohmann::json& body,
-              std::optional<size_t> turn, std::optional<FaultKind> fault, int status);
+              std::optional<size_t> turn, std::optional<FaultKind> fault, int status,
+              std::optional<int> in_flight = std::nullopt);
 
   ServerOptions options_;
   std::unique_ptr<httplib::Server> server_;
@@ -68,6 +69,8 @@ class ModelServer {
   PrefixCache prefix_cache_;
   StopSignal stop_;
   std::atomic<long long> next_seq_{1};
+  // Generation requests being answered now (see the record's in_flight).
+  std::atomic<int> in_flight_{0};
   int listen_socket_ = -1;  // set while binding
 };
 

@@ -95,8 +95,11 @@ Result<ModelHandle> OpenModel(Runtime& runtime, config::Role role, const std::st
   } else {
     handle.resolved = TRY(config::ResolveRole(runtime.loaded.config, runtime.env, role));
   }
-  handle.client = providers::MakeModelClient(handle.resolved.provider, handle.resolved.options,
-                                             runtime.transport);
+  const providers::ProviderSettings& provider = handle.resolved.provider;
+  std::shared_ptr<providers::RateLimiter> limiter =
+      TRY(runtime.rate_limiters.For(provider.name, provider.limits));
+  handle.client = providers::MakeModelClient(provider, handle.resolved.options, runtime.transport,
+                                             std::move(limiter));
   return handle;
 }
 

@@ -17,6 +17,7 @@
 #include "tandem/net/http_transport.h"
 #include "tandem/platform/job_budget.h"
 #include "tandem/providers/model_client.h"
+#include "tandem/providers/rate_limiter.h"
 
 namespace tandem::cli {
 
@@ -29,6 +30,10 @@ struct Runtime {
   // The process's one job budget (limits.jobs tokens): every agent's gates
   // and commands draw from it (agent::TaskEnv::job_budget).
   std::unique_ptr<platform::JobBudget> jobs;
+  // One RateLimiter per provider name, held by every model client OpenModel
+  // builds: all agents of the process share each provider's limits and its
+  // 429 pauses.
+  providers::RateLimiters rate_limiters;
 };
 
 struct RuntimeOptions {
@@ -56,7 +61,8 @@ struct ModelHandle {
   std::unique_ptr<providers::ModelClient> client;
 };
 
-// Resolves `model_name` if given, else `role`, and builds its client.
+// Resolves `model_name` if given, else `role`, and builds its client, within
+// the provider's shared limiter (runtime.rate_limiters).
 Result<ModelHandle> OpenModel(Runtime& runtime, config::Role role, const std::string& model_name);
 
 

@@ -114,7 +114,7 @@ TEST(ConfigLayering, ProviderTablesMergeKeyByKeyAcrossLayers) {
   TempTree tree;
   TempTree::Write(tree.user_file(),
                   "[providers.local]\nbase_url = \"http://127.0.0.1:9000/v1\"\n"
-                  "headers = { X-A = \"1\", X-B = \"2\" }\nmax_concurrent = 4\n");
+                  "headers = { X-A = \"1\", X-B = \"2\" }\nmax_concurrent_requests = 4\n");
   std::string extra = tree.root() + "/extra.toml";
   TempTree::Write(extra,
                   "[providers.local.headers]\nX-B = \"3\"\n"
@@ -124,7 +124,7 @@ TEST(ConfigLayering, ProviderTablesMergeKeyByKeyAcrossLayers) {
   const auto& local = loaded->config.providers.at("local");
   EXPECT_EQ(local.settings.name, "local");
   EXPECT_EQ(local.settings.base_url, "http://127.0.0.1:9000/v1");
-  EXPECT_EQ(local.settings.max_concurrent, 4);
+  EXPECT_EQ(local.settings.limits.max_concurrent_requests, 4);
   EXPECT_EQ(local.settings.headers.at("X-A"), "1");
   EXPECT_EQ(local.settings.headers.at("X-B"), "3");
   EXPECT_TRUE(local.api_key_env.empty());
@@ -207,10 +207,40 @@ TEST(ConfigValidation, OutOfRangeValues) {
 
 TEST(ConfigValidation, FloatWhereIntegerExpected) {
   TempTree tree;
-  TempTree::Write(tree.repo_file(), "providers.groq.max_concurrent = 2.5\n");
-  EXPECT_EQ(LoadError(tree.Inputs()), tree.repo_file() +
-                                          ":1: providers.groq.max_concurrent: expected an integer "
-                                          "between 1 and 4096, found float 2.5");
+  TempTree::Write(tree.repo_file(), "providers.groq.max_concurrent_requests = 2.5\n");
+  EXPECT_EQ(LoadError(tree.Inputs()),
+            tree.repo_file() +
+                ":1: providers.groq.max_concurrent_requests: expected an integer "
+                "between 0 and 4096, found float 2.5");
+}
+
+TEST(ConfigValidation, RateLimitsLoadIntoTheProvidersLimits) {
+  TempTree tree;
+  TempTree::Write(tree.user_file(),
+                  "[providers.groq]\nmax_concurrent_requests = 4\nrequests_per_minute = 30\n"
+                  "tokens_per_minute = 60000\nmax_rate_limit_wait_ms = 120000\n");
+  Result<LoadedConfig> loaded = LoadConfig(tree.Inputs());
+  ASSERT_TRUE(loaded) << loaded.error().ToString();
+  const providers::ProviderSettings& groq = loaded->config.providers.at("groq").settings;
+  EXPECT_EQ(groq.limits, (providers::RateLimits{4, 30, 60000}));
+  EXPECT_EQ(groq.max_rate_limit_wait_ms, 120000);
+  EXPECT_EQ(loaded->config.providers.at("cerebras").settings.limits,
+            (providers::RateLimits{16, 0, 0}));  // the default: 16 in flight, no rates
+}
+
+TEST(ConfigValidation, BadRateLimitsNameTheKeyAndTheRange) {
+  TempTree tree;
+  TempTree::Write(tree.repo_file(),
+                  "providers.groq.requests_per_minute = -1\nproviders.groq.max_concurrent = 4\n");
+  std::string error = LoadError(tree.Inputs());
+  EXPECT_NE(error.find(":1: providers.groq.requests_per_minute: expected an integer >= 0, found "
+                       "integer -1"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find(":2: providers.groq.max_concurrent: unknown key (did you mean "
+                       "providers.groq.max_concurrent_requests?)"),
+            std::string::npos)
+      << error;
 }
 
 TEST(ConfigValidation, BadWireValue) {

@@ -44,7 +44,7 @@ std::string Flatten(const DoctorReport& r) {
 TEST(Resolve, RoleResolvesToProviderSettingsWithTheKey) {
   TempTree tree;
   TempTree::Write(tree.user_file(),
-                  "[providers.cerebras]\nmax_concurrent = 64\nheaders = { X-Team = \"core\" }\n"
+                  "[providers.cerebras]\nmax_concurrent_requests = 64\nheaders = { X-Team = \"core\" }\n"
                   "[models.fast]\nprovider = \"cerebras\"\nid = \"gpt-oss-120b\"\n"
                   "price_input = 0.35\n[roles]\nexecutor = \"fast\"\n");
   Env env{{"CEREBRAS_API_KEY", kSecret}};
@@ -58,7 +58,7 @@ TEST(Resolve, RoleResolvesToProviderSettingsWithTheKey) {
   EXPECT_EQ(r->provider.base_url, "https://api.cerebras.ai/v1");
   EXPECT_EQ(r->provider.wire, providers::WireFormat::kOpenAI);
   EXPECT_EQ(r->provider.api_key, kSecret);
-  EXPECT_EQ(r->provider.max_concurrent, 64);
+  EXPECT_EQ(r->provider.limits.max_concurrent_requests, 64);
   EXPECT_EQ(r->provider.headers.at("X-Team"), "core");
   EXPECT_FALSE(r->options.fast_mode);
   // Resolving registered the key: it can no longer reach any text.

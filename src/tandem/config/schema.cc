@@ -41,6 +41,12 @@ Setter ProviderField() {
   };
 }
 template <auto Member>
+Setter ProviderLimit() {
+  return [](Config& c, const std::vector<std::string>& n, const Value& v) {
+    Assign(c.providers[n[0]].settings.limits.*Member, v);
+  };
+}
+template <auto Member>
 Setter ModelField() {
   return [](Config& c, const std::vector<std::string>& n, const Value& v) {
     Assign(c.models[n[0]].*Member, v);
@@ -104,9 +110,16 @@ const std::vector<KeySpec>& Table() {
       Int("providers.*.connect_timeout_ms", 1, kDay, ProviderField<&P::connect_timeout_ms>()),
       Int("providers.*.idle_timeout_ms", 1, kDay, ProviderField<&P::idle_timeout_ms>()),
       Int("providers.*.request_timeout_ms", 1, kDay, ProviderField<&P::request_timeout_ms>()),
-      Int("providers.*.max_concurrent", 1, 4096, ProviderField<&P::max_concurrent>()),
+      Int("providers.*.max_concurrent_requests", 0, 4096,
+          ProviderLimit<&providers::RateLimits::max_concurrent_requests>()),
+      Int("providers.*.requests_per_minute", 0, 1e9,
+          ProviderLimit<&providers::RateLimits::requests_per_minute>()),
+      Int("providers.*.tokens_per_minute", 0, kBig,
+          ProviderLimit<&providers::RateLimits::tokens_per_minute>()),
       Int("providers.*.max_retries", 0, 100, ProviderField<&P::max_retries>()),
       Int("providers.*.max_retry_after_ms", 0, kDay, ProviderField<&P::max_retry_after_ms>()),
+      Int("providers.*.max_rate_limit_wait_ms", 0, kDay,
+          ProviderField<&P::max_rate_limit_wait_ms>()),
       Bool("providers.*.send_max_tokens", ProviderField<&P::send_max_tokens>()),
       // [models.NAME]
       Text("models.*.provider", Kind::kString, ModelField<&M::provider>()),
@@ -380,6 +393,11 @@ std::optional<std::string> Closest(std::string_view word,
       best_distance = d;
       best = c;
     }
+  }
+  if (best) return best;
+  // A shortened name, e.g. max_concurrent for max_concurrent_requests.
+  for (const std::string& c : candidates) {
+    if (c.size() > word.size() && c.starts_with(word) && c[word.size()] == '_') return c;
   }
   return best;
 }

@@ -100,7 +100,7 @@ std::string JoinPath(const std::vector<std::string>& path);
 std::vector<std::string> SplitPath(std::string_view key);
 
 // The candidate closest to `word` by edit distance, when close enough to be
-// a plausible typo.
+// a plausible typo; else one that `word` shortens (`word` + "_...").
 std::optional<std::string> Closest(std::string_view word,
                                    const std::vector<std::string>& candidates);
 

@@ -131,7 +131,7 @@ TEST(RepoTrust, ARepositoryMayUseProvidersAndModelsFromTheUsersOwnFile) {
                   "[providers.local]\nbase_url = \"http://127.0.0.1:9/v1\"\n"
                   "[models.mine]\nprovider = \"local\"\n");
   TempTree::Write(tree.repo_file(),
-                  "[roles]\nexecutor = \"mine\"\n[providers.local]\nmax_concurrent = 2\n");
+                  "[roles]\nexecutor = \"mine\"\n[providers.local]\nmax_concurrent_requests = 2\n");
   Result<LoadedConfig> loaded = LoadConfig(tree.Inputs());
   ASSERT_TRUE(loaded) << loaded.error().ToString();
   EXPECT_EQ(loaded->config.roles.executor, "mine");

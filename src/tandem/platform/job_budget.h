@@ -12,6 +12,11 @@
 // Fairness: waiters are woken together and race for a freed token; there is
 // no FIFO order (make's jobserver has none either).
 //
+// One per process: the composition root owns it (cli::Runtime::jobs, sized
+// by limits.jobs) and hands it down, never as a global: agent::TaskEnv::
+// job_budget -> tools::ToolOptions::jobs (run_command) and
+// verify::GateRunOptions::jobs (every gate).
+//
 // Thread-safety: every method may be called from any thread. The budget must
 // outlive its tokens.
 #pragma once

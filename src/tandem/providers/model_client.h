@@ -8,12 +8,14 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 
 #include "tandem/base/status.h"
 #include "tandem/protocol/model.h"
+#include "tandem/providers/rate_limiter.h"
 
 namespace tandem::net {
 class HttpTransport;
@@ -33,9 +35,11 @@ struct ProviderSettings {
   int connect_timeout_ms = 5000;
   int idle_timeout_ms = 60000;      // no byte received for this long -> kTimeout
   int request_timeout_ms = 600000;  // whole request
-  int max_concurrent = 16;          // requests in flight to this provider
-  int max_retries = 2;
+  // Shared by every client of this provider in the process (RateLimiter).
+  RateLimits limits = {.max_concurrent_requests = 16};
+  int max_retries = 2;              // retries after errors; rate limits (429) are not counted
   int max_retry_after_ms = 60000;   // server-directed delays above this are not honored
+  int64_t max_rate_limit_wait_ms = 600000;  // 429 delays one request may wait out, summed
   bool send_max_tokens = false;     // OpenAI wire: send max_tokens, not max_completion_tokens
 };
 
@@ -59,7 +63,9 @@ class StreamObserver {
 class PendingReply {
  public:
   virtual ~PendingReply() = default;
-  // Blocks until the reply is complete or has failed for good.
+  // Blocks until the reply is complete or has failed for good. An attempt
+  // that the provider's rate limit holds back (RateLimiter) starts from
+  // here, so callers Wait() on every reply they Start().
   virtual Result<protocol::ModelResponse, protocol::ModelError> Wait() = 0;
   // Asks the request to stop; Wait() then returns kCancelled. Any thread.
   virtual void Cancel() = 0;
@@ -81,9 +87,12 @@ class ModelClient {
 };
 
 // Builds the client for `settings.wire`, talking through `transport` (shared
-// by all clients so that one I/O thread serves every stream). Registers the
-// API key with the Redactor.
+// by all clients so that one I/O thread serves every stream) within
+// `limiter`, the provider's one RateLimiter for the whole process
+// (RateLimiters::For; null: a limiter of settings.limits for this client
+// alone). Registers the API key with the Redactor.
 std::unique_ptr<ModelClient> MakeModelClient(const ProviderSettings& settings, const ModelOptions& options,
-                                             std::shared_ptr<net::HttpTransport> transport);
+                                             std::shared_ptr<net::HttpTransport> transport,
+                                             std::shared_ptr<RateLimiter> limiter = nullptr);
 
 }  // namespace tandem::providers

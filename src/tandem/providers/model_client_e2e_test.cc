@@ -1,5 +1,6 @@
 // End-to-end: the real clients over real HTTP against the scripted model
 // server (tests/model_server), one server subprocess per test.
+#include <atomic>
 #include <future>
 #include <mutex>
 #include <set>
@@ -43,6 +44,7 @@ class Recorder : public StreamObserver {
     calls_.clear();
     usage_reports_ = 0;
     retries_.push_back({error.kind, delay_ms});
+    if (retries_.size() == 1) first_retry_.set_value();
   }
   std::string text() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -61,6 +63,7 @@ class Recorder : public StreamObserver {
     return retries_;
   }
   std::future<void> FirstEvent() { return first_event_.get_future(); }
+  std::future<void> FirstRetry() { return first_retry_.get_future(); }
 
  private:
   std::mutex mu_;
@@ -70,6 +73,7 @@ class Recorder : public StreamObserver {
   std::vector<std::pair<ModelErrorKind, int>> retries_;
   bool first_event_sent_ = false;
   std::promise<void> first_event_;
+  std::promise<void> first_retry_;
 };
 
 json Turn(const std::string& text, json tool_calls = json::array(), json faults = json::array()) {
@@ -258,6 +262,132 @@ TEST_P(BothWires, ServerErrorsAreRetriedWithBackoffUntilMaxRetries) {
   EXPECT_EQ(server_->Requests().size(), 2u);
 }
 
+TEST_P(BothWires, AStormOf429sIsWaitedOutWithoutSpendingTheRetryBudget) {
+  StartServer(json::array({Turn(kText)}), 2000, {"--fault", "http_429:times=6,retry_after_ms=20"});
+  ProviderSettings s = Settings(GetParam());
+  s.max_retries = 0;  // no retry after an error; rate limits are not errors
+  Recorder rec;
+  auto result = Client(s)->Complete(Request(), &rec);
+  ASSERT_TRUE(result) << result.error().message;
+  EXPECT_EQ(result->text, kText);
+  EXPECT_EQ(result->retries, 6);
+  ASSERT_EQ(rec.retries().size(), 6u);
+  for (const auto& [kind, delay_ms] : rec.retries()) {
+    EXPECT_EQ(kind, ModelErrorKind::kRateLimited);
+    EXPECT_EQ(delay_ms, 20);
+  }
+  std::vector<json> requests = server_->Requests();
+  ASSERT_EQ(requests.size(), 7u);
+  for (size_t i = 0; i < 6; ++i) EXPECT_EQ(requests[i]["status"], 429) << i;
+  EXPECT_EQ(requests[6]["status"], 200);
+}
+
+TEST_P(BothWires, RetryAfterAsAnHttpDateIsHonored) {
+  StartServer(
+      json::array({Turn(kText, {}, json::array({{{"kind", "http_429"}, {"retry_after_date_s", 1}}}))}));
+  Recorder rec;
+  auto result = Client(Settings(GetParam()))->Complete(Request(), &rec);
+  ASSERT_TRUE(result) << result.error().message;
+  ASSERT_EQ(rec.retries().size(), 1u);
+  // A date has whole seconds: at most 1 s away, or already past (then the
+  // backoff of a first rate limit, 375..500 ms).
+  EXPECT_GT(rec.retries()[0].second, 0);
+  EXPECT_LE(rec.retries()[0].second, 1000);
+  EXPECT_EQ(server_->Requests().at(0)["status"], 429);
+}
+
+TEST_P(BothWires, RateLimitsPastTheWaitCapFailTheRequest) {
+  StartServer(json::array({Turn(kText)}), 2000, {"--fault", "http_429:retry_after_ms=100"});
+  ProviderSettings s = Settings(GetParam());
+  s.max_rate_limit_wait_ms = 250;  // 100 + 100 fit; a third 100 does not
+  auto result = Client(s)->Complete(Request());
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, ModelErrorKind::kRateLimited);
+  EXPECT_EQ(result.error().http_status, 429);
+  EXPECT_EQ(result.error().retries, 2);
+  EXPECT_EQ(server_->Requests().size(), 3u);
+}
+
+// Two agents' clients of one provider, one limiter: with
+// max_concurrent_requests = 1 the server never has two of their requests
+// at once (it records how many it was answering when each arrived).
+TEST_P(BothWires, ClientsSharingTheProvidersLimiterNeverOverlapAtTheServer) {
+  StartServer(json::array({Turn(kText)}));
+  ProviderSettings s = Settings(GetParam());
+  s.limits = RateLimits{.max_concurrent_requests = 1};
+  RateLimiters limiters;
+  auto limiter = limiters.For(s.name, s.limits);
+  ASSERT_TRUE(limiter) << limiter.error().ToString();
+  auto agent = [&] {
+    auto client = MakeModelClient(s, {}, transport_, *limiter);
+    for (int i = 0; i < 3; ++i) {
+      auto reply = client->Complete(Request());
+      if (!reply) return reply.error().message;
+    }
+    return std::string();
+  };
+  auto first = std::async(std::launch::async, agent);
+  auto second = std::async(std::launch::async, agent);
+  EXPECT_EQ(first.get(), "");
+  EXPECT_EQ(second.get(), "");
+  std::vector<json> requests = server_->Requests();
+  ASSERT_EQ(requests.size(), 6u);
+  for (const json& rq : requests) EXPECT_EQ(rq["in_flight"], 1) << rq["seq"];
+  EXPECT_EQ((*limiter)->in_flight(), 0);
+}
+
+// A 429 to one agent pauses the provider for every agent: until its
+// Retry-After has passed (on the limiter's clock, which the test moves),
+// neither the retry nor another client's new request starts.
+TEST_P(BothWires, A429PausesEveryClientOfTheProviderUntilItsRetryAfterHasPassed) {
+  StartServer(
+      json::array({Turn(kText, {}, json::array({{{"kind", "http_429"}, {"retry_after_ms", 30000}}}))}));
+  std::atomic<int64_t> now_ms{1000};
+  auto limiter = std::make_shared<RateLimiter>(RateLimits{}, [&] { return now_ms.load(); });
+  ProviderSettings s = Settings(GetParam());
+  auto first = MakeModelClient(s, {}, transport_, limiter);
+  auto second = MakeModelClient(s, {}, transport_, limiter);
+  Recorder rec;
+  std::future<void> retried = rec.FirstRetry();
+  std::unique_ptr<PendingReply> a = first->Start(Request(), &rec);
+  retried.wait();  // the 429 arrived
+  RateLimiter::Attempt probe = limiter->TryAcquire(0);
+  EXPECT_FALSE(probe.permit);
+  EXPECT_EQ(probe.retry_at_ms, 31000);  // paused for the Retry-After, on the shared limiter
+  probe.permit.reset();
+  std::unique_ptr<PendingReply> b = second->Start(Request(), nullptr);
+  EXPECT_EQ(limiter->in_flight(), 0);  // neither the retry nor b started
+  auto a_done = std::async(std::launch::async, [&] { return a->Wait(); });
+  auto b_done = std::async(std::launch::async, [&] { return b->Wait(); });
+  EXPECT_EQ(server_->Requests().size(), 1u);
+  now_ms += 30000;
+  limiter->Wake();
+  auto a_result = a_done.get();
+  auto b_result = b_done.get();
+  ASSERT_TRUE(a_result) << a_result.error().message;
+  ASSERT_TRUE(b_result) << b_result.error().message;
+  EXPECT_EQ(a_result->retries, 1);
+  EXPECT_EQ(b_result->retries, 0);
+  std::vector<json> requests = server_->Requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[0]["status"], 429);
+}
+
+TEST_P(BothWires, CancelEndsAWaitForThePausedProvider) {
+  StartServer(json::array({Turn(kText)}));
+  std::atomic<int64_t> now_ms{1000};
+  auto limiter = std::make_shared<RateLimiter>(RateLimits{}, [&] { return now_ms.load(); });
+  limiter->PauseFor(60000);  // another agent's 429; the clock never moves
+  auto client = MakeModelClient(Settings(GetParam()), {}, transport_, limiter);
+  std::unique_ptr<PendingReply> reply = client->Start(Request(), nullptr);
+  auto done = std::async(std::launch::async, [&] { return reply->Wait(); });
+  reply->Cancel();
+  auto result = done.get();
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().kind, ModelErrorKind::kCancelled);
+  EXPECT_TRUE(server_->Requests().empty());
+}
+
 TEST_P(BothWires, BadRequestAndAuthErrorsAreNotRetried) {
   json bad = Turn(kText, {}, json::array({{{"kind", "http_400"}}}));
   bad["when"] = {{"last_message_contains", "four hundred"}};
@@ -385,7 +515,7 @@ TEST_P(BothWires, ManyConcurrentRepliesShareOneTransport) {
   }
   StartServer(turns);
   ProviderSettings s = Settings(GetParam());
-  s.max_concurrent = 3;
+  s.limits.max_concurrent_requests = 3;
   auto client = Client(s);
   std::vector<std::unique_ptr<PendingReply>> replies;
   for (int i = 0; i < 8; ++i) replies.push_back(client->Start(Request("question " + std::to_string(i) + "!"), nullptr));

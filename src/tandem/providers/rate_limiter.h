@@ -20,6 +20,10 @@
 // There is no FIFO among waiters: whoever re-checks first after capacity
 // frees up goes.
 //
+// One per provider per process: cli::Runtime::rate_limiters (a RateLimiters)
+// owns them and every ModelClient OpenModel builds holds its provider's
+// (StreamingClient takes a permit per attempt and pauses it on a 429).
+//
 // Time comes from an injected clock (milliseconds, monotonic), so tests are
 // deterministic: TryAcquire() answers "now, or not before time T" without
 // waiting, and a test moves its clock then calls Wake().

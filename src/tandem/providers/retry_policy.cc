@@ -45,10 +45,16 @@ std::optional<std::chrono::system_clock::time_point> ParseHttpDate(const std::st
 
 }  // namespace
 
-RetryPolicy::RetryPolicy(int max_retries, int max_retry_after_ms, RandomSource random)
+RetryPolicy::RetryPolicy(int max_retries, int max_retry_after_ms, int64_t max_rate_limit_wait_ms,
+                         RandomSource random)
     : max_retries_(max_retries),
       max_retry_after_ms_(max_retry_after_ms),
+      max_rate_limit_wait_ms_(max_rate_limit_wait_ms),
       random_(random ? std::move(random) : RandomSource(&DefaultRandom)) {}
+
+bool RetryPolicy::IsRateLimit(const protocol::ModelError& error) {
+  return error.http_status == 429 || error.kind == ModelErrorKind::kRateLimited;
+}
 
 bool RetryPolicy::IsRetryable(const protocol::ModelError& error, const HeaderMap& headers) {
   switch (error.kind) {
@@ -97,17 +103,21 @@ std::optional<double> RetryPolicy::ServerDelayMs(const HeaderMap& headers,
 }
 
 RetryDecision RetryPolicy::Decide(const protocol::ModelError& error, const HeaderMap& headers,
-                                  int retries_taken, std::chrono::system_clock::time_point now) const {
+                                  const RetryHistory& history,
+                                  std::chrono::system_clock::time_point now) const {
   RetryDecision d;
-  if (retries_taken >= max_retries_ || !IsRetryable(error, headers)) return d;
+  if (!IsRetryable(error, headers)) return d;
+  d.rate_limited = IsRateLimit(error);
+  if (!d.rate_limited && history.retries >= max_retries_) return d;
   std::optional<double> server_ms = ServerDelayMs(headers, now);
   if (server_ms && *server_ms > max_retry_after_ms_) return d;  // the server wants a long pause: surface
-  d.retry = true;
   if (server_ms && *server_ms > 0) {
     d.delay_ms = static_cast<int>(std::ceil(*server_ms));
   } else {
-    d.delay_ms = BackoffMs(retries_taken, random_());
+    d.delay_ms = BackoffMs(d.rate_limited ? history.rate_limited : history.retries, random_());
   }
+  if (d.rate_limited && history.rate_limited_ms + d.delay_ms > max_rate_limit_wait_ms_) return d;
+  d.retry = true;
   return d;
 }
 

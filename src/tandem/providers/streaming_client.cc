@@ -3,6 +3,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <utility>
 
 #include "tandem/base/redact.h"
@@ -29,19 +30,38 @@ double Ms(std::chrono::steady_clock::duration d) {
 class Reply : public std::enable_shared_from_this<Reply> {
  public:
   Reply(std::string provider, std::shared_ptr<const WireCodec> codec, std::shared_ptr<net::HttpTransport> transport,
-        const RetryPolicy& policy, StreamObserver* observer, net::HttpRequest http)
+        std::shared_ptr<RateLimiter> limiter, const RetryPolicy& policy, StreamObserver* observer,
+        net::HttpRequest http)
       : provider_(std::move(provider)),
         codec_(std::move(codec)),
         transport_(std::move(transport)),
+        limiter_(std::move(limiter)),
         policy_(policy),
         observer_(observer),
-        http_(std::move(http)) {
+        http_(std::move(http)),
+        estimated_tokens_(static_cast<int64_t>(http_.body.size() / 4)) {
     emit_ = [this](const protocol::StreamEvent& e) {
       if (observer_ != nullptr) observer_->OnEvent(e);
     };
   }
 
-  void StartAttempt(int delay_ms) {
+  // The next attempt, `delay_ms` after it is admitted: started now if the
+  // limiter admits it, else parked for Wait(). Never blocks.
+  void Queue(int delay_ms) {
+    RateLimiter::Attempt admitted = limiter_->TryAcquire(estimated_tokens_);
+    if (admitted.permit) {
+      StartAttempt(delay_ms, std::move(*admitted.permit));
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      parked_ = true;
+      parked_delay_ms_ = delay_ms;
+    }
+    cv_.notify_all();
+  }
+
+  void StartAttempt(int delay_ms, RateLimiter::Permit permit) {
     decoder_ = codec_->NewDecoder();
     parser_ = std::make_unique<net::SseParser>([this](const net::SseEvent& e) {
       if (stream_error_) return;  // the attempt already failed; ignore the rest of the chunk
@@ -59,6 +79,7 @@ class Reply : public std::enable_shared_from_this<Reply> {
       Complete(CancelledError());
       return;
     }
+    permit_.emplace(std::move(permit));
     net::HttpRequest rq = http_;
     rq.start_delay_ms = delay_ms;
     auto self = shared_from_this();
@@ -76,10 +97,24 @@ class Reply : public std::enable_shared_from_this<Reply> {
     if (cancel_now) transport_->Cancel(id);
   }
 
+  // Waits for the outcome, starting a parked attempt once the limiter
+  // admits it.
   ReplyResult Wait() {
     std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return done_; });
-    return *outcome_;
+    for (;;) {
+      cv_.wait(lock, [&] { return done_ || parked_; });
+      if (done_) return *outcome_;
+      parked_ = false;
+      const int delay_ms = parked_delay_ms_;
+      lock.unlock();
+      Result<RateLimiter::Permit> permit = limiter_->Acquire(estimated_tokens_, stop_.get_token());
+      if (permit) {
+        StartAttempt(delay_ms, std::move(*permit));
+      } else {
+        Complete(CancelledError());
+      }
+      lock.lock();
+    }
   }
 
   void Cancel() {
@@ -90,6 +125,7 @@ class Reply : public std::enable_shared_from_this<Reply> {
       cancelled_ = true;
       id = transfer_;
     }
+    stop_.request_stop();  // a Wait() blocked on the limiter gives up
     if (id != 0) transport_->Cancel(id);
   }
 
@@ -139,12 +175,20 @@ class Reply : public std::enable_shared_from_this<Reply> {
         }
       }
     }
+    // The attempt is over: its concurrency slot frees, its tokens settle
+    // (a failed attempt is taken as having used none).
+    if (permit_) {
+      permit_->Finish(response ? response->usage.input_tokens + response->usage.output_tokens : 0);
+      permit_.reset();
+    }
     int retries;
     bool cancelled;
+    RetryHistory history;
     {
       std::lock_guard<std::mutex> lock(mu_);
       retries = retries_;
       cancelled = cancelled_;
+      history = history_;
     }
     if (response) {
       protocol::Timings& t = response->timings;
@@ -158,14 +202,23 @@ class Reply : public std::enable_shared_from_this<Reply> {
     }
     if (cancelled) err = CancelledError();
     if (err->kind != ModelErrorKind::kCancelled) {
-      RetryDecision d = policy_.Decide(*err, r.headers, retries);
+      RetryDecision d = policy_.Decide(*err, r.headers, history);
       if (d.retry) {
         {
           std::lock_guard<std::mutex> lock(mu_);
           retries = ++retries_;
+          if (d.rate_limited) {
+            ++history_.rate_limited;
+            history_.rate_limited_ms += d.delay_ms;
+          } else {
+            ++history_.retries;
+          }
         }
+        // A rate limit holds back every request to the provider, this
+        // one's retry included (it then waits in the limiter, from Wait()).
+        if (d.rate_limited) limiter_->PauseFor(d.delay_ms);
         if (observer_ != nullptr) observer_->OnRetry(*err, retries, d.delay_ms);
-        StartAttempt(d.delay_ms);
+        Queue(d.rate_limited ? 0 : d.delay_ms);
         return;
       }
     }
@@ -188,10 +241,13 @@ class Reply : public std::enable_shared_from_this<Reply> {
   const std::string provider_;
   const std::shared_ptr<const WireCodec> codec_;
   const std::shared_ptr<net::HttpTransport> transport_;
+  const std::shared_ptr<RateLimiter> limiter_;
   const RetryPolicy policy_;
   StreamObserver* const observer_;
   const net::HttpRequest http_;
+  const int64_t estimated_tokens_;  // for tokens_per_minute: body bytes / 4
   EmitFn emit_;
+  std::stop_source stop_;  // Cancel(): ends a Wait() blocked on the limiter
 
   // The current attempt: touched by one thread at a time (the starter, then
   // the I/O thread), handed over through the transport's queue.
@@ -200,13 +256,17 @@ class Reply : public std::enable_shared_from_this<Reply> {
   std::string error_body_;
   std::optional<ModelError> stream_error_;
   bool body_began_ = false;
+  std::optional<RateLimiter::Permit> permit_;  // the attempt's, until it ends
 
   std::mutex mu_;
   std::condition_variable cv_;
   bool done_ = false;                   // guarded by mu_
   bool cancelled_ = false;              // guarded by mu_
   net::TransferId transfer_ = 0;        // guarded by mu_
-  int retries_ = 0;                     // guarded by mu_
+  int retries_ = 0;                     // guarded by mu_: every retry
+  RetryHistory history_;                // guarded by mu_: what RetryPolicy counts
+  bool parked_ = false;                 // guarded by mu_: an attempt waits for Wait()
+  int parked_delay_ms_ = 0;             // guarded by mu_
   std::optional<ReplyResult> outcome_;  // guarded by mu_
 };
 
@@ -229,10 +289,12 @@ class PendingReplyImpl : public PendingReply {
 }  // namespace
 
 StreamingClient::StreamingClient(ProviderSettings settings, std::shared_ptr<const WireCodec> codec,
-                                 std::shared_ptr<net::HttpTransport> transport, RetryPolicy policy)
+                                 std::shared_ptr<net::HttpTransport> transport,
+                                 std::shared_ptr<RateLimiter> limiter, RetryPolicy policy)
     : settings_(std::move(settings)),
       codec_(std::move(codec)),
       transport_(std::move(transport)),
+      limiter_(std::move(limiter)),
       policy_(std::move(policy)) {
   Redactor::Register(settings_.api_key);
 }
@@ -255,13 +317,13 @@ std::unique_ptr<PendingReply> StreamingClient::Start(const protocol::ModelReques
   http.url = base + wire.path;
   http.headers = std::move(wire.headers);
   http.body = std::move(wire.body);
-  http.pool = settings_.name.empty() ? base : settings_.name;
-  http.max_concurrent = settings_.max_concurrent;
+  http.pool = settings_.name.empty() ? base : settings_.name;  // concurrency: limiter_
   http.connect_timeout_ms = settings_.connect_timeout_ms;
   http.idle_timeout_ms = settings_.idle_timeout_ms;
   http.total_timeout_ms = settings_.request_timeout_ms;
-  auto reply = std::make_shared<Reply>(settings_.name, codec_, transport_, policy_, observer, std::move(http));
-  reply->StartAttempt(0);
+  auto reply = std::make_shared<Reply>(settings_.name, codec_, transport_, limiter_, policy_, observer,
+                                       std::move(http));
+  reply->Queue(0);
   return std::make_unique<PendingReplyImpl>(std::move(reply));
 }
 
