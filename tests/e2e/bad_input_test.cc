@@ -13,7 +13,7 @@ class BadInputTest : public E2eTest {
     EXPECT_TRUE(Requests().empty()) << "tandem called the model";
     EXPECT_EQ(Git("status --porcelain"), "");
     EXPECT_TRUE(run.Events("run_started").empty());
-    EXPECT_FALSE(Exists(".tandem/ledger.db"));
+    EXPECT_FALSE(std::filesystem::exists(LedgerPath()));
   }
 };
 

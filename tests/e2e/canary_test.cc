@@ -65,14 +65,14 @@ class CanaryTest : public E2eTest {
   void ExpectNoCanaryLeft(const TandemRun& run) {
     std::string requests;
     for (const auto& r : Requests()) requests += r["body"].dump();
-    const std::string ledger = DirBytes(root() + "/.tandem");
+    const std::string ledger = DirBytes(std::filesystem::path(LedgerPath()).parent_path());
     const std::string progress = ReadFile("progress.md");
     for (const char* canary : {kGithubToken, kAwsSecret, "db-canary-pw-4471", kPlain, kSshKey,
                                kAwsFile, kCargoCred}) {
       EXPECT_EQ(requests.find(canary), std::string::npos) << canary << " reached the model";
       EXPECT_EQ(run.out.find(canary), std::string::npos) << canary << " in events";
       EXPECT_EQ(run.err.find(canary), std::string::npos) << canary << " on stderr";
-      EXPECT_EQ(ledger.find(canary), std::string::npos) << canary << " in .tandem/";
+      EXPECT_EQ(ledger.find(canary), std::string::npos) << canary << " in tandem's state (the ledger)";
       EXPECT_EQ(progress.find(canary), std::string::npos) << canary << " in progress.md";
     }
   }
@@ -252,7 +252,7 @@ TEST_F(CanaryTest, AnUntrustedGrantInVerifyMdIsRefusedBeforeAnythingRuns) {
   EXPECT_TRUE(Requests().empty()) << "tandem called the model before refusing";
   EXPECT_FALSE(listener.Accepted()) << "the untrusted gate reached the network";
   EXPECT_FALSE(Exists("out.txt"));
-  EXPECT_FALSE(Exists(".tandem/ledger.db")) << "refused, yet something was written";
+  EXPECT_FALSE(std::filesystem::exists(LedgerPath())) << "refused, yet something was written";
   ExpectNoCanaryLeft(run);
 
   TandemRun doctor = RunTandem({"doctor"}, Env());

@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tandem/ledger/git_dirs.h"
+
 extern char** environ;
 
 namespace tandem::e2e {
@@ -415,8 +417,14 @@ TandemRun E2eTest::Do(const std::string& task, const std::vector<std::string>& e
   return RunTandem(args, env);
 }
 
+std::string E2eTest::LedgerPath() const {
+  auto path = ledger::LedgerPathFor(root_);
+  if (!path) ADD_FAILURE() << "ledger: " << path.error().ToString();
+  return path ? path->string() : std::string();
+}
+
 std::unique_ptr<ledger::Ledger> E2eTest::OpenLedger() {
-  auto opened = ledger::Ledger::Open({ledger::Ledger::PathForRepo(root_), WallMs});
+  auto opened = ledger::Ledger::Open({LedgerPath(), WallMs});
   if (!opened) {
     ADD_FAILURE() << "ledger: " << opened.error().ToString();
     return nullptr;

@@ -139,7 +139,8 @@ class E2eTest : public ::testing::Test {
   bool WaitForFile(const std::string& rel,
                    std::chrono::milliseconds timeout = std::chrono::seconds(20)) const;
 
-  // ---- the ledger (.tandem/ledger.db) ----
+  // ---- the ledger (<git dir>/tandem/ledger.db) ----
+  std::string LedgerPath() const;  // ledger::LedgerPathFor(root())
   std::unique_ptr<ledger::Ledger> OpenLedger();
   // One value of a single-row query, as text ("" when no row / NULL).
   std::string LedgerValue(const std::string& sql);

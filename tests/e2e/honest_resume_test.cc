@@ -169,7 +169,7 @@ TEST_F(HonestResumeTest, ALedgerThatCannotRecordAStepStopsTheRunBeforeTheStepRun
   StartServer(Script({Turn(0, {Call("write_file", {{"path", "x.txt"}, {"content", "x\n"}})}),
                       Finish(1)}));
   ASSERT_NE(OpenLedger(), nullptr);  // creates the ledger
-  auto db = ledger::Db::Open(ledger::Ledger::PathForRepo(root()), false);
+  auto db = ledger::Db::Open(LedgerPath(), false);
   ASSERT_TRUE(db.has_value()) << db.error().ToString();
   ASSERT_TRUE((*db)
                   ->Exec("CREATE TRIGGER no_steps BEFORE INSERT ON steps "

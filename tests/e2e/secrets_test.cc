@@ -17,8 +17,13 @@ constexpr char kKey[] = "e2e-fake-key-7f3a9c1d5b2e8f40";
 
 class SecretsTest : public E2eTest {
  protected:
-  // Every byte tandem left in .tandem/ (the ledger, its WAL, anything else).
-  std::string TandemDirBytes() { return DirBytes(root() + "/.tandem"); }
+  // Every byte tandem left in its state directory, <git dir>/tandem/ (the
+  // ledger, its WAL, anything else).
+  std::string TandemDirBytes() {
+    std::string bytes = DirBytes(std::filesystem::path(LedgerPath()).parent_path());
+    EXPECT_FALSE(bytes.empty()) << "no ledger in " << LedgerPath();
+    return bytes;
+  }
   void StartKeyedServer(const json& script) {
     StartServer(script, std::string("api_key_env = \"") + kKeyVar + "\"\n", kKey);
   }

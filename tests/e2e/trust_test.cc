@@ -65,7 +65,7 @@ class TrustTest : public E2eTest {
     EXPECT_EQ(run.exit_code, 2) << run.Describe();
     EXPECT_NE(run.err.find("`tandem trust`"), std::string::npos) << run.err;
     EXPECT_TRUE(run.Events("run_started").empty());
-    EXPECT_FALSE(Exists(".tandem/ledger.db"));
+    EXPECT_FALSE(std::filesystem::exists(LedgerPath()));
     for (const char* secret : {kOpenAiKey, kGithubToken}) {
       EXPECT_EQ(run.out.find(secret), std::string::npos);
       EXPECT_EQ(run.err.find(secret), std::string::npos);

@@ -9,7 +9,7 @@
 #include "tandem/base/clock.h"
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"
-#include "tandem/ledger/ledger.h"
+#include "tandem/cli/runtime.h"
 #include "tandem/metrics/report_json.h"
 #include "tandem/metrics/report_text.h"
 #include "tandem/metrics/stats.h"
@@ -38,7 +38,9 @@ int RunStats(const std::string& root, const StatsOptions& options) {
     }
     window = *parsed;
   }
-  auto report = metrics::ReportFromLedgerFile(ledger::Ledger::PathForRepo(root), window, WallClockMs);
+  auto path = LocateLedger(root);
+  if (!path) return path.error();
+  auto report = metrics::ReportFromLedgerFile(*path, window, WallClockMs);
   if (!report) {
     fmt::print(stderr, "tandem: ledger: {}\n", report.error().message());
     return kExitInternal;

@@ -1,5 +1,6 @@
 #include "tandem/cli/runtime.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -11,7 +12,9 @@
 
 #include "tandem/agent/task_runner.h"
 #include "tandem/base/clock.h"
+#include "tandem/ledger/git_dirs.h"
 #include "tandem/platform/child_env.h"
+#include "tandem/workspace/tracked_paths.h"
 
 namespace tandem::cli {
 namespace {
@@ -55,6 +58,28 @@ Result<std::vector<std::string>> ProbeModels(net::HttpTransport& transport,
     if (m.contains("id") && m["id"].is_string()) ids.push_back(m["id"].get<std::string>());
   }
   return ids;
+}
+
+// Why `legacy`, an earlier tandem's .tandem/ledger.db, may not be the user's
+// own file ("" when it is theirs): a clone or checkout writes only what git
+// tracks, and a symbolic link may point anywhere.
+std::string WhyNotTheUsersLedger(const std::filesystem::path& legacy) {
+  const std::filesystem::path dir = legacy.parent_path();
+  struct stat st;
+  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return S_ISLNK(st.st_mode) ? ".tandem is a symbolic link" : ".tandem is not a directory";
+  }
+  if (::lstat(legacy.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return S_ISLNK(st.st_mode) ? "it is a symbolic link" : "it is not a regular file";
+  }
+  auto tracked = workspace::TrackedPaths(dir.parent_path(), ".tandem");
+  if (!tracked) return "cannot tell whether git tracks it: " + tracked.error().message();
+  for (const std::string& p : *tracked) {
+    if (p == ".tandem" || p.rfind(".tandem/ledger.db", 0) == 0) {
+      return "git tracks " + p + ": it came with the repository's content";
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -103,8 +128,41 @@ Result<ModelHandle> OpenModel(Runtime& runtime, config::Role role, const std::st
   return handle;
 }
 
+Result<std::filesystem::path, ExitCode> LocateLedger(const std::string& repo_root) {
+  auto path = ledger::LedgerPathFor(repo_root);
+  if (!path) {
+    fmt::print(stderr, "tandem: ledger: {}\n", path.error().message());
+    return kExitInternal;
+  }
+  std::error_code ec;
+  if (std::filesystem::exists(*path, ec)) return *path;
+  auto legacy = ledger::LegacyLedgerPathFor(repo_root);
+  if (!legacy || !std::filesystem::exists(std::filesystem::symlink_status(*legacy, ec))) {
+    return *path;
+  }
+  if (std::string why = WhyNotTheUsersLedger(*legacy); !why.empty()) {
+    fmt::print(stderr,
+               "tandem: warning: {} is not this repository's ledger ({}); tandem never reads "
+               "it. Its ledger is {}, where no commit can write.\n",
+               legacy->string(), why, path->string());
+    return *path;
+  }
+  Status moved = ledger::Ledger::MoveLegacy(*legacy, *path);
+  if (!moved.ok() && !std::filesystem::exists(*path, ec)) {  // else: another process moved it
+    fmt::print(stderr, "tandem: ledger: cannot move {} to {}: {}\n", legacy->string(),
+               path->string(), moved.message());
+    return kExitInternal;
+  }
+  if (moved.ok()) {
+    fmt::print(stderr, "tandem: moved this repository's ledger from {} to {}\n",
+               legacy->string(), path->string());
+  }
+  return *path;
+}
+
 Result<std::unique_ptr<ledger::Ledger>, ExitCode> OpenLedger(const std::string& repo_root) {
-  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(repo_root), WallClockMs});
+  std::filesystem::path path = TRY(LocateLedger(repo_root));
+  auto ledger = ledger::Ledger::Open({path, WallClockMs});
   if (!ledger) {
     fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
     return kExitInternal;

@@ -4,6 +4,7 @@
 // model clients for roles, and the repository's one ledger.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,9 +52,19 @@ struct RuntimeOptions {
 Result<std::unique_ptr<Runtime>> LoadRuntime(const std::string& repo_root,
                                              const RuntimeOptions& options);
 
-// Opens the ledger of the repository at `repo_root`, shared by all its
-// worktrees (ledger::Ledger::PathForRepo). Every subcommand opens it here.
-// On failure prints the error (stderr) and returns kExitInternal.
+// The ledger of the repository at `repo_root`, shared by all its worktrees,
+// in the git directory (ledger::LedgerPathFor). The first time, it moves
+// there the ledger an earlier tandem kept in the working tree
+// (.tandem/ledger.db), if that file is the user's own: a regular file in a
+// real .tandem directory, neither tracked by git. Anything else there came
+// with the repository's content (or through a link) and is never read: a
+// warning names it and why, and the ledger starts empty. On failure prints
+// the error (stderr) and returns kExitInternal.
+Result<std::filesystem::path, ExitCode> LocateLedger(const std::string& repo_root);
+
+// Opens the ledger LocateLedger finds. Every subcommand that writes or
+// reads runs opens it here. On failure prints the error (stderr) and returns
+// kExitInternal.
 Result<std::unique_ptr<ledger::Ledger>, ExitCode> OpenLedger(const std::string& repo_root);
 
 struct ModelHandle {

@@ -25,9 +25,10 @@ std::string LocalTime(int64_t ms) {
 // The `tandem do` / `tandem run` the holder is executing, from the ledger
 // ("" when it has not begun one yet).
 std::string LiveRunOf(const std::string& repo_root, const ledger::ProcessIdentity& holder) {
+  auto path = ledger::LedgerPathFor(repo_root);
   std::error_code ec;
-  if (!std::filesystem::exists(ledger::Ledger::PathForRepo(repo_root), ec)) return "";
-  auto ledger = ledger::Ledger::Open({ledger::Ledger::PathForRepo(repo_root), WallClockMs});
+  if (!path || !std::filesystem::exists(*path, ec)) return "";
+  auto ledger = ledger::Ledger::Open({*path, WallClockMs});
   if (!ledger) return "";
   auto runs = (*ledger)->ActiveRuns();
   if (!runs) return "";
@@ -132,10 +133,6 @@ Result<ledger::RepoLock, ExitCode> LockForWriting(const std::string& repo_root,
                              : "");
   }
   platform::SetOwnerTag(OwnerTag(ledger::ProcessIdentity::Current()));
-  if (Status excluded = ledger::KeepStateOutOfGitStatus(repo_root); !excluded.ok()) {
-    fmt::print(stderr, "tandem: warning: .tandem/ may show in `git status`: {}\n",
-               excluded.message());
-  }
   return std::move(*lock);
 }
 

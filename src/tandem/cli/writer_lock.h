@@ -18,9 +18,7 @@ namespace tandem::cli {
 // command and run hold it, its pid and start time, and how to steer, stop or
 // wait for it, and returns kExitBusy; on other failures prints and returns
 // kExitInternal. When the lock was taken over from a holder that died
-// holding it, says so on stderr. Once it holds the lock, keeps tandem's
-// state out of `git status` (ledger::KeepStateOutOfGitStatus; a failure
-// there is a warning on stderr, not an error).
+// holding it, says so on stderr.
 Result<ledger::RepoLock, ExitCode> LockForWriting(const std::string& repo_root,
                                                   std::string_view subcommand);
 

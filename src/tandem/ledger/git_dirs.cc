@@ -1,10 +1,5 @@
 #include "tandem/ledger/git_dirs.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -26,23 +21,6 @@ std::string TrimRight(std::string s) {
   }
   return s;
 }
-
-bool IgnoresStateDir(const std::string& exclude) {
-  std::istringstream in(exclude);
-  std::string line;
-  while (std::getline(in, line)) {
-    line = TrimRight(line);
-    for (const char* pattern : {".tandem", ".tandem/", "/.tandem", "/.tandem/", ".tandem/*",
-                                "/.tandem/*", ".tandem/**", "/.tandem/**"}) {
-      if (line == pattern) return true;
-    }
-  }
-  return false;
-}
-
-}  // namespace
-
-namespace {
 
 struct GitDirs {
   std::filesystem::path git_dir;  // this working tree's own (HEAD, index)
@@ -83,38 +61,16 @@ Result<std::filesystem::path> GitCommonDir(const std::filesystem::path& repo_roo
 }
 
 Result<std::filesystem::path> LedgerPathFor(const std::filesystem::path& repo_root) {
-  GitDirs dirs = TRY(FindGitDirs(repo_root));
-  std::filesystem::path state;
-  if (dirs.git_dir == dirs.common) {
-    state = repo_root / ".tandem";  // the main working tree (or a submodule's)
-  } else if (dirs.common.filename() == ".git") {
-    state = dirs.common.parent_path() / ".tandem";  // linked: the main working tree's
-  } else {
-    state = dirs.common / "tandem";  // linked worktree of a bare or separate git dir
-  }
-  return state / "ledger.db";
+  return TRY(FindGitDirs(repo_root)).common / "tandem" / "ledger.db";
 }
 
-Status KeepStateOutOfGitStatus(const std::filesystem::path& repo_root) {
-  std::filesystem::path common = TRY(GitCommonDir(repo_root));
-  std::filesystem::path info = common / "info";
-  std::filesystem::path exclude = info / "exclude";
-  std::string current = ReadSmallFile(exclude);
-  if (IgnoresStateDir(current)) return Status::Ok();
-  std::error_code ec;
-  std::filesystem::create_directories(info, ec);
-  if (ec) return IoError("cannot create " + info.string() + ": " + ec.message());
-  std::string text = kExcludeLines;
-  if (!current.empty() && current.back() != '\n') text.insert(0, "\n");
-  int fd = ::open(exclude.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return IoError("cannot open " + exclude.string() + ": " + std::strerror(errno));
-  ssize_t wrote = ::write(fd, text.data(), text.size());
-  int err = errno;
-  ::close(fd);
-  if (wrote != static_cast<ssize_t>(text.size())) {
-    return IoError("cannot append to " + exclude.string() + ": " + std::strerror(err));
+Result<std::filesystem::path> LegacyLedgerPathFor(const std::filesystem::path& repo_root) {
+  GitDirs dirs = TRY(FindGitDirs(repo_root));
+  if (dirs.git_dir == dirs.common) return repo_root / ".tandem" / "ledger.db";
+  if (dirs.common.filename() == ".git") {
+    return dirs.common.parent_path() / ".tandem" / "ledger.db";
   }
-  return Status::Ok();
+  return NotFound("the ledger of " + repo_root.string() + " was always in the git directory");
 }
 
 }  // namespace tandem::ledger

@@ -1,9 +1,9 @@
-// Where tandem's per-repository state meets git: the common git directory
-// (shared by every worktree of a repository) and keeping tandem's own files
-// out of the user's `git status`.
+// Where tandem's per-repository state meets git: the common git directory,
+// shared by every worktree of a repository, which holds that state (the
+// ledger, the writer lock, tandem's worktrees) out of reach of the
+// repository's content.
 //
-// Thread-safety: thread-compatible (KeepStateOutOfGitStatus writes a file;
-// callers hold the repository's writer lock, ledger/repo_lock.h).
+// Thread-safety: thread-safe (reads only).
 #pragma once
 
 #include <filesystem>
@@ -19,25 +19,18 @@ namespace tandem::ledger {
 Result<std::filesystem::path> GitCommonDir(const std::filesystem::path& repo_root);
 
 // The one ledger of the repository whose working tree is `repo_root`, shared
-// by all its worktrees (docs/LEDGER.md): <root>/.tandem/ledger.db for the
-// main working tree; for a linked worktree (`git worktree add`), the main
-// working tree's, found through the git common directory (<main>/.git); for
-// a linked worktree whose common directory is not named .git (a bare
-// repository, --separate-git-dir), <common dir>/tandem/ledger.db.
+// by all its worktrees: <common git directory>/tandem/ledger.db. It lives in
+// the git directory because no commit can write there: a repository may hold
+// `.tandem/ledger.db`, never `.git/...` (git refuses such paths), so a cloned
+// repository cannot plant gate verdicts or runs (docs/LEDGER.md).
 // kNotFound when `repo_root` has no .git.
 Result<std::filesystem::path> LedgerPathFor(const std::filesystem::path& repo_root);
 
-// The lines KeepStateOutOfGitStatus adds: everything under .tandem/ except
-// the repository's configuration, which a team may want to commit.
-inline constexpr char kExcludeLines[] =
-    "# tandem's own state (ledger, caches); .tandem/config.toml stays visible\n"
-    "/.tandem/*\n"
-    "!/.tandem/config.toml\n";
-
-// Appends kExcludeLines to <common dir>/info/exclude unless a line already
-// ignores .tandem (`.tandem`, `.tandem/`, `/.tandem/`, `/.tandem/*`, ...).
-// Idempotent; the user's lines are kept byte for byte (only appended to).
-// Errors: kNotFound without .git, kIo when the file cannot be written.
-Status KeepStateOutOfGitStatus(const std::filesystem::path& repo_root);
+// Where tandem kept that ledger before it moved into the git directory:
+// <main working tree>/.tandem/ledger.db (`repo_root`'s own for a main working
+// tree, the main working tree's for a linked worktree whose common directory
+// is <main>/.git). kNotFound for a layout whose ledger was already in the git
+// directory (a linked worktree of a bare repository), and without .git.
+Result<std::filesystem::path> LegacyLedgerPathFor(const std::filesystem::path& repo_root);
 
 }  // namespace tandem::ledger

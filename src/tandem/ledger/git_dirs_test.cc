@@ -9,38 +9,10 @@
 namespace tandem::ledger {
 namespace {
 
-using testing::ReadFile;
 using testing::TempDir;
 
 void Write(const std::filesystem::path& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
-}
-
-TEST(KeepStateOutOfGitStatus, AppendsOnceAndKeepsTheUsersLinesByteForByte) {
-  TempDir dir;
-  std::filesystem::create_directories(dir.path() / ".git" / "info");
-  auto exclude = dir.path() / ".git" / "info" / "exclude";
-  Write(exclude, "# mine\n*.log\nbuild");  // no final newline
-  ASSERT_TRUE(KeepStateOutOfGitStatus(dir.path()).ok());
-  ASSERT_TRUE(KeepStateOutOfGitStatus(dir.path()).ok());
-  EXPECT_EQ(ReadFile(exclude), std::string("# mine\n*.log\nbuild\n") + kExcludeLines);
-}
-
-TEST(KeepStateOutOfGitStatus, LeavesAnExistingIgnoreOfTheStateDirectoryAlone) {
-  TempDir dir;
-  std::filesystem::create_directories(dir.path() / ".git" / "info");
-  auto exclude = dir.path() / ".git" / "info" / "exclude";
-  Write(exclude, ".tandem/\n");
-  ASSERT_TRUE(KeepStateOutOfGitStatus(dir.path()).ok());
-  EXPECT_EQ(ReadFile(exclude), ".tandem/\n");
-}
-
-TEST(KeepStateOutOfGitStatus, CreatesTheInfoDirectoryWhenMissing) {
-  TempDir dir;
-  std::filesystem::create_directories(dir.path() / ".git");
-  ASSERT_TRUE(KeepStateOutOfGitStatus(dir.path()).ok());
-  EXPECT_EQ(ReadFile(dir.path() / ".git" / "info" / "exclude"), kExcludeLines);
-  EXPECT_EQ(KeepStateOutOfGitStatus(dir.path() / "nowhere").code(), StatusCode::kNotFound);
 }
 
 TEST(GitCommonDir, ALinkedWorktreeResolvesToTheSharedDirectory) {
@@ -56,12 +28,12 @@ TEST(GitCommonDir, ALinkedWorktreeResolvesToTheSharedDirectory) {
   EXPECT_EQ(*found, common.lexically_normal());
 }
 
-TEST(LedgerPathFor, AnOrdinaryCheckoutKeepsItsLedgerWhereItWas) {
+TEST(LedgerPathFor, AnOrdinaryCheckoutKeepsItsLedgerInTheGitDirectory) {
   TempDir dir;
   std::filesystem::create_directories(dir.path() / ".git");
   auto found = LedgerPathFor(dir.path());
   ASSERT_TRUE(found) << found.error().ToString();
-  EXPECT_EQ(*found, dir.path() / ".tandem" / "ledger.db");
+  EXPECT_EQ(*found, dir.path() / ".git" / "tandem" / "ledger.db");
   EXPECT_EQ(LedgerPathFor(dir.path() / "nowhere").error().code(), StatusCode::kNotFound);
 }
 
@@ -78,7 +50,10 @@ TEST(LedgerPathFor, ALinkedWorktreeSharesTheMainCheckoutsLedger) {
   ASSERT_TRUE(from_linked) << from_linked.error().ToString();
   ASSERT_TRUE(from_main) << from_main.error().ToString();
   EXPECT_EQ(*from_linked, *from_main);
-  EXPECT_EQ(*from_main, main / ".tandem" / "ledger.db");
+  EXPECT_EQ(*from_main, main / ".git" / "tandem" / "ledger.db");
+  // Before the move, both used the main checkout's .tandem/ledger.db.
+  EXPECT_EQ(*LegacyLedgerPathFor(dir.path() / "wt"), main / ".tandem" / "ledger.db");
+  EXPECT_EQ(*LegacyLedgerPathFor(main), main / ".tandem" / "ledger.db");
 }
 
 TEST(LedgerPathFor, ALinkedWorktreeOfABareRepositoryUsesTheCommonDirectory) {
@@ -92,6 +67,7 @@ TEST(LedgerPathFor, ALinkedWorktreeOfABareRepositoryUsesTheCommonDirectory) {
   auto found = LedgerPathFor(dir.path() / "wt");
   ASSERT_TRUE(found) << found.error().ToString();
   EXPECT_EQ(*found, bare / "tandem" / "ledger.db");
+  EXPECT_EQ(LegacyLedgerPathFor(dir.path() / "wt").error().code(), StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -2,12 +2,13 @@
 // stats and the integrity check are in ledger_queries.cc.
 #include "tandem/ledger/ledger.h"
 
+#include <unistd.h>
+
 #include <string>
 #include <system_error>
 #include <utility>
 
 #include "tandem/base/token_rate.h"
-#include "tandem/ledger/git_dirs.h"
 #include "tandem/ledger/migrations.h"
 #include "tandem/ledger/rows.h"
 #include "tandem/ledger/sqlite.h"
@@ -43,14 +44,6 @@ Status NothingChanged(Db& db, std::string_view table, std::string_view id_column
 
 }  // namespace
 
-// The repository's one ledger, shared by its worktrees (LedgerPathFor in
-// git_dirs.h); a directory without .git (a test's scratch directory) gets
-// <repo_root>/.tandem/ledger.db.
-std::filesystem::path Ledger::PathForRepo(const std::filesystem::path& repo_root) {
-  auto shared = LedgerPathFor(repo_root);
-  return shared ? *shared : repo_root / ".tandem" / "ledger.db";
-}
-
 Ledger::Ledger(LedgerOptions options, std::unique_ptr<Db> db)
     : options_(std::move(options)), db_(std::move(db)) {}
 
@@ -81,6 +74,36 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
   RETURN_IF_ERROR(db->Exec("PRAGMA foreign_keys = ON"));
   RETURN_IF_ERROR(Migrate(*db, options.clock()));
   return std::unique_ptr<Ledger>(new Ledger(std::move(options), std::move(db)));
+}
+
+Status Ledger::MoveLegacy(const std::filesystem::path& from, const std::filesystem::path& to) {
+  std::error_code ec;
+  std::filesystem::create_directories(to.parent_path(), ec);
+  if (ec) return IoError("cannot create " + to.parent_path().string() + ": " + ec.message());
+  const std::filesystem::path tmp =
+      to.string() + ".moving." + std::to_string(::getpid());
+  std::filesystem::remove(tmp, ec);  // a killed earlier attempt's
+  {
+    std::unique_ptr<Db> db = LEDGER_TRY(Db::Open(from, /*create=*/false));
+    RETURN_IF_ERROR(db->Exec("PRAGMA busy_timeout = 10000"));
+    Statement vacuum = LEDGER_TRY(db->PrepareUncached("VACUUM INTO ?1"));
+    vacuum.Bind(1, tmp.string());
+    if (auto done = vacuum.Step(); !done) {
+      std::filesystem::remove(tmp, ec);
+      return done.error();
+    }
+  }
+  // link(2) never replaces: a process that moved it first keeps its copy.
+  std::filesystem::create_hard_link(tmp, to, ec);
+  const bool taken = ec == std::errc::file_exists;
+  std::error_code unlink_ec;
+  std::filesystem::remove(tmp, unlink_ec);
+  if (ec && !taken) return IoError("cannot create " + to.string() + ": " + ec.message());
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(from.string() + suffix, ec);
+  }
+  std::filesystem::remove(from.parent_path(), ec);  // only when empty
+  return Status::Ok();
 }
 
 // The connection runs with synchronous=NORMAL (a commit is a write() into the

@@ -1,5 +1,6 @@
 // Ledger: the durable record of everything tandem does, in SQLite at
-// <repo>/.tandem/ledger.db (schema and queries: docs/LEDGER.md).
+// <git common dir>/tandem/ledger.db (git_dirs.h LedgerPathFor; schema and
+// queries: docs/LEDGER.md).
 //
 // Runs, tasks, steps, model and tool calls, gate runs (which double as the
 // gate cache by tree hash), rollbacks, approvals, escalations and steer
@@ -58,7 +59,7 @@ enum class Durability {
 };
 
 struct LedgerOptions {
-  std::filesystem::path path;  // usually Ledger::PathForRepo(repo_root)
+  std::filesystem::path path;  // usually LedgerPathFor(repo_root) (git_dirs.h)
   Clock clock;                 // required
   Durability durability = Durability::kProcessCrash;
   int busy_timeout_ms = 10000;
@@ -88,9 +89,6 @@ struct RunReport {
 
 class Ledger {
  public:
-  // <repo_root>/.tandem/ledger.db
-  static std::filesystem::path PathForRepo(const std::filesystem::path& repo_root);
-
   // Opens or creates the ledger (and its parent directory), switches it to
   // WAL, and migrates an older schema to the current one. Errors:
   // FailedPrecondition when the file is not a SQLite database (the file is
@@ -98,6 +96,17 @@ class Ledger {
   // InvalidArgument without a clock; Io when the directory cannot be made.
   static Result<std::unique_ptr<Ledger>> Open(LedgerOptions options);
   ~Ledger();
+
+  // Moves the ledger at `from`, where an earlier tandem kept it in the
+  // working tree (git_dirs.h LegacyLedgerPathFor), to `to`: copied through
+  // SQLite (VACUUM INTO, so commits still in its WAL come along) into a
+  // temporary file beside `to`, which then takes the name `to` unless another
+  // process moved it there first; then `from` and its -wal and -shm go.
+  // REQUIRES: the caller has found `from` to be the user's own file, not the
+  // repository's content (this reads it).
+  // Errors: FailedPrecondition when `from` is not a SQLite database, Io; on
+  // error `from` is left as it was and `to` is not created.
+  static Status MoveLegacy(const std::filesystem::path& from, const std::filesystem::path& to);
 
   // ---- runs ----
   // Starts run `start.id` (outcome running) owned by `start.owner` or the

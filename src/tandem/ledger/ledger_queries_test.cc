@@ -15,7 +15,7 @@ using testing::TempDir;
 class LedgerQueryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = Ledger::PathForRepo(dir_.path());
+    path_ = dir_.path() / "ledger.db";
     ledger_ = OpenOrDie(path_, clock_);
   }
   void StartRun(const std::string& id, const std::string& kind = "do",

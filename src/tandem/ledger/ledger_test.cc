@@ -21,7 +21,7 @@ using testing::TempDir;
 class LedgerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    path_ = Ledger::PathForRepo(dir_.path());
+    path_ = dir_.path() / "tandem" / "ledger.db";  // Open creates the directory
     ledger_ = OpenOrDie(path_, clock_);
   }
   void StartRun(const std::string& id, const std::string& kind = "do") {
@@ -60,8 +60,7 @@ class LedgerTest : public ::testing::Test {
   std::unique_ptr<Ledger> ledger_;
 };
 
-TEST_F(LedgerTest, LivesUnderDotTandemInWalModeWithForeignKeysEnforced) {
-  EXPECT_EQ(path_, dir_.path() / ".tandem" / "ledger.db");
+TEST_F(LedgerTest, IsCreatedInWalModeWithForeignKeysEnforced) {
   EXPECT_TRUE(std::filesystem::exists(path_));
   auto db = Db::Open(path_, false);
   ASSERT_TRUE(db);
@@ -579,8 +578,7 @@ TEST_F(LedgerTest, EndedStepSurvivesKill9OfTheWriter) {
 TEST(LedgerOpen, CorruptFileGetsAClearErrorAndIsNotOverwritten) {
   TempDir dir;
   ManualClock clock;
-  auto path = Ledger::PathForRepo(dir.path());
-  std::filesystem::create_directories(path.parent_path());
+  auto path = dir.path() / "ledger.db";
   std::string garbage = "this is not a database, it is a note someone saved here\n";
   for (int i = 0; i < 200; ++i) garbage += "line " + std::to_string(i) + "\n";
   {
@@ -595,6 +593,65 @@ TEST(LedgerOpen, CorruptFileGetsAClearErrorAndIsNotOverwritten) {
   EXPECT_NE(ledger.error().message().find(path.string()), std::string::npos);
   EXPECT_EQ(ReadFile(path), garbage);
   EXPECT_FALSE(std::filesystem::exists(path.string() + "-wal"));
+}
+
+TEST(LedgerMoveLegacy, CarriesCommitsStillInTheWalAndRemovesTheOldFiles) {
+  TempDir dir;
+  ManualClock clock;
+  auto from = dir.path() / "work" / ".tandem" / "ledger.db";
+  auto to = dir.path() / "git" / "tandem" / "ledger.db";
+  auto old = OpenOrDie(from, clock);
+  ASSERT_TRUE(old->BeginRun(RunStart{.id = "r1", .kind = "do", .repo = "/repo"}).ok());
+  ASSERT_TRUE(std::filesystem::exists(from.string() + "-wal"));  // open: the row is in the WAL
+
+  ASSERT_TRUE(Ledger::MoveLegacy(from, to).ok());
+  old.reset();
+
+  EXPECT_FALSE(std::filesystem::exists(from));
+  EXPECT_FALSE(std::filesystem::exists(from.string() + "-wal"));
+  EXPECT_FALSE(std::filesystem::exists(from.parent_path())) << "an emptied .tandem stays";
+  auto moved = OpenOrDie(to, clock);
+  auto run = moved->GetRun("r1");
+  ASSERT_TRUE(run && run->has_value());
+  EXPECT_EQ((*run)->repo, "/repo");
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(to.parent_path()),
+                          std::filesystem::directory_iterator()),
+            3)  // ledger.db, -wal, -shm: no temporary file left
+      << "leftovers beside " << to;
+}
+
+TEST(LedgerMoveLegacy, KeepsTheLedgerAnotherProcessMovedFirst) {
+  TempDir dir;
+  ManualClock clock;
+  auto from = dir.path() / ".tandem" / "ledger.db";
+  auto to = dir.path() / "git" / "ledger.db";
+  {
+    auto old = OpenOrDie(from, clock);
+    ASSERT_TRUE(old->BeginRun(RunStart{.id = "old", .kind = "do", .repo = "/repo"}).ok());
+    auto first = OpenOrDie(to, clock);
+    ASSERT_TRUE(first->BeginRun(RunStart{.id = "first", .kind = "do", .repo = "/repo"}).ok());
+  }
+
+  ASSERT_TRUE(Ledger::MoveLegacy(from, to).ok());
+
+  auto kept = OpenOrDie(to, clock);
+  EXPECT_TRUE(kept->GetRun("first")->has_value());
+  EXPECT_FALSE(kept->GetRun("old")->has_value());
+}
+
+TEST(LedgerMoveLegacy, LeavesAFileThatIsNotADatabaseAsItWas) {
+  TempDir dir;
+  auto from = dir.path() / ".tandem" / "ledger.db";
+  auto to = dir.path() / "git" / "ledger.db";
+  std::filesystem::create_directories(from.parent_path());
+  std::ofstream(from, std::ios::binary) << std::string(4096, 'x');
+
+  Status moved = Ledger::MoveLegacy(from, to);
+
+  EXPECT_EQ(moved.code(), StatusCode::kFailedPrecondition) << moved.ToString();
+  EXPECT_NE(moved.message().find(from.string()), std::string::npos) << moved.ToString();
+  EXPECT_EQ(ReadFile(from), std::string(4096, 'x'));
+  EXPECT_FALSE(std::filesystem::exists(to));
 }
 
 }  // namespace

@@ -58,4 +58,11 @@ Result<TreePtr> LookupTree(git_repository* repo, const git_oid& oid) {
   return TreePtr(tree);
 }
 
+Result<RepoPtr> OpenRepository(const std::filesystem::path& path) {
+  git_repository* raw = nullptr;
+  int rc = git_repository_open_ext(&raw, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr);
+  if (rc < 0) return GitError(rc, "opening " + path.string());
+  return RepoPtr(raw);
+}
+
 }  // namespace tandem::workspace::internal

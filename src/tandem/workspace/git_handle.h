@@ -4,6 +4,7 @@
 
 #include <git2.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -70,5 +71,10 @@ git_filemode_t GitModeFromStat(unsigned st_mode);  // GIT_FILEMODE_UNREADABLE if
 Result<TreeEntryPtr> FindEntry(git_tree* tree, const std::string& path);
 
 Result<TreePtr> LookupTree(git_repository* repo, const git_oid& oid);
+
+// Opens the repository whose working tree (or git directory) is exactly
+// `path`, without searching parent directories. REQUIRES: a LibGit2Session
+// outlives the result. kIo (kNotFound) with libgit2's message on failure.
+Result<RepoPtr> OpenRepository(const std::filesystem::path& path);
 
 }  // namespace tandem::workspace::internal

@@ -77,11 +77,7 @@ Result<TreeMerge> MergeCheckpoints(const std::filesystem::path& repo_root,
                                    const CheckpointId& theirs,
                                    const std::vector<std::string>& keep_ours) {
   internal::LibGit2Session session;
-  git_repository* raw_repo = nullptr;
-  int rc = git_repository_open_ext(&raw_repo, repo_root.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH,
-                                   nullptr);
-  if (rc < 0) return GitError(rc, "opening " + repo_root.string());
-  RepoPtr repo(raw_repo);
+  RepoPtr repo = TRY(internal::OpenRepository(repo_root));
   CommitPtr base_commit = TRY(LookupCommit(repo.get(), base));
   CommitPtr our_commit = TRY(LookupCommit(repo.get(), ours));
   CommitPtr their_commit = TRY(LookupCommit(repo.get(), theirs));
@@ -92,8 +88,8 @@ Result<TreeMerge> MergeCheckpoints(const std::filesystem::path& repo_root,
 
   git_merge_options options = GIT_MERGE_OPTIONS_INIT;
   git_index* raw_index = nullptr;
-  rc = git_merge_trees(&raw_index, repo.get(), base_tree.get(), our_tree.get(), their_tree.get(),
-                       &options);
+  int rc = git_merge_trees(&raw_index, repo.get(), base_tree.get(), our_tree.get(),
+                           their_tree.get(), &options);
   if (rc < 0) return GitError(rc, "merging checkpoint " + theirs.Short());
   IndexPtr index(raw_index);
 
