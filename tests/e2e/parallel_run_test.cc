@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <set>
+#include <sstream>
 
 #include "tests/e2e/orchestrator_helpers.h"
 #include "tests/e2e/pty_tandem.h"
@@ -88,6 +89,35 @@ TEST_F(ParallelRunTest, FourIndependentTasksRunAtOnceAndAllReachTheCheckout) {
             "4");
   // The pool of worktrees is gone.
   EXPECT_EQ(Git("worktree list --porcelain").find("tandem/worktrees"), std::string::npos);
+}
+
+TEST_F(ParallelRunTest, AllAgentsGatesShareTheProcesssJobBudget) {
+  // Four agents at once, one job token: no two gate runs may overlap, in
+  // the worktrees or on the merged tree. Each gate takes a while, so runs
+  // sized by a budget of their own would overlap.
+  WriteFile("README.md", "# sample\n");
+  WriteFile("check.sh", "#!/bin/sh\nsleep 0.3\necho checks pass\n");
+  WriteVerifyMd({{"check", "sh check.sh"}});
+  CommitAll();
+  StartServer(Script(FourTasks(0)), "[limits]\nparallel_tasks = 4\njobs = 1\n");
+
+  TandemRun run = RunTandem({"run", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  std::string spans = LedgerValue(
+      "SELECT group_concat((at - duration_ms) || ':' || at, ' ') FROM (SELECT at, duration_ms "
+      "FROM gate_runs WHERE verdict != 'cached' ORDER BY at - duration_ms)");
+  std::vector<std::pair<long long, long long>> runs;
+  std::istringstream in(spans);
+  for (std::string span; in >> span;) {
+    size_t colon = span.find(':');
+    runs.emplace_back(std::stoll(span.substr(0, colon)), std::stoll(span.substr(colon + 1)));
+  }
+  ASSERT_GE(runs.size(), 5u) << spans;  // 4 in the worktrees, 1 or more on merges
+  // `at` is stamped when the row is written, a moment after the gate ended:
+  // 50 ms of slack for that, against 300 ms gates that would overlap.
+  for (size_t i = 1; i < runs.size(); ++i) {
+    EXPECT_GE(runs[i].first + 50, runs[i - 1].second) << "gate runs overlap: " << spans;
+  }
 }
 
 TEST_F(ParallelRunTest, ATaskThatPassesAloneButBreaksTheMergedTreeRunsAgain) {

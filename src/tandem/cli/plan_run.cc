@@ -100,6 +100,7 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
   }
   orchestrator::RunnerEnv env;
   env.repo_root = rt.repo_root;
+  env.job_budget = rt.jobs.get();
   env.config = rt.loaded.config;
   if (!options.approval.empty()) {
     auto policy = config::ParseApprovalPolicy(options.approval);

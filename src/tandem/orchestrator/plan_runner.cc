@@ -648,6 +648,7 @@ class PlanRunner {
     env.gates = TaskGates(env_.gates, task);
     env.gates_source = env_.gates_source;
     env.interrupts = env_.interrupts;
+    env.job_budget = env_.job_budget;
     env.role = TierRole(tier);
     std::string task_id = task.id;
     env.steer_notes = [this, task_id](std::optional<ledger::StepId> step) {
