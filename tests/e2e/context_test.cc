@@ -2,6 +2,9 @@
 // command printing megabytes, binary and non-UTF-8 files.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "tests/e2e/e2e_fixture.h"
 
 namespace tandem::e2e {
@@ -60,6 +63,32 @@ TEST_F(ContextTest, BinaryAndNonUtf8FilesAreReadWithoutFloodingTheContext) {
   ASSERT_GE(finished.size(), 2u);
   EXPECT_EQ(finished[0].value("outcome", ""), "ok") << finished[0].dump();
   EXPECT_EQ(finished[1].value("outcome", ""), "ok") << finished[1].dump();
+}
+
+// AGENTS.md is read by tandem itself, outside the sandbox, and sent to the
+// model: a repository's AGENTS.md that links to a file elsewhere (a key in
+// the home, /proc/self/environ) must not carry that file into the prompt.
+TEST_F(ContextTest, AnAgentsMdLinkingOutOfTheRepositoryIsNotSentToTheModel) {
+  const std::string secret = OutsidePath("id_rsa");
+  {
+    std::ofstream out(secret);
+    out << "-----BEGIN KEY----- FILE-CANARY-5521 -----END KEY-----\n";
+  }
+  MakePassingRepo();
+  std::filesystem::create_symlink(secret, root() + "/AGENTS.md");
+  CommitAll("agents");
+  StartServer(Script({Finish(kAnyTurn)}));
+
+  TandemRun run = Do("look around");
+
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  ASSERT_FALSE(Requests().empty());
+  for (const auto& r : Requests()) {
+    EXPECT_EQ(r["body"].dump().find("FILE-CANARY-5521"), std::string::npos)
+        << "the linked file reached the model";
+  }
+  EXPECT_TRUE(run.HasNotice("AGENTS.md leads outside the repository, to " + secret))
+      << run.Describe();
 }
 
 }  // namespace

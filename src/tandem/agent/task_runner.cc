@@ -271,7 +271,13 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
   std::vector<std::string> scope_paths = env.config.guardrails.scope;
   scope_paths.insert(scope_paths.end(), spec.scope.begin(), spec.scope.end());
   auto agents = memory::LoadAgentsDoc(env.repo_root, scope_paths);
-  if (agents) context.agents_md = agents->text;
+  if (agents) {
+    context.agents_md = agents->text;
+    for (const std::string& why : agents->refused) {
+      env.events->Publish(
+          {scope, WallClockMs(), protocol::Notice{protocol::NoticeLevel::kWarn, why}});
+    }
+  }
   context.repo_view = BuildRepoView(env.repo_root);
   context.gates = GateLines(env.gates);
   for (const auto& s : scope_paths) context.scope += (context.scope.empty() ? "" : ", ") + s;

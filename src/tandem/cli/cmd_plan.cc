@@ -73,7 +73,10 @@ int RunPlanGoal(const std::string& repo_root, const PlanOptions& options) {
     return kExitUsage;
   }
   context.gates = std::move(gates->gates);
-  if (auto agents = memory::LoadAgentsDoc(rt.repo_root, {})) context.agents_md = agents->text;
+  if (auto agents = memory::LoadAgentsDoc(rt.repo_root, {})) {
+    context.agents_md = agents->text;
+    for (const std::string& why : agents->refused) fmt::print(stderr, "tandem: warning: {}\n", why);
+  }
   context.repo_view = agent::BuildRepoView(rt.repo_root);
 
   auto ledger = OpenLedger(rt.repo_root);

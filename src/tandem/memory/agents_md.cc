@@ -2,24 +2,27 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string_view>
+
+#include "tandem/platform/atomic_file.h"
 
 namespace tandem::memory {
 namespace fs = std::filesystem;
 namespace {
 
-// Reads `path` if it exists. Returns "" for a missing file.
-Result<std::string> ReadIfPresent(const fs::path& path) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return std::string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return IoError("cannot read " + path.string());
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
+// Reads `rel` if it exists, at most `max_bytes` of it ("" when missing);
+// a file that leads out of the repository is noted in `refused`, not read.
+Result<std::string> ReadIfPresent(const fs::path& root, const fs::path& rel, size_t max_bytes,
+                                  std::vector<std::string>* refused) {
+  auto text = platform::ReadFileWithin(root, rel, max_bytes);
+  if (text) return std::move(*text);
+  if (text.error().code() == StatusCode::kNotFound) return std::string();
+  if (text.error().code() == StatusCode::kPermissionDenied) {
+    refused->push_back(text.error().message());
+    return std::string();
+  }
+  return text.error();
 }
 
 bool IsBlank(const std::string& s) {
@@ -66,7 +69,7 @@ Result<AgentsDoc> LoadAgentsDoc(const std::string& root, const std::vector<std::
   for (const fs::path& dir : dirs) {
     for (const char* name : {"AGENTS.override.md", "AGENTS.md"}) {
       fs::path rel = dir / name;
-      std::string content = TRY(ReadIfPresent(fs::path(root) / rel));
+      std::string content = TRY(ReadIfPresent(root, rel, max_bytes + 1, &doc.refused));
       if (IsBlank(content)) continue;
       std::string part = "# " + rel.string() + "\n" + content;
       if (part.back() != '\n') part += '\n';

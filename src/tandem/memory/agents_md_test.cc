@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace tandem::memory {
@@ -99,6 +100,56 @@ TEST_F(AgentsDocTest, MissingFilesAreNotAnError) {
   auto doc = LoadAgentsDoc(root_.string(), {"a/b/c.txt"});
   ASSERT_TRUE(doc);
   EXPECT_TRUE(doc->text.empty());
+}
+
+// AGENTS.md goes into the prompt from tandem's own process, outside the
+// sandbox: a link (committed, or made by a model's command, which may name
+// any target) must not carry a file from outside the repository there.
+TEST_F(AgentsDocTest, ALinkLeadingOutOfTheRepositoryIsNotRead) {
+  const fs::path outside = root_.string() + "-outside";
+  std::ofstream(outside) << "SECRET-OUTSIDE-7731\n";
+  fs::create_symlink(outside, root_ / "AGENTS.md");
+  fs::create_directories(root_ / "pkg");
+  fs::create_symlink("/proc/self/environ", root_ / "pkg/AGENTS.md");
+  fs::create_directories(root_ / ".git");
+  std::ofstream(root_ / ".git/config") << "[core]\n";
+  fs::create_directories(root_ / "cfg");
+  fs::create_symlink("../.git/config", root_ / "cfg/AGENTS.md");
+
+  auto doc = LoadAgentsDoc(root_.string(), {"pkg/a.cc", "cfg/b.cc"});
+  fs::remove(outside);
+
+  ASSERT_TRUE(doc) << doc.error().ToString();
+  EXPECT_TRUE(doc->text.empty()) << doc->text;
+  EXPECT_TRUE(doc->files.empty());
+  ASSERT_EQ(doc->refused.size(), 3u);
+  EXPECT_NE(doc->refused[0].find("AGENTS.md leads outside the repository, to " + outside.string()),
+            std::string::npos)
+      << doc->refused[0];
+  EXPECT_NE(doc->refused[1].find("leads outside the repository"), std::string::npos);
+}
+
+TEST_F(AgentsDocTest, ALinkInsideTheRepositoryIsFollowed) {
+  Write("docs/agents.md", "shared rules\n");
+  fs::create_symlink("docs/agents.md", root_ / "AGENTS.md");
+  auto doc = LoadAgentsDoc(root_.string(), {});
+  ASSERT_TRUE(doc) << doc.error().ToString();
+  EXPECT_NE(doc->text.find("shared rules"), std::string::npos);
+  EXPECT_TRUE(doc->refused.empty());
+}
+
+// A FIFO would block the read forever (and a device such as /dev/zero never
+// end): both are refused without reading.
+TEST_F(AgentsDocTest, AFifoOrADeviceIsRefusedWithoutReading) {
+  ASSERT_EQ(::mkfifo((root_ / "AGENTS.md").c_str(), 0600), 0);
+  fs::create_directories(root_ / "pkg");
+  fs::create_symlink("/dev/zero", root_ / "pkg/AGENTS.md");
+  auto doc = LoadAgentsDoc(root_.string(), {"pkg/a.cc"});
+  ASSERT_TRUE(doc) << doc.error().ToString();
+  EXPECT_TRUE(doc->text.empty());
+  ASSERT_EQ(doc->refused.size(), 2u);
+  EXPECT_NE(doc->refused[0].find("AGENTS.md is not a regular file"), std::string::npos)
+      << doc->refused[0];
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -60,18 +61,12 @@ Status FillTemp(int fd, const fs::path& tmp, const fs::path& target, std::string
   return Status::Ok();
 }
 
-}  // namespace
-
-Result<std::string> ReadWholeFile(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return NotFound("no such file: " + path.string());
-    return Errno("cannot open", path, errno);
-  }
+// Reads at most `max_bytes` from `fd` (named `path` in errors), then closes it.
+Result<std::string> ReadAndClose(int fd, const fs::path& path, size_t max_bytes) {
   std::string out;
   char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+  while (out.size() < max_bytes) {
+    ssize_t n = ::read(fd, buf, std::min(sizeof buf, max_bytes - out.size()));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int err = errno;
@@ -83,6 +78,51 @@ Result<std::string> ReadWholeFile(const fs::path& path) {
   }
   ::close(fd);
   return out;
+}
+
+}  // namespace
+
+Result<std::string> ReadWholeFile(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return NotFound("no such file: " + path.string());
+    return Errno("cannot open", path, errno);
+  }
+  return ReadAndClose(fd, path, std::string::npos);
+}
+
+Result<std::string> ReadFileWithin(const fs::path& root, const fs::path& rel, size_t max_bytes) {
+  const fs::path path = root / rel;
+  // O_NONBLOCK: opening a FIFO left there must not hang tandem.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR || errno == ENAMETOOLONG) {
+      return NotFound("no such file: " + path.string());
+    }
+    if (errno == ELOOP) return PermissionDenied(rel.string() + " is a loop of links");
+    return Errno("cannot open", path, errno);
+  }
+  // Where the descriptor really leads, after every link on the way.
+  std::error_code link_ec;
+  std::error_code root_ec;
+  const fs::path real = fs::read_symlink("/proc/self/fd/" + std::to_string(fd), link_ec);
+  const fs::path inside = fs::canonical(root, root_ec);
+  struct stat st;
+  const bool stat_ok = ::fstat(fd, &st) == 0;
+  std::string refused;
+  if (link_ec || root_ec || !stat_ok) {
+    refused = "cannot be resolved";
+  } else if (fs::path from_root = real.lexically_relative(inside);
+             from_root.empty() || *from_root.begin() == ".." || *from_root.begin() == ".git") {
+    refused = "leads outside the repository, to " + real.string();
+  } else if (!S_ISREG(st.st_mode)) {
+    refused = "is not a regular file";
+  }
+  if (!refused.empty()) {
+    ::close(fd);
+    return PermissionDenied(rel.string() + " " + refused + "; tandem does not read it");
+  }
+  return ReadAndClose(fd, path, max_bytes);
 }
 
 void RemoveStaleTempFiles(const fs::path& dir) {

@@ -62,6 +62,18 @@ Status WriteFileAtomically(const std::filesystem::path& path, std::string_view c
 // Reads a whole file. Errors: kNotFound, kIo.
 Result<std::string> ReadWholeFile(const std::filesystem::path& path);
 
+// Reads at most `max_bytes` of `rel`, a path in the directory tree `root`,
+// for text that tandem's own process (outside the sandbox) passes on, such
+// as AGENTS.md into a prompt. The repository's content, or a model's command
+// inside the sandbox, may have made that path a link: after every link it
+// must be a regular file inside `root`, not under `root`/.git. Errors:
+// kNotFound when nothing is there (a dangling link included);
+// kPermissionDenied naming `rel` and why when it leads elsewhere
+// (`AGENTS.md -> ~/.ssh/id_rsa`, `/proc/self/environ`) or is not a regular
+// file (a FIFO would block, a device never end); kIo.
+Result<std::string> ReadFileWithin(const std::filesystem::path& root,
+                                   const std::filesystem::path& rel, size_t max_bytes);
+
 // Exclusive advisory lock on a directory, held for the object's lifetime.
 // Blocks until acquired. Not reentrant within one thread.
 class DirectoryLock {
