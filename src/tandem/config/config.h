@@ -113,7 +113,23 @@ struct Approval {
   ApprovalPolicy policy = ApprovalPolicy::kAsk;
 };
 
+// One `[mcp_servers.NAME]` table: an MCP server whose tools the executor
+// may use (docs/CONFIG.md, docs/MCP.md).
+struct McpServer {
+  std::string command;                      // program; looked up on the child's PATH
+  std::vector<std::string> args;
+  std::vector<std::string> env;             // names of variables passed from tandem's environment
+  std::string cwd;                          // relative to the repository root; empty: the root
+  bool enabled = true;
+  std::vector<std::string> enabled_tools;   // empty: every tool
+  std::vector<std::string> disabled_tools;  // never offered (wins over enabled_tools)
+  int64_t start_timeout_ms = 10000;
+  int64_t call_timeout_ms = 60000;
+  bool network = false;  // the server may reach the network (its calls then need approval)
+};
+
 struct Config {
+  std::map<std::string, McpServer, std::less<>> mcp_servers;
   std::map<std::string, ProviderConfig, std::less<>> providers;
   std::map<std::string, ModelConfig, std::less<>> models;
   Roles roles;

@@ -398,6 +398,55 @@ TEST(ConfigEnvironment, APatternThatIsNotAVariableNameIsRefused) {
                 "in '*' (like \"LC_*\"), found an array containing string \"A=B\"");
 }
 
+TEST(ConfigMcpServers, EveryKeyReachesTheConfig) {
+  TempTree tree;
+  TempTree::Write(tree.user_file(),
+                  "[mcp_servers.fs]\ncommand = \"npx\"\nargs = [\"-y\", \"server\"]\n"
+                  "env = [\"GITHUB_TOKEN\"]\ncwd = \"tools\"\nenabled = false\n"
+                  "enabled_tools = [\"read_file\"]\ndisabled_tools = [\"write_file\"]\n"
+                  "start_timeout_ms = 2000\ncall_timeout_ms = 3000\nnetwork = true\n");
+  Result<LoadedConfig> loaded = LoadConfig(tree.Inputs());
+  ASSERT_TRUE(loaded) << loaded.error().ToString();
+  const McpServer& s = loaded->config.mcp_servers.at("fs");
+  EXPECT_EQ(s.command, "npx");
+  EXPECT_EQ(s.args, (std::vector<std::string>{"-y", "server"}));
+  EXPECT_EQ(s.env, (std::vector<std::string>{"GITHUB_TOKEN"}));
+  EXPECT_EQ(s.cwd, "tools");
+  EXPECT_FALSE(s.enabled);
+  EXPECT_EQ(s.enabled_tools, (std::vector<std::string>{"read_file"}));
+  EXPECT_EQ(s.disabled_tools, (std::vector<std::string>{"write_file"}));
+  EXPECT_EQ(s.start_timeout_ms, 2000);
+  EXPECT_EQ(s.call_timeout_ms, 3000);
+  EXPECT_TRUE(s.network);
+  EXPECT_TRUE(DefaultConfig().mcp_servers.empty());
+}
+
+TEST(ConfigMcpServers, AValueWhereAVariableNameBelongsIsRefusedWithoutEchoingIt) {
+  TempTree tree;
+  TempTree::Write(tree.user_file(), "[mcp_servers.gh]\ncommand = \"gh-mcp\"\nenv = [\"sk-ant-abcdefghijklmnopqrstuvwxyz0123\"]\n");
+  std::string error = LoadError(tree.Inputs());
+  EXPECT_NE(error.find(":3: mcp_servers.gh.env: expected an array of variable names"), std::string::npos)
+      << error;
+  EXPECT_EQ(error.find("sk-ant"), std::string::npos) << error;
+}
+
+TEST(ConfigMcpServers, ATimeoutOfZeroAndAnUnknownKeyAreRefused) {
+  TempTree tree;
+  TempTree::Write(tree.user_file(), "[mcp_servers.fs]\ncommand = \"x\"\ncall_timeout_ms = 0\nenabeld = true\n");
+  std::string error = LoadError(tree.Inputs());
+  EXPECT_NE(error.find(":3: mcp_servers.fs.call_timeout_ms"), std::string::npos) << error;
+  EXPECT_NE(error.find("mcp_servers.fs.enabled"), std::string::npos) << error;
+}
+
+TEST(ConfigMcpServers, ACommandIsRequiredAndTheNameMustFitToolNames) {
+  TempTree tree;
+  TempTree::Write(tree.user_file(), "[mcp_servers.\"a.b\"]\nargs = []\n");
+  EXPECT_EQ(LoadError(tree.Inputs()),
+            tree.user_file() + ":1: mcp_servers.\"a.b\": an MCP server's name is 1-32 letters, "
+            "digits, '_' or '-' (no \"__\")\n" + tree.user_file() +
+            ":1: mcp_servers.\"a.b\".command: required key is missing");
+}
+
 TEST(ConfigEnvironment, DefaultsKeepToolchainDirsAndPassNothingExtra) {
   Config c = DefaultConfig();
   EXPECT_TRUE(c.environment.include.empty());

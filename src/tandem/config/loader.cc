@@ -207,6 +207,27 @@ class Builder {
                   QuoteName(ToString(provider->second.settings.wire)));
       }
     }
+    for (const auto& [name, server] : config.mcp_servers) {
+      // The name becomes part of tool names (mcp__NAME__TOOL), which providers
+      // limit to [A-Za-z0-9_-] and 64 characters.
+      bool valid_name = !name.empty() && name.size() <= 32 && name.find("__") == std::string::npos &&
+                        std::all_of(name.begin(), name.end(), [](char c) {
+                          return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+                        });
+      std::string table = schema::JoinPath({"mcp_servers", name});
+      if (!valid_name) {
+        AddAt(out_->OriginOf(table), table,
+              "an MCP server's name is 1-32 letters, digits, '_' or '-' (no \"__\")");
+      }
+      if (server.command.empty()) {
+        AddAt(out_->OriginOf(table), schema::JoinPath({"mcp_servers", name, "command"}),
+              "required key is missing");
+      }
+      if (server.cwd.starts_with("/") || server.cwd.find("..") != std::string::npos) {
+        std::string key = schema::JoinPath({"mcp_servers", name, "cwd"});
+        AddAt(out_->OriginOf(key), key, "expected a path inside the repository, relative to its root");
+      }
+    }
     std::vector<std::string> model_names = Names(config.models);
     for (Role role : kAllRoles) {
       const std::string& model = config.roles.Get(role);
@@ -303,7 +324,7 @@ class Builder {
     }
   }
 
-  // [providers.NAME] and [models.NAME] exist once declared, even when empty,
+  // [providers.NAME], [models.NAME] and [mcp_servers.NAME] exist once declared, even when empty,
   // so that a declaration missing its required keys is reported.
   void DeclareEntity(const std::vector<std::string>& path, const Origin& origin) {
     if (path.size() < 2) return;
@@ -311,6 +332,8 @@ class Builder {
       out_->config.providers[path[1]];
     } else if (path[0] == "models") {
       out_->config.models[path[1]];
+    } else if (path[0] == "mcp_servers") {
+      out_->config.mcp_servers[path[1]];
     } else {
       return;
     }

@@ -52,6 +52,12 @@ Setter ModelField() {
     Assign(c.models[n[0]].*Member, v);
   };
 }
+template <auto Member>
+Setter McpField() {
+  return [](Config& c, const std::vector<std::string>& n, const Value& v) {
+    Assign(c.mcp_servers[n[0]].*Member, v);
+  };
+}
 template <auto Section, auto Member>
 Setter Field() {
   return [](Config& c, const std::vector<std::string>&, const Value& v) {
@@ -170,6 +176,18 @@ const std::vector<KeySpec>& Table() {
       Text("environment.exclude", Kind::kEnvPatternArray,
            Field<&Config::environment, &Environment::exclude>()),
       Text("environment.set.*", Kind::kString, SetEnvironment),
+      // [mcp_servers.NAME]
+      Text("mcp_servers.*.command", Kind::kString, McpField<&McpServer::command>()),
+      Text("mcp_servers.*.args", Kind::kStringArray, McpField<&McpServer::args>()),
+      Text("mcp_servers.*.env", Kind::kEnvNameArray, McpField<&McpServer::env>()),
+      Text("mcp_servers.*.cwd", Kind::kString, McpField<&McpServer::cwd>()),
+      Bool("mcp_servers.*.enabled", McpField<&McpServer::enabled>()),
+      Text("mcp_servers.*.enabled_tools", Kind::kStringArray, McpField<&McpServer::enabled_tools>()),
+      Text("mcp_servers.*.disabled_tools", Kind::kStringArray,
+           McpField<&McpServer::disabled_tools>()),
+      Int("mcp_servers.*.start_timeout_ms", 1, kDay, McpField<&McpServer::start_timeout_ms>()),
+      Int("mcp_servers.*.call_timeout_ms", 1, kDay, McpField<&McpServer::call_timeout_ms>()),
+      Bool("mcp_servers.*.network", McpField<&McpServer::network>()),
       // [approval]
       Choice("approval.policy", {"ask", "deny", "approve"},
              EnumField<&Config::approval, &Approval::policy, &ParseApprovalPolicy>()),
@@ -268,8 +286,7 @@ struct TrustGate {
   std::string_view reason;
 };
 
-// The keys a repository's own file may set only with the user's trust. MCP
-// servers join this list when tandem gains them.
+// The keys a repository's own file may set only with the user's trust.
 constexpr TrustGate kTrustGates[] = {
     {"providers.*.base_url", "decides where requests and your API key go"},
     {"providers.*.wire", "decides how your API key is sent"},
@@ -281,6 +298,7 @@ constexpr TrustGate kTrustGates[] = {
     {"sandbox", "decides how commands are contained"},
     {"approval", "decides what runs without your approval"},
     {"environment", "decides which of your environment variables commands see"},
+    {"mcp_servers", "starts a program of its choice, with variables from your environment"},
 };
 
 std::string Lower(std::string_view s) {
@@ -442,6 +460,10 @@ std::string Expected(const KeySpec& spec) {
       return "an array of paths relative to the home directory, without '..'";
     case Kind::kEnvPatternArray:
       return "an array of variable names, each maybe ending in '*' (like \"LC_*\")";
+    case Kind::kEnvNameArray:
+      return "an array of variable names (like \"GITHUB_TOKEN\"), never values";
+    case Kind::kStringArray:
+      return "an array of strings";
   }
   return "?";
 }
@@ -524,7 +546,9 @@ bool Convert(const KeySpec& spec, const toml::node& node, Value* out, std::strin
     }
     case Kind::kScopeList:
     case Kind::kHomeDirList:
-    case Kind::kEnvPatternArray: {
+    case Kind::kEnvPatternArray:
+    case Kind::kEnvNameArray:
+    case Kind::kStringArray: {
       const toml::array* array = node.as_array();
       if (!array) return fail(Describe(node));
       out->list.clear();
@@ -539,7 +563,10 @@ bool Convert(const KeySpec& spec, const toml::node& node, Value* out, std::strin
           if (s.empty() || s[0] == '/' || s[0] == '~' || s.find("..") != std::string::npos) {
             return fail("an array containing " + Describe(element));
           }
-        } else {
+        } else if (spec.kind == Kind::kEnvNameArray) {
+          // Never echo it: a value pasted here may be a secret.
+          if (!IsEnvName(s)) return fail("an array containing a string that is not a variable name");
+        } else if (spec.kind == Kind::kEnvPatternArray) {
           std::string_view name = s;
           if (name.ends_with('*')) name.remove_suffix(1);
           if (!IsEnvName(name)) return fail("an array containing " + Describe(element));

@@ -30,6 +30,8 @@ enum class Kind {
   kScopeList,  // an array of path globs inside the repository (ScopeGlobProblem)
   kHomeDirList,      // an array of paths relative to $HOME, without '..'
   kEnvPatternArray,  // strings, each a variable name or a prefix ending in '*'
+  kEnvNameArray,     // strings, each a variable name
+  kStringArray,      // strings
 };
 
 // A converted value; only the member matching the key's Kind is meaningful.

@@ -43,6 +43,9 @@ const GatedCase kGatedCases[] = {
     {"[sandbox]\nnetwork = true\n", "sandbox.network"},
     {"[sandbox]\non_unavailable = \"run-unsandboxed\"\n", "sandbox.on_unavailable"},
     {"[approval]\npolicy = \"approve\"\n", "approval.policy"},
+    {"[mcp_servers.fs]\ncommand = \"npx\"\n", "mcp_servers.fs.command"},
+    {"[mcp_servers.fs]\nenv = [\"GITHUB_TOKEN\"]\ncommand = \"x\"\n", "mcp_servers.fs.env"},
+    {"[mcp_servers.fs]\nenabled = false\ncommand = \"x\"\n", "mcp_servers.fs.enabled"},
 };
 
 TEST(RepoTrust, EachGatedKeyInAnUntrustedRepositoryFileIsRefusedNamingFileLineAndKey) {
