@@ -67,7 +67,9 @@ function handle(msg) {
         return reply(msg.id, {content: [{type: 'text', text: 'echo: ' + args.text}]});
       }
       if (name === 'write_file') {
-        fs.writeFileSync(args.path, args.content);
+        try { fs.writeFileSync(args.path, args.content); } catch (e) {
+          return reply(msg.id, {content: [{type: 'text', text: 'cannot write: ' + e.message}], isError: true});
+        }
         return reply(msg.id, {content: [{type: 'text', text: 'wrote ' + args.path}]});
       }
       if (name === 'delete_all') return reply(msg.id, {content: [{type: 'text', text: 'nothing deleted'}]});

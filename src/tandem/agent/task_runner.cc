@@ -166,6 +166,31 @@ tools::ToolOptions ToolOptionsFrom(const TaskEnv& env) {
   return options;
 }
 
+}  // namespace
+
+std::shared_ptr<tools::McpTools> StartMcpServers(const TaskEnv& env, std::stop_token cancel) {
+  std::vector<tools::McpServerSetup> setups;
+  for (const auto& [name, server] : env.config.mcp_servers) {
+    if (!server.enabled) continue;
+    tools::McpServerSetup s;
+    s.name = name;
+    s.argv = {server.command};
+    s.argv.insert(s.argv.end(), server.args.begin(), server.args.end());
+    s.env = server.env;
+    s.cwd = server.cwd;
+    s.enabled_tools = server.enabled_tools;
+    s.disabled_tools = server.disabled_tools;
+    s.start_timeout = std::chrono::milliseconds(server.start_timeout_ms);
+    s.call_timeout = std::chrono::milliseconds(server.call_timeout_ms);
+    s.network = server.network;
+    setups.push_back(std::move(s));
+  }
+  if (setups.empty()) return nullptr;
+  return tools::McpTools::Start(env.repo_root, ToolOptionsFrom(env), std::move(setups), cancel);
+}
+
+namespace {
+
 VerifiedStepOptions StepOptions(const TaskEnv& env, const protocol::EventScope& scope,
                                 const std::vector<std::string>& scope_paths,
                                 const workspace::CheckpointId& base) {
@@ -261,8 +286,12 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
     sandbox_probe = std::jthread([] { (void)platform::ProbeSandbox(); });
   }
   protocol::EventScope scope{spec.run_id, spec.task_id, env.role};
-  auto toolbox =
-      TRY(tools::ToolBox::Create(env.repo_root, ToolOptionsFrom(env), env.irreversible_commands));
+  std::shared_ptr<tools::McpTools> mcp = env.mcp ? env.mcp : StartMcpServers(env);
+  for (const std::string& note : mcp && env.events ? mcp->notes() : std::vector<std::string>{}) {
+    env.events->Publish({scope, WallClockMs(), protocol::Notice{protocol::NoticeLevel::kWarn, note}});
+  }
+  auto toolbox = TRY(tools::ToolBox::Create(env.repo_root, ToolOptionsFrom(env),
+                                            env.irreversible_commands, mcp));
   workspace::CheckpointId base = *ws.last_checkpoint();
 
   // The prompt: stable prefix (system + tools), then the task's context.

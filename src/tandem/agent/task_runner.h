@@ -59,6 +59,10 @@ struct TaskEnv {
   tools::IrreversibleCommandHook irreversible_commands;
   // VerifiedStepOptions::tandem_files.
   std::vector<std::string> tandem_files;
+  // Optional: MCP servers the caller started (StartMcpServers), shared by
+  // its tasks. Null: ExecuteTask starts the configured ones for the task and
+  // shuts them down when it ends.
+  std::shared_ptr<tools::McpTools> mcp;
 };
 
 // How the task ended (shared vocabulary); protocol::ExitCodeFor gives the
@@ -117,6 +121,12 @@ Result<VerifiedStepPolicy::GateCheck> CheckGates(const TaskSpec& spec, const Tas
 // What commands and gates may reach besides the workspace, from the
 // configuration ([environment], sandbox.home_dirs, sandbox.network).
 platform::ChildPolicy ChildPolicyFrom(const config::Config& cfg);
+
+// The enabled [mcp_servers] of env.config, started for the workspace
+// env.repo_root as commands are (sandbox, environment: ToolOptions of env);
+// a server that fails is left out with a note (McpTools::notes). Null when
+// no server is enabled.
+std::shared_ptr<tools::McpTools> StartMcpServers(const TaskEnv& env, std::stop_token cancel = {});
 
 // A fresh run id: "20261122-131900-4f2a".
 std::string NewRunId();

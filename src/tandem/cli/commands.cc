@@ -23,6 +23,7 @@ std::span<const CommandSpec> Commands() {
       {"models", "List configured models, their prices and roles", SetupModels},
       {"trust", "Trust this repository's own .tandem/config.toml as it is now (--revoke, --list)",
        SetupTrust},
+      {"mcp", "MCP servers: `mcp list` shows configured servers, their state and tools", SetupMcp},
       {"stats", "Reliability metrics from the ledger: completion, retries, cost per success",
        SetupStats},
   };

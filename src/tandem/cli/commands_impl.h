@@ -23,5 +23,6 @@ CommandRun SetupStatus(CLI::App& app);
 CommandRun SetupSteer(CLI::App& app);
 CommandRun SetupStats(CLI::App& app);
 CommandRun SetupTrust(CLI::App& app);
+CommandRun SetupMcp(CLI::App& app);
 
 }  // namespace tandem::cli

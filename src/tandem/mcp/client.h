@@ -52,7 +52,7 @@ struct ToolInfo {
   std::string description;
   nlohmann::json input_schema;  // a JSON Schema object
   bool read_only = false;       // annotations.readOnlyHint
-  bool destructive = true;      // annotations.destructiveHint (MCP's default: true)
+  bool destructive = false;     // annotated destructiveHint: true (and not read-only)
 };
 
 struct CallResult {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tandem/protocol/model.h"
+#include "tandem/tools/mcp_tools.h"
 #include "tandem/tools/path_guard.h"
 #include "tandem/tools/tool.h"
 
@@ -46,10 +47,18 @@ class ToolBox {
   // empty) decides irreversible commands; an approved one runs outside the
   // sandbox (docs/GUARDRAILS.md, "Approved commands"), and the time spent
   // deciding is not part of the call's duration_ms.
+  // `mcp` (may be null): the MCP servers' tools, offered after the
+  // built-in ones (sorted by name). A call of an MCP tool not annotated
+  // read-only may change anything (Predict says runs_command, the outcome
+  // ran_command); one annotated destructive, or of a server allowed the
+  // network, is decided by `hook` like an irreversible command (refused
+  // without one) unless the command policy is allow-all.
   static Result<ToolBox> Create(const std::filesystem::path& workspace, ToolOptions options = {},
-                                IrreversibleCommandHook hook = {});
+                                IrreversibleCommandHook hook = {},
+                                std::shared_ptr<McpTools> mcp = nullptr);
 
-  // read_file, list_files, search, edit_file, write_file, run_command, finish.
+  // read_file, list_files, search, edit_file, write_file, run_command, finish,
+  // then the MCP tools.
   const std::vector<protocol::ToolSpec>& Specs() const { return specs_; }
   // The specs as one canonical JSON array (keys sorted): same bytes every call.
   const std::string& SpecsJson() const { return specs_json_; }
@@ -67,7 +76,11 @@ class ToolBox {
   const ToolOptions& options() const { return options_; }
 
  private:
-  ToolBox(PathGuard guard, ToolOptions options, IrreversibleCommandHook hook);
+  ToolBox(PathGuard guard, ToolOptions options, IrreversibleCommandHook hook,
+          std::shared_ptr<McpTools> mcp);
+  const McpTool* FindMcp(const std::string& name) const;
+  ToolOutcome ExecuteMcp(const McpTool& tool, const protocol::ToolCall& call,
+                         std::stop_token cancel) const;
   const ToolDef* Find(const std::string& name) const;
   // The command of a run_command call the hook must decide, or nullopt.
   std::optional<std::string> NeedsDecision(const protocol::ToolCall& call) const;
@@ -75,6 +88,7 @@ class ToolBox {
   PathGuard guard_;
   ToolOptions options_;
   IrreversibleCommandHook hook_;
+  std::shared_ptr<McpTools> mcp_;
   std::vector<const ToolDef*> defs_;
   std::vector<protocol::ToolSpec> specs_;
   std::string specs_json_;
