@@ -62,7 +62,7 @@ std::string Normalized(std::string_view text) {
 }
 
 std::string Describe(const TaskOutcome& o) {
-  return o.id + " " + std::string(TaskStateName(o.state)) + " retries=" +
+  return o.id + " " + std::string(tandem::protocol::Name(o.state)) + " retries=" +
          std::to_string(o.retries) + " summary=[" + o.summary + "]";
 }
 
@@ -147,7 +147,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
            Describe(expected) + "\nread: " + Describe(*found) + "\nfile:\n" + after);
     }
     std::string own = ExtractForTask(after, id, 1 << 20);
-    if (own.find("- outcome: " + std::string(TaskStateName(outcome.state))) == std::string::npos) {
+    if (own.find("- outcome: " + std::string(tandem::protocol::Name(outcome.state))) == std::string::npos) {
       Fail("extract misses the task's outcome", own + "\nfile:\n" + after);
     }
   }

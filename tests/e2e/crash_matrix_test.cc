@@ -299,11 +299,16 @@ class CrashMatrixTest : public E2eTest, public ::testing::WithParamInterface<int
            info.si_pid == process.pid;
   }
 
-  // Back to the committed state, without checkpoints or ledger (clean -x
-  // removes .tandem/), and the config for the running server.
+  // Back to the committed state, without checkpoints or ledger (the ledger
+  // lives in the git directory, which clean leaves alone), and the config
+  // for the running server.
   void ResetRepo() {
     Git("reset -q --hard");
     Git("clean -q -ffdx");
+    for (const char* name : {"ledger.db", "ledger.db-wal", "ledger.db-shm"}) {
+      std::error_code ec;
+      fs::remove(fs::path(root()) / ".git/tandem" / name, ec);
+    }
     Git("for-each-ref --format='delete %(refname)' refs/tandem | git update-ref --stdin");
     WriteConfig(kLimits);
   }
