@@ -17,7 +17,11 @@ model server (issue #3, docs/PERFORMANCE.md).
 
 Usage:
   bench/e2e_bench.py [--build build-bench] [--runs 7] [--only ten-step,two-turn,version]
-                     [--sandbox-none] [--ttft-ms 150] [--json-out FILE]
+                     [--sandbox-none] [--callgrind] [--ttft-ms 150] [--json-out FILE]
+--callgrind runs tandem under valgrind's callgrind and adds tandem_ir: the
+instructions tandem's own process executed (every thread, user space; not its
+children, not the kernel), a count the machine's load does not change. Its
+times are then valgrind's, not tandem's.
 Each run uses a fresh temp git repository and a fresh model server.
 Prints medians; --json-out also writes every sample.
 """
@@ -118,6 +122,8 @@ def run_tandem(args, repo, server_binary, script, ttft_ms, task, extra_set=()):
         with open(config, "w") as f:
             f.write(CONFIG.format(port=server.port))
         cmd = ["/usr/bin/time", "-v", args.tandem, "do", "--json"]
+        if args.callgrind:
+            cmd[2:2] = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
         for s in extra_set:
             cmd += ["--set", s]
         cmd.append(task)
@@ -146,6 +152,9 @@ def parse_time_v(stderr):
     if m:
         h, mnt, s = m.groups()
         out["elapsed_ms"] = ((int(h or 0) * 60 + int(mnt)) * 60 + float(s)) * 1000
+    m = re.search(r"Collected : (\d+)", stderr)
+    if m:
+        out["tandem_ir"] = int(m.group(1))
     for key, pat in (("user_s", r"User time \(seconds\): ([\d.]+)"),
                      ("sys_s", r"System time \(seconds\): ([\d.]+)")):
         m = re.search(pat, stderr)
@@ -191,6 +200,10 @@ def ten_step(args):
         s["process_ms"] = outer
         s["max_rss_kb"] = tv.get("max_rss_kb")
         s["cpu_ms"] = (tv.get("user_s", 0) + tv.get("sys_s", 0)) * 1000
+        if "tandem_ir" in tv:
+            s["tandem_ir"] = tv["tandem_ir"]
+            print("  ten-step run %d: tandem executed %.1f M instructions" % (
+                r + 1, tv["tandem_ir"] / 1e6), flush=True)
         samples.append(s)
         print("  ten-step run %d: wall %.1f ms, model %.1f, tools %.1f, gates %.1f, harness %.1f "
               "(%.2f%%), process %.1f ms, rss %s kB" % (
@@ -288,6 +301,8 @@ def main():
     ap.add_argument("--ttft-ms", type=int, default=150)
     ap.add_argument("--sandbox-none", action="store_true",
                     help="run commands without bubblewrap (--set sandbox.mode=none)")
+    ap.add_argument("--callgrind", action="store_true",
+                    help="count tandem's own instructions with valgrind --tool=callgrind")
     ap.add_argument("--json-out")
     args = ap.parse_args()
     args.tandem = os.path.abspath(os.path.join(args.build, "tandem"))
