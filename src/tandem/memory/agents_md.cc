@@ -25,6 +25,8 @@ Result<std::string> ReadIfPresent(const fs::path& root, const fs::path& rel, siz
   return text.error();
 }
 
+constexpr size_t kBlankMargin = 64 * 1024;
+
 bool IsBlank(const std::string& s) {
   return s.find_first_not_of(" \t\r\n") == std::string::npos;
 }
@@ -69,7 +71,10 @@ Result<AgentsDoc> LoadAgentsDoc(const std::string& root, const std::vector<std::
   for (const fs::path& dir : dirs) {
     for (const char* name : {"AGENTS.override.md", "AGENTS.md"}) {
       fs::path rel = dir / name;
-      std::string content = TRY(ReadIfPresent(root, rel, max_bytes + 1, &doc.refused));
+      // Read past the budget by a margin: a file whose first bytes are blank
+      // (a leading blank line, a small budget) is not a blank file.
+      std::string content =
+          TRY(ReadIfPresent(root, rel, max_bytes + 1 + kBlankMargin, &doc.refused));
       if (IsBlank(content)) continue;
       std::string part = "# " + rel.string() + "\n" + content;
       if (part.back() != '\n') part += '\n';
