@@ -2,6 +2,8 @@
 // stats and the integrity check are in ledger_queries.cc.
 #include "tandem/ledger/ledger.h"
 
+#include <sqlite3.h>
+
 #include <unistd.h>
 
 #include <string>
@@ -64,7 +66,16 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
   // could write to it, and so does a schema from a newer tandem.
   int version = LEDGER_TRY(SchemaVersion(*db));
   if (version > CurrentSchemaVersion()) return Migrate(*db, options.clock());
-  std::string mode = LEDGER_TRY(db->QueryText("PRAGMA journal_mode = WAL"));
+  // Switching to WAL needs an exclusive lock, and SQLite answers a
+  // concurrent opener's switch with SQLITE_BUSY at once instead of calling
+  // the busy handler (it would deadlock on the lock upgrade): retry a while.
+  auto wal = db->QueryText("PRAGMA journal_mode = WAL");
+  for (int attempt = 0; !wal && wal.error().code() == StatusCode::kUnavailable && attempt < 100;
+       ++attempt) {
+    sqlite3_sleep(5);
+    wal = db->QueryText("PRAGMA journal_mode = WAL");
+  }
+  std::string mode = LEDGER_TRY(std::move(wal));
   if (mode != "wal") {
     return FailedPrecondition(options.path.string() +
                               ": cannot switch the ledger to WAL mode (journal_mode is " + mode +
