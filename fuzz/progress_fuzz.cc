@@ -7,9 +7,11 @@
 // where <text> is the summary, note or Next item. Properties checked beyond
 // "no crash, no sanitizer report, no exception":
 //   - after RecordOutcome, ReadOutcomes finds that task's state, retries and
-//     summary (lines trimmed, blank ones dropped), and ExtractForTask with a
-//     generous budget shows its outcome;
-//   - an update leaves the outcomes of every other task as they were;
+//     summary (lines trimmed, blank ones dropped, key shapes redacted: every
+//     write passes the file through Redactor::Apply), and ExtractForTask with
+//     a generous budget shows its outcome;
+//   - an update leaves the outcomes of every other task as they were (after
+//     the same redaction);
 //   - ExtractForTask stays within its budget and keeps valid UTF-8 valid.
 #include <cstdint>
 #include <fstream>
@@ -19,6 +21,7 @@
 #include <vector>
 
 #include "fuzz/fuzz_util.h"
+#include "tandem/base/redact.h"
 #include "tandem/memory/progress_md.h"
 
 namespace {
@@ -126,7 +129,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!status.ok()) Fail("update failed", status.ToString());
   const std::string after = ReadBack();
 
-  if (Others(after, id) != Others(original, id)) {
+  if (Others(after, id) != Others(tandem::Redactor::Apply(original), id)) {
     Fail("update changed another task's outcome", "before:\n" + original + "\nafter:\n" + after);
   }
   if (op == 0 || op == 3) {
@@ -140,7 +143,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     if (found == nullptr) Fail("recorded outcome not read back", after);
     TaskOutcome expected = outcome;
-    expected.summary = Normalized(outcome.summary);
+    expected.summary = Normalized(tandem::Redactor::Apply(Normalized(outcome.summary)));
     if (expected.summary.empty()) expected.summary = found->summary;  // a blank one is not written
     if (Describe(*found) != Describe(expected)) {
       Fail("recorded outcome read back differently",
