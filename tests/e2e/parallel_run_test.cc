@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -390,6 +391,170 @@ TEST_P(ParallelResumeTest, KilledParallelRunResumesToTheSameTree) {
 INSTANTIATE_TEST_SUITE_P(KillPoints, ParallelResumeTest,
                          ::testing::Values("task_started:4", "merge_step_begun:1",
                                            "merge_applied:2", "task_finished:3"));
+
+
+// The live run's one input queue (orchestrator/ops.h) through the terminal:
+// approvals answered by id, one task cancelled while the others go on.
+class LiveOpsRunTest : public ParallelRunTest {
+ protected:
+  // Events of `type` for task `id`.
+  static std::vector<json> For(const std::vector<json>& events, const std::string& id) {
+    std::vector<json> out;
+    for (const json& e : events) {
+      if (e.value("task", "") == id) out.push_back(e);
+    }
+    return out;
+  }
+  static std::string StateOf(PtyTandem& tandem, const std::string& id) {
+    auto finished = For(tandem.Events("task_finished"), id);
+    return finished.empty() ? "" : finished.back().value("state", "");
+  }
+};
+
+// Two irreversible tasks ask at once; each prompt has its own id, and the
+// second is answered first, by its id, without touching the first.
+TEST_F(LiveOpsRunTest, TwoApprovalsOpenAtOnceAreAnsweredByIdInAnyOrder) {
+  MakePassingRepo();
+  std::string plan = "# Plan: two deploys\n\n";
+  for (const char* id : {"T1", "T2"}) {
+    plan += TaskBlock(id, std::string("Deploy ") + id,
+                      std::string("Write out/") + id + ".txt [" + id + "]",
+                      std::string("  - scope: out/") + id + ".txt\n  - risk: irreversible\n");
+  }
+  WriteFile("plan.md", plan);
+  CommitAll("plan");
+  std::vector<json> turns;
+  for (const char* id : {"T1", "T2"}) {
+    for (auto& t : WriteThenFinish(std::string("[") + id + "]", std::string("out/") + id + ".txt",
+                                   std::string(id) + "\n")) {
+      turns.push_back(t);
+    }
+  }
+  StartServer(Script(turns), "[limits]\nparallel_tasks = 2\n");
+
+  PtyTandem tandem(root(), {"run", "--json"}, config_home());
+  ASSERT_TRUE(tandem.started());
+  ASSERT_TRUE(tandem.WaitUntil([&] { return tandem.Events("approval_requested").size() == 2; }))
+      << tandem.Text();
+  std::map<std::string, int64_t> ids;
+  for (const json& e : tandem.Events("approval_requested")) {
+    ids[e.value("task", "")] = e.value("approval_id", int64_t{0});
+  }
+  ASSERT_GT(ids["T1"], 0);
+  ASSERT_GT(ids["T2"], 0);
+  ASSERT_NE(ids["T1"], ids["T2"]);
+  // With both open, a bare "y" names no prompt: refused, nothing decided.
+  tandem.Type("y");
+  ASSERT_TRUE(tandem.WaitFor("are open: answer with the number")) << tandem.Text();
+  EXPECT_TRUE(tandem.Events("approval_decided").empty());
+  tandem.Type("n " + std::to_string(ids["T2"]) + " not this one");
+  ASSERT_TRUE(tandem.WaitUntil([&] { return StateOf(tandem, "T2") == "skipped"; }))
+      << tandem.Text();
+  // T1's prompt is still open and undecided.
+  EXPECT_TRUE(For(tandem.Events("approval_decided"), "T1").empty()) << tandem.Text();
+  tandem.Type("y " + std::to_string(ids["T1"]) + " ship it");
+  tandem.Wait();
+  EXPECT_EQ(StateOf(tandem, "T1"), "done") << tandem.Text();
+  EXPECT_EQ(ReadFile("out/T1.txt"), "T1\n");
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(root()) / "out/T2.txt"));
+  auto decided = For(tandem.Events("approval_decided"), "T1");
+  ASSERT_EQ(decided.size(), 1u);
+  EXPECT_EQ(decided[0].value("approval_id", int64_t{0}), ids["T1"]);
+  EXPECT_EQ(LedgerValue("SELECT decision || ' ' || reason FROM approvals WHERE task_id = 'T1'"),
+            "approved ship it");
+  EXPECT_EQ(LedgerValue("SELECT decision || ' ' || reason FROM approvals WHERE task_id = 'T2'"),
+            "denied not this one");
+}
+
+// `/cancel T1` while T1 and T2 both run in worktrees: T1's agent stops, its
+// change is never merged and it ends skipped; T2 finishes as if alone.
+TEST_F(LiveOpsRunTest, CancellingOneOfTwoRunningTasksStopsItAlone) {
+  MakePassingRepo();
+  WriteFile("plan.md", "# Plan: two\n\n" + FileTask("T1", "out/T1.txt") +
+                           FileTask("T2", "out/T2.txt"));
+  CommitAll("plan");
+  std::vector<json> turns;
+  for (const char* id : {"T1", "T2"}) {
+    auto task =
+        WriteThenFinish(std::string("[") + id + "]", std::string("out/") + id + ".txt", "x\n");
+    // T1 finishes only after a long stall (the cancel lands in it); T2's
+    // first reply waits a little, so both are in flight together.
+    task[std::string(id) == "T1" ? 1 : 0]["faults"] = json::array(
+        {{{"kind", "stall"}, {"after_tokens", 1}, {"stall_ms", std::string(id) == "T1" ? 20000 : 1500}}});
+    for (auto& t : task) turns.push_back(t);
+  }
+  StartServer(Script(turns), "[limits]\nparallel_tasks = 2\n");
+
+  PtyTandem tandem(root(), {"run", "--json"}, config_home());
+  ASSERT_TRUE(tandem.started());
+  ASSERT_TRUE(tandem.WaitUntil([&] {
+    return !For(tandem.Events("step_finished"), "T1").empty() &&
+           For(tandem.Events("task_started"), "T2").size() == 1;
+  })) << tandem.Text();
+  tandem.Type("/cancel T1");
+  tandem.Wait();
+  EXPECT_EQ(StateOf(tandem, "T1"), "skipped") << tandem.Text();
+  EXPECT_EQ(StateOf(tandem, "T2"), "done") << tandem.Text();
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(root()) / "out/T1.txt"));
+  EXPECT_EQ(ReadFile("out/T2.txt"), "x\n");
+  EXPECT_NE(ReadFile("plan.md").find("- [-] T1"), std::string::npos) << ReadFile("plan.md");
+  EXPECT_NE(ReadFile("progress.md").find("cancelled by a person"), std::string::npos);
+  // The run was not interrupted: no task_finished says so.
+  for (const json& e : tandem.Events("task_finished")) {
+    EXPECT_NE(e.value("state", ""), "interrupted") << e.dump();
+  }
+}
+
+// In the checkout (parallel_tasks = 1) a cancelled task's finished steps
+// are undone; the next task then runs.
+TEST_F(LiveOpsRunTest, CancellingTheRunningTaskUndoesItsFinishedStepsAndTheRunGoesOn) {
+  MakePassingRepo();
+  WriteFile("plan.md", "# Plan: two\n\n" + FileTask("T1", "out/T1.txt") +
+                           FileTask("T2", "out/T2.txt"));
+  CommitAll("plan");
+  std::vector<json> turns;
+  for (const char* id : {"T1", "T2"}) {
+    auto task =
+        WriteThenFinish(std::string("[") + id + "]", std::string("out/") + id + ".txt", "x\n");
+    if (std::string(id) == "T1") {
+      task[1]["faults"] =
+          json::array({{{"kind", "stall"}, {"after_tokens", 1}, {"stall_ms", 20000}}});
+    }
+    for (auto& t : task) turns.push_back(t);
+  }
+  StartServer(Script(turns), "[limits]\nparallel_tasks = 1\n");
+
+  PtyTandem tandem(root(), {"run", "--json"}, config_home());
+  ASSERT_TRUE(tandem.started());
+  ASSERT_TRUE(tandem.WaitUntil([&] { return !For(tandem.Events("step_finished"), "T1").empty(); }))
+      << tandem.Text();
+  ASSERT_TRUE(std::filesystem::exists(std::filesystem::path(root()) / "out/T1.txt"));
+  tandem.Type("/cancel T1");
+  tandem.Wait();
+  EXPECT_EQ(StateOf(tandem, "T1"), "skipped") << tandem.Text();
+  EXPECT_EQ(StateOf(tandem, "T2"), "done") << tandem.Text();
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(root()) / "out/T1.txt"));
+  EXPECT_EQ(ReadFile("out/T2.txt"), "x\n");
+}
+
+// A cancel that names no task of the plan is answered with the reason and
+// changes nothing.
+TEST_F(LiveOpsRunTest, CancellingAnUnknownTaskIsRefusedAtTheTerminal) {
+  MakePassingRepo();
+  WriteFile("plan.md", "# Plan: one\n\n" + FileTask("T1", "out/T1.txt"));
+  CommitAll("plan");
+  auto task = WriteThenFinish("[T1]", "out/T1.txt", "x\n");
+  task[1]["faults"] = json::array({{{"kind", "stall"}, {"after_tokens", 1}, {"stall_ms", 3000}}});
+  StartServer(Script(task), "[limits]\nparallel_tasks = 1\n");
+  PtyTandem tandem(root(), {"run", "--json"}, config_home());
+  ASSERT_TRUE(tandem.started());
+  ASSERT_TRUE(tandem.WaitUntil([&] { return !For(tandem.Events("step_finished"), "T1").empty(); }))
+      << tandem.Text();
+  tandem.Type("/cancel T9");
+  ASSERT_TRUE(tandem.WaitFor("plan.md has no task T9")) << tandem.Text();
+  EXPECT_EQ(tandem.Wait(), 0) << tandem.Text();
+  EXPECT_EQ(StateOf(tandem, "T1"), "done");
+}
 
 }  // namespace
 }  // namespace tandem::e2e

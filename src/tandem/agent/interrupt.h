@@ -16,8 +16,21 @@ class InterruptHub {
  public:
   using Handle = int;
 
+  InterruptHub() = default;
+  // A child: interrupted when `parent` is (if not null), or alone by its own
+  // Interrupt(). Cancellation is a tree: the run's hub, a task's, a variant's.
+  explicit InterruptHub(InterruptHub* parent) : parent_(parent) {
+    if (parent_) link_ = parent_->Subscribe([this] { Interrupt(); });
+  }
+  ~InterruptHub() {
+    if (parent_) parent_->Unsubscribe(link_);
+  }
+  InterruptHub(const InterruptHub&) = delete;
+  InterruptHub& operator=(const InterruptHub&) = delete;
+
   // Runs every subscriber once (later calls do nothing more).
   void Interrupt() {
+    std::lock_guard<std::mutex> firing(fire_mu_);
     std::map<Handle, std::function<void()>> subscribers;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -39,12 +52,21 @@ class InterruptHub {
     }
     return handle;
   }
+  // After it returns, `handle`'s fn is not running and will not run: an
+  // Interrupt() in flight on another thread is waited for. Not to be called
+  // from a subscriber's fn.
   void Unsubscribe(Handle handle) {
-    std::lock_guard<std::mutex> lock(mu_);
-    subscribers_.erase(handle);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      subscribers_.erase(handle);
+    }
+    std::lock_guard<std::mutex> firing(fire_mu_);
   }
 
  private:
+  InterruptHub* parent_ = nullptr;
+  Handle link_ = 0;
+  std::mutex fire_mu_;  // held while Interrupt() runs the subscribers
   std::mutex mu_;
   std::atomic<bool> interrupted_{false};
   std::map<Handle, std::function<void()>> subscribers_;  // GUARDED_BY(mu_)

@@ -35,32 +35,26 @@ int RunUndo(const std::string& root, const std::string& requested) {
   for (const std::string& line : *recovered) fmt::print("{}\n", line);
   // Runs that changed the tree (undo runs excluded), newest first, with the
   // undo run that undid each, if any.
-  auto runs = (*ledger)->Query(
-      "SELECT r.id, (SELECT u.id FROM runs u WHERE u.kind = 'undo' AND u.goal = 'undo ' || r.id "
-      "AND u.outcome = 'succeeded' ORDER BY u.started_at DESC, u.rowid DESC LIMIT 1) "
-      "FROM runs r WHERE r.kind <> 'undo' ORDER BY r.started_at DESC, r.rowid DESC");
+  auto runs = (*ledger)->UndoableRuns();
   if (!runs) {
     fmt::print(stderr, "tandem: ledger: {}\n", runs.error().message());
     return kExitInternal;
   }
-  auto text = [](const ledger::SqlValue& v) {
-    return std::holds_alternative<std::string>(v) ? std::get<std::string>(v) : std::string();
-  };
   std::string run_id = requested;
   if (run_id.empty()) {
-    if (runs->rows.empty()) {
+    if (runs->empty()) {
       fmt::print(stderr, "tandem: no run to undo in {}\n", root);
       return kExitUsage;
     }
-    run_id = text(runs->rows[0][0]);
+    run_id = (*runs)[0].run_id;
   }
-  for (size_t i = 0; i < runs->rows.size(); ++i) {
-    std::string undone_by = text(runs->rows[i][1]);
-    if (text(runs->rows[i][0]) != run_id || undone_by.empty()) continue;
+  for (size_t i = 0; i < runs->size(); ++i) {
+    const std::string& undone_by = (*runs)[i].undone_by;
+    if ((*runs)[i].run_id != run_id || undone_by.empty()) continue;
     // Undoing it again would only report the files as changed since.
     std::string earlier;
-    for (size_t j = i + 1; j < runs->rows.size() && earlier.empty(); ++j) {
-      if (text(runs->rows[j][1]).empty()) earlier = text(runs->rows[j][0]);
+    for (size_t j = i + 1; j < runs->size() && earlier.empty(); ++j) {
+      if ((*runs)[j].undone_by.empty()) earlier = (*runs)[j].run_id;
     }
     fmt::print(stderr, "tandem: run {} was already undone (by {})\n", run_id, undone_by);
     if (!earlier.empty()) {

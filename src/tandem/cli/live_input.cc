@@ -45,14 +45,116 @@ std::string ShowControlChars(std::string_view text) {
   return out;
 }
 
-std::string ApprovalPrompt(const orchestrator::ApprovalRequest& request) {
+std::string ApprovalPrompt(const orchestrator::OpenApproval& approval) {
+  const orchestrator::ApprovalRequest& request = approval.request;
   std::string question = request.command.empty()
                              ? fmt::format("Run task {}?", request.task_id)
                              : fmt::format("Run this command for task {}?", request.task_id);
   return fmt::format(
-      "\n── approval needed ─────────────────────────────\n{}\n\nwhy: {}\n\n{} [y/N] (anything "
-      "after the answer is recorded as the reason) ",
-      ShowControlChars(request.what), ShowControlChars(request.why), question);
+      "\n── approval #{} needed ─────────────────────────\n{}\n\nwhy: {}\n\n{} [y/N] (anything "
+      "after the answer is recorded as the reason; with several prompts open, answer "
+      "`y {}` or `n {}`) ",
+      approval.id, ShowControlChars(request.what), ShowControlChars(request.why), question,
+      approval.id, approval.id);
+}
+
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+// Splits off the first word of `s` (blank-separated); `s` keeps the rest, trimmed.
+std::string TakeWord(std::string_view& s) {
+  s = Trim(s);
+  size_t end = s.find_first_of(" \t");
+  std::string word(s.substr(0, end));
+  s = end == std::string_view::npos ? std::string_view() : Trim(s.substr(end));
+  return word;
+}
+
+std::optional<int64_t> ApprovalNumber(std::string_view word) {
+  if (!word.empty() && word[0] == '#') word.remove_prefix(1);
+  if (word.empty() || word.size() > 12 || word.find_first_not_of("0123456789") != std::string_view::npos)
+    return std::nullopt;
+  return std::stoll(std::string(word));
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string OpenIds(const std::vector<orchestrator::OpenApproval>& open) {
+  std::string out;
+  for (const auto& a : open) out += (out.empty() ? "#" : ", #") + std::to_string(a.id);
+  return out;
+}
+
+}  // namespace
+
+Result<std::optional<orchestrator::Op>> ParseLiveLine(
+    std::string_view line, const std::vector<orchestrator::OpenApproval>& open) {
+  using protocol::OpKind;
+  line = Trim(line);
+  if (line.empty()) return std::optional<orchestrator::Op>();
+  orchestrator::Op op;
+  op.source = "terminal";
+  if (line[0] == '/') {
+    std::string_view rest = line.substr(1);
+    std::string command = Lower(TakeWord(rest));
+    if (command == "approve" || command == "deny") {
+      std::optional<int64_t> id = ApprovalNumber(TakeWord(rest));
+      if (!id) return InvalidArgument("/" + command + " needs the approval's number, e.g. /" + command + " 3");
+      op.kind = command == "approve" ? OpKind::kApprove : OpKind::kDeny;
+      op.approval_id = *id;
+      op.text = std::string(rest);
+    } else if (command == "cancel") {
+      op.kind = OpKind::kCancel;
+      op.task_id = TakeWord(rest);
+      if (op.task_id.empty() || !rest.empty()) return InvalidArgument("/cancel needs one task id, e.g. /cancel T3");
+    } else if (command == "steer") {
+      op.kind = OpKind::kSteer;
+      op.task_id = TakeWord(rest);
+      op.text = std::string(rest);
+      if (op.task_id.empty() || op.text.empty()) return InvalidArgument("/steer needs a task id and a note, e.g. /steer T2 keep the old API");
+    } else if (command == "stop") {
+      op.kind = OpKind::kInterrupt;
+    } else {
+      return InvalidArgument("unknown command /" + command +
+                             " (/approve ID, /deny ID, /steer TASK note, /cancel TASK, /stop)");
+    }
+    return std::optional<orchestrator::Op>(op);
+  }
+  if (open.empty()) {
+    op.kind = OpKind::kSteer;
+    op.text = std::string(line);
+    return std::optional<orchestrator::Op>(op);
+  }
+  // An answer: "y [ID] [reason]" / "n [ID] [reason]"; with one prompt open
+  // the number may be left out, and as ever only y/yes approves.
+  std::string_view rest = line;
+  std::string first = TakeWord(rest);
+  std::string_view after_number = rest;
+  std::optional<int64_t> id = ApprovalNumber(TakeWord(after_number));
+  if (id) rest = after_number;
+  if (!id) {
+    if (open.size() > 1) {
+      return InvalidArgument("approvals " + OpenIds(open) +
+                             " are open: answer with the number, e.g. `y " +
+                             std::to_string(open.front().id) + "` or `n " +
+                             std::to_string(open.front().id) + " reason`");
+    }
+    id = open.front().id;
+  }
+  orchestrator::ApprovalAnswer answer =
+      ParseApprovalLine(first + (rest.empty() ? "" : " " + std::string(rest)));
+  op.kind = answer.approved ? OpKind::kApprove : OpKind::kDeny;
+  op.approval_id = *id;
+  op.text = answer.reason;
+  return std::optional<orchestrator::Op>(op);
 }
 
 bool LiveInput::ShouldRead(int fd) {
@@ -61,16 +163,20 @@ bool LiveInput::ShouldRead(int fd) {
   return fg >= 0 && fg == ::getpgrp();
 }
 
-LiveInput::LiveInput(int fd, std::FILE* prompt_out, std::function<void(const std::string&)> on_note)
-    : fd_(fd), prompt_out_(prompt_out), on_note_(std::move(on_note)) {
-  if (::pipe2(wake_, O_CLOEXEC) != 0) {
-    closed_ = true;
-    return;
-  }
+LiveInput::LiveInput(int fd, std::FILE* prompt_out, orchestrator::LiveOps& ops)
+    : fd_(fd), prompt_out_(prompt_out), ops_(ops) {
+  if (::pipe2(wake_, O_CLOEXEC) != 0) return;  // no reader: approvals stay unanswerable
+  watch_ = ops_.Watch([this](const orchestrator::OpenApproval& opened) {
+    // Typeahead (a steer note being typed when the prompt appears) must not
+    // answer it: only a line typed after the prompt counts.
+    ::tcflush(fd_, TCIFLUSH);
+    Show(ApprovalPrompt(opened));
+  });
   reader_ = std::thread([this] { Read(); });
 }
 
 LiveInput::~LiveInput() {
+  if (watch_ != 0) ops_.Unwatch(watch_);
   if (wake_[1] >= 0) {
     char byte = 1;
     [[maybe_unused]] auto ignored = ::write(wake_[1], &byte, 1);
@@ -79,6 +185,12 @@ LiveInput::~LiveInput() {
   for (int fd : wake_) {
     if (fd >= 0) ::close(fd);
   }
+}
+
+void LiveInput::Show(const std::string& text) {
+  MutexLock lock(out_mu_);
+  fmt::print(prompt_out_, "{}", text);
+  std::fflush(prompt_out_);
 }
 
 void LiveInput::Read() {
@@ -107,50 +219,19 @@ void LiveInput::Read() {
       pending.erase(0, nl + 1);
     }
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  closed_ = true;
-  cv_.notify_all();
+  // Nobody is left to answer: open and later approvals end as waiting.
+  ops_.Unwatch(watch_);
 }
 
-void LiveInput::Line(std::string line) {
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
-    line.pop_back();
+void LiveInput::Line(const std::string& line) {
+  auto op = ParseLiveLine(line, ops_.Pending());
+  if (!op) {
+    Show("tandem: " + op.error().message() + "\n");
+    return;
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (prompt_open_) {
-      answer_ = std::move(line);
-      cv_.notify_all();
-      return;
-    }
-  }
-  if (line.find_first_not_of(" \t") == std::string::npos) return;
-  if (on_note_) on_note_(line);
-}
-
-Result<orchestrator::ApprovalAnswer> LiveInput::Ask(const orchestrator::ApprovalRequest& request) {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (closed_) return Unavailable("the terminal is closed");
-  answer_.reset();
-  prompt_open_ = true;
-  // Typeahead (a steer note being typed when the prompt appears) must not
-  // answer it: only a line typed after the prompt counts.
-  ::tcflush(fd_, TCIFLUSH);
-  fmt::print(prompt_out_, "{}", ApprovalPrompt(request));
-  std::fflush(prompt_out_);
-  cv_.wait(lock, [this] { return answer_.has_value() || closed_ || cancelled_; });
-  prompt_open_ = false;
-  if (!answer_)
-    return Unavailable(cancelled_ ? "interrupted at the prompt" : "the terminal closed");
-  std::string line = std::move(*answer_);
-  answer_.reset();
-  return ParseApprovalLine(std::move(line));
-}
-
-void LiveInput::Cancel() {
-  std::lock_guard<std::mutex> lock(mu_);
-  cancelled_ = true;
-  cv_.notify_all();
+  if (!*op) return;
+  orchestrator::OpResult result = ops_.Submit(std::move(**op));
+  if (!result.status.ok()) Show("tandem: " + result.status.message() + "\n");
 }
 
 }  // namespace tandem::cli

@@ -28,26 +28,33 @@ namespace tandem::cli {
 namespace {
 
 
-// Asks on the controlling terminal, whatever stdin/stdout are (--json
-// output may be piped while a person watches). Used when LiveInput does not
-// own the terminal (stdin is not it).
-class TerminalApprover : public orchestrator::Approver {
+// The terminal a person types into: stdin when it is one, else the
+// controlling terminal (`tandem run < file` in a terminal); fd() is -1 when
+// there is none or tandem is not in its foreground (LiveInput::ShouldRead).
+class TerminalInput {
  public:
-  Result<orchestrator::ApprovalAnswer> Ask(const orchestrator::ApprovalRequest& request) override {
-    int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC);
-    if (fd < 0) return Unavailable("no terminal to ask on");
-    std::FILE* tty = ::fdopen(fd, "r+");
-    if (!tty) {
-      ::close(fd);
-      return Unavailable("no terminal to ask on");
+  TerminalInput() {
+    if (LiveInput::ShouldRead(STDIN_FILENO)) {
+      fd_ = STDIN_FILENO;
+      return;
     }
-    fmt::print(tty, "{}", ApprovalPrompt(request));
-    std::fflush(tty);
-    char buf[1024];
-    std::string line = std::fgets(buf, sizeof buf, tty) ? buf : "";
-    std::fclose(tty);
-    return ParseApprovalLine(std::move(line));
+    int tty = ::open("/dev/tty", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (tty >= 0 && LiveInput::ShouldRead(tty)) {
+      fd_ = owned_ = tty;
+    } else if (tty >= 0) {
+      ::close(tty);
+    }
   }
+  ~TerminalInput() {
+    if (owned_ >= 0) ::close(owned_);
+  }
+  TerminalInput(const TerminalInput&) = delete;
+  TerminalInput& operator=(const TerminalInput&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+  int owned_ = -1;
 };
 
 // Where LiveInput's prompts go: the terminal itself, else stderr.
@@ -191,32 +198,36 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
   env.gates = std::move(gates->gates);
   env.gates_source = std::move(gates->source);
 
-  // Typed lines become steer notes and answer approval prompts (one reader).
-  TerminalApprover tty_approver;
-  PromptOut prompt_out;
-  std::unique_ptr<LiveInput> live;
-  if (LiveInput::ShouldRead(STDIN_FILENO)) {
-    live = std::make_unique<LiveInput>(
-        STDIN_FILENO, prompt_out.get(), [&rt, &env](const std::string& note) {
-          auto added = orchestrator::AddSteer(rt.repo_root, *env.ledger, note, "terminal");
-          std::string text =
-              !added ? "steer note not added: " + added.error().message()
-              : added->run_live
-                  ? fmt::format("steer note added: \"{}\" (it reaches the next step)", note)
-                  : fmt::format("steer note added to progress.md: \"{}\"", note);
-          env.events->Publish({{added ? added->run_id : "", "", "terminal"},
-                               WallClockMs(),
-                               protocol::Notice{added ? protocol::NoticeLevel::kInfo : protocol::NoticeLevel::kWarn, text}});
-        });
-  }
-  env.approver = live ? static_cast<orchestrator::Approver*>(live.get()) : &tty_approver;
-
+  // Every input of the live run is an op on one queue: typed lines (steer
+  // notes, answers to approval prompts by id, /cancel, /stop) and Ctrl-C.
   agent::InterruptHub interrupts;
-  InterruptScope scope([&interrupts, &live] {
-    interrupts.Interrupt();
-    if (live) live->Cancel();
-  });
   env.interrupts = &interrupts;
+  orchestrator::LiveOps ops;
+  ops.SetHandler(protocol::OpKind::kInterrupt, [&interrupts](const orchestrator::Op&) {
+    interrupts.Interrupt();
+    return Status::Ok();
+  });
+  ops.SetHandler(protocol::OpKind::kSteer, [&rt, &env](const orchestrator::Op& op) -> Status {
+    auto added = orchestrator::AddSteer(rt.repo_root, *env.ledger, op.text, op.source, op.task_id);
+    if (!added) return added.error().WithContext("steer note not added");
+    std::string text =
+        added->run_live
+            ? fmt::format("steer note added: \"{}\" (it reaches the next step{})", op.text,
+                          op.task_id.empty() ? "" : " of task " + op.task_id)
+            : fmt::format("steer note added to progress.md: \"{}\"", op.text);
+    env.events->Publish({{added->run_id, op.task_id, op.source},
+                         WallClockMs(),
+                         protocol::Notice{protocol::NoticeLevel::kInfo, text}});
+    return Status::Ok();
+  });
+  env.ops = &ops;
+  PromptOut prompt_out;
+  TerminalInput input;
+  std::unique_ptr<LiveInput> live;
+  if (input.fd() >= 0) live = std::make_unique<LiveInput>(input.fd(), prompt_out.get(), ops);
+  InterruptScope scope([&ops] {
+    ops.Submit({.kind = protocol::OpKind::kInterrupt, .source = "signal"});
+  });
 
   auto result =
       options.resume ? orchestrator::ResumePlan(env, options.run_id) : orchestrator::RunPlan(env);

@@ -67,7 +67,7 @@ struct Limits {
   int64_t context_tokens = 24000;  // executor history budget; older turns are compacted
   // `tandem run`: plan tasks running at once, each in its own worktree;
   // 1 runs them one by one in the checkout itself.
-  int64_t parallel_tasks = 1;
+  int64_t parallel_tasks = 0;  // 0: auto (orchestrator::AutoParallelTasks)
   int64_t jobs = 0;  // gates and commands at once, all agents together; 0: the machine's cores
 };
 

@@ -148,7 +148,7 @@ const std::vector<KeySpec>& Table() {
       Int("limits.max_wall_s", 1, kBig, Field<&Config::limits, &Limits::max_wall_s>()),
       Int("limits.step_retries", 0, 100, Field<&Config::limits, &Limits::step_retries>()),
       Int("limits.context_tokens", 1000, kBig, Field<&Config::limits, &Limits::context_tokens>()),
-      Int("limits.parallel_tasks", 1, 64, Field<&Config::limits, &Limits::parallel_tasks>()),
+      Int("limits.parallel_tasks", 0, 64, Field<&Config::limits, &Limits::parallel_tasks>()),
       Int("limits.jobs", 0, 4096, Field<&Config::limits, &Limits::jobs>()),
       // [guardrails]
       Bool("guardrails.allow_delete", Field<&Config::guardrails, &G::allow_delete>()),

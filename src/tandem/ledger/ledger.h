@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -168,6 +169,17 @@ class Ledger {
   Result<std::vector<StepRow>> FindInterruptedSteps(std::string_view run_id = {});
   Result<std::vector<TaskRow>> ListTasks(std::string_view run_id);
   Result<std::vector<StepRow>> ListSteps(std::string_view run_id);
+  // How many escalations each task of run `run_id` has had (a resumed run
+  // counts them against its budget); tasks without any are absent.
+  Result<std::map<std::string, int>> EscalationCounts(std::string_view run_id);
+  // The latest step of task `task_id` in run `run_id` still running, if any.
+  Result<std::optional<StepId>> RunningStepOf(std::string_view run_id, std::string_view task_id);
+  // The runs that changed the tree (undo runs excluded), newest first.
+  struct UndoableRun {
+    std::string run_id;
+    std::string undone_by;  // the succeeded undo run that undid it; empty: none
+  };
+  Result<std::vector<UndoableRun>> UndoableRuns();
   // The latest pass/fail verdict recorded for this gate command on this
   // tree, if any (errors and cache hits are never served from the cache).
   Result<std::optional<CachedGate>> GateCacheLookup(std::string_view tree_hash,

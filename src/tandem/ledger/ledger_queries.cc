@@ -91,6 +91,39 @@ Result<std::vector<StepRow>> Ledger::ListSteps(std::string_view run_id) {
   return steps;
 }
 
+Result<std::map<std::string, int>> Ledger::EscalationCounts(std::string_view run_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement stmt = LEDGER_TRY(db_->Prepare(
+      "SELECT task_id, COUNT(*) FROM escalations WHERE run_id = ?1 GROUP BY task_id"));
+  stmt.Bind(1, run_id);
+  std::map<std::string, int> counts;
+  while (LEDGER_TRY(stmt.Step())) counts[stmt.Text(0)] = static_cast<int>(stmt.Int(1));
+  return counts;
+}
+
+Result<std::optional<StepId>> Ledger::RunningStepOf(std::string_view run_id,
+                                                    std::string_view task_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement stmt = LEDGER_TRY(
+      db_->Prepare("SELECT id FROM steps WHERE run_id = ?1 AND task_id = ?2 AND state = "
+                   "'running' ORDER BY id DESC LIMIT 1"));
+  stmt.Bind(1, run_id);
+  stmt.Bind(2, task_id);
+  if (!LEDGER_TRY(stmt.Step())) return std::optional<StepId>();
+  return std::optional<StepId>(stmt.Int(0));
+}
+
+Result<std::vector<Ledger::UndoableRun>> Ledger::UndoableRuns() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement stmt = LEDGER_TRY(db_->Prepare(
+      "SELECT r.id, (SELECT u.id FROM runs u WHERE u.kind = 'undo' AND u.goal = 'undo ' || r.id "
+      "AND u.outcome = 'succeeded' ORDER BY u.started_at DESC, u.rowid DESC LIMIT 1) "
+      "FROM runs r WHERE r.kind <> 'undo' ORDER BY r.started_at DESC, r.rowid DESC"));
+  std::vector<UndoableRun> runs;
+  while (LEDGER_TRY(stmt.Step())) runs.push_back({stmt.Text(0), stmt.Text(1)});
+  return runs;
+}
+
 Result<std::vector<SteerNote>> Ledger::PendingSteerNotes(std::string_view run_id) {
   std::lock_guard<std::mutex> lock(mu_);
   Statement stmt =

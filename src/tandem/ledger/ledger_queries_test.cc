@@ -382,5 +382,49 @@ TEST_F(LedgerStatsTest, IntegrityCheckReportsBrokenInvariants) {
       << (*problems)[1];
 }
 
+TEST_F(LedgerQueryTest, EscalationCountsArePerTaskOfTheRun) {
+  StartRun("r1", "run");
+  StartRun("r2", "run");
+  for (const char* task : {"T1", "T1", "T2"}) {
+    ASSERT_TRUE(ledger_->RecordEscalation({.run_id = "r1", .task_id = task}).ok());
+  }
+  ASSERT_TRUE(ledger_->RecordEscalation({.run_id = "r2", .task_id = "T1"}).ok());
+  auto counts = ledger_->EscalationCounts("r1");
+  ASSERT_TRUE(counts) << counts.error().ToString();
+  EXPECT_EQ(*counts, (std::map<std::string, int>{{"T1", 2}, {"T2", 1}}));
+  EXPECT_TRUE(ledger_->EscalationCounts("none")->empty());
+}
+
+TEST_F(LedgerQueryTest, RunningStepOfATaskIsItsLatestUnfinishedStep) {
+  StartRun("r1", "run");
+  auto begin = [&](const char* task) {
+    return ledger_->BeginStep(StepStart{.run_id = "r1", .task_id = task}).value_or(0);
+  };
+  StepId done = begin("T1");
+  ASSERT_TRUE(ledger_->EndStep(done, StepEnd{}).ok());
+  EXPECT_FALSE(ledger_->RunningStepOf("r1", "T1")->has_value());
+  StepId running = begin("T1");
+  begin("T2");
+  auto step = ledger_->RunningStepOf("r1", "T1");
+  ASSERT_TRUE(step && step->has_value());
+  EXPECT_EQ(**step, running);
+}
+
+TEST_F(LedgerQueryTest, UndoableRunsAreNewestFirstWithTheUndoThatUndidThem) {
+  StartRun("a", "do");
+  clock_.now += 1000;
+  StartRun("b", "run");
+  clock_.now += 1000;
+  ASSERT_TRUE(ledger_->BeginRun(RunStart{.id = "undo-1", .kind = "undo", .goal = "undo b"}).ok());
+  ASSERT_TRUE(ledger_->EndRun("undo-1", RunEnd{.outcome = RunOutcome::kSucceeded}).ok());
+  auto runs = ledger_->UndoableRuns();
+  ASSERT_TRUE(runs) << runs.error().ToString();
+  ASSERT_EQ(runs->size(), 2u);
+  EXPECT_EQ((*runs)[0].run_id, "b");
+  EXPECT_EQ((*runs)[0].undone_by, "undo-1");
+  EXPECT_EQ((*runs)[1].run_id, "a");
+  EXPECT_EQ((*runs)[1].undone_by, "");
+}
+
 }  // namespace
 }  // namespace tandem::ledger

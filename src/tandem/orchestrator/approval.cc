@@ -6,40 +6,6 @@
 
 namespace tandem::orchestrator {
 
-ApprovalDecision Decide(config::ApprovalPolicy policy, Approver* approver,
-                        const ApprovalRequest& request, const std::function<int64_t()>& now_ms) {
-  ApprovalDecision d;
-  switch (policy) {
-    case config::ApprovalPolicy::kApprove:
-      d.kind = ApprovalDecision::Kind::kApproved;
-      d.reason = "approval.policy = approve";
-      return d;
-    case config::ApprovalPolicy::kDeny:
-      d.kind = ApprovalDecision::Kind::kDenied;
-      d.reason = "approval.policy = deny";
-      return d;
-    case config::ApprovalPolicy::kAsk:
-      break;
-  }
-  if (!approver) {
-    d.reason = "nobody to ask (no terminal); set approval.policy to approve or deny for CI";
-    return d;
-  }
-  int64_t start = now_ms();
-  auto answer = approver->Ask(request);
-  d.waited_ms = now_ms() - start;
-  if (!answer) {
-    d.reason = answer.error().message();
-    return d;
-  }
-  d.by_person = true;
-  d.kind = answer->approved ? ApprovalDecision::Kind::kApproved : ApprovalDecision::Kind::kDenied;
-  d.reason = answer->reason.empty()
-                 ? (answer->approved ? "approved at the terminal" : "denied at the terminal")
-                 : answer->reason;
-  return d;
-}
-
 std::string ApprovalText(const memory::PlanTask& task, const std::string& tier,
                          const std::string& model) {
   std::string out = fmt::format("task {}: {}\n", task.id, task.title);

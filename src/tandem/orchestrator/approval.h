@@ -1,10 +1,10 @@
 // Approvals: before an irreversible task runs, or an executor's command that
 // the classifier marks irreversible (after the slow tier's review), a person
-// (or, in CI, the policy) decides. The orchestrator never reads the terminal itself: the
-// front end supplies an Approver (cli: a y/N prompt on /dev/tty).
+// (or, in CI, the policy) decides. The orchestrator never reads the terminal
+// itself: requests are opened on the run's LiveOps (ops.h, where Decide is)
+// and a front end answers them by id.
 //
-// Thread-safety: Decide() is a plain function; an Approver is called from the
-// orchestrator's thread only.
+// Thread-safety: plain data and pure functions.
 #pragma once
 
 #include <cstdint>
@@ -32,27 +32,16 @@ struct ApprovalAnswer {
   std::string reason;  // the person's words, may be empty
 };
 
-class Approver {
- public:
-  virtual ~Approver() = default;
-  // Shows `request` and waits for a yes or no. kUnavailable when nobody can
-  // be asked (no terminal): the task then waits for approval.
-  virtual Result<ApprovalAnswer> Ask(const ApprovalRequest& request) = 0;
-};
 
 struct ApprovalDecision {
   enum class Kind { kApproved, kDenied, kWaiting };
   Kind kind = Kind::kWaiting;
+  int64_t approval_id = 0;  // the request's id on LiveOps (0: decided without asking)
   bool by_person = false;
   int64_t waited_ms = 0;
   std::string reason;
 };
 
-// Applies `policy`: approve/deny decide at once (by policy); ask calls
-// `approver` (may be null: waiting) and measures how long the person took
-// with `now_ms`.
-ApprovalDecision Decide(config::ApprovalPolicy policy, Approver* approver,
-                        const ApprovalRequest& request, const std::function<int64_t()>& now_ms);
 
 // What a person is shown for `task`: the task text, its scope and checks,
 // each check command with the classifier's verdict, and the tier and model

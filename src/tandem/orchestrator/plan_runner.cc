@@ -16,6 +16,7 @@
 
 #include "tandem/agent/task_runner.h"
 #include "tandem/base/kill_point.h"
+#include "tandem/base/mutex.h"
 #include "tandem/platform/atomic_file.h"
 #include "tandem/memory/plan_md.h"
 #include "tandem/memory/progress_md.h"
@@ -68,14 +69,18 @@ std::vector<verify::Gate> TaskGates(const std::vector<verify::Gate>& all, const 
   return gates;
 }
 
+class CancelHandler;
+
 class PlanRunner {
  public:
+  friend class CancelHandler;
   explicit PlanRunner(const RunnerEnv& env)
       : env_(env),
         root_(env.repo_root),
         plan_path_(root_ / memory::kPlanFileName),
         progress_path_(root_ / memory::kProgressFileName),
         parallel_(static_cast<size_t>(std::max<int64_t>(1, env.config.limits.parallel_tasks))) {}
+  // (0, auto, is sized from plan.md when the run starts: SizeParallelism.)
 
   Result<PlanRunResult> Start() {
     memory::Plan plan = TRY(LoadCheckedPlan());
@@ -102,6 +107,7 @@ class PlanRunner {
     start.base_checkpoint = base.hex;
     RETURN_IF_ERROR(env_.ledger->BeginRun(start));
     RETURN_IF_ERROR(ResetUnfinished(plan, /*resumed=*/false));
+    SizeParallelism(plan);
     Publish("", protocol::RunStarted{"run", start.goal, env_.repo_root, env_.executor.name,
                                      env_.gates_source, 0});
     return Loop();
@@ -147,21 +153,14 @@ class PlanRunner {
     RETURN_IF_ERROR(RestartInterruptedTask(interrupted));
     RETURN_IF_ERROR(env_.ledger->AdoptRun(run_id_));
     // Escalations already spent count against the budget.
-    auto counts = env_.ledger->Query(
-        "SELECT task_id, COUNT(*) FROM escalations WHERE run_id = ?1 GROUP BY task_id",
-        {ledger::SqlValue(run_id_)});
-    if (counts) {
-      for (const auto& row : counts->rows) {
-        if (row.size() == 2 && std::holds_alternative<std::string>(row[0]) &&
-            std::holds_alternative<int64_t>(row[1])) {
-          escalations_[std::get<std::string>(row[0])] = static_cast<int>(std::get<int64_t>(row[1]));
-        }
-      }
+    for (const auto& [task_id, n] : TRY(env_.ledger->EscalationCounts(run_id_))) {
+      escalations_[task_id] = n;
     }
     for (const ledger::TaskRow& t : TRY(env_.ledger->ListTasks(run_id_)))
       attempts_[t.task_id] = static_cast<int>(t.attempts);
     plan = TRY(memory::LoadPlan(plan_path_));  // as restored
     RETURN_IF_ERROR(ResetUnfinished(plan, /*resumed=*/true));
+    SizeParallelism(plan);
     Publish("", protocol::RunStarted{"resume", run->goal, env_.repo_root, env_.executor.name,
                                      env_.gates_source, 0});
     return Loop();
@@ -401,7 +400,7 @@ class PlanRunner {
         break;
       }
       PlanTask task = *ready.front();
-      Status s = RunOne(*plan, task);
+      Status s = IsCancelled(task.id) ? SkipCancelled(task, RouteTask(task.risk)) : RunOne(*plan, task);
       if (!s.ok()) {
         result_.stop_reason = s.message();
         Notice(NoticeLevel::kError, s.message(), task.id);
@@ -496,7 +495,93 @@ class PlanRunner {
     std::optional<bool> approved = TRY(Approve(task, tier));
     if (!approved) return Status::Ok();
     agent::TaskResult outcome = TRY(Execute(plan, task, tier, *approved));
+    if (outcome.outcome == agent::TaskOutcome::kInterrupted && !Interrupted() &&
+        IsCancelled(task.id)) {
+      RETURN_IF_ERROR(UndoTaskSteps(task));
+      return SkipCancelled(task, tier);
+    }
     return Conclude(task, tier, outcome);
+  }
+
+  // ---- cancelling one task (a kCancel op on env_.ops) ----
+  //
+  // CancelTask runs on the op's thread: it records the task as cancelled,
+  // stops its agent if one runs (its own InterruptHub, a child of the run's)
+  // and denies its open approval; the scheduler then skips the task: one not
+  // yet started never starts, a running one leaves no change (in the
+  // checkout its finished steps are undone; a worktree is just not merged).
+  // Tasks that depend on it stay blocked, as after a denial.
+  Status CancelTask(const std::string& task_id) {
+    memory::Plan plan = TRY(memory::LoadPlan(plan_path_));
+    const PlanTask* task = nullptr;
+    for (const PlanTask& t : plan.tasks) {
+      if (t.id == task_id) task = &t;
+    }
+    if (!task) return NotFound(fmt::format("plan.md has no task {}", task_id));
+    if (task->state == TaskState::kDone || task->state == TaskState::kFailed ||
+        task->state == TaskState::kSkipped) {
+      return FailedPrecondition(
+          fmt::format("task {} is already {}", task_id, protocol::Name(task->state)));
+    }
+    {
+      MutexLock lock(cancel_mu_);
+      cancelled_.insert(task_id);
+      auto running = task_stops_.find(task_id);
+      if (running != task_stops_.end()) running->second->Interrupt();
+    }
+    for (const OpenApproval& open : env_.ops ? env_.ops->Pending() : std::vector<OpenApproval>{}) {
+      if (open.request.task_id == task_id) {
+        // Already answered or closed meanwhile: nothing left to deny.
+        [[maybe_unused]] Status denied = env_.ops->Answer(open.id, {false, "cancelled by a person"});
+      }
+    }
+    return Status::Ok();
+  }
+
+  bool IsCancelled(const std::string& task_id) {
+    MutexLock lock(cancel_mu_);
+    return cancelled_.count(task_id) > 0;
+  }
+
+  // While `stop` is registered, a cancel of `task_id` interrupts it.
+  void RegisterStop(const std::string& task_id, agent::InterruptHub* stop) {
+    MutexLock lock(cancel_mu_);
+    if (stop) {
+      task_stops_[task_id] = stop;
+      if (cancelled_.count(task_id)) stop->Interrupt();
+    } else {
+      task_stops_.erase(task_id);
+    }
+  }
+
+  Status SkipCancelled(const PlanTask& task, Tier tier) {
+    const std::string why = "cancelled by a person";
+    RETURN_IF_ERROR(Mark(task.id, TaskState::kSkipped));
+    Upsert(task, TaskState::kSkipped, TierRole(tier), why);
+    Progress(memory::RecordOutcome(progress_path_,
+                                   {task.id, task.title, TaskState::kSkipped, 0, why}));
+    result_.skipped++;
+    Publish(task.id, protocol::TaskFinished{TaskEnd::kSkipped, why, 0});
+    return Status::Ok();
+  }
+
+  // Undoes in the checkout what the task's finished steps changed since it
+  // started (task_base_); plan.md and progress.md keep their current text.
+  Status UndoTaskSteps(const PlanTask& task) {
+    if (task_base_.empty() || !ws_->last_checkpoint()) return Status::Ok();
+    workspace::CheckpointId base = TRY(workspace::CheckpointId::Parse(task_base_));
+    std::vector<std::string> paths;
+    for (const workspace::FileChange& c : TRY(ws_->Diff(base, *ws_->last_checkpoint()))) {
+      if (c.path == memory::kPlanFileName || c.path == memory::kProgressFileName) continue;
+      paths.push_back(c.path);
+    }
+    if (paths.empty()) return Status::Ok();
+    TRY(ws_->Restore(base, workspace::TouchedPaths::Only(paths)));
+    Notice(NoticeLevel::kInfo,
+           fmt::format("task {} was cancelled: undid its changes to {} file(s)", task.id,
+                       paths.size()),
+           task.id);
+    return Status::Ok();
   }
 
   // The approval of an irreversible task, before it starts: nullopt when it
@@ -506,12 +591,19 @@ class PlanRunner {
     if (!NeedsApproval(task.risk)) return std::optional<bool>(false);
     if (approved_.count(task.id)) return std::optional<bool>(true);  // rerun after a merge
     ApprovalRequest request = TRY(RequestApproval(task, tier));
-    ApprovalDecision d;
-    {
-      std::lock_guard<std::mutex> one_prompt(approver_mu_);
-      d = Decide(env_.config.approval.policy, env_.approver, request, WallClockMs);
-    }
-    return Answered(task, tier, request, d);
+    return Answered(task, tier, request, DecideApproval(request));
+  }
+
+  // Decide() on the run's LiveOps; approval_requested is published as the
+  // request opens, with its id (several may be open at once).
+  ApprovalDecision DecideApproval(const ApprovalRequest& request) {
+    return Decide(
+        env_.config.approval.policy, env_.ops, request,
+        [&](int64_t id) {
+          Publish(request.task_id,
+                  protocol::ApprovalRequested{id, request.what, request.why, request.command});
+        },
+        WallClockMs);
   }
 
   // The task waits for approval ([?], ledger, progress.md, the event).
@@ -529,7 +621,6 @@ class PlanRunner {
         "plan.md marks task {} irreversible: it may reach beyond the repository or not be "
         "undoable, so it runs only with approval",
         task.id);
-    Publish(task.id, protocol::ApprovalRequested{request.what, request.why, ""});
     return request;
   }
 
@@ -558,8 +649,8 @@ class PlanRunner {
     record.reason = d.reason;
     RETURN_IF_ERROR(env_.ledger->RecordApproval(record));
     Publish(task.id,
-            protocol::ApprovalDecided{record.decision, record.decided_by, d.waited_ms, d.reason,
-                                      ""});
+            protocol::ApprovalDecided{d.approval_id, record.decision, record.decided_by,
+                                      d.waited_ms, d.reason, ""});
     if (!approved) {
       std::string why = "denied: " + d.reason;
       RETURN_IF_ERROR(Mark(task.id, TaskState::kSkipped));
@@ -669,7 +760,12 @@ class PlanRunner {
                                     bool allow_irreversible_commands) {
     Prepared p = TRY(Prepare(plan, task, tier, allow_irreversible_commands));
     task_base_ = ws_->last_checkpoint() ? ws_->last_checkpoint()->hex : "";
-    agent::TaskResult result = TRY(agent::ExecuteTask(p.spec, p.env, *ws_, nullptr));
+    agent::InterruptHub stop(env_.interrupts);
+    p.env.interrupts = &stop;
+    RegisterStop(task.id, &stop);
+    Result<agent::TaskResult> ran = agent::ExecuteTask(p.spec, p.env, *ws_, nullptr);
+    RegisterStop(task.id, nullptr);
+    agent::TaskResult result = TRY(std::move(ran));
     AddTotals(result.totals);
     return result;
   }
@@ -694,7 +790,8 @@ class PlanRunner {
     workspace::CheckpointId base;  // the integrated checkpoint it started from
     agent::TaskSpec spec;
     agent::TaskEnv env;
-    std::jthread thread;
+    std::unique_ptr<agent::InterruptHub> stop;  // a child of agents_stop_: a cancel stops it alone
+    std::jthread thread;  // declared last: joined before `stop` goes
   };
   struct AgentDone {
     std::string task_id;
@@ -727,11 +824,22 @@ class PlanRunner {
   // The TaskQueue rule: overlapping scopes, unless either task lists the
   // other under `overlaps:`.
   static bool Overlap(const PlanTask& a, const PlanTask& b) {
-    auto lists = [](const PlanTask& x, const PlanTask& y) {
-      return std::find(x.may_overlap_with.begin(), x.may_overlap_with.end(), y.id) !=
-             x.may_overlap_with.end();
-    };
-    return TaskQueue::ScopesOverlap(a.scope, b.scope) && !lists(a, b) && !lists(b, a);
+    return !TaskQueue::MayRunTogether(Queued(a), Queued(b));
+  }
+  static QueuedTask Queued(const PlanTask& t) { return {t.id, t.after, t.scope, t.may_overlap_with}; }
+
+  // limits.parallel_tasks, or for 0 (auto) what AutoParallelTasks says for
+  // the tasks of `plan` not yet done.
+  void SizeParallelism(const memory::Plan& plan) {
+    if (env_.config.limits.parallel_tasks > 0) return;
+    std::vector<QueuedTask> open;
+    for (const PlanTask& t : plan.tasks) {
+      if (t.state != TaskState::kDone && t.state != TaskState::kSkipped &&
+          t.state != TaskState::kFailed) {
+        open.push_back(Queued(t));
+      }
+    }
+    parallel_ = static_cast<size_t>(AutoParallelTasks(open, std::thread::hardware_concurrency()));
   }
 
   Result<PlanRunResult> ParallelLoop() {
@@ -804,6 +912,10 @@ class PlanRunner {
       PlanTask task = *ready;
       auto tier_it = tier_of_.find(task.id);
       Tier tier = tier_it != tier_of_.end() ? tier_it->second : RouteTask(task.risk);
+      if (IsCancelled(task.id)) {
+        RETURN_IF_ERROR(SkipCancelled(task, tier));
+        continue;
+      }
       if (NeedsApproval(task.risk) && !approved_.count(task.id)) {
         RETURN_IF_ERROR(AskWithoutWaiting(task, tier));  // [?] now: not ready
         continue;
@@ -834,7 +946,9 @@ class PlanRunner {
     a->base = *ws_->last_checkpoint();
     a->spec = std::move(p.spec);
     a->env = std::move(p.env);
-    a->env.interrupts = &agents_stop_;
+    a->stop = std::make_unique<agent::InterruptHub>(&agents_stop_);
+    a->env.interrupts = a->stop.get();
+    RegisterStop(task.id, a->stop.get());
     Agent* raw = a.get();
     agents_[task.id] = std::move(a);
     raw->thread = std::jthread([this, raw] {
@@ -855,11 +969,7 @@ class PlanRunner {
     asking.tier = tier;
     asking.request = request;
     asking.thread = std::jthread([this, request, id = task.id] {
-      ApprovalDecision d;
-      {
-        std::lock_guard<std::mutex> one_prompt(approver_mu_);
-        d = Decide(env_.config.approval.policy, env_.approver, request, WallClockMs);
-      }
+      ApprovalDecision d = DecideApproval(request);
       std::lock_guard<std::mutex> lock(done_mu_);
       answers_.push_back({id, d});
       done_cv_.notify_one();
@@ -939,6 +1049,7 @@ class PlanRunner {
     std::unique_ptr<Agent> a = std::move(agents_[done.task_id]);
     agents_.erase(done.task_id);
     a->thread.join();
+    RegisterStop(a->task.id, nullptr);
     made_slots_.insert(a->slot);
     free_slots_.push_back(a->slot);
     FlushNotes();
@@ -951,6 +1062,10 @@ class PlanRunner {
     agent::TaskResult outcome = std::move(*done.result);
     AddTotals(outcome.totals);
     task_base_ = a->base.hex;
+    if (outcome.outcome == agent::TaskOutcome::kInterrupted && !Interrupted() &&
+        IsCancelled(task.id)) {
+      return SkipCancelled(task, a->tier);  // its worktree is not merged: nothing to undo
+    }
     if (outcome.outcome == agent::TaskOutcome::kInterrupted && !Interrupted()) {
       // Stopped by an error elsewhere in the run, not by a person.
       RETURN_IF_ERROR(Mark(task.id, TaskState::kPending));
@@ -1217,13 +1332,12 @@ class PlanRunner {
 
   // The step of `task_id` that is running now (it asked for a command).
   std::optional<ledger::StepId> RunningStep(const std::string& task_id) {
-    auto rows = env_.ledger->Query(
-        "SELECT id FROM steps WHERE run_id = ?1 AND task_id = ?2 AND state = 'running' "
-        "ORDER BY id DESC LIMIT 1",
-        {ledger::SqlValue(run_id_), ledger::SqlValue(task_id)});
-    if (!rows || rows->rows.empty() || rows->rows[0].empty()) return std::nullopt;
-    if (const auto* id = std::get_if<int64_t>(&rows->rows[0][0])) return *id;
-    return std::nullopt;
+    auto step = env_.ledger->RunningStepOf(run_id_, task_id);
+    if (!step) {
+      Notice(NoticeLevel::kWarn, "ledger: " + step.error().message(), task_id);
+      return std::nullopt;
+    }
+    return *step;
   }
 
   // An executor's command that the classifier marks irreversible: the slow
@@ -1232,7 +1346,7 @@ class PlanRunner {
   // refusal's reason goes back to the executor as the tool result.
   //
   // With parallel tasks it runs on the agent's thread (`ws` is the agent's
-  // workspace): only that agent waits, and one prompt is open at a time.
+  // workspace): only that agent waits; other prompts may be open meanwhile.
   tools::CommandDecision DecideCommand(const PlanTask& task, const std::string& command,
                                        const std::string& why, workspace::Workspace& ws) {
     std::optional<ledger::StepId> step = RunningStep(task.id);
@@ -1254,6 +1368,7 @@ class PlanRunner {
     tools::CommandDecision decision;
     decision.review_cost_usd = review.cost_usd;
     protocol::DecidedBy decided_by = protocol::DecidedBy::kPolicy;
+    int64_t approval_id = 0;
     if (!review.run) {
       // The slow tier is not a person: its refusal is a policy decision.
       decision.reason = fmt::format("the {} tier refused it: {}", TierRole(Tier::kSlow),
@@ -1272,12 +1387,8 @@ class PlanRunner {
           "the classifier marks it irreversible ({}); the {} tier ({}) reviewed it and says run: "
           "{}",
           why, TierRole(Tier::kSlow), env_.slow.name, review.reason);
-      Publish(task.id, protocol::ApprovalRequested{request.what, request.why, command});
-      ApprovalDecision d;
-      {
-        std::lock_guard<std::mutex> one_prompt(approver_mu_);
-        d = Decide(env_.config.approval.policy, env_.approver, request, WallClockMs);
-      }
+      ApprovalDecision d = DecideApproval(request);
+      approval_id = d.approval_id;
       if (d.by_person) AddHumanMs(static_cast<double>(d.waited_ms));
       decision.human_wait_ms = static_cast<double>(d.waited_ms);
       decision.run = d.kind == ApprovalDecision::Kind::kApproved;
@@ -1294,7 +1405,7 @@ class PlanRunner {
     if (record.reason.empty()) record.reason = decision.reason;
     Status recorded = env_.ledger->RecordApproval(record);
     if (!recorded.ok()) Notice(NoticeLevel::kWarn, "ledger: " + recorded.message(), task.id);
-    Publish(task.id, protocol::ApprovalDecided{record.decision, decided_by,
+    Publish(task.id, protocol::ApprovalDecided{approval_id, record.decision, decided_by,
                                                record.waited_ms, record.reason, command});
     Note(task.id, memory::NoteKind::kDecision,
          fmt::format("command `{}` {}", command, decision.reason));
@@ -1477,10 +1588,13 @@ class PlanRunner {
   fs::path root_;
   fs::path plan_path_;
   fs::path progress_path_;
-  size_t parallel_;  // limits.parallel_tasks
+  size_t parallel_;  // limits.parallel_tasks (auto: SizeParallelism)
   std::unique_ptr<workspace::Workspace> ws_;
   std::string run_id_;
   std::string task_base_;  // checkpoint a task started from (for its best-attempt diff)
+  Mutex cancel_mu_;
+  std::set<std::string> cancelled_ GUARDED_BY(cancel_mu_);  // kCancel ops' tasks
+  std::map<std::string, agent::InterruptHub*> task_stops_ GUARDED_BY(cancel_mu_);
   std::map<std::string, int> escalations_;
   std::map<std::string, int> attempts_;
   SteerInbox* inbox_ = nullptr;  // GUARDED_BY(inbox_mu_) once agents run
@@ -1488,7 +1602,6 @@ class PlanRunner {
   std::mutex stats_mu_;
   agent::RunTotals totals_;  // GUARDED_BY(stats_mu_)
   double human_ms_ = 0;      // GUARDED_BY(stats_mu_): waiting for a person at approval prompts
-  std::mutex approver_mu_;   // one approval prompt open at a time
   std::set<std::string> approved_;  // irreversible tasks a person or policy approved
   PlanRunResult result_;
   bool leave_running_ = false;  // agent::TaskResult::step_left_running
@@ -1526,15 +1639,34 @@ class PlanRunner {
   std::map<std::string, std::unique_ptr<Agent>> agents_;  // running, by task id
 };
 
+// While a runner lives, it takes the kCancel ops of env.ops.
+class CancelHandler {
+ public:
+  CancelHandler(LiveOps* ops, PlanRunner& runner) : ops_(ops) {
+    if (ops_) {
+      ops_->SetHandler(protocol::OpKind::kCancel,
+                       [&runner](const Op& op) { return runner.CancelTask(op.task_id); });
+    }
+  }
+  ~CancelHandler() {
+    if (ops_) ops_->SetHandler(protocol::OpKind::kCancel, {});
+  }
+
+ private:
+  LiveOps* ops_;
+};
+
 }  // namespace
 
 Result<PlanRunResult> RunPlan(const RunnerEnv& env) {
   PlanRunner runner(env);
+  CancelHandler cancel(env.ops, runner);
   return runner.Start();
 }
 
 Result<PlanRunResult> ResumePlan(const RunnerEnv& env, const std::string& run_id) {
   PlanRunner runner(env);
+  CancelHandler cancel(env.ops, runner);
   return runner.Resume(run_id);
 }
 

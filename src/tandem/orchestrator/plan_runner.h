@@ -3,13 +3,13 @@
 // Before each task plan.md is re-read (a person may edit it while the run
 // goes on) and the first ready task (memory::ReadyTasks) is taken. Its risk
 // routes it (policy.h): reversible -> the executor tier; irreversible -> an
-// approval (Approver or policy), then the slow tier. The task runs through
+// approval (a person through LiveOps, or the policy), then the slow tier. The task runs through
 // the verified loop (agent::ExecuteTask) with its scope, its acceptance
 // (its verify.md gates plus its `check` commands as final gates) and a
 // bounded context: its part of progress.md and pending steering notes.
 // An executor's command that the classifier marks irreversible goes to the
 // slow tier for review (command_review.h), then to the approval policy or
-// the Approver; the refusal's reason, or the command's result, goes back to
+// a person (LiveOps); the refusal's reason, or the command's result, goes back to
 // the executor, and the decision is an approvals row (docs/GUARDRAILS.md).
 // Around it the checkbox goes [~] -> [x] / [!] / [-] / [?], the ledger's task
 // row follows, and progress.md records the outcome and what comes next.
@@ -36,6 +36,7 @@
 #include "tandem/config/config.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/orchestrator/approval.h"
+#include "tandem/orchestrator/ops.h"
 #include "tandem/orchestrator/planner.h"
 #include "tandem/orchestrator/policy.h"
 #include "tandem/platform/job_budget.h"
@@ -58,7 +59,10 @@ struct RunnerEnv {
   // The process's job budget (cli::Runtime::jobs), for every task's
   // agent::TaskEnv::job_budget; not owned. Null: no shared budget.
   platform::JobBudget* job_budget = nullptr;
-  Approver* approver = nullptr;               // optional: nobody to ask
+  // The run's input queue (ops.h), not owned; optional (null: nobody to
+  // ask). Approvals are opened on it; while the run goes on it takes the
+  // kCancel ops (one task, by id).
+  LiveOps* ops = nullptr;
   RunPolicy policy;
 };
 

@@ -132,13 +132,42 @@ void TaskQueue::Promote() {
   }
 }
 
-bool TaskQueue::MayRunBeside(const Entry& candidate, const Entry& running) const {
-  auto lists = [](const Entry& a, const Entry& b) {
-    const auto& ok = a.task.may_overlap_with;
-    return std::find(ok.begin(), ok.end(), b.task.id) != ok.end();
+bool TaskQueue::MayRunTogether(const QueuedTask& a, const QueuedTask& b) {
+  auto lists = [](const QueuedTask& x, const QueuedTask& y) {
+    const auto& ok = x.may_overlap_with;
+    return std::find(ok.begin(), ok.end(), y.id) != ok.end();
   };
-  if (lists(candidate, running) || lists(running, candidate)) return true;
-  return !ScopesOverlap(candidate.task.scope, running.task.scope);
+  if (lists(a, b) || lists(b, a)) return true;
+  return !ScopesOverlap(a.scope, b.scope);
+}
+
+int AutoParallelTasks(const std::vector<QueuedTask>& tasks, unsigned hardware_threads) {
+  std::map<std::string, const QueuedTask*> by_id;
+  for (const QueuedTask& t : tasks) by_id[t.id] = &t;
+  // Every task's dependencies, direct or not (plans are small: a DFS each).
+  auto depends = [&](const QueuedTask& t, const std::string& other) {
+    std::vector<const QueuedTask*> stack = {&t};
+    std::set<std::string> seen;
+    while (!stack.empty()) {
+      const QueuedTask* cur = stack.back();
+      stack.pop_back();
+      for (const std::string& dep : cur->depends_on) {
+        if (dep == other) return true;
+        auto it = by_id.find(dep);
+        if (it != by_id.end() && seen.insert(dep).second) stack.push_back(it->second);
+      }
+    }
+    return false;
+  };
+  bool independent_pair = false;
+  for (size_t i = 0; i < tasks.size() && !independent_pair; ++i) {
+    for (size_t j = i + 1; j < tasks.size() && !independent_pair; ++j) {
+      independent_pair = TaskQueue::MayRunTogether(tasks[i], tasks[j]) &&
+                         !depends(tasks[i], tasks[j].id) && !depends(tasks[j], tasks[i].id);
+    }
+  }
+  if (!independent_pair) return 1;
+  return static_cast<int>(std::clamp(hardware_threads, 1u, 4u));
 }
 
 std::optional<std::string> TaskQueue::FindWork() {
@@ -146,7 +175,7 @@ std::optional<std::string> TaskQueue::FindWork() {
   for (Entry& e : entries_) {
     if (e.state != QueuedTaskState::kReady) continue;
     bool fits = std::all_of(entries_.begin(), entries_.end(), [&](const Entry& other) {
-      return other.state != QueuedTaskState::kRunning || MayRunBeside(e, other);
+      return other.state != QueuedTaskState::kRunning || MayRunTogether(e.task, other.task);
     });
     if (!fits) continue;
     e.state = QueuedTaskState::kRunning;

@@ -111,6 +111,9 @@ class TaskQueue {
 
   // Whether scopes `a` and `b` may share a path (the rule above).
   static bool ScopesOverlap(const std::vector<std::string>& a, const std::vector<std::string>& b);
+  // Whether `a` and `b` may run at the same time by the overlap rule (their
+  // scopes are disjoint, or either lists the other in may_overlap_with).
+  static bool MayRunTogether(const QueuedTask& a, const QueuedTask& b);
 
  private:
   struct Entry {
@@ -124,8 +127,7 @@ class TaskQueue {
   Entry* Find(std::string_view id);
   const Entry* Find(std::string_view id) const;
   bool DependenciesDone(const Entry& e) const;
-  bool MayRunBeside(const Entry& candidate, const Entry& running) const;
-  void BlockDependentsOfFailed();
+    void BlockDependentsOfFailed();
   void Promote();  // waiting tasks whose dependencies are done become ready
 
   TaskQueueOptions options_;
@@ -133,5 +135,14 @@ class TaskQueue {
   std::map<std::string, size_t, std::less<>> index_;
   int running_ = 0;
 };
+
+// limits.parallel_tasks = 0, the default ("auto"): min(hardware_threads, 4)
+// tasks at once, but 1 when no two of `tasks` could ever run together (one
+// depends on the other, directly or through others, or the overlap rule
+// keeps them apart): such a plan then runs in the checkout, with no
+// worktree and no merge. 4: past it, on the machines measured, the gates'
+// share of the cores (not the model) bounds the speed-up (PERFORMANCE.md
+// section 10). Never less than 1.
+int AutoParallelTasks(const std::vector<QueuedTask>& tasks, unsigned hardware_threads);
 
 }  // namespace tandem::orchestrator

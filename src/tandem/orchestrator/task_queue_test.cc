@@ -182,3 +182,42 @@ TEST(TaskQueue, FinishingATaskThatIsNotRunningIsAnError) {
 
 }  // namespace
 }  // namespace tandem::orchestrator
+
+namespace tandem::orchestrator {
+namespace {
+
+QueuedTask Task(std::string id, std::vector<std::string> after, std::vector<std::string> scope) {
+  return {std::move(id), std::move(after), std::move(scope), {}};
+}
+
+TEST(AutoParallelTasksTest, IndependentDisjointTasksGetTheMachinesCoresUpToFour) {
+  std::vector<QueuedTask> tasks = {Task("T1", {}, {"src/a/"}), Task("T2", {}, {"src/b/"})};
+  EXPECT_EQ(AutoParallelTasks(tasks, 2), 2);
+  EXPECT_EQ(AutoParallelTasks(tasks, 16), 4);
+  EXPECT_EQ(AutoParallelTasks(tasks, 0), 1);  // unknown core count
+}
+
+TEST(AutoParallelTasksTest, AChainRunsOneByOneInTheCheckout) {
+  // T3 depends on T1 through T2: no two can ever run together.
+  std::vector<QueuedTask> tasks = {Task("T1", {}, {"src/a/"}), Task("T2", {"T1"}, {"src/b/"}),
+                                   Task("T3", {"T2"}, {"src/c/"})};
+  EXPECT_EQ(AutoParallelTasks(tasks, 8), 1);
+}
+
+TEST(AutoParallelTasksTest, TasksWithoutAScopeOverlapEverythingUnlessThePlanAllowsIt) {
+  std::vector<QueuedTask> tasks = {Task("T1", {}, {}), Task("T2", {}, {})};
+  EXPECT_EQ(AutoParallelTasks(tasks, 8), 1);
+  tasks[1].may_overlap_with = {"T1"};
+  EXPECT_EQ(AutoParallelTasks(tasks, 8), 4);
+}
+
+TEST(AutoParallelTasksTest, OneIndependentPairIsEnough) {
+  std::vector<QueuedTask> tasks = {Task("T1", {}, {}), Task("T2", {"T1"}, {"docs/guide/"}),
+                                   Task("T3", {"T1"}, {"src/lib/"})};
+  EXPECT_EQ(AutoParallelTasks(tasks, 2), 2);  // T2 and T3 both wait only for T1
+  EXPECT_EQ(AutoParallelTasks({Task("T1", {}, {"a/"})}, 8), 1);
+  EXPECT_EQ(AutoParallelTasks({}, 8), 1);
+}
+
+}  // namespace
+}  // namespace tandem::orchestrator

@@ -140,11 +140,13 @@ nlohmann::json EventToJson(const Event& event) {
             j["retries"] = e.retries;
           },
           [&](const ApprovalRequested& e) {
+            if (e.approval_id != 0) j["approval_id"] = e.approval_id;
             j["what"] = e.what;
             j["why"] = e.why;
             if (!e.command.empty()) j["command"] = e.command;
           },
           [&](const ApprovalDecided& e) {
+            if (e.approval_id != 0) j["approval_id"] = e.approval_id;
             j["decision"] = std::string(Name(e.decision));
             j["decided_by"] = std::string(Name(e.decided_by));
             j["waited_ms"] = e.waited_ms;

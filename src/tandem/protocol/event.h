@@ -119,11 +119,13 @@ struct TaskFinished {
   int retries = 0;
 };
 struct ApprovalRequested {
+  int64_t approval_id = 0;  // answer it with an approve/deny op of this id (0: not answerable)
   std::string what;     // exactly what will run: the task text, scope, checks; or the command
   std::string why;      // why it needs approval
   std::string command;  // set when one command of a running task needs approval
 };
 struct ApprovalDecided {
+  int64_t approval_id = 0;  // as in ApprovalRequested
   ApprovalDecision decision = ApprovalDecision::kDenied;
   DecidedBy decided_by = DecidedBy::kPolicy;
   int64_t waited_ms = 0;

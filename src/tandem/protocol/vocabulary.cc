@@ -24,6 +24,8 @@ constexpr std::array<std::string_view, 2> kDecision = {"approved", "denied"};
 constexpr std::array<std::string_view, 3> kDecidedBy = {"person", "policy", "slow_tier"};
 constexpr std::array<std::string_view, 3> kAction = {"replan", "split", "escalate"};
 constexpr std::array<std::string_view, 3> kLevel = {"info", "warn", "error"};
+constexpr std::array<std::string_view, 5> kOpKind = {"approve", "deny", "steer", "interrupt",
+                                                     "cancel"};
 
 template <typename E, size_t N>
 std::string_view NameIn(const std::array<std::string_view, N>& names, E v) {
@@ -54,6 +56,7 @@ std::string_view Name(ApprovalDecision v) { return NameIn(kDecision, v); }
 std::string_view Name(DecidedBy v) { return NameIn(kDecidedBy, v); }
 std::string_view Name(EscalationAction v) { return NameIn(kAction, v); }
 std::string_view Name(NoticeLevel v) { return NameIn(kLevel, v); }
+std::string_view Name(OpKind v) { return NameIn(kOpKind, v); }
 
 Result<TaskState> ParseTaskState(std::string_view s) {
   if (s == "waiting_approval") return TaskState::kWaiting;  // the ledger's column spelling
@@ -78,6 +81,8 @@ Result<DecidedBy> ParseDecidedBy(std::string_view s) {
 Result<EscalationAction> ParseEscalationAction(std::string_view s) {
   return ParseIn<EscalationAction>(kAction, s, "escalation action");
 }
+
+Result<OpKind> ParseOpKind(std::string_view s) { return ParseIn<OpKind>(kOpKind, s, "op"); }
 
 ExitCode ExitCodeFor(Outcome outcome) {
   switch (outcome) {

@@ -40,6 +40,9 @@ enum class DecidedBy { kPerson, kPolicy, kSlowTier };
 // it to the slow tier.
 enum class EscalationAction { kRewrite, kSplit, kSlowTier };
 enum class NoticeLevel { kInfo, kWarn, kError };
+// An input to a live run (orchestrator/ops.h): answer an approval by id,
+// a steer note, stop the whole run, or cancel one task.
+enum class OpKind { kApprove, kDeny, kSteer, kInterrupt, kCancel };
 
 // Process exit codes, documented in docs/EVENTS.md ("Exit codes").
 enum ExitCode : int {
@@ -76,6 +79,8 @@ std::string_view Name(DecidedBy v);
 std::string_view Name(EscalationAction v);
 // "info" "warn" "error"
 std::string_view Name(NoticeLevel v);
+// "approve" "deny" "steer" "interrupt" "cancel"
+std::string_view Name(OpKind v);
 
 Result<TaskState> ParseTaskState(std::string_view s);  // also "waiting_approval"
 Result<Risk> ParseRisk(std::string_view s);
@@ -85,6 +90,7 @@ Result<Verdict> ParseVerdict(std::string_view s);
 Result<ApprovalDecision> ParseApprovalDecision(std::string_view s);
 Result<DecidedBy> ParseDecidedBy(std::string_view s);
 Result<EscalationAction> ParseEscalationAction(std::string_view s);
+Result<OpKind> ParseOpKind(std::string_view s);
 
 // The exit code of a task's or run's outcome.
 ExitCode ExitCodeFor(Outcome outcome);
