@@ -4,6 +4,7 @@
 // with the reason, where bubblewrap cannot start.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
@@ -145,6 +146,59 @@ TEST_F(CanaryTest, ARemovedValueACommandPrintsIsRedactedEverywhere) {
   ASSERT_EQ(results.size(), 1u);
   EXPECT_NE(results[0].find("found [REDACTED] and [REDACTED] and [REDACTED]"), std::string::npos)
       << results[0];
+  ExpectNoCanaryLeft(run);
+}
+
+// Road: command output, encoded. A command (or a model) that has a removed
+// value prints it as base64 (wrapped at 76 columns, as `base64` does; one and
+// two bytes in, the other two alignments; URL-safe) or as hex: the model,
+// events, the ledger and progress.md get none of those encodings.
+TEST_F(CanaryTest, ARemovedValueACommandPrintsEncodedIsRedactedEverywhere) {
+  MakePassingRepo();
+  WriteFile("found.txt",
+            std::string("found ") + kPlain + " and " + kAwsSecret + " in the old config\n");
+  const std::string command =
+      "base64 found.txt; printf x | cat - found.txt | base64 -w0; echo; "
+      "printf xy | cat - found.txt | base64 -w0 | tr '+/' '-_'; echo; "
+      "od -An -tx1 found.txt | tr -d ' \\n'; echo";
+  StartServer(Script({
+      Turn(0, {Call("run_command", {{"command", command}})}),
+      Finish(1),
+  }));
+
+  TandemRun run = Do("print it encoded", {}, Env());
+
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  // What the command printed, produced here the same way.
+  std::string printed;
+  {
+    FILE* p = ::popen(("cd '" + root() + "' && { " + command + "; }").c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) printed.append(buf, n);
+    ::pclose(p);
+  }
+  std::vector<std::string> lines;
+  for (size_t at = 0, end; at < printed.size(); at = end + 1) {
+    end = printed.find('\n', at);
+    if (end == std::string::npos) end = printed.size();
+    if (end - at >= 16) lines.push_back(printed.substr(at, end - at));
+  }
+  ASSERT_EQ(lines.size(), 5u) << "two wrapped base64 lines, two unwrapped, one of hex:\n" << printed;
+  auto results = LastRequestToolResults();
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_NE(results[0].find("[REDACTED]"), std::string::npos) << results[0];
+  std::string requests;
+  for (const auto& r : Requests()) requests += r["body"].dump();
+  const std::string ledger = DirBytes(std::filesystem::path(LedgerPath()).parent_path());
+  for (const std::string& line : lines) {
+    EXPECT_EQ(results[0].find(line), std::string::npos) << line << " reached the model";
+    EXPECT_EQ(requests.find(line), std::string::npos) << line << " reached the model";
+    EXPECT_EQ(run.out.find(line), std::string::npos) << line << " in events";
+    EXPECT_EQ(ledger.find(line), std::string::npos) << line << " in the ledger";
+    EXPECT_EQ(ReadFile("progress.md").find(line), std::string::npos) << line << " in progress.md";
+  }
   ExpectNoCanaryLeft(run);
 }
 

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "tandem/ledger/done_tasks.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/ledger/sqlite.h"
 #include "tandem/ledger/test_support.h"
@@ -111,6 +112,31 @@ TEST_F(LedgerQueryTest, LastRunIsTheLatestOfItsKind) {
   EXPECT_EQ((*ledger_->LastRun("run"))->id, "r1");
   EXPECT_EQ((*ledger_->LastRun())->id, "p1");
   EXPECT_FALSE(ledger_->LastRun("demo")->has_value());
+}
+
+TEST_F(LedgerQueryTest, DoneTasksOfEveryRunAreListedAndNoOthers) {
+  StartRun("r1", "run");
+  StartRun("r2", "run");
+  ASSERT_TRUE(ledger_->UpsertTask(TaskRow{.run_id = "r1", .task_id = "T1", .title = "One",
+                                          .state = TaskState::kDone})
+                  .ok());
+  ASSERT_TRUE(ledger_->UpsertTask(TaskRow{.run_id = "r1", .task_id = "T2", .title = "Two",
+                                          .state = TaskState::kFailed})
+                  .ok());
+  ASSERT_TRUE(ledger_->UpsertTask(TaskRow{.run_id = "r2", .task_id = "T3", .title = "Three",
+                                          .state = TaskState::kRunning})
+                  .ok());
+  ASSERT_TRUE(ledger_->UpsertTask(TaskRow{.run_id = "r2", .task_id = "T3", .title = "Three",
+                                          .state = TaskState::kDone})
+                  .ok());
+  auto done = ListDoneTasks(*ledger_);
+  ASSERT_TRUE(done) << done.error().ToString();
+  ASSERT_EQ(done->size(), 2u);
+  EXPECT_EQ((*done)[0].run_id, "r1");
+  EXPECT_EQ((*done)[0].task_id, "T1");
+  EXPECT_EQ((*done)[0].title, "One");
+  EXPECT_EQ((*done)[1].run_id, "r2");
+  EXPECT_EQ((*done)[1].task_id, "T3");
 }
 
 TEST_F(LedgerQueryTest, GateCacheHitsOnlyForTheSameTreeGateAndCommand) {

@@ -6,6 +6,7 @@
 
 #include "tandem/base/scope_glob.h"
 #include "tandem/base/strings.h"
+#include "tandem/memory/memory_file.h"
 #include "tandem/platform/atomic_file.h"
 
 namespace tandem::memory {
@@ -554,7 +555,7 @@ const PlanTask* Plan::Find(std::string_view id) const {
 Result<Plan> ParsePlan(std::string_view text) { return Parser().Parse(text); }
 
 Result<Plan> LoadPlan(const std::filesystem::path& path) {
-  std::string text = TRY(platform::ReadWholeFile(path));
+  std::string text = TRY(ReadMemoryFile(path));
   auto plan = ParsePlan(text);
   if (!plan) return plan.error().WithContext(path.string());
   return plan;
@@ -595,7 +596,7 @@ Status SetTaskState(const std::filesystem::path& path, std::string_view id, Task
   Status written;
   // A person's save between our read and our rename is detected and retried.
   for (int attempt = 0; attempt < 3; ++attempt) {
-    std::string text = TRY(platform::ReadWholeFile(path));
+    std::string text = TRY(ReadMemoryFile(path));
     auto plan = ParsePlan(text);
     if (!plan) return plan.error().WithContext(path.string());
     const PlanTask* task = plan->Find(id);

@@ -381,5 +381,49 @@ TEST_F(PlanFileTest, LoadPlanPrefixesErrorsWithThePathAndReportsMissingFiles) {
       << plan.error().message();
 }
 
+// plan.md is read by tandem's own process and its tasks go to the model: a
+// link (committed, or made by a model's command) must not bring a file from
+// outside the repository or from .git in, nor be written through.
+TEST_F(PlanFileTest, APlanMdLinkingOutOfItsDirectoryIsNeitherReadNorUpdated) {
+  const fs::path outside = dir_.string() + "-outside.md";
+  std::ofstream(outside) << "- [ ] T1: OUTSIDE-CANARY-1207\n  - do: x\n";
+  fs::create_symlink(outside, path_);
+
+  auto plan = LoadPlan(path_);
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(plan.error().message().find("plan.md leads outside the repository, to " +
+                                        outside.string()),
+            std::string::npos)
+      << plan.error().message();
+  EXPECT_EQ(plan.error().message().find("OUTSIDE-CANARY"), std::string::npos);
+  EXPECT_EQ(SetTaskState(path_, "T1", TaskState::kDone).code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(fs::is_symlink(path_));
+  std::ifstream in(outside);
+  std::string first;
+  std::getline(in, first);
+  EXPECT_EQ(first, "- [ ] T1: OUTSIDE-CANARY-1207");
+  fs::remove(outside);
+
+  // Into .git, and to nothing at all, are refused too; a link inside is read.
+  fs::remove(path_);
+  fs::create_directories(dir_ / ".git");
+  std::ofstream(dir_ / ".git/plan.md") << "- [ ] T1: a\n  - do: x\n";
+  fs::create_symlink(".git/plan.md", path_);
+  EXPECT_EQ(LoadPlan(path_).error().code(), StatusCode::kPermissionDenied);
+  fs::remove(path_);
+  fs::create_symlink(dir_.string() + "-nowhere/plan.md", path_);
+  auto dangling = LoadPlan(path_);
+  ASSERT_FALSE(dangling);
+  EXPECT_EQ(dangling.error().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(dangling.error().message().find("plan.md is a link to"), std::string::npos)
+      << dangling.error().message();
+  fs::remove(path_);
+  fs::create_directories(dir_ / "docs");
+  std::ofstream(dir_ / "docs/plan.md") << "- [ ] T1: a\n  - do: x\n";
+  fs::create_symlink("docs/plan.md", path_);
+  EXPECT_TRUE(LoadPlan(path_)) << "a link inside the repository is followed";
+}
+
 }  // namespace
 }  // namespace tandem::memory

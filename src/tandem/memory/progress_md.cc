@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "tandem/base/redact.h"
+#include "tandem/memory/memory_file.h"
 #include "tandem/platform/atomic_file.h"
 
 namespace tandem::memory {
@@ -258,8 +259,11 @@ Status Update(const std::filesystem::path& path,
   std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
   platform::DirectoryLock lock = TRY(platform::DirectoryLock::Acquire(dir));
   for (int attempt = 0; attempt < 3; ++attempt) {
-    auto current = platform::ReadWholeFile(path);
+    // A link leading out of the repository is refused, not read: its target
+    // would be copied into progress.md and from there into prompts.
+    auto current = ReadMemoryFile(path);
     if (!current && current.error().code() != StatusCode::kNotFound) return current.error();
+
     std::vector<Section> sections = Split(current ? *current : EmptyProgress());
     edit(sections);
     platform::WriteOptions options;

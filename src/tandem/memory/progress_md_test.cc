@@ -193,6 +193,35 @@ TEST_F(ProgressTest, DuplicateEntriesReadBackWhatWasRecorded) {
   EXPECT_EQ(outcomes[0].summary, "new");
 }
 
+// progress.md is read, edited and written back by tandem's own process, and
+// parts of it go into prompts: a link leading out of the repository must not
+// copy its target into progress.md (and from there to the model), nor be
+// written through. Every update is refused, naming the file.
+TEST_F(ProgressTest, AProgressMdLinkingOutOfItsDirectoryIsNeitherReadNorWritten) {
+  const fs::path outside = dir_.string() + "-outside.md";
+  const std::string secret = "# Progress\n\n## Notes\n- note: OUTSIDE-CANARY-5309\n";
+  std::ofstream(outside) << secret;
+  fs::create_symlink(outside, path_);
+
+  Status s = AppendNote(path_, "", NoteKind::kSteer, "hello");
+  EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(s.message().find("progress.md leads outside the repository"), std::string::npos)
+      << s.message();
+  EXPECT_EQ(RecordOutcome(path_, {"T1", "x", TaskState::kDone, 0, "s"}).code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(SetNext(path_, {"T1: x"}).code(), StatusCode::kPermissionDenied);
+  EXPECT_TRUE(fs::is_symlink(path_)) << "the link was replaced by a copy of its target";
+  EXPECT_EQ(platform::ReadWholeFile(outside).value_or(""), secret);
+  fs::remove(outside);
+
+  // A link to nothing: creating the file would have to replace or follow it.
+  s = AppendNote(path_, "", NoteKind::kSteer, "hello");
+  EXPECT_EQ(s.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(s.message().find("progress.md is a link to " + outside.string()), std::string::npos)
+      << s.message();
+  EXPECT_FALSE(fs::exists(outside));
+}
+
 TEST(ProgressExtract, TakesTheTasksSectionAndGeneralNotesOnly) {
   std::string text =
       "# Progress\nintro prose\n\n## Next\n- T2\n\n## Notes\n- steer: only change src/\n\n"

@@ -18,14 +18,17 @@
 #include "tandem/base/kill_point.h"
 #include "tandem/base/mutex.h"
 #include "tandem/platform/atomic_file.h"
+#include "tandem/memory/memory_file.h"
 #include "tandem/memory/plan_md.h"
 #include "tandem/memory/progress_md.h"
 #include "tandem/orchestrator/command_review.h"
 #include "tandem/orchestrator/plan_edit.h"
 #include "tandem/orchestrator/steer.h"
+#include "tandem/ledger/done_tasks.h"
 #include "tandem/ledger/git_dirs.h"
 #include "tandem/orchestrator/task_queue.h"
 #include "tandem/platform/process.h"
+#include "tandem/workspace/tracked_paths.h"
 #include "tandem/workspace/tree_merge.h"
 #include "tandem/workspace/workspace.h"
 #include "tandem/workspace/worktree.h"
@@ -94,7 +97,7 @@ class PlanRunner {
     for (const std::string& line : TRY(agent::RecoverInterrupted(env_.repo_root, *env_.ledger))) {
       Notice(NoticeLevel::kWarn, line);
     }
-    platform::RemoveStaleTempFiles(root_);  // a killed writer's leftovers
+    RemoveStaleTempFiles();
     RemoveLeftoverWorktrees();
     ws_ = TRY(workspace::Workspace::Open(root_));
     run_id_ = agent::NewRunId();
@@ -133,7 +136,7 @@ class PlanRunner {
     }
     memory::Plan plan = TRY(LoadCheckedPlan());
     run_id_ = run->id;
-    platform::RemoveStaleTempFiles(root_);  // a killed writer's leftovers
+    RemoveStaleTempFiles();
     RemoveLeftoverWorktrees();
     ws_ = TRY(workspace::Workspace::Open(root_));
     workspace::CheckpointId found = TRY(ws_->StartRun(run_id_));
@@ -167,9 +170,26 @@ class PlanRunner {
   }
 
  private:
-  // plan.md, parsed, with every gate its tasks name defined in verify.md.
+  // A killed writer's temp files at the root (plan.md's, progress.md's), but
+  // never a file the repository tracks under such a name: when the index
+  // cannot be read, nothing is removed.
+  void RemoveStaleTempFiles() {
+    auto tracked = workspace::TrackedPaths(root_, ".");
+    if (!tracked) return;
+    platform::RemoveStaleTempFiles(root_, [&](const std::string& name) {
+      return std::binary_search(tracked->begin(), tracked->end(), name);
+    });
+  }
+
+  // plan.md, parsed, with every gate its tasks name defined in verify.md;
+  // refused, like a progress.md tandem could not update, when either is a
+  // link leading out of the repository (ReadMemoryFile), before anything runs.
   Result<memory::Plan> LoadCheckedPlan() {
     memory::Plan plan = TRY(memory::LoadPlan(plan_path_));
+    if (auto progress = memory::ReadMemoryFile(progress_path_);
+        !progress && progress.error().code() != StatusCode::kNotFound) {
+      return progress.error();
+    }
     Status gates = CheckPlanGates(plan, env_.gates);
     if (!gates.ok()) return gates.WithContext(plan_path_.string());
     return plan;
@@ -328,6 +348,7 @@ class PlanRunner {
   // (unless the ledger says they are done: the process died between the
   // ledger row and the checkbox).
   Status ResetUnfinished(const memory::Plan& plan, bool resumed) {
+    RETURN_IF_ERROR(RunUnverifiedDoneTasks(plan));
     std::map<std::string, ledger::TaskState> ledger_states;
     std::map<std::string, std::string> ledger_tiers;
     if (resumed) {
@@ -358,6 +379,29 @@ class PlanRunner {
                            task.id),
                task.id);
       }
+    }
+    return Status::Ok();
+  }
+
+  // plan.md's `[x]` is a claim; tandem's record of having seen a task's
+  // gates pass is the ledger's done row (same id and title, any run of this
+  // repository). A task marked done without one (a committed or downloaded
+  // plan.md, a person's edit) was not verified: it goes back to pending and
+  // runs, so the run reports done only what tandem saw pass. `[-]` is how a
+  // person skips a task.
+  Status RunUnverifiedDoneTasks(const memory::Plan& plan) {
+    std::set<std::pair<std::string, std::string>> verified;
+    for (const ledger::DoneTask& t : TRY(ledger::ListDoneTasks(*env_.ledger))) {
+      verified.emplace(t.task_id, t.title);
+    }
+    for (const PlanTask& task : plan.tasks) {
+      if (task.state != TaskState::kDone || verified.count({task.id, task.title})) continue;
+      RETURN_IF_ERROR(Mark(task.id, TaskState::kPending));
+      Notice(NoticeLevel::kWarn,
+             fmt::format("task {} is marked done in plan.md, but tandem has no record of "
+                         "verifying it; it runs now (mark it [-] to skip it)",
+                         task.id),
+             task.id);
     }
     return Status::Ok();
   }
@@ -700,7 +744,7 @@ class PlanRunner {
       for (const std::string& c : task.checks) spec.task += "\n- `" + c + "`";
     }
     spec.scope = task.scope;
-    auto progress = platform::ReadWholeFile(progress_path_);
+    auto progress = memory::ReadMemoryFile(progress_path_);
     if (progress) {
       std::string part =
           memory::ExtractForTask(*progress, task.id, env_.policy.progress_budget, task.after);
@@ -1493,7 +1537,7 @@ class PlanRunner {
         return Fail(task, tier, fmt::format("{} (after {} escalations)", outcome.summary, count),
                     outcome.totals.retries);
       }
-      auto plan_text = platform::ReadWholeFile(plan_path_);
+      auto plan_text = memory::ReadMemoryFile(plan_path_);
       if (!plan_text) return plan_text.error();
       PlannerSpend spend;
       PlannerEnv planner{env_.planner, env_.events, env_.ledger, run_id_, &spend};
@@ -1575,7 +1619,7 @@ class PlanRunner {
     auto lock = TRY(platform::DirectoryLock::Acquire(root_));
     Status written;
     for (int attempt = 0; attempt < 5; ++attempt) {
-      std::string text = TRY(platform::ReadWholeFile(plan_path_));
+      std::string text = TRY(memory::ReadMemoryFile(plan_path_));
       std::string updated = TRY(edit(text));
       written =
           platform::WriteFileAtomically(plan_path_, updated, platform::WriteOptions::IfUnchanged(text));

@@ -2,6 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <set>
+#include <utility>
+
+#include "tandem/ledger/done_tasks.h"
+
 namespace tandem::orchestrator {
 
 Result<RunStatus> GatherStatus(const std::filesystem::path& repo_root, ledger::Ledger& ledger) {
@@ -34,8 +39,14 @@ Result<RunStatus> GatherStatus(const std::filesystem::path& repo_root, ledger::L
       if (!step.task_id.empty()) steps[step.task_id]++;
     }
   }
+  std::set<std::pair<std::string, std::string>> verified;
+  for (const ledger::DoneTask& r : TRY(ledger::ListDoneTasks(ledger))) {
+    verified.emplace(r.task_id, r.title);
+  }
   for (const memory::PlanTask& t : plan->tasks) {
     TaskStatusRow row{t.id, t.title, t.state, t.risk, std::nullopt, steps[t.id]};
+    row.unverified = t.state == memory::TaskState::kDone && !verified.count({t.id, t.title});
+    if (row.unverified) status.unverified.push_back(t.id);
     for (const ledger::TaskRow& r : rows) {
       if (r.task_id == t.id) row.ledger = r;
     }
@@ -85,8 +96,9 @@ std::string FormatStatus(const RunStatus& s) {
       fmt::format("plan: {} ({} tasks)\n", s.goal.empty() ? "(no goal)" : s.goal, s.tasks.size());
   int done = 0;
   for (const TaskStatusRow& t : s.tasks) {
-    if (t.state == memory::TaskState::kDone) done++;
+    if (t.state == memory::TaskState::kDone && !t.unverified) done++;
     std::string detail;
+    if (t.unverified) detail = "marked done in plan.md, not verified by tandem (`tandem run` runs it)";
     if (t.ledger) {
       detail = fmt::format("{} · {} attempt{}", t.ledger->tier, t.ledger->attempts,
                            t.ledger->attempts == 1 ? "" : "s");
@@ -99,6 +111,7 @@ std::string FormatStatus(const RunStatus& s) {
                        detail.empty() ? "" : "\n           " + detail);
   }
   out += fmt::format("{}/{} done", done, s.tasks.size());
+  if (!s.unverified.empty()) out += fmt::format(" · not verified: {}", fmt::join(s.unverified, ", "));
   if (!s.running.empty()) out += fmt::format(" · running: {}", fmt::join(s.running, ", "));
   if (!s.waiting.empty()) {
     out += fmt::format(" · waiting for approval: {} (`tandem run` asks again)",
@@ -143,10 +156,11 @@ nlohmann::json StatusToJson(const RunStatus& s) {
   json tasks = json::array();
   int done = 0;
   for (const TaskStatusRow& t : s.tasks) {
-    if (t.state == memory::TaskState::kDone) done++;
+    if (t.state == memory::TaskState::kDone && !t.unverified) done++;
     json task = {{"id", t.id},
                  {"title", t.title},
                  {"state", std::string(protocol::Name(t.state))},
+                 {"unverified", t.unverified},
                  {"risk", t.risk == memory::Risk::kIrreversible ? "irreversible" : "reversible"}};
     if (t.ledger) {
       task["tier"] = t.ledger->tier;
@@ -167,6 +181,7 @@ nlohmann::json StatusToJson(const RunStatus& s) {
   out["plan"] = std::move(plan);
   out["running"] = s.running;
   out["waiting"] = s.waiting;
+  out["unverified"] = s.unverified;
   json notes = json::array();
   for (const ledger::SteerNote& n : s.pending_notes) notes.push_back(n.note);
   out["pending_notes"] = std::move(notes);

@@ -1,7 +1,8 @@
 // `tandem status`: the current (or last) plan run, from plan.md and the
 // ledger: every task with its checkbox state and, for this run, its ledger
 // row (tier, attempts, detail); what is running; retries, escalations and
-// approvals; tasks waiting for approval; steering notes not yet delivered.
+// approvals; tasks waiting for approval; steering notes not yet delivered;
+// tasks marked done in plan.md that tandem did not verify.
 // Read-only; safe while a run goes on.
 #pragma once
 
@@ -25,6 +26,9 @@ struct TaskStatusRow {
   memory::Risk risk = memory::Risk::kReversible;
   std::optional<ledger::TaskRow> ledger;  // this run's row, if it reached the task
   int64_t steps = 0;  // its steps in this run (a running task is at this step)
+  // `[x]` in plan.md, but no run of tandem in this repository recorded the
+  // task done (ledger::ListDoneTasks): not verified, and `tandem run` runs it.
+  bool unverified = false;
 };
 
 struct RunStatus {
@@ -38,6 +42,7 @@ struct RunStatus {
   std::vector<std::string> running;  // ids of [~] tasks (several with parallel tasks; each
                                      // one's ledger detail names its worktree)
   std::vector<std::string> waiting;  // ids of [?] tasks
+  std::vector<std::string> unverified;  // ids of [x] tasks tandem did not verify
 };
 
 Result<RunStatus> GatherStatus(const std::filesystem::path& repo_root, ledger::Ledger& ledger);

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include "tandem/base/kill_point.h"
 
@@ -125,16 +126,43 @@ Result<std::string> ReadFileWithin(const fs::path& root, const fs::path& rel, si
   return ReadAndClose(fd, path, max_bytes);
 }
 
-void RemoveStaleTempFiles(const fs::path& dir) {
+namespace {
+
+// The writer's pid of a temp name ".<name>.tandem-tmp.<pid>.<n>", or 0 when
+// `name` is not exactly that shape.
+long TempWriterPid(const std::string& name) {
+  constexpr std::string_view kMark = ".tandem-tmp.";
+  size_t mark = name.rfind(kMark);
+  if (name.size() < 2 || name[0] != '.' || mark == std::string::npos || mark < 2) return 0;
+  std::string_view rest = std::string_view(name).substr(mark + kMark.size());
+  size_t dot = rest.find('.');
+  auto digits = [](std::string_view s) {
+    return !s.empty() && s.size() <= 18 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (dot == std::string_view::npos || !digits(rest.substr(0, dot)) ||
+      !digits(rest.substr(dot + 1))) {
+    return 0;
+  }
+  return std::strtol(std::string(rest.substr(0, dot)).c_str(), nullptr, 10);
+}
+
+}  // namespace
+
+void RemoveStaleTempFiles(const fs::path& dir,
+                          const std::function<bool(const std::string& name)>& is_tracked) {
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    // ".<name>.tandem-tmp.<pid>.<n>": stale once its writer is gone.
     const std::string name = entry.path().filename().string();
-    size_t mark = name.find(".tandem-tmp.");
-    if (name.empty() || name[0] != '.' || mark == std::string::npos) continue;
-    long pid = std::strtol(name.c_str() + mark + 12, nullptr, 10);
+    long pid = TempWriterPid(name);
     if (pid <= 0 || pid == ::getpid()) continue;
     if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    struct stat st;
+    if (::lstat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+        st.st_uid != ::geteuid()) {
+      continue;
+    }
+    if (is_tracked(name)) continue;  // the repository's own file, named like a temp
     fs::remove(entry.path(), ec);
   }
 }

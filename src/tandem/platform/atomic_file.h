@@ -15,6 +15,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -90,7 +91,13 @@ class DirectoryLock {
 };
 
 // Removes the temp files WriteFileAtomically leaves in `dir` when its
-// process is killed mid-write (their writer's pid is no longer alive).
-void RemoveStaleTempFiles(const std::filesystem::path& dir);
+// process is killed mid-write: a name `.<name>.tandem-tmp.<pid>.<n>` exactly
+// (digits only), whose writer's pid is no longer alive, that is a regular
+// file (not a link or a directory) owned by this user, and that `is_tracked(name)` says the repository does not track. A
+// name is no proof: a repository can commit a file named like a temp, and
+// tandem must not delete the repository's files, so the caller passes what
+// git tracks (workspace::TrackedPaths). Best effort: errors are ignored.
+void RemoveStaleTempFiles(const std::filesystem::path& dir,
+                          const std::function<bool(const std::string& name)>& is_tracked);
 
 }  // namespace tandem::platform

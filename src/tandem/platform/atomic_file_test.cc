@@ -100,6 +100,43 @@ TEST_F(AtomicFileTest, KillNineDuringWritesLeavesTheOldOrTheNewFile) {
   }
 }
 
+// A pid no process has: a child that has exited and been reaped.
+pid_t DeadPid() {
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return child;
+}
+
+// A name is no proof: a repository can commit `.x.tandem-tmp.<pid>.<n>`.
+// Only a dead writer's temp that the repository does not track, a regular
+// file of this user, named exactly so, is removed.
+TEST_F(AtomicFileTest, StaleTempCleanupRemovesOnlyADeadWritersUntrackedTemps) {
+  const std::string dead = std::to_string(DeadPid());
+  const std::string live = std::to_string(::getppid());
+  auto make = [&](const std::string& name) { std::ofstream(dir_ / name) << "keep me\n"; };
+  make(".plan.md.tandem-tmp." + dead + ".0");         // tandem's leftover: removed
+  make(".notes.tandem-tmp." + dead + ".3");           // tracked: kept
+  make(".plan.md.tandem-tmp." + live + ".0");         // its writer lives: kept
+  make(".plan.md.tandem-tmp." + dead + ".0x");        // not the shape: kept
+  make(".plan.md.tandem-tmp." + dead);                // not the shape: kept
+  fs::create_directories(dir_ / (".d.tandem-tmp." + dead + ".1"));  // a directory: kept
+  fs::create_symlink(dir_ / "plan.md", dir_ / (".l.tandem-tmp." + dead + ".2"));  // a link: kept
+
+  RemoveStaleTempFiles(dir_, [&](const std::string& name) {
+    return name == ".notes.tandem-tmp." + dead + ".3";
+  });
+
+  EXPECT_FALSE(fs::exists(dir_ / (".plan.md.tandem-tmp." + dead + ".0")));
+  for (const std::string& kept :
+       {".notes.tandem-tmp." + dead + ".3", ".plan.md.tandem-tmp." + live + ".0",
+        ".plan.md.tandem-tmp." + dead + ".0x", ".plan.md.tandem-tmp." + dead,
+        ".d.tandem-tmp." + dead + ".1", ".l.tandem-tmp." + dead + ".2"}) {
+    EXPECT_TRUE(fs::exists(fs::symlink_status(dir_ / kept))) << kept << " was removed";
+  }
+}
+
 TEST_F(AtomicFileTest, ReadWholeFileReportsMissingFiles) {
   EXPECT_EQ(ReadWholeFile(dir_ / "nope").error().code(), StatusCode::kNotFound);
 }

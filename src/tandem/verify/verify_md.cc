@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <system_error>
 
 #include "tandem/base/strings.h"
+#include "tandem/platform/atomic_file.h"
 
 namespace tandem::verify {
 namespace {
@@ -310,14 +309,11 @@ class Parser {
 Result<std::vector<Gate>> ParseVerifyMd(std::string_view text) { return Parser().Parse(text); }
 
 Result<std::vector<Gate>> LoadVerifyMd(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return NotFound("no such file: " + path.string());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return IoError("cannot read " + path.string());
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return IoError("cannot read " + path.string());
-  auto gates = ParseVerifyMd(buffer.str());
+  // Its gate commands go into prompts: a link leading out of the repository
+  // (or into .git) is refused, not read.
+  const std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
+  std::string text = TRY(platform::ReadFileWithin(dir, path.filename(), std::string::npos));
+  auto gates = ParseVerifyMd(text);
   if (!gates) return gates.error().WithContext(path.string());
   return gates;
 }

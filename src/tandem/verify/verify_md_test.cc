@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -350,6 +351,34 @@ TEST(VerifyMdGrants, WhereAGateIsWrittenIsNotPartOfIt) {
   ASSERT_EQ(later.size(), 1u);
   EXPECT_NE(first[0].line, later[0].line);
   EXPECT_EQ(first, later);
+}
+
+// verify.md's gate commands go into prompts and run: a verify.md that is a
+// link leading out of the repository is refused, naming it, not read.
+TEST(VerifyMdFile, AVerifyMdLinkingOutOfTheRepositoryIsRefusedNotRead) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("verify_md_link_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "repo");
+  std::ofstream(dir / "elsewhere.md") << "## test (final)\n```\necho OUTSIDE-CANARY-6620\n```\n";
+  fs::create_symlink(dir / "elsewhere.md", dir / "repo/verify.md");
+
+  auto gates = LoadVerifyMd(dir / "repo/verify.md");
+  ASSERT_FALSE(gates);
+  EXPECT_EQ(gates.error().code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(gates.error().message().find("verify.md leads outside the repository"),
+            std::string::npos)
+      << gates.error().message();
+  EXPECT_EQ(gates.error().message().find("OUTSIDE-CANARY"), std::string::npos);
+
+  fs::remove(dir / "repo/verify.md");
+  fs::copy_file(dir / "elsewhere.md", dir / "repo/gates.md");
+  fs::create_symlink("gates.md", dir / "repo/verify.md");
+  auto inside = LoadVerifyMd(dir / "repo/verify.md");
+  ASSERT_TRUE(inside) << inside.error().ToString();
+  EXPECT_EQ(inside->size(), 1u);
+  EXPECT_EQ(LoadVerifyMd(dir / "repo/none.md").error().code(), StatusCode::kNotFound);
+  fs::remove_all(dir);
 }
 
 }  // namespace
