@@ -8,7 +8,18 @@ namespace tandem::cli {
 CommandRun SetupDo(CLI::App& app) {
   auto options = std::make_shared<DoOptions>();
   app.add_option("task", options->task, "What to do, in words")->required();
-  app.add_option("--model,-m", options->model, "A model name (default: the executor role)");
+  app.add_option("--model,-m", options->models,
+                 "A model name (default: the executor role); with --variants, repeat it to "
+                 "spread the variants over several models");
+  app.add_option("--variants", options->variants,
+                 "Fan out: run N variants (1-75), each verified in its own worktree; the "
+                 "checkout is not changed (`tandem variants`, `tandem pick`)");
+  app.add_option("--stop-after", options->stop_after,
+                 "With --variants: stop once K distinct variants passed");
+  app.add_option("--parallel", options->parallel,
+                 "With --variants: variants running at once (default min(N, 8))");
+  app.add_flag("--approaches", options->approaches,
+               "With --variants: the planner writes N different approaches, one per variant");
   app.add_option("--scope", options->scope, "Glob of paths the task may change (repeatable)");
   app.add_flag("--json", options->json, "Print events as JSONL (docs/EVENTS.md)");
   app.add_option("--set", options->overrides,
@@ -16,6 +27,7 @@ CommandRun SetupDo(CLI::App& app) {
   return [options](const Invocation& in) {
     DoOptions run = *options;
     run.repo_root = in.repo_root;
+    if (run.models.size() == 1) run.model = run.models[0];
     return RunDo(run);
   };
 }

@@ -3,6 +3,11 @@
 
 namespace tandem::cli {
 
+// The fan-out's subcommands (cmd_variants.cc, cmd_pick.cc, cmd_gc.cc).
+CommandRun SetupVariants(CLI::App& app);
+CommandRun SetupPick(CLI::App& app);
+CommandRun SetupGc(CLI::App& app);
+
 // The subcommand table: dispatch and --help both come from here.
 std::span<const CommandSpec> Commands() {
   static const CommandSpec kCommands[] = {
@@ -16,6 +21,11 @@ std::span<const CommandSpec> Commands() {
        SetupStatus},
       {"steer", "Add a note for the running executor's next step", SetupSteer},
       {"do", "Carry out one task with the executor, verifying every step", SetupDo},
+      {"variants", "A fan-out's variants, ranked (`variants show VARIANT`: diff and gates)",
+       SetupVariants},
+      {"pick", "Apply one fan-out variant to the checkout, verified (`tandem undo` reverts)",
+       SetupPick},
+      {"gc", "Remove what stopped runs left and old fan-outs' variants", SetupGc},
       {"undo", "Restore the tree to how it was before the last run (or RUN)", SetupUndo},
       {"ask", "Stream one reply from a role's model, with timing and cost", SetupAsk},
       {"doctor", "Show configuration, keys, local servers and what each role resolves to",

@@ -15,10 +15,27 @@
 #include "tandem/cli/signals.h"
 #include "tandem/cli/writer_lock.h"
 #include "tandem/ledger/ledger.h"
+#include "tandem/orchestrator/fanout.h"
 
 namespace tandem::cli {
 int RunDo(const DoOptions& options) {
   // Refused before anything is read or any model is called.
+  if (options.variants == 0 && (options.stop_after > 0 || options.parallel > 0 ||
+                                options.approaches || options.models.size() > 1)) {
+    fmt::print(stderr,
+               "tandem: --stop-after, --parallel, --approaches and several --model go with "
+               "--variants N\n");
+    return kExitUsage;
+  }
+  if (options.variants < 0 || options.variants > orchestrator::kMaxVariants) {
+    fmt::print(stderr, "tandem: --variants {}: expected 1 to {}\n", options.variants,
+               orchestrator::kMaxVariants);
+    return kExitUsage;
+  }
+  if (options.stop_after < 0 || options.parallel < 0) {
+    fmt::print(stderr, "tandem: --stop-after and --parallel take a positive number\n");
+    return kExitUsage;
+  }
   if (TrimSpace(options.task).empty()) {
     fmt::print(stderr,
                "tandem: the task is empty; say what to do, e.g. tandem do \"make the failing "
@@ -47,7 +64,9 @@ int RunDo(const DoOptions& options) {
   }
   auto lock = LockForWriting(rt.repo_root, "do");
   if (!lock) return lock.error();
-  auto handle = OpenModel(rt, config::Role::kExecutor, options.model);
+  bool fanout = options.variants > 0;
+  auto handle = fanout ? Result<ModelHandle>(ModelHandle{})
+                       : OpenModel(rt, config::Role::kExecutor, options.model);
   if (!handle) {
     fmt::print(stderr, "tandem: {}\n(run `tandem doctor` to see what is configured)\n",
                handle.error().message());
@@ -85,6 +104,8 @@ int RunDo(const DoOptions& options) {
     fmt::print(stderr, "tandem: {}\n", gates.error().message());
     return kExitUsage;
   }
+
+  if (fanout) return RunFanoutDo(options, rt, **ledger, std::move(*gates), sink);
 
   agent::InterruptHub interrupts;
   InterruptScope scope([&interrupts] { interrupts.Interrupt(); });

@@ -5,12 +5,23 @@
 #include <string>
 #include <vector>
 
+#include "tandem/ledger/ledger.h"
+#include "tandem/protocol/event.h"
+
 namespace tandem::cli {
 
 struct DoOptions {
   std::string task;
   std::string repo_root;  // the working tree (Invocation::repo_root); empty: not in a repository
   std::string model;      // a model name; empty: the executor role
+  // Fan-out (orchestrator/fanout.h): variants > 0 runs that many variants;
+  // `models` is the executor pool they spread over (empty: `model`, else
+  // the executor role).
+  int variants = 0;
+  int stop_after = 0;
+  int parallel = 0;
+  bool approaches = false;
+  std::vector<std::string> models;
   std::vector<std::string> overrides;
   std::vector<std::string> scope;
   std::string config_file;  // an extra configuration file (tandem demo's own); see RuntimeOptions
@@ -20,5 +31,12 @@ struct DoOptions {
 
 // Returns the process exit code (docs/EVENTS.md).
 int RunDo(const DoOptions& options);
+
+struct Runtime;
+struct LoadedGates;
+// The fan-out branch of RunDo (cli/fanout_run.cc), once the runtime, the
+// writer lock, the ledger and the gates are in hand.
+int RunFanoutDo(const DoOptions& options, Runtime& rt, ledger::Ledger& ledger,
+                LoadedGates gates, protocol::EventSink* sink);
 
 }  // namespace tandem::cli

@@ -180,10 +180,57 @@ constexpr std::string_view kV3 = R"sql(
 ALTER TABLE steer_notes ADD COLUMN task_id TEXT;
 )sql";
 
+// Fan-out (issue 10): the variants of `tandem do --variants N` and the
+// picks a person made among them.
+constexpr std::string_view kV4 = R"sql(
+CREATE TABLE variants (
+  run_id           TEXT NOT NULL REFERENCES runs(id),
+  n                INTEGER NOT NULL,
+  model            TEXT NOT NULL DEFAULT '',
+  temperature      REAL,
+  approach         TEXT NOT NULL DEFAULT '',
+  state            TEXT NOT NULL DEFAULT 'running'
+                   CHECK (state IN ('running','passed','failed','cancelled','interrupted','error')),
+  detail           TEXT NOT NULL DEFAULT '',
+  final_checkpoint TEXT,
+  tree_hash        TEXT,
+  duplicate_of     INTEGER,
+  lines_added      INTEGER NOT NULL DEFAULT 0,
+  lines_removed    INTEGER NOT NULL DEFAULT 0,
+  files            INTEGER NOT NULL DEFAULT 0,
+  tokens_in        INTEGER NOT NULL DEFAULT 0,
+  tokens_out       INTEGER NOT NULL DEFAULT 0,
+  cost_usd         REAL NOT NULL DEFAULT 0,
+  wall_ms          INTEGER NOT NULL DEFAULT 0,
+  gate_ms          INTEGER NOT NULL DEFAULT 0,
+  rank             INTEGER,
+  score            REAL,
+  reasons          TEXT NOT NULL DEFAULT '',
+  started_at       INTEGER NOT NULL,
+  ended_at         INTEGER,
+  PRIMARY KEY (run_id, n)
+) STRICT;
+
+CREATE TABLE picks (
+  id          INTEGER PRIMARY KEY,
+  run_id      TEXT NOT NULL REFERENCES runs(id),
+  variant     INTEGER NOT NULL,
+  rank        INTEGER,
+  paths       TEXT NOT NULL DEFAULT '',
+  pick_run_id TEXT,
+  applied     INTEGER NOT NULL,
+  reason      TEXT NOT NULL DEFAULT '',
+  waited_ms   INTEGER NOT NULL DEFAULT 0,
+  at          INTEGER NOT NULL
+) STRICT;
+CREATE INDEX picks_by_run ON picks(run_id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "executor loop: runs, steps, model/tool calls, gate runs, rollbacks", kV1},
     {2, "plans and tiers: tasks, approvals, escalations, steer notes, human_ms, model tier", kV2},
     {3, "parallel plan tasks: steer_notes.task_id", kV3},
+    {4, "fan-out: variants and picks", kV4},
 };
 
 constexpr std::string_view kCreateVersionTable = R"sql(

@@ -339,6 +339,28 @@ Report ComputeReport(const LedgerFacts& facts, const Window& window) {
     g.per_done_task_usd = Div(g.spend_usd, g.tasks.done);
     report.tiers.push_back(std::move(g));
   }
+  // ---- fan-outs ----
+  FanoutFigures& fo = report.fanout;
+  for (const RunFact& r : facts.runs) fo.fanouts += r.kind == "fanout" ? 1 : 0;
+  for (const VariantFact& v : facts.variants) {
+    ++fo.variants;
+    if (v.state != "running") ++fo.finished;
+    if (v.state == "passed") ++fo.passed;
+    fo.spend_usd += v.cost_usd;
+  }
+  for (const PickFact& p : facts.picks) {
+    if (p.applied) {
+      ++fo.picks;
+      if (p.rank && *p.rank == 1) ++fo.top_picks;
+    } else {
+      ++fo.refused;
+    }
+    fo.pick_minutes += static_cast<double>(p.waited_ms) / 60000.0;
+  }
+  fo.variants_per_fanout = Div(static_cast<double>(fo.variants), static_cast<double>(fo.fanouts));
+  fo.pass_rate = Div(static_cast<double>(fo.passed), static_cast<double>(fo.finished));
+  fo.per_pick_usd = Div(fo.spend_usd, static_cast<double>(fo.picks));
+  fo.top_pick_rate = Div(static_cast<double>(fo.top_picks), static_cast<double>(fo.picks));
   return report;
 }
 

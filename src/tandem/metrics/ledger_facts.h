@@ -90,6 +90,21 @@ struct SteerNoteFact {
   bool delivered = false;
 };
 
+// variants of fan-out runs (docs/LEDGER.md `variants`).
+struct VariantFact {
+  std::string run_id;
+  std::string state;  // running, passed, failed, cancelled, interrupted, error
+  double cost_usd = 0;
+};
+
+// picks among a fan-out's variants.
+struct PickFact {
+  std::string run_id;
+  std::optional<int64_t> rank;
+  bool applied = false;
+  int64_t waited_ms = 0;
+};
+
 struct LedgerFacts {
   std::vector<RunFact> runs;
   std::vector<TaskFact> tasks;
@@ -99,6 +114,8 @@ struct LedgerFacts {
   std::vector<ApprovalFact> approvals;
   std::vector<EscalationFact> escalations;
   std::vector<SteerNoteFact> steer_notes;
+  std::vector<VariantFact> variants;  // of the window's fan-out runs
+  std::vector<PickFact> picks;        // of the window's fan-out runs
 };
 
 }  // namespace tandem::metrics

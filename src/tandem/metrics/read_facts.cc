@@ -141,6 +141,18 @@ Result<LedgerFacts> ReadLedgerFacts(ledger::Ledger& ledger, const Window& window
   for (const auto& r : notes.rows) {
     facts.steer_notes.push_back({Text(r[0]), Text(r[1]), Int(r[2]) != 0});
   }
+  auto variants = TRY(ledger.Query(
+      Sql("SELECT run_id, state, cost_usd FROM variants WHERE run_id IN ", " ORDER BY run_id, n"),
+      params));
+  for (const auto& r : variants.rows) facts.variants.push_back({Text(r[0]), Text(r[1]), Real(r[2])});
+  auto picks = TRY(ledger.Query(
+      Sql("SELECT run_id, rank, applied, waited_ms FROM picks WHERE run_id IN ", " ORDER BY id"),
+      params));
+  for (const auto& r : picks.rows) {
+    PickFact p{Text(r[0]), std::nullopt, Int(r[2]) != 0, Int(r[3])};
+    if (!std::holds_alternative<std::monostate>(r[1])) p.rank = Int(r[1]);
+    facts.picks.push_back(std::move(p));
+  }
   return facts;
 }
 

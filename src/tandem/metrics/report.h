@@ -133,6 +133,23 @@ struct TierGroup {
   Ratio per_done_task_usd;  // spend / tasks.done
 };
 
+// Fan-out runs (`tandem do --variants N`) and the picks made among them.
+struct FanoutFigures {
+  int64_t fanouts = 0;
+  int64_t variants = 0;
+  Ratio variants_per_fanout;
+  int64_t finished = 0;  // variants not running
+  int64_t passed = 0;
+  Ratio pass_rate;       // passed / finished
+  double spend_usd = 0;  // Σ variants.cost_usd
+  int64_t picks = 0;     // applied picks
+  int64_t refused = 0;   // picks the gates refused
+  Ratio per_pick_usd;    // spend / picks
+  int64_t top_picks = 0; // applied picks of the rank-1 variant
+  Ratio top_pick_rate;   // top_picks / picks: the ranker's agreement with the person
+  double pick_minutes = 0;  // Σ picks.waited_ms / 60000 (applied and refused)
+};
+
 struct Report {
   Window window;
   bool empty = true;  // no runs in the window: "no runs yet"
@@ -144,6 +161,7 @@ struct Report {
   std::vector<CallGroup> models;  // by provider, model
   std::vector<CallGroup> roles;   // by role
   std::vector<TierGroup> tiers;   // by tier
+  FanoutFigures fanout;
 };
 
 }  // namespace tandem::metrics

@@ -130,6 +130,20 @@ nlohmann::ordered_json ReportToJson(const Report& report, const std::string& rep
                             {"spend_usd", g.spend_usd},
                             {"per_done_task_usd", R(g.per_done_task_usd)}});
   }
+  const FanoutFigures& f = r.fanout;
+  out["fanout"] = {{"fanouts", f.fanouts},
+                   {"variants", f.variants},
+                   {"variants_per_fanout", R(f.variants_per_fanout)},
+                   {"finished", f.finished},
+                   {"passed", f.passed},
+                   {"pass_rate", R(f.pass_rate)},
+                   {"spend_usd", f.spend_usd},
+                   {"picks", f.picks},
+                   {"refused", f.refused},
+                   {"per_pick_usd", R(f.per_pick_usd)},
+                   {"top_picks", f.top_picks},
+                   {"top_pick_rate", R(f.top_pick_rate)},
+                   {"pick_minutes", f.pick_minutes}};
   return out;
 }
 

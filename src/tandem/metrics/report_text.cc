@@ -88,6 +88,16 @@ std::string RenderReportText(const Report& r, const std::string& repo) {
       Ms(static_cast<double>(tf.wall_ms)), tf.runs, Pct(tf.model_share), Pct(tf.tool_share),
       Pct(tf.gate_share), Pct(tf.person_share), Pct(tf.tandem_share));
 
+  const FanoutFigures& fo = r.fanout;
+  if (fo.fanouts > 0) {
+    out += fmt::format(
+        "fan-out      {} fan-outs · {} variants per task · {} of {} variants passed ({}) · "
+        "{} per picked result ({} picks, {} refused) · top-ranked picked {} · "
+        "{:.1f} min picking\n",
+        fo.fanouts, Num(fo.variants_per_fanout, 1), fo.passed, fo.finished, Pct(fo.pass_rate),
+        Usd(fo.per_pick_usd), fo.picks, fo.refused, Pct(fo.top_pick_rate), fo.pick_minutes);
+  }
+
   CallTable(out, "per model", r.models, true);
   CallTable(out, "per role", r.roles, false);
   if (!r.tiers.empty()) {

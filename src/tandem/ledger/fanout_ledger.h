@@ -1,0 +1,113 @@
+// FanoutLedger: the ledger's rows for fan-outs (`tandem do --variants N`,
+// orchestrator/fanout.h): the `variants` and `picks` tables (schema v4,
+// docs/LEDGER.md), plus the reads `tandem variants`, `pick` and `gc` need.
+//
+// It is a second connection to the same ledger file, opened after the
+// repository's Ledger (which applied the migrations): the fan-out's own
+// rows live apart from ledger.h, which most of tandem includes. SQLite
+// serializes its writes with the Ledger's (WAL, busy timeout); free text is
+// redacted and truncated as the Ledger does; timestamps come from the
+// injected clock.
+//
+// Thread-safety: every method may be called from any thread (one mutex).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tandem/base/status.h"
+#include "tandem/ledger/ledger.h"
+#include "tandem/ledger/records.h"
+
+namespace tandem::ledger {
+
+class Db;
+
+// One variant of a fan-out: kPassed = its final tree passed the gates;
+// kCancelled = stopped by --stop-after or the fan-out's budget;
+// kInterrupted = Ctrl-C or a killed process. Column spellings: "running"
+// "passed" "failed" "cancelled" "interrupted" "error".
+enum class VariantState { kRunning, kPassed, kFailed, kCancelled, kInterrupted, kError };
+std::string_view ToString(VariantState v);
+Result<VariantState> ParseVariantState(std::string_view s);
+
+// UpsertVariant's input and ListVariants' output. started_at is stamped on
+// the first upsert, ended_at when the state leaves kRunning.
+struct VariantRow {
+  std::string run_id{};  // the fan-out's run
+  int64_t n = 0;         // 1-based
+  std::string model{};   // key under [models]
+  std::optional<double> temperature{};  // empty: the provider's default
+  std::string approach{};               // the planner's hint for it, if any
+  VariantState state = VariantState::kRunning;
+  std::string detail{};  // why it failed or stopped; the agent's summary
+  std::string final_checkpoint{};
+  std::string tree_hash{};
+  std::optional<int64_t> duplicate_of{};  // the variant leading the same tree
+  int64_t lines_added = 0;
+  int64_t lines_removed = 0;
+  int64_t files = 0;
+  int64_t tokens_in = 0;
+  int64_t tokens_out = 0;
+  double cost_usd = 0;
+  int64_t wall_ms = 0;
+  int64_t gate_ms = 0;
+  std::optional<int64_t> rank{};  // 1 = best; empty for duplicates and running ones
+  std::optional<double> score{};  // 0-100, passing candidates only
+  std::string reasons{};          // why this rank (docs/FANOUT.md)
+  int64_t started_at = 0;
+  std::optional<int64_t> ended_at{};
+};
+
+// A person's pick among a fan-out's variants (applied or refused).
+struct PickRecord {
+  int64_t id = 0;        // set by ListPicks
+  std::string run_id{};  // the fan-out's run
+  int64_t variant = 0;
+  std::optional<int64_t> rank{};  // the variant's rank at the time
+  std::string paths{};            // --only paths, one per line; empty: the whole variant
+  std::string pick_run_id{};      // the pick's own run (what `tandem undo` reverts)
+  bool applied = false;
+  std::string reason{};   // why it was refused
+  int64_t waited_ms = 0;  // from the fan-out's end to the pick: the person's time
+  int64_t at = 0;         // set by the ledger
+};
+
+class FanoutLedger {
+ public:
+  // A connection to `ledger`'s file. Errors: Io/FailedPrecondition from
+  // SQLite; InvalidArgument without a clock.
+  static Result<std::unique_ptr<FanoutLedger>> Open(const Ledger& ledger, Clock clock);
+  ~FanoutLedger();
+
+  // Inserts or replaces variant (run_id, n).
+  Status UpsertVariant(const VariantRow& variant);
+  // The run's variants in order of n.
+  Result<std::vector<VariantRow>> ListVariants(std::string_view run_id);
+  // Variants still 'running' in runs that are no longer running (closed
+  // after their process died) become 'interrupted'. Returns how many.
+  Result<int64_t> CloseInterruptedVariants();
+  // Runs of `kind` that ended before `before_ms`, oldest first.
+  Result<std::vector<RunRow>> RunsEndedBefore(std::string_view kind, int64_t before_ms);
+  // The gate rows of task `task_id` of run `run_id` (through its steps),
+  // oldest first: `tandem variants show` prints the last of each gate.
+  Result<std::vector<GateRunRecord>> TaskGateRuns(std::string_view run_id,
+                                                  std::string_view task_id);
+  // Records a pick (applied or refused); returns its id.
+  Result<int64_t> RecordPick(const PickRecord& pick);
+  // The run's picks, oldest first.
+  Result<std::vector<PickRecord>> ListPicks(std::string_view run_id);
+
+ private:
+  FanoutLedger(Clock clock, std::unique_ptr<Db> db);
+  Clock clock_;
+  std::mutex mu_;
+  std::unique_ptr<Db> db_;  // guarded by mu_
+};
+
+}  // namespace tandem::ledger
