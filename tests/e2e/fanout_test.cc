@@ -307,5 +307,36 @@ TEST_F(FanoutTest, KillNineMidFanoutLeavesNothingGcDoesNotClean) {
       << Git("for-each-ref refs/tandem/runs/");
 }
 
+TEST_F(FanoutTest, ApproachesFromOnePlannerCallGoOnePerVariant) {
+  MakeRepo();
+  json plan = Turn(kAnyTurn, {}, "1. Write it with printf.\n2. Write it with a heredoc.\n");
+  plan["when"]["system_contains"] = "Propose genuinely different approaches";
+  std::vector<json> turns = {plan};
+  for (auto& t : WritesThenFinishes("m-small", {{"out.txt", "ok\n"}})) turns.push_back(t);
+  StartServer(Script(turns), ModelsToml({"m-small"}));
+  TandemRun run = RunTandem(Args({"--variants", "3", "--approaches", "-m", "m-small", "--json",
+                                  "make out.txt say ok"}));
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_EQ(LedgerValue("SELECT group_concat(approach, '|') FROM (SELECT approach FROM variants "
+                        "ORDER BY n)"),
+            "Write it with printf.|Write it with a heredoc.|Write it with printf.");
+  // One planner call; each variant's first request carries its approach.
+  int planner_calls = 0, with_printf = 0, with_heredoc = 0;
+  for (const json& r : Requests()) {
+    std::string body = r["body"].dump();
+    if (body.find("Propose genuinely different approaches") != std::string::npos) {
+      ++planner_calls;
+      continue;
+    }
+    if (r["body"]["messages"].size() != 2) continue;  // system + the first user message
+    with_printf += body.find("Approach to take") != std::string::npos &&
+                   body.find("Write it with printf.") != std::string::npos;
+    with_heredoc += body.find("Write it with a heredoc.") != std::string::npos;
+  }
+  EXPECT_EQ(planner_calls, 1);
+  EXPECT_EQ(with_printf, 2);
+  EXPECT_EQ(with_heredoc, 1);
+}
+
 }  // namespace
 }  // namespace tandem::e2e

@@ -425,7 +425,9 @@ class Fanout {
       end = protocol::TaskEnd::kInterrupted;
       summary = row.detail;
     } else {
-      summary = std::string(ledger::ToString(row.state)) + ": " + FirstLine(row.detail);
+      // The event's state already says failed; an error says what went wrong.
+      summary = row.state == VariantState::kError ? "error: " + FirstLine(row.detail)
+                                                  : FirstLine(row.detail);
     }
     RETURN_IF_ERROR(env_.variants->UpsertVariant(row));
     Publish(VariantId(d.n), protocol::TaskFinished{end, summary, 0});
