@@ -380,6 +380,11 @@ class Fanout {
       row.wall_ms = static_cast<int64_t>(r.wall_ms);
       row.gate_ms = static_cast<int64_t>(r.totals.gate_ms);
       row.detail = r.summary;
+      totals_.steps += r.totals.steps;
+      totals_.retries += r.totals.retries;
+      totals_.model_ms += r.totals.model_ms;
+      totals_.tool_ms += r.totals.tool_ms;
+      totals_.usage.cached_input_tokens += r.totals.usage.cached_input_tokens;
       switch (r.outcome) {
         case protocol::Outcome::kSucceeded:
           if (d.files == 0) {
@@ -487,6 +492,13 @@ class Fanout {
         passed, rows.size(), trees.size(), trees.size() == 1 ? "" : "s");
     finished.cost_usd = result.cost_usd;
     finished.wall_ms = result.wall_ms;
+    // Summed over the variants, which ran side by side: these add up to
+    // more than wall_ms, so tandem's own share is not derived (0).
+    finished.steps = totals_.steps;
+    finished.retries = totals_.retries;
+    finished.model_ms = totals_.model_ms;
+    finished.tool_ms = totals_.tool_ms;
+    finished.usage.cached_input_tokens = totals_.usage.cached_input_tokens;
     for (const auto& r : rows) {
       finished.usage.input_tokens += r.tokens_in;
       finished.usage.output_tokens += r.tokens_out;
@@ -513,6 +525,7 @@ class Fanout {
   int slots_made_ = 0;
   std::set<std::string> passing_trees_;
   std::optional<double> first_pass_ms_;
+  agent::RunTotals totals_;  // of the variants settled so far
 
   std::mutex mu_;
   std::condition_variable cv_;
