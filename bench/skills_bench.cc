@@ -1,0 +1,120 @@
+// Skill retrieval over 1,000 skills (issue 12; goal: under 1 ms per task).
+// A synthetic catalog: each skill's name, description and paths drawn from
+// a vocabulary of 600 words, like a repository's task kinds. Measures the
+// ranking alone (BM25 Search over a built index), building the index,
+// Select (ranking + the <skills> block within the budget), parsing one
+// SKILL.md, and what ExecuteTask does per task today: discover 1,000
+// SKILL.md files on disk (tmpfs), index and select.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+#include <benchmark/benchmark.h>
+
+#include "tandem/skills/catalog.h"
+#include "tandem/skills/index.h"
+#include "tandem/skills/skill.h"
+
+namespace {
+using namespace tandem::skills;
+namespace fs = std::filesystem;
+
+std::vector<std::string> Vocabulary() {
+  static const char* kRoots[] = {"date", "parse", "route", "handler", "test", "cache", "lint",
+                                 "format", "release", "config", "schema", "migrate", "slug",
+                                 "auth", "token", "session", "query", "index", "render", "build",
+                                 "deploy", "log", "metric", "retry", "timeout", "stream", "json",
+                                 "yaml", "toml", "http", "grpc", "socket", "thread", "lock",
+                                 "queue", "worker", "batch", "report", "export", "import"};
+  std::vector<std::string> words;
+  for (const char* r : kRoots) {
+    for (int i = 0; i < 15; ++i) words.push_back(std::string(r) + (i ? std::to_string(i) : ""));
+  }
+  return words;  // 600
+}
+
+Skill MakeSkill(int i, std::mt19937& rng) {
+  static const std::vector<std::string> vocab = Vocabulary();
+  std::uniform_int_distribution<size_t> pick(0, vocab.size() - 1);
+  Skill s;
+  s.name = vocab[pick(rng)] + "-" + vocab[pick(rng)] + "-" + std::to_string(i);
+  for (int w = 0; w < 30; ++w) s.description += vocab[pick(rng)] + (w % 7 == 6 ? ". " : " ");
+  s.SetMeta("tandem-paths", "src/" + vocab[pick(rng)] + ".cc src/" + vocab[pick(rng)] + "_test.cc");
+  for (int l = 0; l < 40; ++l) s.body += "Step " + std::to_string(l) + ": " + vocab[pick(rng)] + " the " + vocab[pick(rng)] + ".\n";
+  return s;
+}
+
+Catalog MakeCatalog(int n) {
+  std::mt19937 rng(42);
+  Catalog c;
+  for (int i = 0; i < n; ++i) {
+    FoundSkill f;
+    f.skill = MakeSkill(i, rng);
+    f.shown = ".agents/skills/" + f.skill.name + "/SKILL.md";
+    c.skills.push_back(std::move(f));
+  }
+  return c;
+}
+
+const std::string kTask =
+    "Make the date parse test pass: parse2 rejects 2024-02-30 in src/date3.cc and the retry "
+    "timeout of the http handler4 logs twice; keep the cache and json format as they are";
+
+void BM_Search1000(benchmark::State& state) {
+  Catalog c = MakeCatalog(1000);
+  SkillIndex index = SkillIndex::Build(c);
+  for (auto _ : state) benchmark::DoNotOptimize(index.Search(kTask, 3));
+}
+BENCHMARK(BM_Search1000);
+
+void BM_BuildIndex1000(benchmark::State& state) {
+  Catalog c = MakeCatalog(1000);
+  for (auto _ : state) benchmark::DoNotOptimize(SkillIndex::Build(c));
+}
+BENCHMARK(BM_BuildIndex1000)->Unit(benchmark::kMicrosecond);
+
+void BM_IndexAndSelect1000(benchmark::State& state) {
+  Catalog c = MakeCatalog(1000);
+  SelectOptions options;
+  options.min_score = 0;
+  for (auto _ : state) {
+    SkillIndex index = SkillIndex::Build(c);
+    benchmark::DoNotOptimize(Select(c, index, kTask, options));
+  }
+}
+BENCHMARK(BM_IndexAndSelect1000)->Unit(benchmark::kMicrosecond);
+
+void BM_ParseSkill(benchmark::State& state) {
+  std::mt19937 rng(7);
+  std::string text = RenderSkill(MakeSkill(1, rng));
+  for (auto _ : state) benchmark::DoNotOptimize(ParseSkill(text, ""));
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
+}
+BENCHMARK(BM_ParseSkill);
+
+// Discovery + index + select from 1,000 SKILL.md files: the per-task cost.
+void BM_DiscoverIndexSelect1000(benchmark::State& state) {
+  fs::path root = fs::path(fs::is_directory("/dev/shm") ? "/dev/shm" : fs::temp_directory_path()) /
+                  ("skills-bench-" + std::to_string(::getpid()));
+  Catalog c = MakeCatalog(1000);
+  for (const FoundSkill& f : c.skills) {
+    fs::create_directories(root / ".agents/skills" / f.skill.name);
+    std::ofstream(root / ".agents/skills" / f.skill.name / "SKILL.md") << RenderSkill(f.skill);
+  }
+  SelectOptions options;
+  options.min_score = 0;
+  for (auto _ : state) {
+    Catalog found = DiscoverSkills({root.string(), ".agents/skills", ""});
+    SkillIndex index = SkillIndex::Build(found);
+    benchmark::DoNotOptimize(Select(found, index, kTask, options));
+  }
+  fs::remove_all(root);
+}
+BENCHMARK(BM_DiscoverIndexSelect1000)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
