@@ -1,5 +1,7 @@
 #include "tandem/agent/prompt.h"
 
+#include "tandem/base/strings.h"
+
 namespace tandem::agent {
 
 const std::string& ExecutorSystemPrompt() {
@@ -22,6 +24,7 @@ std::string BuildTaskMessage(const TaskContext& c) {
     if (m.back() != '\n') m += '\n';
     m += "</agents_md>\n\n";
   }
+  if (!c.skills.empty()) m += c.skills + "\n";
   if (!c.repo_view.empty()) m += "<repository>\n" + c.repo_view + "</repository>\n\n";
   if (!c.gates.empty()) m += "<checks>\n" + c.gates + "</checks>\n\n";
   if (!c.scope.empty()) m += "You may only change: " + c.scope + "\n\n";
@@ -30,9 +33,7 @@ std::string BuildTaskMessage(const TaskContext& c) {
   return m;
 }
 
-int64_t EstimateTokens(const std::string& text) {
-  return static_cast<int64_t>((text.size() + 3) / 4);
-}
+int64_t EstimateTokens(const std::string& text) { return EstimateTextTokens(text); }
 
 int64_t EstimateTokens(const protocol::ModelRequest& request) {
   int64_t n = EstimateTokens(request.system);

@@ -17,6 +17,7 @@ const std::string& ExecutorSystemPrompt();
 struct TaskContext {
   std::string task;
   std::string agents_md;    // concatenated AGENTS.md files (may be empty)
+  std::string skills;       // the <skills> block (agent/skill_context.h; may be empty)
   std::string repo_view;    // compact listing of the repository
   std::string gates;        // one line per gate the step will be verified with
   std::string scope;        // allowed paths, if the task is scoped

@@ -15,6 +15,7 @@
 
 #include "tandem/agent/prompt.h"
 #include "tandem/agent/repo_view.h"
+#include "tandem/agent/skill_context.h"
 #include "tandem/agent/turn_loop.h"
 #include "tandem/memory/agents_md.h"
 #include "tandem/platform/sandbox.h"
@@ -311,6 +312,11 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
   context.gates = GateLines(env.gates);
   for (const auto& s : scope_paths) context.scope += (context.scope.empty() ? "" : ", ") + s;
   context.extra = spec.extra_context;
+  SkillContext skills = TRY(PickSkills(spec, env, scope_paths));
+  context.skills = skills.text;
+  for (const std::string& note : env.events ? skills.notices : std::vector<std::string>{}) {
+    env.events->Publish({scope, WallClockMs(), protocol::Notice{protocol::NoticeLevel::kInfo, note}});
+  }
 
   protocol::ModelRequest request;
   request.model = env.model.id;
@@ -322,6 +328,14 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
   TaskResult result;
   result.first_request_tokens = EstimateTokens(request);
   if (on_prompt_ready) on_prompt_ready(result.first_request_tokens);
+
+  if (env.ledger && !skills.uses.empty()) {
+    Status recorded = env.ledger->RecordSkillUses(spec.run_id, spec.task_id, skills.uses);
+    if (!recorded.ok() && env.events) {
+      env.events->Publish({scope, WallClockMs(), protocol::Notice{protocol::NoticeLevel::kWarn,
+                                                                 "ledger: skills not recorded: " + recorded.message()}});
+    }
+  }
 
   LedgerGateCache gate_cache(env.ledger);
   VerifiedStepDeps deps{&ws, &toolbox, env.ledger, &gate_cache, env.events, env.steer_notes};
@@ -371,6 +385,19 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
   if (auto last = ws.last_checkpoint()) result.final_checkpoint = last->hex;
   result.wall_ms =
       std::chrono::duration<double, std::milli>(SteadyClock::now() - wall_start).count();
+  if (env.ledger && !skills.uses.empty()) {
+    ledger::SkillUseEnd end;
+    end.outcome = result.outcome;
+    end.steps = result.totals.steps;
+    end.tokens = result.totals.usage.input_tokens + result.totals.usage.output_tokens;
+    end.cost_usd = result.totals.cost_usd;
+    end.wall_ms = static_cast<int64_t>(result.wall_ms);
+    Status ended = env.ledger->EndSkillUses(spec.run_id, spec.task_id, end);
+    if (!ended.ok() && env.events) {
+      env.events->Publish({scope, WallClockMs(), protocol::Notice{protocol::NoticeLevel::kWarn,
+                                                                 "ledger: skill counts not updated: " + ended.message()}});
+    }
+  }
   return result;
 }
 

@@ -32,6 +32,13 @@ struct TaskSpec {
   std::string task;     // what to do, in words
   std::vector<std::string> scope;  // extra path scope for this task (globs)
   std::string extra_context;       // progress notes and steering for this task
+  // Skills (agent/skill_context.h): forced into the first request
+  // (`tandem do --skill NAME`), whatever the ranking says.
+  std::vector<std::string> skills;
+  // `tandem skills eval`'s arm without the skill: no skill is injected, and
+  // the task is recorded as the comparison arm of this skill.
+  std::string skill_compared;
+  bool skills_eval = false;  // the task is a `tandem skills eval` case
 };
 
 struct TaskEnv {

@@ -1,6 +1,7 @@
 // Small string helpers shared across modules.
 #pragma once
 
+#include <cstdint>
 #include <string_view>
 
 namespace tandem {
@@ -17,6 +18,12 @@ inline std::string_view TrimSpace(std::string_view s) {
 inline std::string_view StripUtf8Bom(std::string_view text) {
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
   return text;
+}
+
+// A rough token count of `text` (bytes / 4, rounded up): tandem's one
+// estimate for budgeting prompts (agent::EstimateTokens builds on it).
+inline int64_t EstimateTextTokens(std::string_view text) {
+  return static_cast<int64_t>((text.size() + 3) / 4);
 }
 
 }  // namespace tandem

@@ -21,6 +21,8 @@ CommandRun SetupDo(CLI::App& app) {
   app.add_flag("--approaches", options->approaches,
                "With --variants: the planner writes N different approaches, one per variant");
   app.add_option("--scope", options->scope, "Glob of paths the task may change (repeatable)");
+  app.add_option("--skill", options->skills,
+                 "Put this skill in the first request whatever the ranking says (repeatable)");
   app.add_flag("--json", options->json, "Print events as JSONL (docs/EVENTS.md)");
   app.add_option("--set", options->overrides,
                  "Override a config key: --set limits.max_steps=10 (repeatable)");

@@ -12,7 +12,6 @@
 #include "tandem/workspace/workspace.h"
 
 namespace tandem::cli {
-namespace {
 
 
 int RunUndo(const std::string& root, const std::string& requested) {
@@ -112,8 +111,6 @@ int RunUndo(const std::string& root, const std::string& requested) {
   }
   return kExitSuccess;
 }
-
-}  // namespace
 
 CommandRun SetupUndo(CLI::App& app) {
   auto run = std::make_shared<std::string>();

@@ -34,6 +34,7 @@ std::span<const CommandSpec> Commands() {
       {"trust", "Trust this repository's own .tandem/config.toml as it is now (--revoke, --list)",
        SetupTrust},
       {"mcp", "MCP servers: `mcp list` shows configured servers, their state and tools", SetupMcp},
+      {"skills", "Skills: `skills list|show|eval|restore|rm` (docs/SKILLS.md)", SetupSkills},
       {"stats", "Reliability metrics from the ledger: completion, retries, cost per success",
        SetupStats},
   };

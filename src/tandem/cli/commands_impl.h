@@ -24,5 +24,8 @@ CommandRun SetupSteer(CLI::App& app);
 CommandRun SetupStats(CLI::App& app);
 CommandRun SetupTrust(CLI::App& app);
 CommandRun SetupMcp(CLI::App& app);
+CommandRun SetupSkills(CLI::App& app);
+// `tandem undo [RUN]` (cmd_undo.cc): returns the exit code.
+int RunUndo(const std::string& root, const std::string& requested);
 
 }  // namespace tandem::cli

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "tandem/agent/interrupt.h"
+#include "tandem/agent/skill_context.h"
 #include "tandem/agent/task_runner.h"
 #include "tandem/base/scope_glob.h"
 #include "tandem/cli/exit_codes.h"
@@ -62,6 +63,11 @@ int RunDo(const DoOptions& options) {
     fmt::print(stderr, "tandem: not inside a git repository (run `git init` first)\n");
     return kExitUsage;
   }
+  if (Status found = agent::CheckSkillsExist(rt.repo_root, rt.loaded.config, options.skills);
+      !found.ok()) {
+    fmt::print(stderr, "tandem: --skill: {}\n", found.message());
+    return kExitUsage;
+  }
   auto lock = LockForWriting(rt.repo_root, "do");
   if (!lock) return lock.error();
   bool fanout = options.variants > 0;
@@ -111,10 +117,13 @@ int RunDo(const DoOptions& options) {
   InterruptScope scope([&interrupts] { interrupts.Interrupt(); });
 
   agent::TaskSpec spec;
-  spec.run_id = agent::NewRunId();
+  spec.run_id = options.run_id.empty() ? agent::NewRunId() : options.run_id;
   spec.kind = options.kind;
   spec.task = options.task;
   spec.scope = options.scope;
+  spec.skills = options.skills;
+  spec.skills_eval = options.skills_eval;
+  spec.skill_compared = options.skill_compared;
   agent::TaskEnv env;
   env.repo_root = rt.repo_root;
   env.config = rt.loaded.config;
@@ -128,6 +137,7 @@ int RunDo(const DoOptions& options) {
   env.gates_source = std::move(gates->source);
   env.interrupts = &interrupts;
   env.job_budget = rt.jobs.get();
+  if (options.skills_eval) env.config.skills.enabled = false;  // only the skill under evaluation
 
   auto result = agent::RunTask(spec, env);
   if (!result) {

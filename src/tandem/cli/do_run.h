@@ -24,6 +24,12 @@ struct DoOptions {
   std::vector<std::string> models;
   std::vector<std::string> overrides;
   std::vector<std::string> scope;
+  std::vector<std::string> skills;  // --skill NAME: forced into the first request
+  // `tandem skills eval` (agent::TaskSpec): its own run id, no ranked skills
+  // besides the forced one, the skill a run without skills is compared with.
+  std::string run_id;
+  bool skills_eval = false;
+  std::string skill_compared;
   std::string config_file;  // an extra configuration file (tandem demo's own); see RuntimeOptions
   bool json = false;
   std::string kind = "do";

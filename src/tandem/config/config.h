@@ -128,6 +128,20 @@ struct McpServer {
   bool network = false;  // the server may reach the network (its calls then need approval)
 };
 
+// Skills (docs/SKILLS.md): which are put into an executor's first request,
+// and when a skill counts as failing.
+struct Skills {
+  bool enabled = true;             // skills.enabled: inject skills that fit the task
+  int64_t max_injected = 3;        // skills.max_injected
+  int64_t token_budget = 2000;     // skills.token_budget: all injected skills together
+  double min_score = 1.0;          // skills.min_score: weaker BM25 matches are left out
+  double flag_failure_share = 0.5; // skills.flag_failure_share: flagged above this share of failed replays
+  int64_t flag_min_replays = 3;    // skills.flag_min_replays: ...once it has this many
+  // Not a key: the user's home, from the environment given to the runtime
+  // (ConfigInputs::home or $HOME), where ~/.agents/skills/ lives. Empty: none.
+  std::string home;
+};
+
 struct Config {
   std::map<std::string, McpServer, std::less<>> mcp_servers;
   std::map<std::string, ProviderConfig, std::less<>> providers;
@@ -138,6 +152,7 @@ struct Config {
   Sandbox sandbox;
   Environment environment;
   Approval approval;
+  Skills skills;
 };
 
 // The built-in defaults layer: struct defaults plus the built-in providers

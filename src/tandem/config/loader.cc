@@ -506,6 +506,8 @@ Result<LoadedConfig> LoadConfig(const ConfigInputs& inputs) {
   if (!builder.HasIssues()) builder.Finalize();
   if (!builder.HasIssues()) builder.CheckTrust(inputs);
   RETURN_IF_ERROR(builder.Finish());
+  loaded.config.skills.home =
+      inputs.home.empty() ? std::string(EnvValue(inputs.env, "HOME")) : inputs.home;
   return loaded;
 }
 

@@ -188,6 +188,14 @@ const std::vector<KeySpec>& Table() {
       Int("mcp_servers.*.start_timeout_ms", 1, kDay, McpField<&McpServer::start_timeout_ms>()),
       Int("mcp_servers.*.call_timeout_ms", 1, kDay, McpField<&McpServer::call_timeout_ms>()),
       Bool("mcp_servers.*.network", McpField<&McpServer::network>()),
+      // [skills]
+      Bool("skills.enabled", Field<&Config::skills, &Skills::enabled>()),
+      Int("skills.max_injected", 0, 20, Field<&Config::skills, &Skills::max_injected>()),
+      Int("skills.token_budget", 0, 100000, Field<&Config::skills, &Skills::token_budget>()),
+      Number("skills.min_score", false, Field<&Config::skills, &Skills::min_score>()),
+      {"skills.flag_failure_share", Kind::kNumber, 0, 1, false, {},
+       Field<&Config::skills, &Skills::flag_failure_share>()},
+      Int("skills.flag_min_replays", 1, 1000, Field<&Config::skills, &Skills::flag_min_replays>()),
       // [approval]
       Choice("approval.policy", {"ask", "deny", "approve"},
              EnumField<&Config::approval, &Approval::policy, &ParseApprovalPolicy>()),

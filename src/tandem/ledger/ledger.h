@@ -156,6 +156,19 @@ class Ledger {
   // FailedPrecondition when already delivered, NotFound when unknown.
   Status MarkSteerDelivered(int64_t note_id, StepId step);
 
+  // ---- skills ----
+  // Records the skills task (run_id, task_id) saw in its first request (or
+  // its comparison arm). A task records its uses once, before its first step.
+  Status RecordSkillUses(std::string_view run_id, std::string_view task_id,
+                         const std::vector<SkillUse>& uses);
+  // Stamps how the task ended on its skill rows that have no end yet.
+  Status EndSkillUses(std::string_view run_id, std::string_view task_id, const SkillUseEnd& end);
+  // Counts per skill over the ended rows, eval rows included, by skill name.
+  Result<std::vector<SkillCounts>> SkillStats();
+  // A person (or a passing eval) restores a flagged skill: replays before
+  // now no longer count towards flagging it.
+  Status RestoreSkill(std::string_view skill, std::string_view reason);
+
   // ---- queries ----
   Result<std::optional<RunRow>> GetRun(std::string_view run_id);
   // The most recently started run of `kind` (any kind when empty).

@@ -226,11 +226,44 @@ CREATE TABLE picks (
 CREATE INDEX picks_by_run ON picks(run_id);
 )sql";
 
+// Skills: which skills each task saw, how it ended, and restores of flagged ones.
+constexpr std::string_view kV5 = R"sql(
+CREATE TABLE skill_uses (
+  id         INTEGER PRIMARY KEY,
+  run_id     TEXT NOT NULL REFERENCES runs(id),
+  task_id    TEXT NOT NULL DEFAULT '',
+  skill      TEXT NOT NULL,
+  injected   INTEGER NOT NULL,
+  forced     INTEGER NOT NULL DEFAULT 0,
+  score      REAL NOT NULL DEFAULT 0,
+  tokens     INTEGER NOT NULL DEFAULT 0,
+  source     TEXT NOT NULL DEFAULT '',
+  eval       INTEGER NOT NULL DEFAULT 0,
+  at         INTEGER NOT NULL,
+  outcome    TEXT,
+  steps      INTEGER,
+  task_tokens INTEGER,
+  cost_usd   REAL,
+  wall_ms    INTEGER,
+  ended_at   INTEGER
+) STRICT;
+CREATE INDEX skill_uses_by_skill ON skill_uses(skill);
+CREATE INDEX skill_uses_by_task ON skill_uses(run_id, task_id);
+
+CREATE TABLE skill_restores (
+  id     INTEGER PRIMARY KEY,
+  skill  TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  at     INTEGER NOT NULL
+) STRICT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "executor loop: runs, steps, model/tool calls, gate runs, rollbacks", kV1},
     {2, "plans and tiers: tasks, approvals, escalations, steer notes, human_ms, model tier", kV2},
     {3, "parallel plan tasks: steer_notes.task_id", kV3},
     {4, "fan-out: variants and picks", kV4},
+    {5, "skills: skill_uses, skill_restores", kV5},
 };
 
 constexpr std::string_view kCreateVersionTable = R"sql(

@@ -236,4 +236,49 @@ struct SteerNote {
   std::string task_id{};  // the one task it is for; empty: the next step of any task
 };
 
+// ---- skills (docs/SKILLS.md) ----
+
+// A skill a task's first request carried (injected), or, for the A/B, the
+// skill a task run without any skill is compared against (not injected:
+// `tandem skills eval`'s arm without the skill).
+struct SkillUse {
+  std::string skill{};
+  bool injected = true;
+  bool forced = false;  // `tandem do --skill`
+  double score = 0;     // BM25
+  int64_t tokens = 0;   // of its injected text
+  std::string source{}; // where it was found (".agents/skills/x/SKILL.md")
+  bool eval = false;    // a `tandem skills eval` case
+};
+
+// How the task that saw the skills ended.
+struct SkillUseEnd {
+  protocol::Outcome outcome = protocol::Outcome::kError;
+  int64_t steps = 0;
+  int64_t tokens = 0;  // input + output
+  double cost_usd = 0;
+  int64_t wall_ms = 0;
+};
+
+// One arm of a skill's counts: the tasks that ended.
+struct SkillArm {
+  int64_t tasks = 0;
+  int64_t succeeded = 0;
+  int64_t steps = 0;  // sums, over the ended tasks
+  int64_t tokens = 0;
+  double cost_usd = 0;
+  int64_t wall_ms = 0;
+};
+
+struct SkillCounts {
+  std::string skill{};
+  SkillArm with{};     // injected (replays)
+  SkillArm without{};  // the comparison arm
+  // Replays since the skill was last restored (all of them when never):
+  // what flagging looks at.
+  int64_t recent_replays = 0;
+  int64_t recent_failures = 0;
+  int64_t restored_at = 0;  // 0: never
+};
+
 }  // namespace tandem::ledger

@@ -150,6 +150,27 @@ struct FanoutFigures {
   double pick_minutes = 0;  // Σ picks.waited_ms / 60000 (applied and refused)
 };
 
+// One arm of a skill's A/B (docs/METRICS.md "Skills"): the ended tasks
+// that saw the skill (with), or ran with no skill as its comparison (without).
+struct SkillArmFigures {
+  int64_t tasks = 0;
+  int64_t succeeded = 0;
+  Ratio success_rate;
+  Ratio steps_per_task;
+  Ratio tokens_per_task;
+  Ratio cost_per_success_usd;
+  Ratio wall_ms_per_task;
+};
+
+struct SkillFigures {
+  std::string skill;  // "(all skills)" for the overall row
+  SkillArmFigures with;
+  SkillArmFigures without;
+  // (mean wall time per task without - with) x tasks with, when both arms
+  // have tasks; negative when the skill costs time.
+  Ratio time_saved_ms;
+};
+
 struct Report {
   Window window;
   bool empty = true;  // no runs in the window: "no runs yet"
@@ -162,6 +183,9 @@ struct Report {
   std::vector<CallGroup> roles;   // by role
   std::vector<TierGroup> tiers;   // by tier
   FanoutFigures fanout;
+  // Skills' A/B over the whole ledger (not windowed): one row per skill,
+  // then the overall row; empty when no task saw a skill.
+  std::vector<SkillFigures> skills;
 };
 
 }  // namespace tandem::metrics

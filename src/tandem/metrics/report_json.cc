@@ -144,6 +144,22 @@ nlohmann::ordered_json ReportToJson(const Report& report, const std::string& rep
                    {"top_picks", f.top_picks},
                    {"top_pick_rate", R(f.top_pick_rate)},
                    {"pick_minutes", f.pick_minutes}};
+  out["skills"] = json::array();
+  auto arm = [&](const SkillArmFigures& a) {
+    return json{{"tasks", a.tasks},
+                {"succeeded", a.succeeded},
+                {"success_rate", R(a.success_rate)},
+                {"steps_per_task", R(a.steps_per_task)},
+                {"tokens_per_task", R(a.tokens_per_task)},
+                {"cost_per_success_usd", R(a.cost_per_success_usd)},
+                {"wall_ms_per_task", R(a.wall_ms_per_task)}};
+  };
+  for (const SkillFigures& g : r.skills) {
+    out["skills"].push_back({{"skill", g.skill},
+                             {"with", arm(g.with)},
+                             {"without", arm(g.without)},
+                             {"time_saved_ms", R(g.time_saved_ms)}});
+  }
   return out;
 }
 

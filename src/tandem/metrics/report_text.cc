@@ -112,6 +112,22 @@ std::string RenderReportText(const Report& r, const std::string& repo) {
                          g.escalated_to, Usd(g.spend_usd), Usd(g.per_done_task_usd));
     }
   }
+  if (!r.skills.empty()) {
+    out += "\nper skill (with the skill / without any skill; all time)\n";
+    out += fmt::format("  {:<28} {:>13} {:>17} {:>13} {:>17} {:>17} {:>11}\n", "skill", "tasks",
+                       "success", "steps/task", "tokens/task", "$/success", "time saved");
+    for (const SkillFigures& g : r.skills) {
+      auto pair = [](const std::string& a, const std::string& b) { return a + " / " + b; };
+      out += fmt::format(
+          "  {:<28} {:>13} {:>17} {:>13} {:>17} {:>17} {:>11}\n", g.skill,
+          pair(std::to_string(g.with.tasks), std::to_string(g.without.tasks)),
+          pair(Pct(g.with.success_rate), Pct(g.without.success_rate)),
+          pair(Num(g.with.steps_per_task, 1), Num(g.without.steps_per_task, 1)),
+          pair(Num(g.with.tokens_per_task, 0), Num(g.without.tokens_per_task, 0)),
+          pair(Usd(g.with.cost_per_success_usd), Usd(g.without.cost_per_success_usd)),
+          Ms(g.time_saved_ms));
+    }
+  }
   return out;
 }
 

@@ -11,6 +11,10 @@
 
 namespace tandem::metrics {
 
+// The skills' A/B rows of a report from the ledger's counts: one per skill
+// with ended tasks, then "(all skills)".
+std::vector<SkillFigures> SkillFiguresFrom(const std::vector<ledger::SkillCounts>& counts);
+
 // Reads the ledger at `ledger_path`. A missing file is an empty report (the
 // file is not created: looking at stats leaves no trace). `clock` is only
 // used if the ledger needs migrating. Errors: the ledger's (not a database,

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "tandem/base/strings.h"
 #include "tandem/tools/text.h"
 
 namespace tandem::skills {
@@ -37,9 +38,7 @@ void AddTokens(std::string_view text, std::vector<std::string>& out) {
   }
 }
 
-// agent::EstimateTokens' rule (bytes / 4, rounded up); skills sits below
-// agent, so the one line is repeated here.
-int64_t TokensOf(std::string_view text) { return static_cast<int64_t>((text.size() + 3) / 4); }
+int64_t TokensOf(std::string_view text) { return EstimateTextTokens(text); }
 
 }  // namespace
 
