@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,8 +13,7 @@
 #include <vector>
 
 #include "tandem/platform/orphan_guard.h"
-
-extern char** environ;
+#include "tandem/platform/spawn.h"
 
 namespace tandem::mcp {
 namespace {
@@ -39,23 +37,7 @@ milliseconds Until(StdioProcess::Clock::time_point deadline) {
 
 Result<std::unique_ptr<StdioProcess>> StdioProcess::Start(const platform::ProcessSpec& spec,
                                                           size_t max_line_bytes) {
-  if (spec.argv.empty()) return InvalidArgument("empty command");
-  std::string path_var = "/usr/local/bin:/usr/bin:/bin";
-  if (auto it = spec.env.find("PATH"); it != spec.env.end()) {
-    path_var = it->second;
-  } else if (const char* p = ::getenv("PATH"); p != nullptr && spec.inherit_env) {
-    path_var = p;
-  }
-  std::string program = platform::FindExecutable(spec.argv[0], path_var);
-  if (program.empty()) {
-    return NotFound("command not found: '" + spec.argv[0] + "' (not an executable on PATH)");
-  }
-  if (!spec.cwd.empty()) {
-    struct stat st;
-    if (::stat(spec.cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-      return NotFound("working directory does not exist: " + spec.cwd);
-    }
-  }
+  std::string program = TRY(platform::ResolveSpawn(spec));
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) != 0) return IoError(std::string("pipe2: ") + std::strerror(errno));
   if (::pipe2(out, O_CLOEXEC) != 0) {
@@ -87,13 +69,7 @@ Result<std::unique_ptr<StdioProcess>> StdioProcess::Start(const platform::Proces
 
   std::vector<std::string> argv_strings = spec.argv;
   std::vector<char*> argv = CStrings(argv_strings);
-  std::vector<std::string> env_strings;
-  for (char** e = spec.inherit_env ? environ : nullptr; e != nullptr && *e != nullptr; ++e) {
-    std::string_view entry(*e);
-    if (spec.env.count(std::string(entry.substr(0, entry.find('=')))) == 0) env_strings.emplace_back(entry);
-  }
-  for (const auto& [key, value] : spec.env) env_strings.push_back(key + "=" + value);
-  if (std::string owner = platform::OwnerEnvEntry(); !owner.empty()) env_strings.push_back(owner);
+  std::vector<std::string> env_strings = platform::SpawnEnvironment(spec);
   std::vector<char*> envp = CStrings(env_strings);
 
   platform::EnsureOrphanGuard();

@@ -1,4 +1,5 @@
 #include "tandem/platform/process.h"
+#include "tandem/platform/spawn.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -228,8 +229,8 @@ std::string FindExecutable(const std::string& name, const std::string& path_var)
   return "";
 }
 
-Result<ProcessResult> RunProcess(const ProcessSpec& spec) {
-  if (spec.argv.empty()) return InvalidArgument("RunProcess: empty argv");
+Result<std::string> ResolveSpawn(const ProcessSpec& spec) {
+  if (spec.argv.empty()) return InvalidArgument("empty command");
   std::string path_var;
   if (auto it = spec.env.find("PATH"); it != spec.env.end()) {
     path_var = it->second;
@@ -248,6 +249,17 @@ Result<ProcessResult> RunProcess(const ProcessSpec& spec) {
       return NotFound("working directory does not exist: " + spec.cwd);
     }
   }
+  return program;
+}
+
+std::vector<std::string> SpawnEnvironment(const ProcessSpec& spec) {
+  std::vector<std::string> env = BuildEnv(spec.env, spec.inherit_env);
+  if (std::string owner = OwnerEnvEntry(); !owner.empty()) env.push_back(owner);
+  return env;
+}
+
+Result<ProcessResult> RunProcess(const ProcessSpec& spec) {
+  std::string program = TRY(ResolveSpawn(spec));
 
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return IoError("pipe2: " + ErrnoText(errno));
@@ -280,8 +292,7 @@ Result<ProcessResult> RunProcess(const ProcessSpec& spec) {
 
   std::vector<std::string> argv_strings = spec.argv;
   std::vector<char*> argv = CStrings(argv_strings);
-  std::vector<std::string> env_strings = BuildEnv(spec.env, spec.inherit_env);
-  if (std::string owner = OwnerEnvEntry(); !owner.empty()) env_strings.push_back(owner);
+  std::vector<std::string> env_strings = SpawnEnvironment(spec);
   std::vector<char*> envp = CStrings(env_strings);
 
   EnsureOrphanGuard();  // before the spawn: afterwards only a write registers the group
