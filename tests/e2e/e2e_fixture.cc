@@ -282,6 +282,18 @@ std::vector<std::string> E2eTest::LastRequestToolResults() const {
 
 TandemProcess E2eTest::SpawnTandem(const std::vector<std::string>& args,
                                    const std::map<std::string, std::string>& env) {
+  std::vector<std::string> argv = {TandemBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return SpawnProgram(argv, env);
+}
+
+TandemRun E2eTest::RunProgram(const std::vector<std::string>& argv,
+                              const std::map<std::string, std::string>& env) {
+  return WaitTandem(SpawnProgram(argv, env));
+}
+
+TandemProcess E2eTest::SpawnProgram(const std::vector<std::string>& argv_in,
+                                    const std::map<std::string, std::string>& env) {
   TandemProcess process;
   int n = ++spawn_count_;
   process.out_path = dir_.path() + "/tandem-" + std::to_string(n) + ".out";
@@ -289,8 +301,7 @@ TandemProcess E2eTest::SpawnTandem(const std::vector<std::string>& args,
 
   // Everything the child needs is built before fork: after it, only
   // async-signal-safe calls.
-  std::vector<std::string> argv_storage = {TandemBinary()};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
+  std::vector<std::string> argv_storage = argv_in;
   std::vector<std::string> env_storage;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string_view entry(*e);

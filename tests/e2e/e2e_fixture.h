@@ -127,6 +127,12 @@ class E2eTest : public ::testing::Test {
                const std::map<std::string, std::string>& env = {});
   TandemProcess SpawnTandem(const std::vector<std::string>& args,
                             const std::map<std::string, std::string>& env = {});
+  // Another program (argv[0] an absolute path) started as SpawnTandem starts
+  // tandem: same environment, working directory and output capture.
+  TandemProcess SpawnProgram(const std::vector<std::string>& argv,
+                             const std::map<std::string, std::string>& env = {});
+  TandemRun RunProgram(const std::vector<std::string>& argv,
+                       const std::map<std::string, std::string>& env = {});
   // Waits for the process to end (60 s at most) and collects its output.
   TandemRun WaitTandem(const TandemProcess& process);
   // Polls the process's stdout until an event satisfies `match`; false on

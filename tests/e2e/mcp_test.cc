@@ -1,6 +1,11 @@
 // MCP tools in `tandem do`, end to end: the real binary, the scripted model
 // calling mcp__<server>__<tool>, and MCP servers as real subprocesses
 // (tests/mcp/fake_server.js, one fault per mode) under tandem's guardrails.
+#include <signal.h>
+#include <sys/inotify.h>
+
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 #include "tests/e2e/e2e_fixture.h"
@@ -93,6 +98,32 @@ TEST_F(McpTest, AServerThatNeverAnswersTimesOutAndTheRunGoesOn) {
   EXPECT_NE(results[0].find("MCP server 'slow' did not answer tools/call within 500 ms (cancellation sent)"),
             std::string::npos)
       << results[0];
+}
+
+TEST_F(McpTest, CtrlCDuringAnMcpCallCancelsItAtTheServerAndRollsTheStepBack) {
+  MakePassingRepo();
+  const std::string log = OutsidePath("calls.log");
+  // The hanging server writes partial.txt, records the call and never
+  // answers; unsandboxed so that it can write its log outside the workspace.
+  StartServer(Script({Turn(0, {Call("mcp__slow__write_file", {{"path", "partial.txt"}, {"content", "half\n"}})}),
+                      Finish(1)}),
+              "\n[sandbox]\nmode = \"none\"\n[mcp_servers.slow]\ncommand = \"node\"\nargs = [\"" +
+                  std::string(TANDEM_SOURCE_DIR) + "/tests/mcp/fake_server.js\", \"hang-on-call\", \"" +
+                  log + "\"]\n");
+  TandemProcess process = SpawnTandem({"do", "--json", "write slowly"});
+  ASSERT_TRUE(WaitForInotify(std::filesystem::path(log).parent_path().string(),
+                             IN_CLOSE_WRITE | IN_MODIFY,
+                             [&] { return Slurp(log).find("\"called\"") != std::string::npos; },
+                             std::chrono::seconds(30)));
+  ASSERT_TRUE(Exists("partial.txt"));  // the call's effect, before the interrupt
+  ::kill(process.pid, SIGINT);
+  TandemRun run = WaitTandem(process);
+  ASSERT_EQ(run.exit_code, 130) << run.Describe();
+  EXPECT_EQ(run.Finished().value("outcome", ""), "interrupted");
+  EXPECT_FALSE(Exists("partial.txt"));  // the step was rolled back
+  EXPECT_EQ(LedgerValue("SELECT outcome FROM runs"), "interrupted");
+  // The server was told (MCP notifications/cancelled) before it was shut down.
+  EXPECT_NE(Slurp(log).find("cancelled by the user"), std::string::npos) << Slurp(log);
 }
 
 TEST_F(McpTest, AServerThatPrintsGarbageIsNamedAndTheRunGoesOn) {

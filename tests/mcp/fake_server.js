@@ -5,13 +5,15 @@
 //   legacy    answers initialize (2025-11-25); server/discover is -32601
 //   silent-discover  never answers server/discover, answers initialize
 //   crash-on-call    exits with code 3 (after a stderr line) on tools/call
-//   hang-on-call     never answers tools/call; logs notifications/cancelled
-//                    to the file named by argv[3] when one arrives
+//   hang-on-call     never answers tools/call (write_file writes its file
+//                    first); logs {"called": tool} and notifications/cancelled
+//                    to the file named by argv[3] as they arrive
 //   garbage-on-call  prints a non-JSON line on tools/call
 //   never-starts     reads stdin and never answers anything
 // Tools: echo (read-only: returns its "text"), write_file (writes "path"
 // with "content" relative to the working directory), delete_all
-// (annotated destructive; does nothing).
+// (annotated destructive; does nothing), touch (no annotations at all:
+// writes "path", empty).
 'use strict';
 const fs = require('fs');
 const mode = process.argv[2] || 'modern';
@@ -27,6 +29,8 @@ const tools = [
    annotations: {readOnlyHint: false, destructiveHint: false}},
   {name: 'delete_all', description: 'Pretends to delete everything.',
    inputSchema: {type: 'object', properties: {}}, annotations: {destructiveHint: true}},
+  {name: 'touch', description: 'Create an empty file.',
+   inputSchema: {type: 'object', properties: {path: {type: 'string'}}, required: ['path']}},
   {name: 'bad name!', description: 'An invalid name: never listed by tandem.', inputSchema: {type: 'object'}},
 ];
 
@@ -58,7 +62,11 @@ function handle(msg) {
     case 'tools/call': {
       const name = msg.params.name, args = msg.params.arguments || {};
       if (mode === 'crash-on-call') { process.stderr.write('fake: crashing on purpose\n'); process.exit(3); }
-      if (mode === 'hang-on-call') return;
+      if (mode === 'hang-on-call') {
+        if (name === 'write_file') fs.writeFileSync(args.path, args.content);
+        if (logFile) fs.appendFileSync(logFile, JSON.stringify({called: name}) + '\n');
+        return;
+      }
       if (mode === 'garbage-on-call') { process.stdout.write('this is not json\n'); return; }
       if (name === 'echo') {
         if (typeof args.text !== 'string') {
@@ -71,6 +79,10 @@ function handle(msg) {
           return reply(msg.id, {content: [{type: 'text', text: 'cannot write: ' + e.message}], isError: true});
         }
         return reply(msg.id, {content: [{type: 'text', text: 'wrote ' + args.path}]});
+      }
+      if (name === 'touch') {
+        fs.writeFileSync(args.path, '');
+        return reply(msg.id, {content: [{type: 'text', text: 'touched ' + args.path}]});
       }
       if (name === 'delete_all') return reply(msg.id, {content: [{type: 'text', text: 'nothing deleted'}]});
       return error(msg.id, -32602, 'Unknown tool: ' + name);

@@ -1,3 +1,4 @@
+// tandem mcp serve: tandem as an MCP server on stdio (mcp_serve.h).
 // tandem mcp list: every configured MCP server ([mcp_servers.NAME],
 // docs/CONFIG.md), whether it starts (and which protocol revision it
 // speaks) and the tools it offers the executor, each marked read-only or
@@ -8,6 +9,7 @@
 #include "tandem/agent/task_runner.h"
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"
+#include "tandem/cli/mcp_serve.h"
 #include "tandem/cli/runtime.h"
 
 namespace tandem::cli {
@@ -54,8 +56,14 @@ CommandRun SetupMcp(CLI::App& app) {
   auto overrides = std::make_shared<std::vector<std::string>>();
   auto list = app.add_subcommand("list", "Show configured MCP servers, their state and tools");
   list->add_option("--set", *overrides, "Override a configuration key (key=value)");
+  auto serve = app.add_subcommand(
+      "serve", "Serve tandem's tools to an MCP client on stdio (docs/MCP.md)");
+  serve->add_option("--set", *overrides, "Override a configuration key (key=value)");
   app.require_subcommand(1);
-  return [overrides](const Invocation& in) { return RunMcpList(in.repo_root, *overrides); };
+  return [overrides, serve](const Invocation& in) {
+    if (serve->parsed()) return RunMcpServe(in.repo_root, *overrides);
+    return RunMcpList(in.repo_root, *overrides);
+  };
 }
 
 }  // namespace tandem::cli

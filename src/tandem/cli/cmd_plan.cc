@@ -9,6 +9,7 @@
 #include "tandem/base/clock.h"
 #include "tandem/agent/repo_view.h"
 #include "tandem/agent/task_runner.h"
+#include "tandem/cli/command_bodies.h"
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/exit_codes.h"
 #include "tandem/cli/gates.h"
@@ -22,35 +23,25 @@
 #include "tandem/orchestrator/planner.h"
 
 namespace tandem::cli {
-namespace {
 
-struct PlanOptions {
-  std::string goal;
-  std::string model;
-  std::vector<std::string> overrides;
-  bool json = false;
-  bool force = false;
-};
-
-
-int RunPlanGoal(const std::string& repo_root, const PlanOptions& options) {
+int RunPlanGoal(const std::string& repo_root, const PlanOptions& options, const CommandIo& io) {
   auto runtime = LoadRuntime(repo_root, {options.overrides, false});
   if (!runtime) {
-    fmt::print(stderr, "tandem: {}\n", runtime.error().message());
+    fmt::print(io.err, "tandem: {}\n", runtime.error().message());
     return kExitUsage;
   }
   Runtime& rt = **runtime;
   if (rt.repo_root.empty()) {
-    fmt::print(stderr, "tandem: not inside a git repository (run `git init` first)\n");
+    fmt::print(io.err, "tandem: not inside a git repository (run `git init` first)\n");
     return kExitUsage;
   }
-  auto lock = LockForWriting(rt.repo_root, "plan");
+  auto lock = LockForWriting(rt.repo_root, "plan", io.err);
   if (!lock) return lock.error();
   std::filesystem::path plan_path = std::filesystem::path(rt.repo_root) / memory::kPlanFileName;
   if (auto existing = memory::LoadPlan(plan_path); existing && !options.force) {
     for (const memory::PlanTask& t : existing->tasks) {
       if (t.state != memory::TaskState::kDone && t.state != memory::TaskState::kSkipped) {
-        fmt::print(stderr,
+        fmt::print(io.err,
                    "tandem: plan.md has unfinished tasks ({} is {}); `tandem run` executes it, "
                    "--force replaces it\n",
                    t.id, protocol::Name(t.state));
@@ -60,7 +51,7 @@ int RunPlanGoal(const std::string& repo_root, const PlanOptions& options) {
   }
   auto handle = OpenModel(rt, config::Role::kPlanner, options.model);
   if (!handle) {
-    fmt::print(stderr, "tandem: {}\n(run `tandem doctor` to see what is configured)\n",
+    fmt::print(io.err, "tandem: {}\n(run `tandem doctor` to see what is configured)\n",
                handle.error().message());
     return kExitUsage;
   }
@@ -69,21 +60,23 @@ int RunPlanGoal(const std::string& repo_root, const PlanOptions& options) {
   // The planner only reads the gates; `tandem run` refuses untrusted grants.
   auto gates = LoadGates(rt.repo_root, rt.env, {.refuse_untrusted = false});
   if (!gates) {
-    fmt::print(stderr, "tandem: {}\n", gates.error().message());
+    fmt::print(io.err, "tandem: {}\n", gates.error().message());
     return kExitUsage;
   }
   context.gates = std::move(gates->gates);
   if (auto agents = memory::LoadAgentsDoc(rt.repo_root, {})) {
     context.agents_md = agents->text;
-    for (const std::string& why : agents->refused) fmt::print(stderr, "tandem: warning: {}\n", why);
+    for (const std::string& why : agents->refused) fmt::print(io.err, "tandem: warning: {}\n", why);
   }
   context.repo_view = agent::BuildRepoView(rt.repo_root);
 
-  auto ledger = OpenLedger(rt.repo_root);
+  auto ledger = OpenLedger(rt.repo_root, io.err);
   if (!ledger) return ledger.error();
-  TerminalRenderer terminal(stderr, UseColor());
-  JsonlRenderer jsonl(stdout);
-  protocol::EventSink* sink = options.json ? static_cast<protocol::EventSink*>(&jsonl) : &terminal;
+  TerminalRenderer terminal(io.err, io.err == stderr && UseColor());
+  JsonlRenderer jsonl(io.out);
+  protocol::EventSink* sink = io.events                ? io.events
+                              : options.json ? static_cast<protocol::EventSink*>(&jsonl)
+                                             : &terminal;
 
   orchestrator::PlannerEnv env;
   env.model = {handle->resolved.model_name, handle->resolved.model, handle->resolved.provider.name,
@@ -105,19 +98,19 @@ int RunPlanGoal(const std::string& repo_root, const PlanOptions& options) {
     end.outcome = written.ok() ? ledger::RunOutcome::kSucceeded : ledger::RunOutcome::kFailed;
     end.exit_code = written.ok() ? 0 : 1;
     if (Status ended = env.ledger->EndRun(env.run_id, end); !ended.ok()) {
-      fmt::print(stderr, "tandem: warning: ledger: the planner run's end not recorded: {}\n",
+      fmt::print(io.err, "tandem: warning: ledger: the planner run's end not recorded: {}\n",
                  ended.message());
     }
   }
   if (!written.ok()) {
-    fmt::print(stderr, "tandem: {}\n", written.message());
+    fmt::print(io.err, "tandem: {}\n", written.message());
     return written.code() == StatusCode::kUnavailable ? kExitProvider : kExitTaskFailed;
   }
   if (!options.json) {
-    fmt::print("{}\n", draft->text);
+    fmt::print(io.out, "{}\n", draft->text);
     int irreversible = 0;
     for (const auto& t : draft->plan.tasks) irreversible += t.risk == memory::Risk::kIrreversible;
-    fmt::print(stderr,
+    fmt::print(io.err,
                "wrote plan.md: {} tasks ({} irreversible, which wait for approval){}.\n"
                "Edit it if you like, then `tandem run`.\n",
                draft->plan.tasks.size(), irreversible,
@@ -125,8 +118,6 @@ int RunPlanGoal(const std::string& repo_root, const PlanOptions& options) {
   }
   return kExitSuccess;
 }
-
-}  // namespace
 
 CommandRun SetupPlan(CLI::App& app) {
   auto options = std::make_shared<PlanOptions>();
@@ -136,7 +127,7 @@ CommandRun SetupPlan(CLI::App& app) {
   app.add_flag("--json", options->json, "Print events as JSONL (docs/EVENTS.md)");
   app.add_option("--set", options->overrides,
                  "Override a config key: --set limits.max_steps=10 (repeatable)");
-  return [options](const Invocation& in) { return RunPlanGoal(in.repo_root, *options); };
+  return [options](const Invocation& in) { return RunPlanGoal(in.repo_root, *options, {}); };
 }
 
 }  // namespace tandem::cli

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tandem/agent/task_runner.h"
+#include "tandem/cli/command_bodies.h"
 #include "tandem/cli/commands_impl.h"
 #include "tandem/cli/do_run.h"
 #include "tandem/platform/atomic_file.h"
@@ -237,7 +238,7 @@ int RunEval(const std::string& repo_root, const SkillsOptions& options) {
         arm.cost_usd += (*r)->totals.cost_usd;
         ledger->reset();
         // Each case starts from the same tree: the arm's changes are undone.
-        if (RunUndo(root, run.run_id) != kExitSuccess) {
+        if (RunUndo(root, run.run_id, {}) != kExitSuccess) {
           fmt::print(stderr, "tandem: undoing eval run {} failed; stopping\n", run.run_id);
           return kExitInternal;
         }

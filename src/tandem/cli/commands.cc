@@ -33,7 +33,10 @@ std::span<const CommandSpec> Commands() {
       {"models", "List configured models, their prices and roles", SetupModels},
       {"trust", "Trust this repository's own .tandem/config.toml as it is now (--revoke, --list)",
        SetupTrust},
-      {"mcp", "MCP servers: `mcp list` shows configured servers, their state and tools", SetupMcp},
+      {"mcp",
+       "MCP: `mcp list` shows configured servers, their state and tools; `mcp serve` serves "
+       "tandem to an MCP client on stdio",
+       SetupMcp},
       {"skills", "Skills: `skills list|show|eval|restore|rm` (docs/SKILLS.md)", SetupSkills},
       {"stats", "Reliability metrics from the ledger: completion, retries, cost per success",
        SetupStats},

@@ -25,7 +25,6 @@ CommandRun SetupStats(CLI::App& app);
 CommandRun SetupTrust(CLI::App& app);
 CommandRun SetupMcp(CLI::App& app);
 CommandRun SetupSkills(CLI::App& app);
-// `tandem undo [RUN]` (cmd_undo.cc): returns the exit code.
-int RunUndo(const std::string& root, const std::string& requested);
+// `tandem undo [RUN]`'s body, RunUndo, is in command_bodies.h.
 
 }  // namespace tandem::cli

@@ -19,33 +19,33 @@
 #include "tandem/orchestrator/fanout.h"
 
 namespace tandem::cli {
-int RunDo(const DoOptions& options) {
+int RunDo(const DoOptions& options, const CommandIo& io, DoReport* report) {
   // Refused before anything is read or any model is called.
   if (options.variants == 0 && (options.stop_after > 0 || options.parallel > 0 ||
                                 options.approaches || options.models.size() > 1)) {
-    fmt::print(stderr,
+    fmt::print(io.err,
                "tandem: --stop-after, --parallel, --approaches and several --model go with "
                "--variants N\n");
     return kExitUsage;
   }
   if (options.variants < 0 || options.variants > orchestrator::kMaxVariants) {
-    fmt::print(stderr, "tandem: --variants {}: expected 1 to {}\n", options.variants,
+    fmt::print(io.err, "tandem: --variants {}: expected 1 to {}\n", options.variants,
                orchestrator::kMaxVariants);
     return kExitUsage;
   }
   if (options.stop_after < 0 || options.parallel < 0) {
-    fmt::print(stderr, "tandem: --stop-after and --parallel take a positive number\n");
+    fmt::print(io.err, "tandem: --stop-after and --parallel take a positive number\n");
     return kExitUsage;
   }
   if (TrimSpace(options.task).empty()) {
-    fmt::print(stderr,
+    fmt::print(io.err,
                "tandem: the task is empty; say what to do, e.g. tandem do \"make the failing "
                "date test pass\"\n");
     return kExitUsage;
   }
   for (const std::string& glob : options.scope) {
     if (auto problem = ScopeGlobProblem(glob)) {
-      fmt::print(stderr,
+      fmt::print(io.err,
                  "tandem: --scope '{}': {}; expected a path glob relative to the repository root "
                  "such as 'src/**'\n",
                  glob, *problem);
@@ -55,26 +55,26 @@ int RunDo(const DoOptions& options) {
   auto runtime = LoadRuntime(options.repo_root,
                              {.overrides = options.overrides, .config_file = options.config_file});
   if (!runtime) {
-    fmt::print(stderr, "tandem: {}\n", runtime.error().message());
+    fmt::print(io.err, "tandem: {}\n", runtime.error().message());
     return kExitUsage;
   }
   Runtime& rt = **runtime;
   if (rt.repo_root.empty()) {
-    fmt::print(stderr, "tandem: not inside a git repository (run `git init` first)\n");
+    fmt::print(io.err, "tandem: not inside a git repository (run `git init` first)\n");
     return kExitUsage;
   }
   if (Status found = agent::CheckSkillsExist(rt.repo_root, rt.loaded.config, options.skills);
       !found.ok()) {
-    fmt::print(stderr, "tandem: --skill: {}\n", found.message());
+    fmt::print(io.err, "tandem: --skill: {}\n", found.message());
     return kExitUsage;
   }
-  auto lock = LockForWriting(rt.repo_root, "do");
+  auto lock = LockForWriting(rt.repo_root, "do", io.err);
   if (!lock) return lock.error();
   bool fanout = options.variants > 0;
   auto handle = fanout ? Result<ModelHandle>(ModelHandle{})
                        : OpenModel(rt, config::Role::kExecutor, options.model);
   if (!handle) {
-    fmt::print(stderr, "tandem: {}\n(run `tandem doctor` to see what is configured)\n",
+    fmt::print(io.err, "tandem: {}\n(run `tandem doctor` to see what is configured)\n",
                handle.error().message());
     return kExitUsage;
   }
@@ -83,20 +83,22 @@ int RunDo(const DoOptions& options) {
   // a grant the user has not trusted is refused before anything is written.
   auto gates = LoadGates(rt.repo_root, rt.env);
   if (!gates) {
-    fmt::print(stderr, "tandem: {}\n", gates.error().message());
+    fmt::print(io.err, "tandem: {}\n", gates.error().message());
     return kExitUsage;
   }
 
-  auto ledger = OpenLedger(rt.repo_root);
+  auto ledger = OpenLedger(rt.repo_root, io.err);
   if (!ledger) return ledger.error();
 
-  TerminalRenderer terminal(stdout, UseColor());
-  JsonlRenderer jsonl(stdout);
-  protocol::EventSink* sink = options.json ? static_cast<protocol::EventSink*>(&jsonl) : &terminal;
+  TerminalRenderer terminal(io.out, io.out == stdout && UseColor());
+  JsonlRenderer jsonl(io.out);
+  protocol::EventSink* sink = io.events                ? io.events
+                              : options.json ? static_cast<protocol::EventSink*>(&jsonl)
+                                             : &terminal;
 
   auto recovered = agent::RecoverInterrupted(rt.repo_root, **ledger);
   if (!recovered) {
-    fmt::print(stderr, "tandem: recovering an interrupted run failed: {}\n",
+    fmt::print(io.err, "tandem: recovering an interrupted run failed: {}\n",
                recovered.error().message());
     return kExitInternal;
   }
@@ -107,14 +109,16 @@ int RunDo(const DoOptions& options) {
   // model left half edited.
   if (!recovered->empty()) gates = LoadGates(rt.repo_root, rt.env);
   if (!gates) {
-    fmt::print(stderr, "tandem: {}\n", gates.error().message());
+    fmt::print(io.err, "tandem: {}\n", gates.error().message());
     return kExitUsage;
   }
 
   if (fanout) return RunFanoutDo(options, rt, **ledger, std::move(*gates), sink);
 
-  agent::InterruptHub interrupts;
-  InterruptScope scope([&interrupts] { interrupts.Interrupt(); });
+  agent::InterruptHub own_interrupts;
+  agent::InterruptHub& interrupts = io.interrupts ? *io.interrupts : own_interrupts;
+  std::optional<InterruptScope> scope;
+  if (!io.interrupts) scope.emplace([&interrupts] { interrupts.Interrupt(); });
 
   agent::TaskSpec spec;
   spec.run_id = options.run_id.empty() ? agent::NewRunId() : options.run_id;
@@ -138,24 +142,31 @@ int RunDo(const DoOptions& options) {
   env.interrupts = &interrupts;
   env.job_budget = rt.jobs.get();
   if (options.skills_eval) env.config.skills.enabled = false;  // only the skill under evaluation
+  env.irreversible_commands = io.irreversible_commands;
 
+  if (report) report->run_id = spec.run_id;
   auto result = agent::RunTask(spec, env);
   if (!result) {
-    fmt::print(stderr, "tandem: {}\n", result.error().ToString());
+    fmt::print(io.err, "tandem: {}\n", result.error().ToString());
     return kExitInternal;
+  }
+  if (report) {
+    report->outcome = result->outcome;
+    report->summary = result->summary;
+    report->final_checkpoint = result->final_checkpoint;
   }
   if (!options.json) {
     if (result->outcome == agent::TaskOutcome::kInterrupted) {
       // A `tandem do` cannot be continued: say what is in the tree now and
       // the two ways on from it.
-      fmt::print("stopped. The steps that finished are kept in the tree; the step in progress "
+      fmt::print(io.out, "stopped. The steps that finished are kept in the tree; the step in progress "
                  "was rolled back.\n"
                  "An interrupted `tandem do` is not continued: `tandem do \"<task>\"` starts a "
                  "new run from the tree as it is now, and `tandem undo` restores the tree as it "
                  "was before run {}.\n",
                  spec.run_id);
     } else if (result->outcome == agent::TaskOutcome::kSucceeded) {
-      fmt::print("run {} · `tandem undo` restores the tree as it was before it\n", spec.run_id);
+      fmt::print(io.out, "run {} · `tandem undo` restores the tree as it was before it\n", spec.run_id);
     }
   }
   return protocol::ExitCodeFor(result->outcome);

@@ -2,11 +2,14 @@
 // repository with the executor role, rendered live or as JSONL.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "tandem/cli/command_io.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/protocol/event.h"
+#include "tandem/protocol/vocabulary.h"
 
 namespace tandem::cli {
 
@@ -35,8 +38,18 @@ struct DoOptions {
   std::string kind = "do";
 };
 
-// Returns the process exit code (docs/EVENTS.md).
-int RunDo(const DoOptions& options);
+// What a finished `tandem do` did, for callers other than the terminal
+// (`tandem mcp serve`). Empty run_id: it did not start a run.
+struct DoReport {
+  std::string run_id;
+  std::optional<protocol::Outcome> outcome;
+  std::string summary;
+  std::string final_checkpoint;  // hex; empty when none was recorded
+};
+
+// Returns the process exit code (docs/EVENTS.md). `report` (may be null)
+// receives what the run did.
+int RunDo(const DoOptions& options, const CommandIo& io = {}, DoReport* report = nullptr);
 
 struct Runtime;
 struct LoadedGates;

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "tandem/agent/interrupt.h"
 #include "tandem/agent/task_runner.h"
@@ -87,22 +88,23 @@ std::string NoPlanMessage(const std::string& repo_root) {
 
 }  // namespace
 
-int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) {
+int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options,
+                   const CommandIo& io) {
   auto runtime = LoadRuntime(repo_root, {options.overrides, false});
   if (!runtime) {
-    fmt::print(stderr, "tandem: {}\n", runtime.error().message());
+    fmt::print(io.err, "tandem: {}\n", runtime.error().message());
     return kExitUsage;
   }
   Runtime& rt = **runtime;
   if (rt.repo_root.empty()) {
-    fmt::print(stderr, "tandem: not inside a git repository (run `git init` first)\n");
+    fmt::print(io.err, "tandem: not inside a git repository (run `git init` first)\n");
     return kExitUsage;
   }
-  auto lock = LockForWriting(rt.repo_root, options.resume ? "resume" : "run");
+  auto lock = LockForWriting(rt.repo_root, options.resume ? "resume" : "run", io.err);
   if (!lock) return lock.error();
   if (!options.resume && !std::filesystem::exists(std::filesystem::path(rt.repo_root) /
                                                   memory::kPlanFileName)) {
-    fmt::print(stderr, "{}", NoPlanMessage(rt.repo_root));
+    fmt::print(io.err, "{}", NoPlanMessage(rt.repo_root));
     return kExitUsage;
   }
   orchestrator::RunnerEnv env;
@@ -112,7 +114,7 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
   if (!options.approval.empty()) {
     auto policy = config::ParseApprovalPolicy(options.approval);
     if (!policy) {
-      fmt::print(stderr, "tandem: --approval must be ask, approve or deny, not '{}'\n",
+      fmt::print(io.err, "tandem: --approval must be ask, approve or deny, not '{}'\n",
                  options.approval);
       return kExitUsage;
     }
@@ -121,7 +123,7 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
   if (!options.slow_role.empty()) {
     auto role = orchestrator::ParseSlowRole(options.slow_role);
     if (!role) {
-      fmt::print(stderr, "tandem: --slow-role must be reviewer or planner, not '{}'\n",
+      fmt::print(io.err, "tandem: --slow-role must be reviewer or planner, not '{}'\n",
                  options.slow_role);
       return kExitUsage;
     }
@@ -132,7 +134,7 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
   auto executor = OpenModel(rt, config::Role::kExecutor, "");
   auto slow = OpenModel(rt, env.policy.slow_role, "");
   if (!executor || !slow) {
-    fmt::print(stderr, "tandem: {}\n(run `tandem doctor` to see what is configured)\n",
+    fmt::print(io.err, "tandem: {}\n(run `tandem doctor` to see what is configured)\n",
                (!executor ? executor.error() : slow.error()).message());
     return kExitUsage;
   }
@@ -150,17 +152,19 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
   Result<LoadedGates> gates = LoadedGates{};
   if (!options.resume) gates = LoadGates(rt.repo_root, rt.env);
   if (!gates) {
-    fmt::print(stderr, "tandem: {}\n", gates.error().message());
+    fmt::print(io.err, "tandem: {}\n", gates.error().message());
     return kExitUsage;
   }
 
-  auto ledger = OpenLedger(rt.repo_root);
+  auto ledger = OpenLedger(rt.repo_root, io.err);
   if (!ledger) return ledger.error();
   env.ledger = ledger->get();
 
-  TerminalRenderer terminal(stdout, UseColor());
-  JsonlRenderer jsonl(stdout);
-  env.events = options.json ? static_cast<protocol::EventSink*>(&jsonl) : &terminal;
+  TerminalRenderer terminal(io.out, io.out == stdout && UseColor());
+  JsonlRenderer jsonl(io.out);
+  env.events = io.events                ? io.events
+               : options.json ? static_cast<protocol::EventSink*>(&jsonl)
+                              : &terminal;
   if (!planner) {
     env.events->Publish({{},
                          WallClockMs(),
@@ -175,14 +179,14 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
     auto run = options.run_id.empty() ? env.ledger->LastRun("run")
                                       : env.ledger->GetRun(options.run_id);
     if (!run) {
-      fmt::print(stderr, "tandem: ledger: {}\n", run.error().message());
+      fmt::print(io.err, "tandem: ledger: {}\n", run.error().message());
       return kExitInternal;
     }
     gates = LoadGates(rt.repo_root, rt.env, {.checkpoint = *run ? (*run)->base_checkpoint : ""});
   } else {
     auto recovered = agent::RecoverInterrupted(rt.repo_root, *env.ledger);
     if (!recovered) {
-      fmt::print(stderr, "tandem: recovering an interrupted run failed: {}\n",
+      fmt::print(io.err, "tandem: recovering an interrupted run failed: {}\n",
                  recovered.error().message());
       return kExitInternal;
     }
@@ -192,17 +196,27 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
     if (!recovered->empty()) gates = LoadGates(rt.repo_root, rt.env);
   }
   if (!gates) {
-    fmt::print(stderr, "tandem: {}\n", gates.error().message());
+    fmt::print(io.err, "tandem: {}\n", gates.error().message());
     return kExitUsage;
   }
   env.gates = std::move(gates->gates);
   env.gates_source = std::move(gates->source);
 
   // Every input of the live run is an op on one queue: typed lines (steer
-  // notes, answers to approval prompts by id, /cancel, /stop) and Ctrl-C.
+  // notes, answers to approval prompts by id, /cancel, /stop) and Ctrl-C; or
+  // the caller's queue (`tandem mcp serve`), which then owns every input.
   agent::InterruptHub interrupts;
   env.interrupts = &interrupts;
-  orchestrator::LiveOps ops;
+  orchestrator::LiveOps own_ops;
+  orchestrator::LiveOps& ops = io.ops ? *io.ops : own_ops;
+  // The handlers capture this frame: taken off the caller's queue on return.
+  struct HandlersOff {
+    orchestrator::LiveOps& ops;
+    ~HandlersOff() {
+      ops.SetHandler(protocol::OpKind::kInterrupt, {});
+      ops.SetHandler(protocol::OpKind::kSteer, {});
+    }
+  } handlers_off{ops};
   ops.SetHandler(protocol::OpKind::kInterrupt, [&interrupts](const orchestrator::Op&) {
     interrupts.Interrupt();
     return Status::Ok();
@@ -222,17 +236,19 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
   });
   env.ops = &ops;
   PromptOut prompt_out;
-  TerminalInput input;
+  std::optional<TerminalInput> input;
   std::unique_ptr<LiveInput> live;
-  if (input.fd() >= 0) live = std::make_unique<LiveInput>(input.fd(), prompt_out.get(), ops);
-  InterruptScope scope([&ops] {
-    ops.Submit({.kind = protocol::OpKind::kInterrupt, .source = "signal"});
-  });
+  std::optional<InterruptScope> scope;
+  if (!io.ops) {
+    input.emplace();
+    if (input->fd() >= 0) live = std::make_unique<LiveInput>(input->fd(), prompt_out.get(), ops);
+    scope.emplace([&ops] { ops.Submit({.kind = protocol::OpKind::kInterrupt, .source = "signal"}); });
+  }
 
   auto result =
       options.resume ? orchestrator::ResumePlan(env, options.run_id) : orchestrator::RunPlan(env);
   if (!result) {
-    fmt::print(stderr, "tandem: {}\n", result.error().message());
+    fmt::print(io.err, "tandem: {}\n", result.error().message());
     switch (result.error().code()) {
       case StatusCode::kInvalidArgument:
       case StatusCode::kNotFound:
@@ -245,17 +261,19 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options) 
   if (!options.json) {
     if (result->interrupted) {
       fmt::print(
+          io.out,
           "stopped. Finished tasks are kept; the unfinished step was rolled back.\n"
           "`tandem resume` continues run {}; the unfinished task starts again from its "
           "beginning.\n",
           result->run_id);
     } else if (result->waiting > 0) {
       fmt::print(
+          io.out,
           "{} task(s) wait for approval: run `tandem run` in a terminal, or set "
           "approval.policy.\n",
           result->waiting);
     }
-    fmt::print("run {} · `tandem status` shows the plan · `tandem undo {}` restores the tree\n",
+    fmt::print(io.out, "run {} · `tandem status` shows the plan · `tandem undo {}` restores the tree\n",
                result->run_id, result->run_id);
   }
   return result->exit_code;

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "tandem/cli/command_io.h"
+
 
 namespace CLI {
 class App;
@@ -27,6 +29,7 @@ struct PlanRunOptions {
 void AddPlanRunFlags(CLI::App& app, PlanRunOptions& options);
 
 // Returns the process exit code (docs/EVENTS.md).
-int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options);
+int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options,
+                   const CommandIo& io = {});
 
 }  // namespace tandem::cli

@@ -128,10 +128,10 @@ Result<ModelHandle> OpenModel(Runtime& runtime, config::Role role, const std::st
   return handle;
 }
 
-Result<std::filesystem::path, ExitCode> LocateLedger(const std::string& repo_root) {
+Result<std::filesystem::path, ExitCode> LocateLedger(const std::string& repo_root, std::FILE* err) {
   auto path = ledger::LedgerPathFor(repo_root);
   if (!path) {
-    fmt::print(stderr, "tandem: ledger: {}\n", path.error().message());
+    fmt::print(err, "tandem: ledger: {}\n", path.error().message());
     return kExitInternal;
   }
   std::error_code ec;
@@ -141,7 +141,7 @@ Result<std::filesystem::path, ExitCode> LocateLedger(const std::string& repo_roo
     return *path;
   }
   if (std::string why = WhyNotTheUsersLedger(*legacy); !why.empty()) {
-    fmt::print(stderr,
+    fmt::print(err,
                "tandem: warning: {} is not this repository's ledger ({}); tandem never reads "
                "it. Its ledger is {}, where no commit can write.\n",
                legacy->string(), why, path->string());
@@ -149,22 +149,22 @@ Result<std::filesystem::path, ExitCode> LocateLedger(const std::string& repo_roo
   }
   Status moved = ledger::Ledger::MoveLegacy(*legacy, *path);
   if (!moved.ok() && !std::filesystem::exists(*path, ec)) {  // else: another process moved it
-    fmt::print(stderr, "tandem: ledger: cannot move {} to {}: {}\n", legacy->string(),
+    fmt::print(err, "tandem: ledger: cannot move {} to {}: {}\n", legacy->string(),
                path->string(), moved.message());
     return kExitInternal;
   }
   if (moved.ok()) {
-    fmt::print(stderr, "tandem: moved this repository's ledger from {} to {}\n",
+    fmt::print(err, "tandem: moved this repository's ledger from {} to {}\n",
                legacy->string(), path->string());
   }
   return *path;
 }
 
-Result<std::unique_ptr<ledger::Ledger>, ExitCode> OpenLedger(const std::string& repo_root) {
-  std::filesystem::path path = TRY(LocateLedger(repo_root));
+Result<std::unique_ptr<ledger::Ledger>, ExitCode> OpenLedger(const std::string& repo_root, std::FILE* err) {
+  std::filesystem::path path = TRY(LocateLedger(repo_root, err));
   auto ledger = ledger::Ledger::Open({path, WallClockMs});
   if (!ledger) {
-    fmt::print(stderr, "tandem: ledger: {}\n", ledger.error().message());
+    fmt::print(err, "tandem: ledger: {}\n", ledger.error().message());
     return kExitInternal;
   }
   return std::move(*ledger);

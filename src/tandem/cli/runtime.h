@@ -4,6 +4,7 @@
 // model clients for roles, and the repository's one ledger.
 #pragma once
 
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -59,13 +60,15 @@ Result<std::unique_ptr<Runtime>> LoadRuntime(const std::string& repo_root,
 // real .tandem directory, neither tracked by git. Anything else there came
 // with the repository's content (or through a link) and is never read: a
 // warning names it and why, and the ledger starts empty. On failure prints
-// the error (stderr) and returns kExitInternal.
-Result<std::filesystem::path, ExitCode> LocateLedger(const std::string& repo_root);
+// the error (`err`) and returns kExitInternal.
+Result<std::filesystem::path, ExitCode> LocateLedger(const std::string& repo_root,
+                                                    std::FILE* err = stderr);
 
 // Opens the ledger LocateLedger finds. Every subcommand that writes or
-// reads runs opens it here. On failure prints the error (stderr) and returns
+// reads runs opens it here. On failure prints the error (`err`) and returns
 // kExitInternal.
-Result<std::unique_ptr<ledger::Ledger>, ExitCode> OpenLedger(const std::string& repo_root);
+Result<std::unique_ptr<ledger::Ledger>, ExitCode> OpenLedger(const std::string& repo_root,
+                                                             std::FILE* err = stderr);
 
 struct ModelHandle {
   config::ResolvedModel resolved;

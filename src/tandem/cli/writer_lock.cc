@@ -43,27 +43,27 @@ std::string OwnerTag(const ledger::ProcessIdentity& process) {
   return fmt::format("{}.{}", process.pid, process.start_ticks);
 }
 
-void PrintBusy(const std::string& repo_root, std::string_view subcommand,
+void PrintBusy(std::FILE* err, const std::string& repo_root, std::string_view subcommand,
                const std::optional<ledger::LockHolder>& holder) {
   // Worktrees share the lock: the holder may write another checkout.
   const std::string holder_root = holder && !holder->root.empty() ? holder->root : repo_root;
   const bool elsewhere = holder_root != repo_root;
-  fmt::print(stderr, "tandem: another tandem process is writing {}{}; `tandem {}` did not start.\n",
+  fmt::print(err, "tandem: another tandem process is writing {}{}; `tandem {}` did not start.\n",
              holder_root,
              elsewhere ? ", a worktree of this repository (one writer per repository)" : "",
              subcommand);
   if (!holder) {
-    fmt::print(stderr,
+    fmt::print(err,
                "  (it is starting up or finishing; `tandem status` shows what runs)\n"
                "  wait for it to finish, then run `tandem {}` again.\n",
                subcommand);
     return;
   }
   std::string run = LiveRunOf(holder_root, holder->process);
-  fmt::print(stderr, "  holder:  {}{}, pid {}, started {}\n", holder->command,
+  fmt::print(err, "  holder:  {}{}, pid {}, started {}\n", holder->command,
              run.empty() ? "" : " (run " + run + ")", holder->process.pid,
              LocalTime(holder->started_at_ms));
-  fmt::print(stderr,
+  fmt::print(err,
              "  steer:   {}tandem steer \"<note>\"   (reaches its next step; `tandem status` "
              "shows its progress)\n"
              "  stop:    kill -INT {}   (or Ctrl-C in its terminal: its unfinished step is rolled "
@@ -76,10 +76,10 @@ void PrintBusy(const std::string& repo_root, std::string_view subcommand,
 }  // namespace
 
 Result<ledger::RepoLock, ExitCode> LockForWriting(const std::string& repo_root,
-                                                  std::string_view subcommand) {
+                                                  std::string_view subcommand, std::FILE* err) {
   auto path = ledger::RepoLock::PathForRepo(repo_root);
   if (!path) {
-    fmt::print(stderr, "tandem: {}\n", path.error().message());
+    fmt::print(err, "tandem: {}\n", path.error().message());
     return kExitInternal;
   }
   // The orphan guard is forked before the lock's descriptor exists: forked
@@ -108,12 +108,12 @@ Result<ledger::RepoLock, ExitCode> LockForWriting(const std::string& repo_root,
       holder = ledger::RepoLock::ReadHolder(*path);
     }
     if (!lock && lock.error().code() == StatusCode::kAlreadyExists) {
-      PrintBusy(repo_root, subcommand, holder);
+      PrintBusy(err, repo_root, subcommand, holder);
       return kExitBusy;
     }
   }
   if (!lock) {
-    fmt::print(stderr, "tandem: {}\n", lock.error().message());
+    fmt::print(err, "tandem: {}\n", lock.error().message());
     return kExitInternal;
   }
   // Index copies of writers killed after their last load (a run killed once
@@ -125,7 +125,7 @@ Result<ledger::RepoLock, ExitCode> LockForWriting(const std::string& repo_root,
     // What it started should have died with it (platform/orphan_guard.h);
     // whatever still carries its tag did not.
     int leftovers = platform::KillLeftoversOf(OwnerTag(previous->process));
-    fmt::print(stderr,
+    fmt::print(err,
                "tandem: `{}` (pid {}, started {}) ended without releasing this repository "
                "(killed or crashed); taking over{}.\n",
                previous->command, previous->process.pid, LocalTime(previous->started_at_ms),

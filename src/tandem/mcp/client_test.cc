@@ -41,11 +41,15 @@ TEST(McpClient, SpeaksTheNewRevisionToAServerThatAnswersDiscover) {
   auto tools = (*client)->ListTools();
   ASSERT_TRUE(tools.has_value()) << tools.error().message();
   // Sorted, the invalid name left out, every request carrying the version.
-  EXPECT_EQ(Names(*tools), (std::vector<std::string>{"delete_all", "echo", "write_file"}));
+  EXPECT_EQ(Names(*tools),
+            (std::vector<std::string>{"delete_all", "echo", "touch", "write_file"}));
   EXPECT_NE((*tools)[1].description.find("[2026-07-28]"), std::string::npos);
   EXPECT_TRUE((*tools)[1].read_only);
   EXPECT_TRUE((*tools)[0].destructive);
+  // No annotations: neither read-only nor annotated destructive.
+  EXPECT_FALSE((*tools)[2].read_only);
   EXPECT_FALSE((*tools)[2].destructive);
+  EXPECT_FALSE((*tools)[3].destructive);
   auto echo = (*client)->CallTool("echo", {{"text", "hi"}});
   ASSERT_TRUE(echo.has_value()) << echo.error().message();
   EXPECT_FALSE(echo->is_error);
@@ -157,6 +161,17 @@ TEST(McpClient, AMissingProgramIsNamed) {
   auto client = Client::Connect(std::move(o));
   ASSERT_FALSE(client.has_value());
   EXPECT_NE(client.error().message().find("MCP server 'ghost' did not start"), std::string::npos);
+}
+
+TEST(McpClient, AMissingWorkingDirectoryIsNamedAsRunProcessNamesIt) {
+  ClientOptions o = Fake("lost", "modern");
+  o.spec.cwd = "/no/such/dir/for/tandem";
+  auto client = Client::Connect(std::move(o));
+  ASSERT_FALSE(client.has_value());
+  EXPECT_EQ(client.error().code(), StatusCode::kNotFound);
+  EXPECT_NE(client.error().message().find("working directory does not exist: /no/such/dir/for/tandem"),
+            std::string::npos)
+      << client.error().message();
 }
 
 }  // namespace

@@ -62,8 +62,9 @@ TEST(McpToolBox, ToolsJoinSortedAfterTheBuiltInsWithByteIdenticalSpecs) {
   std::vector<std::string> expected = {"read_file", "list_files", "search", "edit_file",
                                        "write_file", "run_command", "finish",
                                        "mcp__alpha__delete_all", "mcp__alpha__echo",
-                                       "mcp__alpha__write_file", "mcp__zeta__delete_all",
-                                       "mcp__zeta__echo", "mcp__zeta__write_file"};
+                                       "mcp__alpha__touch", "mcp__alpha__write_file",
+                                       "mcp__zeta__delete_all", "mcp__zeta__echo",
+                                       "mcp__zeta__touch", "mcp__zeta__write_file"};
   EXPECT_EQ(names, expected);
   Box b = Make(dir, {Fake("alpha", "legacy"), Fake("zeta", "modern")});
   EXPECT_EQ(a.box.SpecsJson(), b.box.SpecsJson());  // the prompt prefix stays the same bytes
@@ -84,6 +85,28 @@ TEST(McpToolBox, AReadOnlyToolChangesNothingAndOthersRunLikeACommand) {
   EXPECT_EQ(wrote.kind, ToolOutcomeKind::kOk) << wrote.content;
   EXPECT_TRUE(wrote.ran_command);  // and re-scanned after
   EXPECT_EQ(testing::ReadFile(dir / "made.txt"), "x");
+}
+
+TEST(McpToolBox, AToolWithoutAnnotationsRunsLikeACommandOfUnknownEffectWithoutApproval) {
+  TempDir dir;
+  int asked = 0;
+  Box b = Make(dir, {Fake("fake", "modern")}, Unsandboxed(),
+               [&](const std::string&, const std::string&) {
+                 ++asked;
+                 return CommandDecision{false, "no", 0, 0};
+               });
+  const McpTool* touch = b.mcp->Find("mcp__fake__touch");
+  ASSERT_NE(touch, nullptr);
+  EXPECT_FALSE(touch->read_only);
+  EXPECT_FALSE(touch->needs_approval);  // only an explicit destructiveHint asks
+  auto call = Call("mcp__fake__touch", {{"path", "t.txt"}});
+  ToolEffects predicted = b.box.Predict(call);
+  EXPECT_TRUE(predicted.runs_command);  // checkpoint the whole tree before it
+  ToolOutcome out = b.box.Execute(call);
+  EXPECT_EQ(out.kind, ToolOutcomeKind::kOk) << out.content;
+  EXPECT_TRUE(out.ran_command);  // re-scan the tree after it
+  EXPECT_TRUE(std::filesystem::exists(dir / "t.txt"));
+  EXPECT_EQ(asked, 0);
 }
 
 TEST(McpToolBox, ADestructiveToolIsRefusedWithoutAHookAndDecidedByOne) {
@@ -167,7 +190,7 @@ TEST(McpToolBox, AServerThatDoesNotStartIsLeftOutWithANoteAndTheRestWorks) {
   Box b = Make(dir, {ghost, Fake("fake", "modern")});
   ASSERT_EQ(b.mcp->notes().size(), 1u);
   EXPECT_NE(b.mcp->notes()[0].find("MCP server 'ghost' left out"), std::string::npos);
-  EXPECT_EQ(b.mcp->tools().size(), 3u);
+  EXPECT_EQ(b.mcp->tools().size(), 4u);  // the fake server's four valid tools
   EXPECT_EQ(b.box.Execute(Call("mcp__fake__echo", {{"text", "a"}})).kind, ToolOutcomeKind::kOk);
 }
 

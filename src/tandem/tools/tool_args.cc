@@ -64,6 +64,25 @@ Status ValidateArgs(const protocol::ToolSpec& spec, const nlohmann::json& args) 
     if (type == "integer" && !AsInteger(it.value())) {
       return InvalidArgument(tool + ": argument '" + it.key() + "' must be an integer");
     }
+    if (type == "number" && !it.value().is_number()) {
+      return InvalidArgument(tool + ": argument '" + it.key() + "' must be a number");
+    }
+    if (type == "boolean" && !it.value().is_boolean()) {
+      return InvalidArgument(tool + ": argument '" + it.key() + "' must be true or false");
+    }
+    if (type == "array") {
+      if (!it.value().is_array()) {
+        return InvalidArgument(tool + ": argument '" + it.key() + "' must be an array");
+      }
+      const nlohmann::json& items = props[it.key()].value("items", nlohmann::json::object());
+      if (items.value("type", "") == "string") {
+        for (const auto& item : it.value()) {
+          if (!item.is_string()) {
+            return InvalidArgument(tool + ": argument '" + it.key() + "' must be an array of strings");
+          }
+        }
+      }
+    }
   }
   return Status::Ok();
 }

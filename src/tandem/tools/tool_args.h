@@ -1,6 +1,7 @@
 // Validates a tool call's arguments against the tool's JSON Schema (the
-// subset tandem's specs use: an object of string and integer properties,
-// some required, no others) with messages the model can act on:
+// subset tandem's specs use: an object of string, integer, number, boolean
+// and array (of strings, when items say so) properties, some required, no
+// others) with messages the model can act on:
 // "edit_file: missing required argument 'old_text'".
 #pragma once
 

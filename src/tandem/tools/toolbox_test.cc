@@ -14,6 +14,7 @@
 #include "tandem/platform/sandbox.h"
 #include "tandem/tools/test_util.h"
 #include "tandem/tools/text.h"
+#include "tandem/tools/tool_args.h"
 
 namespace tandem::tools {
 namespace {
@@ -97,6 +98,21 @@ TEST_F(ToolBoxTest, WrongTypeAndUnknownArgumentsAreExplained) {
   EXPECT_EQ(o.kind, ToolOutcomeKind::kError);
   EXPECT_TRUE(Contains(o.content, "unknown argument 'lines' (arguments: end_line, path, start_line)"))
       << o.content;
+}
+
+TEST(ToolArgs, ArraysNumbersAndBooleansAreCheckedByTheirSchemaType) {
+  protocol::ToolSpec spec{"t", "",
+                          {{"type", "object"},
+                           {"properties",
+                            {{"scope", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+                             {"cost", {{"type", "number"}}},
+                             {"force", {{"type", "boolean"}}}}}}};
+  EXPECT_TRUE(ValidateArgs(spec, {{"scope", {"src/**"}}, {"cost", 2.5}, {"force", true}}).ok());
+  EXPECT_EQ(ValidateArgs(spec, {{"scope", "src/**"}}).message(), "t: argument 'scope' must be an array");
+  EXPECT_EQ(ValidateArgs(spec, {{"scope", {"a", 1}}}).message(),
+            "t: argument 'scope' must be an array of strings");
+  EXPECT_EQ(ValidateArgs(spec, {{"cost", "2"}}).message(), "t: argument 'cost' must be a number");
+  EXPECT_EQ(ValidateArgs(spec, {{"force", "yes"}}).message(), "t: argument 'force' must be true or false");
 }
 
 TEST_F(ToolBoxTest, IntegerGivenAsStringIsAccepted) {
