@@ -409,6 +409,48 @@ class LiveOpsRunTest : public ParallelRunTest {
     auto finished = For(tandem.Events("task_finished"), id);
     return finished.empty() ? "" : finished.back().value("state", "");
   }
+
+  // T1 and T2 each write out/<id>.txt; T1's finish reply stalls 20 s (a
+  // cancel lands in it), T2's first reply `t2_stall_ms` (0: none).
+  void TwoTasksWithT1Stalling(int parallel, int t2_stall_ms) {
+    MakePassingRepo();
+    WriteFile("plan.md", "# Plan: two\n\n" + FileTask("T1", "out/T1.txt") +
+                             FileTask("T2", "out/T2.txt"));
+    CommitAll("plan");
+    auto stall = [](int ms) {
+      return json::array({{{"kind", "stall"}, {"after_tokens", 1}, {"stall_ms", ms}}});
+    };
+    std::vector<json> turns;
+    for (const char* id : {"T1", "T2"}) {
+      auto task =
+          WriteThenFinish(std::string("[") + id + "]", std::string("out/") + id + ".txt", "x\n");
+      if (std::string(id) == "T1") task[1]["faults"] = stall(20000);
+      if (std::string(id) == "T2" && t2_stall_ms > 0) task[0]["faults"] = stall(t2_stall_ms);
+      for (auto& t : task) turns.push_back(t);
+    }
+    StartServer(Script(turns), "[limits]\nparallel_tasks = " + std::to_string(parallel) + "\n");
+  }
+
+  // Types `/cancel T1` once T1's first step (its write) is done, and T2 has
+  // started when `t2_started`; then T1 must end skipped with its file gone
+  // and T2 done.
+  void CancelT1AfterItsFirstStep(PtyTandem& tandem, bool t2_started) {
+    ASSERT_TRUE(tandem.started());
+    ASSERT_TRUE(tandem.WaitUntil([&] {
+      return !For(tandem.Events("step_finished"), "T1").empty() &&
+             (!t2_started || For(tandem.Events("task_started"), "T2").size() == 1);
+    })) << tandem.Text();
+    // In the checkout the write is there to be undone (a worktree's is not).
+    if (!t2_started) {
+      ASSERT_TRUE(std::filesystem::exists(std::filesystem::path(root()) / "out/T1.txt"));
+    }
+    tandem.Type("/cancel T1");
+    tandem.Wait();
+    EXPECT_EQ(StateOf(tandem, "T1"), "skipped") << tandem.Text();
+    EXPECT_EQ(StateOf(tandem, "T2"), "done") << tandem.Text();
+    EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(root()) / "out/T1.txt"));
+    EXPECT_EQ(ReadFile("out/T2.txt"), "x\n");
+  }
 };
 
 // Two irreversible tasks ask at once; each prompt has its own id, and the
@@ -469,34 +511,9 @@ TEST_F(LiveOpsRunTest, TwoApprovalsOpenAtOnceAreAnsweredByIdInAnyOrder) {
 // `/cancel T1` while T1 and T2 both run in worktrees: T1's agent stops, its
 // change is never merged and it ends skipped; T2 finishes as if alone.
 TEST_F(LiveOpsRunTest, CancellingOneOfTwoRunningTasksStopsItAlone) {
-  MakePassingRepo();
-  WriteFile("plan.md", "# Plan: two\n\n" + FileTask("T1", "out/T1.txt") +
-                           FileTask("T2", "out/T2.txt"));
-  CommitAll("plan");
-  std::vector<json> turns;
-  for (const char* id : {"T1", "T2"}) {
-    auto task =
-        WriteThenFinish(std::string("[") + id + "]", std::string("out/") + id + ".txt", "x\n");
-    // T1 finishes only after a long stall (the cancel lands in it); T2's
-    // first reply waits a little, so both are in flight together.
-    task[std::string(id) == "T1" ? 1 : 0]["faults"] = json::array(
-        {{{"kind", "stall"}, {"after_tokens", 1}, {"stall_ms", std::string(id) == "T1" ? 20000 : 1500}}});
-    for (auto& t : task) turns.push_back(t);
-  }
-  StartServer(Script(turns), "[limits]\nparallel_tasks = 2\n");
-
+  TwoTasksWithT1Stalling(/*parallel=*/2, /*t2_stall_ms=*/1500);
   PtyTandem tandem(root(), {"run", "--json"}, config_home());
-  ASSERT_TRUE(tandem.started());
-  ASSERT_TRUE(tandem.WaitUntil([&] {
-    return !For(tandem.Events("step_finished"), "T1").empty() &&
-           For(tandem.Events("task_started"), "T2").size() == 1;
-  })) << tandem.Text();
-  tandem.Type("/cancel T1");
-  tandem.Wait();
-  EXPECT_EQ(StateOf(tandem, "T1"), "skipped") << tandem.Text();
-  EXPECT_EQ(StateOf(tandem, "T2"), "done") << tandem.Text();
-  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(root()) / "out/T1.txt"));
-  EXPECT_EQ(ReadFile("out/T2.txt"), "x\n");
+  CancelT1AfterItsFirstStep(tandem, /*t2_started=*/true);
   EXPECT_NE(ReadFile("plan.md").find("- [-] T1"), std::string::npos) << ReadFile("plan.md");
   EXPECT_NE(ReadFile("progress.md").find("cancelled by a person"), std::string::npos);
   // The run was not interrupted: no task_finished says so.
@@ -508,33 +525,9 @@ TEST_F(LiveOpsRunTest, CancellingOneOfTwoRunningTasksStopsItAlone) {
 // In the checkout (parallel_tasks = 1) a cancelled task's finished steps
 // are undone; the next task then runs.
 TEST_F(LiveOpsRunTest, CancellingTheRunningTaskUndoesItsFinishedStepsAndTheRunGoesOn) {
-  MakePassingRepo();
-  WriteFile("plan.md", "# Plan: two\n\n" + FileTask("T1", "out/T1.txt") +
-                           FileTask("T2", "out/T2.txt"));
-  CommitAll("plan");
-  std::vector<json> turns;
-  for (const char* id : {"T1", "T2"}) {
-    auto task =
-        WriteThenFinish(std::string("[") + id + "]", std::string("out/") + id + ".txt", "x\n");
-    if (std::string(id) == "T1") {
-      task[1]["faults"] =
-          json::array({{{"kind", "stall"}, {"after_tokens", 1}, {"stall_ms", 20000}}});
-    }
-    for (auto& t : task) turns.push_back(t);
-  }
-  StartServer(Script(turns), "[limits]\nparallel_tasks = 1\n");
-
+  TwoTasksWithT1Stalling(/*parallel=*/1, /*t2_stall_ms=*/0);
   PtyTandem tandem(root(), {"run", "--json"}, config_home());
-  ASSERT_TRUE(tandem.started());
-  ASSERT_TRUE(tandem.WaitUntil([&] { return !For(tandem.Events("step_finished"), "T1").empty(); }))
-      << tandem.Text();
-  ASSERT_TRUE(std::filesystem::exists(std::filesystem::path(root()) / "out/T1.txt"));
-  tandem.Type("/cancel T1");
-  tandem.Wait();
-  EXPECT_EQ(StateOf(tandem, "T1"), "skipped") << tandem.Text();
-  EXPECT_EQ(StateOf(tandem, "T2"), "done") << tandem.Text();
-  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(root()) / "out/T1.txt"));
-  EXPECT_EQ(ReadFile("out/T2.txt"), "x\n");
+  CancelT1AfterItsFirstStep(tandem, /*t2_started=*/false);
 }
 
 // A cancel that names no task of the plan is answered with the reason and

@@ -10,6 +10,8 @@
 #include <map>
 #include <mutex>
 
+#include "tandem/base/mutex.h"
+
 namespace tandem::agent {
 
 class InterruptHub {
@@ -30,10 +32,10 @@ class InterruptHub {
 
   // Runs every subscriber once (later calls do nothing more).
   void Interrupt() {
-    std::lock_guard<std::mutex> firing(fire_mu_);
+    MutexLock firing(fire_mu_);
     std::map<Handle, std::function<void()>> subscribers;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (interrupted_.exchange(true)) return;
       subscribers = subscribers_;
     }
@@ -43,13 +45,15 @@ class InterruptHub {
 
   // `fn` runs at Interrupt(), or at once if that already happened.
   Handle Subscribe(std::function<void()> fn) {
-    std::unique_lock<std::mutex> lock(mu_);
-    Handle handle = next_++;
-    subscribers_[handle] = fn;
-    if (interrupted_.load()) {
-      lock.unlock();
-      fn();
+    Handle handle = 0;
+    bool already = false;  // read under mu_: Interrupt() flips it under mu_, so fn runs once
+    {
+      MutexLock lock(mu_);
+      handle = next_++;
+      subscribers_[handle] = fn;
+      already = interrupted_.load();
     }
+    if (already) fn();
     return handle;
   }
   // After it returns, `handle`'s fn is not running and will not run: an
@@ -57,20 +61,20 @@ class InterruptHub {
   // from a subscriber's fn.
   void Unsubscribe(Handle handle) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       subscribers_.erase(handle);
     }
-    std::lock_guard<std::mutex> firing(fire_mu_);
+    MutexLock firing(fire_mu_);
   }
 
  private:
   InterruptHub* parent_ = nullptr;
   Handle link_ = 0;
-  std::mutex fire_mu_;  // held while Interrupt() runs the subscribers
-  std::mutex mu_;
+  Mutex fire_mu_;  // held while Interrupt() runs the subscribers
+  Mutex mu_;
   std::atomic<bool> interrupted_{false};
-  std::map<Handle, std::function<void()>> subscribers_;  // GUARDED_BY(mu_)
-  Handle next_ = 1;                                      // GUARDED_BY(mu_)
+  std::map<Handle, std::function<void()>> subscribers_ GUARDED_BY(mu_);
+  Handle next_ GUARDED_BY(mu_) = 1;
 };
 
 }  // namespace tandem::agent

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "tandem/base/mutex.h"
 #include "tandem/agent/prompt.h"
 #include "tandem/agent/repo_view.h"
 #include "tandem/agent/skill_context.h"
@@ -58,14 +59,14 @@ class CancellableClient : public providers::ModelClient {
   std::unique_ptr<providers::PendingReply> Start(const protocol::ModelRequest& request,
                                                  providers::StreamObserver* observer) override {
     auto reply = std::make_unique<Tracked>(this, inner_->Start(request, observer));
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     live_.insert(reply.get());
     if (cancelled_) reply->Cancel();
     return reply;
   }
 
   void CancelAll() {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     cancelled_ = true;
     for (Tracked* t : live_) t->Cancel();
   }
@@ -76,7 +77,7 @@ class CancellableClient : public providers::ModelClient {
     Tracked(CancellableClient* owner, std::unique_ptr<providers::PendingReply> inner)
         : owner_(owner), inner_(std::move(inner)) {}
     ~Tracked() override {
-      std::lock_guard<std::mutex> lock(owner_->mu_);
+      MutexLock lock(owner_->mu_);
       owner_->live_.erase(this);
     }
     Result<protocol::ModelResponse, protocol::ModelError> Wait() override { return inner_->Wait(); }
@@ -88,9 +89,9 @@ class CancellableClient : public providers::ModelClient {
   };
 
   providers::ModelClient* inner_;
-  std::mutex mu_;
-  std::set<Tracked*> live_;  // GUARDED_BY(mu_)
-  bool cancelled_ = false;   // GUARDED_BY(mu_)
+  Mutex mu_;
+  std::set<Tracked*> live_ GUARDED_BY(mu_);
+  bool cancelled_ GUARDED_BY(mu_) = false;
 };
 
 // Serves gate verdicts from earlier runs recorded in the ledger, and from

@@ -146,7 +146,7 @@ Result<nlohmann::json> Client::Request(const std::string& method, nlohmann::json
   const int64_t id = next_id_++;
   const auto deadline = Clock::now() + timeout;
   const std::string who = "MCP server '" + options_.name + "'";
-  auto crashed = [&](const Status& s) {
+  auto crashed = [&](const Status& s) REQUIRES(mu_) {
     // Its stdout ended: it is exiting (or closed stdout and lives on).
     process_->WaitForExit(milliseconds(500));
     process_->DrainStderr(milliseconds(200));
@@ -158,7 +158,7 @@ Result<nlohmann::json> Client::Request(const std::string& method, nlohmann::json
     if (!err.empty()) what += "; its stderr ends: " + Printable(err, err.size());
     return Fail(what + " (" + s.message() + ")");
   };
-  auto timed_out = [&](const Status& s) -> Status {
+  auto timed_out = [&](const Status& s) REQUIRES(mu_) -> Status {
     // The request is abandoned: tell the server (a late reply is skipped by id).
     Status sent = Notify("notifications/cancelled",
                          {{"requestId", id},

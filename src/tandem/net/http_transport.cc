@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "tandem/base/mutex.h"
 #include "tandem/base/redact.h"
 #include "tandem/net/curl_api.h"
 
@@ -112,8 +113,8 @@ struct HttpTransport::Impl {
     if (epoll_fd >= 0) close(epoll_fd);
   }
 
-  // Wakes the I/O thread's epoll_wait. Callers hold mu and checked !exited.
-  void Wake() {
+  // Wakes the I/O thread's epoll_wait. Callers checked !exited.
+  void Wake() REQUIRES(mu) {
     uint64_t one = 1;
     // Only fails (EAGAIN) when the counter is already huge: then it is readable anyway.
     [[maybe_unused]] ssize_t n = write(wake_fd, &one, sizeof one);
@@ -131,7 +132,7 @@ struct HttpTransport::Impl {
   void Stop() {
     if (!thread.joinable()) return;
     {
-      std::lock_guard<std::mutex> lock(mu);
+      MutexLock lock(mu);
       stopping = true;
       Wake();
     }
@@ -149,7 +150,7 @@ struct HttpTransport::Impl {
     t->request = std::move(request);
     t->callbacks = std::move(callbacks);
     {
-      std::lock_guard<std::mutex> lock(mu);
+      MutexLock lock(mu);
       t->id = ++next_id;
       if (!exited) {
         TransferId id = t->id;
@@ -169,7 +170,7 @@ struct HttpTransport::Impl {
   }
 
   void Cancel(TransferId id) {
-    std::lock_guard<std::mutex> lock(mu);
+    MutexLock lock(mu);
     if (exited) return;
     cancels.push_back(id);
     Wake();
@@ -234,7 +235,7 @@ struct HttpTransport::Impl {
     std::vector<TransferId> new_cancels;
     bool stop;
     {
-      std::lock_guard<std::mutex> lock(mu);
+      MutexLock lock(mu);
       new_transfers.swap(incoming);
       new_cancels.swap(cancels);
       stop = stopping;
@@ -504,7 +505,7 @@ struct HttpTransport::Impl {
     for (;;) {
       std::vector<std::unique_ptr<Transfer>> late;
       {
-        std::lock_guard<std::mutex> lock(mu);
+        MutexLock lock(mu);
         late.swap(incoming);
         cancels.clear();
         if (late.empty() && transfers.empty()) {
@@ -534,12 +535,12 @@ struct HttpTransport::Impl {
   int wake_fd = -1;   // eventfd: Start/Cancel/Stop from any thread
   std::thread thread;
 
-  std::mutex mu;
-  std::vector<std::unique_ptr<Transfer>> incoming;  // guarded by mu
-  std::vector<TransferId> cancels;                  // guarded by mu
-  TransferId next_id = 0;                           // guarded by mu
-  bool stopping = false;                            // guarded by mu
-  bool exited = false;                              // guarded by mu
+  Mutex mu;
+  std::vector<std::unique_ptr<Transfer>> incoming GUARDED_BY(mu);
+  std::vector<TransferId> cancels GUARDED_BY(mu);
+  TransferId next_id GUARDED_BY(mu) = 0;
+  bool stopping GUARDED_BY(mu) = false;
+  bool exited GUARDED_BY(mu) = false;
 
   // I/O thread only.
   std::unordered_map<TransferId, std::unique_ptr<Transfer>> transfers;

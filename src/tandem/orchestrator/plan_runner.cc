@@ -426,7 +426,7 @@ class PlanRunner {
     result_.run_id = run_id_;
     auto start = std::chrono::steady_clock::now();
     SteerInbox inbox(env_.ledger, run_id_, env_.events);
-    inbox_ = &inbox;
+    SetInbox(&inbox);
     while (true) {
       if (Interrupted()) {
         result_.interrupted = true;
@@ -453,7 +453,7 @@ class PlanRunner {
       }
       if (!result_.stop_reason.empty() || result_.interrupted) break;
     }
-    inbox_ = nullptr;
+    SetInbox(nullptr);
     return End(start);
   }
 
@@ -505,17 +505,24 @@ class PlanRunner {
                     result_.failed, result_.skipped, result_.waiting);
     if (result_.blocked > 0) summary += fmt::format(", {} blocked", result_.blocked);
     if (!result_.stop_reason.empty()) summary += "; stopped: " + result_.stop_reason;
+    agent::RunTotals totals;
+    double human_ms = 0;
+    {
+      MutexLock lock(stats_mu_);
+      totals = totals_;
+      human_ms = human_ms_;
+    }
     // A person's time at an approval prompt is theirs, not tandem's.
-    double harness = std::max(
-        0.0, wall_ms - totals_.model_ms - totals_.tool_ms - totals_.gate_ms - human_ms_);
-    Publish("", protocol::RunFinished{outcome, summary, totals_.steps, totals_.retries,
-                                      totals_.usage, totals_.cost_usd, wall_ms, totals_.model_ms,
-                                      totals_.tool_ms, totals_.gate_ms, harness, human_ms_, ""});
+    double harness =
+        std::max(0.0, wall_ms - totals.model_ms - totals.tool_ms - totals.gate_ms - human_ms);
+    Publish("", protocol::RunFinished{outcome, summary, totals.steps, totals.retries, totals.usage,
+                                      totals.cost_usd, wall_ms, totals.model_ms, totals.tool_ms,
+                                      totals.gate_ms, harness, human_ms, ""});
     return result_;
   }
 
   void AddTotals(const agent::RunTotals& t) {
-    std::lock_guard<std::mutex> lock(stats_mu_);
+    MutexLock lock(stats_mu_);
     totals_.steps += t.steps;
     totals_.retries += t.retries;
     totals_.usage += t.usage;
@@ -599,7 +606,11 @@ class PlanRunner {
   }
 
   Status SkipCancelled(const PlanTask& task, Tier tier) {
-    const std::string why = "cancelled by a person";
+    return Skip(task, tier, "cancelled by a person");
+  }
+
+  // The task does not run (denied, cancelled): [-], ledger, progress.md, event.
+  Status Skip(const PlanTask& task, Tier tier, const std::string& why) {
     RETURN_IF_ERROR(Mark(task.id, TaskState::kSkipped));
     Upsert(task, TaskState::kSkipped, TierRole(tier), why);
     Progress(memory::RecordOutcome(progress_path_,
@@ -696,13 +707,7 @@ class PlanRunner {
             protocol::ApprovalDecided{d.approval_id, record.decision, record.decided_by,
                                       d.waited_ms, d.reason, ""});
     if (!approved) {
-      std::string why = "denied: " + d.reason;
-      RETURN_IF_ERROR(Mark(task.id, TaskState::kSkipped));
-      Upsert(task, TaskState::kSkipped, TierRole(tier), why);
-      Progress(memory::RecordOutcome(progress_path_,
-                                     {task.id, task.title, TaskState::kSkipped, 0, why}));
-      result_.skipped++;
-      Publish(task.id, protocol::TaskFinished{TaskEnd::kSkipped, why, 0});
+      RETURN_IF_ERROR(Skip(task, tier, "denied: " + d.reason));
       return std::optional<bool>();
     }
     approved_.insert(task.id);
@@ -890,7 +895,7 @@ class PlanRunner {
     result_.run_id = run_id_;
     auto start = std::chrono::steady_clock::now();
     SteerInbox inbox(env_.ledger, run_id_, env_.events);
-    inbox_ = &inbox;
+    SetInbox(&inbox);
     scheduler_ = std::this_thread::get_id();
     // Ctrl-C reaches every agent; an error of the run stops them without
     // counting as an interrupt.
@@ -931,7 +936,7 @@ class PlanRunner {
     FlushNotes();
     if (env_.interrupts) env_.interrupts->Unsubscribe(forward);
     RemovePool();
-    inbox_ = nullptr;
+    SetInbox(nullptr);
     return End(start);
   }
 
@@ -997,7 +1002,7 @@ class PlanRunner {
     agents_[task.id] = std::move(a);
     raw->thread = std::jthread([this, raw] {
       Result<agent::TaskResult> result = RunAgent(*raw);
-      std::lock_guard<std::mutex> lock(done_mu_);
+      MutexLock lock(done_mu_);
       done_.push_back({raw->task.id, std::move(result)});
       done_cv_.notify_one();
     });
@@ -1014,7 +1019,7 @@ class PlanRunner {
     asking.request = request;
     asking.thread = std::jthread([this, request, id = task.id] {
       ApprovalDecision d = DecideApproval(request);
-      std::lock_guard<std::mutex> lock(done_mu_);
+      MutexLock lock(done_mu_);
       answers_.push_back({id, d});
       done_cv_.notify_one();
     });
@@ -1063,8 +1068,8 @@ class PlanRunner {
   // Answers to approvals go to `answers`.
   std::vector<AgentDone> WaitForAgents(
       std::vector<std::pair<std::string, ApprovalDecision>>& answers) {
-    std::unique_lock<std::mutex> lock(done_mu_);
-    done_cv_.wait(lock, [this] { return !done_.empty() || !answers_.empty(); });
+    MutexLock lock(done_mu_);
+    while (done_.empty() && answers_.empty()) done_cv_.wait(done_mu_);
     std::vector<AgentDone> out;
     for (AgentDone& d : done_) out.push_back(std::move(d));
     done_.clear();
@@ -1334,22 +1339,26 @@ class PlanRunner {
   }
 
   // ---- state shared with agent threads ----
+  void SetInbox(SteerInbox* inbox) {
+    MutexLock lock(inbox_mu_);
+    inbox_ = inbox;
+  }
   std::string TakeSteerForTask(const std::string& task_id) {
-    std::lock_guard<std::mutex> lock(inbox_mu_);
+    MutexLock lock(inbox_mu_);
     return inbox_->TakeForTask(task_id);
   }
   std::string TakeSteerForStep(const std::string& task_id, std::optional<ledger::StepId> step) {
-    std::lock_guard<std::mutex> lock(inbox_mu_);
+    MutexLock lock(inbox_mu_);
     return inbox_->TakeForStep(task_id, step);
   }
   void AddSpend(const protocol::Usage& usage, double cost_usd, double model_ms) {
-    std::lock_guard<std::mutex> lock(stats_mu_);
+    MutexLock lock(stats_mu_);
     totals_.usage += usage;
     totals_.cost_usd += cost_usd;
     totals_.model_ms += model_ms;
   }
   void AddHumanMs(double ms) {
-    std::lock_guard<std::mutex> lock(stats_mu_);
+    MutexLock lock(stats_mu_);
     human_ms_ += ms;
   }
   // A note for progress.md: written now on the scheduler's thread, else
@@ -1359,13 +1368,13 @@ class PlanRunner {
       Progress(memory::AppendNote(progress_path_, task_id, kind, text));
       return;
     }
-    std::lock_guard<std::mutex> lock(notes_mu_);
+    MutexLock lock(notes_mu_);
     notes_.push_back({task_id, kind, text});
   }
   void FlushNotes() {
     std::vector<QueuedNote> notes;
     {
-      std::lock_guard<std::mutex> lock(notes_mu_);
+      MutexLock lock(notes_mu_);
       notes.swap(notes_);
     }
     for (const QueuedNote& n : notes) {
@@ -1641,11 +1650,11 @@ class PlanRunner {
   std::map<std::string, agent::InterruptHub*> task_stops_ GUARDED_BY(cancel_mu_);
   std::map<std::string, int> escalations_;
   std::map<std::string, int> attempts_;
-  SteerInbox* inbox_ = nullptr;  // GUARDED_BY(inbox_mu_) once agents run
-  std::mutex inbox_mu_;
-  std::mutex stats_mu_;
-  agent::RunTotals totals_;  // GUARDED_BY(stats_mu_)
-  double human_ms_ = 0;      // GUARDED_BY(stats_mu_): waiting for a person at approval prompts
+  Mutex inbox_mu_;
+  SteerInbox* inbox_ GUARDED_BY(inbox_mu_) = nullptr;
+  Mutex stats_mu_;
+  agent::RunTotals totals_ GUARDED_BY(stats_mu_);
+  double human_ms_ GUARDED_BY(stats_mu_) = 0;  // waiting for a person at approval prompts
   std::set<std::string> approved_;  // irreversible tasks a person or policy approved
   PlanRunResult result_;
   bool leave_running_ = false;  // agent::TaskResult::step_left_running
@@ -1665,12 +1674,12 @@ class PlanRunner {
     memory::NoteKind kind;
     std::string text;
   };
-  std::mutex notes_mu_;
-  std::vector<QueuedNote> notes_;  // GUARDED_BY(notes_mu_)
-  std::mutex done_mu_;
-  std::condition_variable done_cv_;
-  std::deque<AgentDone> done_;  // GUARDED_BY(done_mu_)
-  std::deque<std::pair<std::string, ApprovalDecision>> answers_;  // GUARDED_BY(done_mu_)
+  Mutex notes_mu_;
+  std::vector<QueuedNote> notes_ GUARDED_BY(notes_mu_);
+  Mutex done_mu_;
+  std::condition_variable_any done_cv_;
+  std::deque<AgentDone> done_ GUARDED_BY(done_mu_);
+  std::deque<std::pair<std::string, ApprovalDecision>> answers_ GUARDED_BY(done_mu_);
   struct Asking {
     PlanTask task;
     Tier tier = Tier::kExecutor;

@@ -13,6 +13,8 @@
 #include <cstdint>
 #include <mutex>
 
+#include "tandem/base/mutex.h"
+
 namespace tandem::platform {
 namespace {
 
@@ -24,9 +26,9 @@ constexpr int kMaxGroups = 8192;  // more concurrent children than tandem ever r
 
 // The guard of the process `g_owner`. A child forked without exec inherits
 // these; it notices (getpid() differs) and starts a guard of its own.
-std::mutex g_mu;
-pid_t g_owner = 0;    // GUARDED_BY(g_mu)
-int g_write_fd = -1;  // GUARDED_BY(g_mu)
+Mutex g_mu;
+pid_t g_owner GUARDED_BY(g_mu) = 0;
+int g_write_fd GUARDED_BY(g_mu) = -1;
 std::atomic<pid_t> g_guard_pid{0};
 std::atomic<bool> g_skip_close_range{false};
 
@@ -94,8 +96,8 @@ void CloseAllBut(int keep) {
   ::_exit(0);
 }
 
-// Starts this process's guard. REQUIRES: g_mu held.
-void Start() {
+// Starts this process's guard.
+void Start() REQUIRES(g_mu) {
   if (g_write_fd >= 0) ::close(g_write_fd);  // a forked parent's guard, not ours
   g_write_fd = -1;
   g_owner = ::getpid();
@@ -113,8 +115,7 @@ void Start() {
   g_guard_pid.store(pid);
 }
 
-// REQUIRES: g_mu held.
-bool Send(Message m) {
+bool Send(Message m) REQUIRES(g_mu) {
   if (g_write_fd < 0 || g_owner != ::getpid()) return false;
   for (;;) {
     ssize_t wrote = ::write(g_write_fd, &m, sizeof m);
@@ -128,19 +129,19 @@ bool Send(Message m) {
 
 bool GuardGroup(pid_t pgid) {
   if (pgid <= 0) return false;
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(g_mu);
   if (g_owner != ::getpid()) Start();
   return Send(static_cast<Message>(pgid));
 }
 
 void EnsureOrphanGuard() {
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(g_mu);
   if (g_owner != ::getpid()) Start();
 }
 
 void ForgetGroup(pid_t pgid) {
   if (pgid <= 0) return;
-  std::lock_guard<std::mutex> lock(g_mu);
+  MutexLock lock(g_mu);
   Send(-static_cast<Message>(pgid));
 }
 
@@ -149,8 +150,8 @@ pid_t OrphanGuardPid() { return g_guard_pid.load(); }
 void SkipCloseRangeForTesting() { g_skip_close_range.store(true); }
 
 namespace {
-std::mutex g_tag_mu;
-std::string g_owner_entry;  // GUARDED_BY(g_tag_mu)
+Mutex g_tag_mu;
+std::string g_owner_entry GUARDED_BY(g_tag_mu);
 
 // The contents of a /proc file; "" when unreadable or the process is gone.
 std::string ReadProcFile(const std::string& path) {
@@ -166,12 +167,12 @@ std::string ReadProcFile(const std::string& path) {
 }  // namespace
 
 void SetOwnerTag(const std::string& tag) {
-  std::lock_guard<std::mutex> lock(g_tag_mu);
+  MutexLock lock(g_tag_mu);
   g_owner_entry = std::string(kOwnerVariable) + "=" + tag;
 }
 
 std::string OwnerEnvEntry() {
-  std::lock_guard<std::mutex> lock(g_tag_mu);
+  MutexLock lock(g_tag_mu);
   return g_owner_entry;
 }
 

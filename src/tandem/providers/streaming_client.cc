@@ -6,6 +6,7 @@
 #include <stop_token>
 #include <utility>
 
+#include "tandem/base/mutex.h"
 #include "tandem/base/redact.h"
 #include "tandem/base/token_rate.h"
 #include "tandem/net/sse_parser.h"
@@ -54,7 +55,7 @@ class Reply : public std::enable_shared_from_this<Reply> {
       return;
     }
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       parked_ = true;
       parked_delay_ms_ = delay_ms;
     }
@@ -72,7 +73,7 @@ class Reply : public std::enable_shared_from_this<Reply> {
     body_began_ = false;
     bool cancelled;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       cancelled = cancelled_;
     }
     if (cancelled) {
@@ -90,7 +91,7 @@ class Reply : public std::enable_shared_from_this<Reply> {
                                               [self](net::HttpResult r) { self->OnDone(std::move(r)); }});
     bool cancel_now = false;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       transfer_ = id;
       cancel_now = cancelled_ && !done_;
     }
@@ -100,27 +101,28 @@ class Reply : public std::enable_shared_from_this<Reply> {
   // Waits for the outcome, starting a parked attempt once the limiter
   // admits it.
   ReplyResult Wait() {
-    std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      cv_.wait(lock, [&] { return done_ || parked_; });
-      if (done_) return *outcome_;
-      parked_ = false;
-      const int delay_ms = parked_delay_ms_;
-      lock.unlock();
+      int delay_ms = 0;
+      {
+        MutexLock lock(mu_);
+        while (!done_ && !parked_) cv_.wait(mu_);
+        if (done_) return *outcome_;
+        parked_ = false;
+        delay_ms = parked_delay_ms_;
+      }
       Result<RateLimiter::Permit> permit = limiter_->Acquire(estimated_tokens_, stop_.get_token());
       if (permit) {
         StartAttempt(delay_ms, std::move(*permit));
       } else {
         Complete(CancelledError());
       }
-      lock.lock();
     }
   }
 
   void Cancel() {
     net::TransferId id;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       if (done_ || cancelled_) return;
       cancelled_ = true;
       id = transfer_;
@@ -130,7 +132,7 @@ class Reply : public std::enable_shared_from_this<Reply> {
   }
 
   bool done() {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     return done_;
   }
 
@@ -185,7 +187,7 @@ class Reply : public std::enable_shared_from_this<Reply> {
     bool cancelled;
     RetryHistory history;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       retries = retries_;
       cancelled = cancelled_;
       history = history_;
@@ -205,7 +207,7 @@ class Reply : public std::enable_shared_from_this<Reply> {
       RetryDecision d = policy_.Decide(*err, r.headers, history);
       if (d.retry) {
         {
-          std::lock_guard<std::mutex> lock(mu_);
+          MutexLock lock(mu_);
           retries = ++retries_;
           if (d.rate_limited) {
             ++history_.rate_limited;
@@ -231,7 +233,7 @@ class Reply : public std::enable_shared_from_this<Reply> {
   }
 
   void Complete(ReplyResult result) {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     if (done_) return;
     outcome_.emplace(std::move(result));
     done_ = true;
@@ -258,16 +260,16 @@ class Reply : public std::enable_shared_from_this<Reply> {
   bool body_began_ = false;
   std::optional<RateLimiter::Permit> permit_;  // the attempt's, until it ends
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;                   // guarded by mu_
-  bool cancelled_ = false;              // guarded by mu_
-  net::TransferId transfer_ = 0;        // guarded by mu_
-  int retries_ = 0;                     // guarded by mu_: every retry
-  RetryHistory history_;                // guarded by mu_: what RetryPolicy counts
-  bool parked_ = false;                 // guarded by mu_: an attempt waits for Wait()
-  int parked_delay_ms_ = 0;             // guarded by mu_
-  std::optional<ReplyResult> outcome_;  // guarded by mu_
+  Mutex mu_;
+  std::condition_variable_any cv_;
+  bool done_ GUARDED_BY(mu_) = false;
+  bool cancelled_ GUARDED_BY(mu_) = false;
+  net::TransferId transfer_ GUARDED_BY(mu_) = 0;
+  int retries_ GUARDED_BY(mu_) = 0;                    // every retry
+  RetryHistory history_ GUARDED_BY(mu_);               // what RetryPolicy counts
+  bool parked_ GUARDED_BY(mu_) = false;                // an attempt waits for Wait()
+  int parked_delay_ms_ GUARDED_BY(mu_) = 0;
+  std::optional<ReplyResult> outcome_ GUARDED_BY(mu_);
 };
 
 class PendingReplyImpl : public PendingReply {

@@ -18,6 +18,7 @@
 #include <string>
 #include <tuple>
 
+#include "tandem/base/mutex.h"
 #include "tandem/verify/gate.h"
 
 namespace tandem::verify {
@@ -48,8 +49,8 @@ class InMemoryGateCache final : public GateCache {
   size_t size() const;
 
  private:
-  mutable std::mutex mutex_;
-  std::map<GateCacheKey, GateResult> entries_;  // GUARDED_BY(mutex_)
+  mutable Mutex mutex_;
+  std::map<GateCacheKey, GateResult> entries_ GUARDED_BY(mutex_);
 };
 
 }  // namespace tandem::verify
