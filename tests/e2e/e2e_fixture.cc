@@ -256,6 +256,7 @@ void E2eTest::WriteConfig(const std::string& extra_toml) {
                      "\n[models.scripted]\nprovider = \"local\"\nid = \"scripted-model\"\n"
                      "\n[roles]\nexecutor = \"scripted\"\nplanner = \"scripted\"\n"
                      "reviewer = \"scripted\"\n";
+  if (!review_policy_.empty()) toml += "\n[review]\npolicy = \"" + review_policy_ + "\"\n";
   WriteUserConfig(toml);
 }
 

@@ -100,6 +100,11 @@ class E2eTest : public ::testing::Test {
   // Fails the test (fatally) when the server does not start.
   void StartServer(const nlohmann::json& script, const std::string& extra_toml = "",
                    const std::string& api_key = "", std::vector<std::string> server_args = {});
+  // review.policy in the user's file that StartServer/WriteConfig write
+  // ("" leaves the key out: the built-in default). Scenarios written before
+  // review before done (issue 11) script no reviewer, so it is "never"
+  // unless a test sets it (review_test.cc); --set still wins.
+  void SetReviewPolicy(std::string policy) { review_policy_ = std::move(policy); }
   // Rewrites config_home()/tandem/config.toml for the running server.
   void WriteConfig(const std::string& extra_toml = "");
   // Replaces the user's own file, config_home()/tandem/config.toml, with
@@ -160,6 +165,7 @@ class E2eTest : public ::testing::Test {
   std::string config_home_;  // the child's XDG_CONFIG_HOME
   std::string api_key_;
   std::string extra_toml_;
+  std::string review_policy_ = "never";
   std::unique_ptr<testing::ModelServerProcess> server_;
   int spawn_count_ = 0;
   std::string tandem_cwd_;  // empty: root_

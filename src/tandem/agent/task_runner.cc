@@ -208,6 +208,7 @@ VerifiedStepOptions StepOptions(const TaskEnv& env, const protocol::EventScope& 
   options.role = env.role;
   options.tandem_files = env.tandem_files;
   options.base = base;
+  options.repo_root = env.repo_root;
   return options;
 }
 
@@ -292,8 +293,18 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
   for (const std::string& note : mcp && env.events ? mcp->notes() : std::vector<std::string>{}) {
     env.events->Publish({scope, WallClockMs(), protocol::Notice{protocol::NoticeLevel::kWarn, note}});
   }
-  auto toolbox = TRY(tools::ToolBox::Create(env.repo_root, ToolOptionsFrom(env),
-                                            env.irreversible_commands, mcp));
+  // Review policy `irreversible`: whether an irreversible command ran.
+  std::atomic<bool> irreversible_ran{false};
+  tools::IrreversibleCommandHook hook;
+  if (env.irreversible_commands) {
+    hook = [&irreversible_ran, inner = env.irreversible_commands](const std::string& command,
+                                                                 const std::string& why) {
+      tools::CommandDecision decision = inner(command, why);
+      if (decision.run) irreversible_ran = true;
+      return decision;
+    };
+  }
+  auto toolbox = TRY(tools::ToolBox::Create(env.repo_root, ToolOptionsFrom(env), hook, mcp));
   workspace::CheckpointId base = *ws.last_checkpoint();
 
   // The prompt: stable prefix (system + tools), then the task's context.
@@ -339,8 +350,13 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
   }
 
   LedgerGateCache gate_cache(env.ledger);
-  VerifiedStepDeps deps{&ws, &toolbox, env.ledger, &gate_cache, env.events, env.steer_notes};
+  VerifiedStepDeps deps{&ws,        &toolbox,         env.ledger,      &gate_cache,
+                        env.events, env.steer_notes, env.review,     &irreversible_ran};
   VerifiedStepOptions options = StepOptions(env, scope, scope_paths, base);
+  options.task_text = spec.task;
+  if (!env.review_base.empty()) {
+    options.review_base = TRY(workspace::CheckpointId::Parse(env.review_base));
+  }
   VerifiedStepPolicy policy(deps, options);
 
   CancellableClient client(env.client);
@@ -357,6 +373,8 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
   if (env.interrupts) env.interrupts->Unsubscribe(handle);
 
   result.totals = policy.totals();
+  result.review = policy.last_review();
+  result.commit = policy.commit();
   result.best_attempt_ref = policy.best_attempt_ref();
   result.summary = loop.summary;
   if (!policy.error().empty()) {
@@ -441,7 +459,7 @@ Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env) {
     totals.tokens_in = t.usage.input_tokens;
     totals.tokens_out = t.usage.output_tokens;
     totals.tokens_cached = t.usage.cached_input_tokens;
-    totals.cost_usd = t.cost_usd;
+    totals.cost_usd = t.cost_usd + t.review_cost_usd;
     totals.wall_ms = static_cast<int64_t>(result.wall_ms);
     totals.model_ms = static_cast<int64_t>(t.model_ms);
     totals.tool_ms = static_cast<int64_t>(t.tool_ms);
@@ -452,7 +470,7 @@ Result<TaskResult> RunTask(const TaskSpec& spec, const TaskEnv& env) {
     if (!ended.ok()) publish(protocol::Notice{protocol::NoticeLevel::kWarn, "ledger: the run's end not recorded: " + ended.message()});
   }
   publish(protocol::RunFinished{result.outcome, result.summary, t.steps,
-                                t.retries, t.usage, t.cost_usd, result.wall_ms, t.model_ms,
+                                t.retries, t.usage, t.cost_usd + t.review_cost_usd, result.wall_ms, t.model_ms,
                                 t.tool_ms, t.gate_ms, harness, 0, result.best_attempt_ref});
   return result;
 }
@@ -464,7 +482,7 @@ Result<VerifiedStepPolicy::GateCheck> CheckGates(const TaskSpec& spec, const Tas
   protocol::EventScope scope{spec.run_id, spec.task_id, env.role};
   auto toolbox = TRY(tools::ToolBox::Create(env.repo_root, ToolOptionsFrom(env), nullptr));
   LedgerGateCache gate_cache(env.ledger);
-  VerifiedStepDeps deps{&ws, &toolbox, env.ledger, &gate_cache, env.events, nullptr};
+  VerifiedStepDeps deps{&ws, &toolbox, env.ledger, &gate_cache, env.events, nullptr, {}, nullptr};
   VerifiedStepPolicy policy(deps, StepOptions(env, scope, env.config.guardrails.scope, at));
   InterruptHub::Handle handle = 0;
   if (env.interrupts) handle = env.interrupts->Subscribe([&] { policy.Interrupt(); });

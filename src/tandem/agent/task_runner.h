@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tandem/agent/interrupt.h"
+#include "tandem/agent/review.h"
 #include "tandem/agent/verified_step.h"
 #include "tandem/base/status.h"
 #include "tandem/config/config.h"
@@ -70,6 +71,13 @@ struct TaskEnv {
   // its tasks. Null: ExecuteTask starts the configured ones for the task and
   // shuts them down when it ends.
   std::shared_ptr<tools::McpTools> mcp;
+  // Review before done (agent/review.h): the reviewer and when it reads
+  // the task's change. Default: no reviewer, never reviewed.
+  ReviewSetup review;
+  // The checkpoint (hex) where the task's change starts for its review, when
+  // earlier attempts' changes are still in the tree (`tandem run` escalating
+  // a task); empty: where this execution starts.
+  std::string review_base;
 };
 
 // How the task ended (shared vocabulary); protocol::ExitCodeFor gives the
@@ -87,6 +95,9 @@ struct TaskResult {
   // VerifiedStepPolicy::step_left_running(): the caller must not end the
   // run in the ledger, so the next tandem command recovers it like a crash.
   bool step_left_running = false;
+  // The task's last review (approve: the reviewer's commit message).
+  std::optional<ReviewResult> review;
+  std::string commit;  // `tandem run --commit`: the task's commit
 };
 
 // Restores the checkpoint of every step a dead tandem process left

@@ -11,6 +11,7 @@
 
 #include "tandem/agent/model_call_row.h"
 #include "tandem/base/redact.h"
+#include "tandem/memory/agents_md.h"
 #include "tandem/platform/sandbox.h"
 #include "tandem/verify/runner.h"
 
@@ -213,6 +214,8 @@ VerifiedStepPolicy::GateRound VerifiedStepPolicy::RunGateRound(
   };
   std::vector<verify::GateResult> results = verify::RunGates(gates, run);
   for (const verify::GateResult& r : results) {
+    round.summary += fmt::format("- {}: {}{}\n", r.gate, protocol::Name(r.verdict),
+                                 r.cached ? " (cached)" : "");
     if (r.passed()) continue;
     round.passed = false;
     round.failures++;
@@ -544,16 +547,10 @@ StepOutcome VerifiedStepPolicy::JudgeFinish(int step, const std::string& summary
   }
   if (options_.gates.empty()) {
     Publish(protocol::Notice{protocol::NoticeLevel::kWarn, "no gates configured: the result is unverified"});
-    outcome.state = StepState::kDone;
-    outcome.summary = summary;
-    return outcome;
+    return ReviewOrDone(summary, std::move(outcome), "(no gates configured)\n");
   }
   GateRound round = RunGateRound(verify::GateWhen::kFinal, *deps_.workspace->last_checkpoint());
-  if (round.passed) {
-    outcome.state = StepState::kDone;
-    outcome.summary = summary;
-    return outcome;
-  }
+  if (round.passed) return ReviewOrDone(summary, std::move(outcome), round.summary);
   // The model claimed success but a gate says no: not done.
   totals_.retries++;
   if (round.failures < best_attempt_failures_) {
@@ -571,6 +568,180 @@ StepOutcome VerifiedStepPolicy::JudgeFinish(int step, const std::string& summary
   } else {
     outcome.feedback = feedback;
   }
+  return outcome;
+}
+
+namespace {
+
+// The sections of a unified diff whose path is not in `skip`, capped at
+// `max_bytes` (the cut is said).
+std::string FilterPatch(const std::string& patch, const std::vector<std::string>& skip,
+                        size_t max_bytes) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < patch.size()) {
+    size_t next = patch.find("\ndiff --git ", pos);
+    size_t end = next == std::string::npos ? patch.size() : next + 1;
+    std::string_view section(patch.data() + pos, end - pos);
+    bool skipped = false;
+    for (const std::string& path : skip) {
+      if (section.starts_with("diff --git a/" + path + " ")) skipped = true;
+    }
+    if (!skipped) out.append(section);
+    pos = end;
+  }
+  if (out.size() > max_bytes) {
+    out.resize(max_bytes);
+    out += fmt::format("\n[... the diff is cut at {} KiB]\n", max_bytes / 1024);
+  }
+  return out;
+}
+
+constexpr size_t kMaxReviewDiffBytes = 64 * 1024;
+
+}  // namespace
+
+StepOutcome VerifiedStepPolicy::Commit(StepOutcome outcome, const ReviewResult& review,
+                                       const std::vector<std::string>& paths) {
+  CommitOutcome commit = deps_.review.commit(review, paths);
+  if (commit.committed) {
+    commit_ = commit.commit;
+    Publish(protocol::Notice{protocol::NoticeLevel::kInfo,
+                             fmt::format("committed {}: {}", commit.commit.substr(0, 12),
+                                         review.commit_subject)});
+    return outcome;
+  }
+  // Like a failed gate. The hook may have changed files (a formatter): the
+  // next finish rescans the tree.
+  ran_command_ = true;
+  totals_.retries++;
+  std::string output = Redactor::Apply(commit.output);
+  Publish(protocol::Notice{protocol::NoticeLevel::kWarn,
+                           "commit refused: " + OneLine(output)});
+  if (RetryBudgetSpent()) {
+    return Fail(std::move(outcome), "the commit was refused: " + OneLine(output, 300));
+  }
+  outcome.state = StepState::kContinue;
+  outcome.summary.clear();
+  std::string feedback =
+      "The reviewer approved your change, but committing it failed (the repository's "
+      "pre-commit hook, or git, refused it):\n" +
+      output +
+      "\nFix what it reports, keep the gates passing, then call finish again.";
+  outcome.feedback = outcome.feedback.empty() ? feedback : outcome.feedback + "\n" + feedback;
+  return outcome;
+}
+
+StepOutcome VerifiedStepPolicy::ReviewOrDone(const std::string& summary, StepOutcome outcome,
+                                             const std::string& gates) {
+  outcome.state = StepState::kDone;
+  outcome.summary = summary;
+  const ReviewSetup& setup = deps_.review;
+  if (!setup.reviewer) return outcome;
+  workspace::CheckpointId last = *deps_.workspace->last_checkpoint();
+  const workspace::CheckpointId& base = options_.review_base.value_or(options_.base);
+  auto changes = deps_.workspace->Diff(base, last);
+  if (!changes) {
+    Abort("cannot diff the task's change for its review: " + changes.error().ToString());
+    return StopIfAborted(std::move(outcome));
+  }
+  std::erase_if(*changes, [&](const workspace::FileChange& c) {
+    return c.ignored || std::find(options_.tandem_files.begin(), options_.tandem_files.end(),
+                                  c.path) != options_.tandem_files.end();
+  });
+  int lines = 0;
+  std::vector<std::string> paths;
+  for (const auto& c : *changes) {
+    lines += c.lines_added + c.lines_removed;
+    paths.push_back(c.path);
+  }
+  bool irreversible = deps_.irreversible_command_ran && deps_.irreversible_command_ran->load();
+  // Nothing changed: there is no change to review.
+  if (changes->empty() || !ReviewDue(setup, lines, irreversible)) return outcome;
+
+  ReviewRequest request;
+  request.run_id = options_.scope.run_id;
+  request.task_id = options_.scope.task_id;
+  request.task = options_.task_text;
+  request.summary = summary;
+  request.gates = gates;
+  request.earlier_reasons = review_reasons_;
+  request.review = totals_.reviews + 1;
+  request.lines_changed = lines;
+  request.files_changed = static_cast<int>(changes->size());
+  request.step = last_ledger_step_;
+  auto patch = deps_.workspace->Patch(base, last);
+  if (!patch) {
+    Abort("cannot diff the task's change for its review: " + patch.error().ToString());
+    return StopIfAborted(std::move(outcome));
+  }
+  request.diff = Redactor::Apply(FilterPatch(*patch, options_.tandem_files, kMaxReviewDiffBytes));
+  if (!options_.repo_root.empty()) {
+    if (auto agents = memory::LoadAgentsDoc(options_.repo_root, paths)) {
+      request.agents_md = agents->text;
+    }
+  }
+
+  ReviewResult review = setup.reviewer(request);
+  totals_.reviews++;
+  totals_.review_cost_usd += review.cost_usd;
+  totals_.review_ms += review.wait_ms;
+  totals_.model_ms += review.wait_ms;
+  decision_cost_usd_ += review.cost_usd;  // the cost limit sees the reviewer's spend
+  std::string reasons;
+  for (const std::string& r : review.reasons) reasons += (reasons.empty() ? "" : "\n") + r;
+  for (const ReviewPlace& p : review.places) {
+    reasons += fmt::format("{}{}{}{}", reasons.empty() ? "" : "\n", p.path,
+                           p.line > 0 ? fmt::format(":{}", p.line) : "",
+                           p.note.empty() ? "" : ": " + p.note);
+  }
+  reasons = Redactor::Apply(reasons);
+  Publish(protocol::ReviewFinished{request.review, review.verdict, reasons, review.model,
+                                   review.usage, review.cost_usd, review.wait_ms});
+  if (deps_.ledger) {
+    ledger::ReviewRecord record;
+    record.run_id = request.run_id;
+    record.task_id = request.task_id;
+    record.step_id = request.step;
+    record.n = request.review;
+    record.verdict = review.verdict;
+    record.reasons = reasons;
+    record.model = review.model;
+    record.tokens_in = review.usage.input_tokens;
+    record.tokens_out = review.usage.output_tokens;
+    record.cost_usd = review.cost_usd;
+    record.wait_ms = static_cast<int64_t>(review.wait_ms);
+    record.lines_changed = lines;
+    Recorded(deps_.ledger->RecordReview(record), "a review");
+  }
+  last_review_ = review;
+  switch (review.verdict) {
+    case protocol::ReviewVerdict::kApprove:
+      if (!setup.commit) return outcome;
+      return Commit(std::move(outcome), review, paths);
+    case protocol::ReviewVerdict::kError:
+      // No verdict: the change is not reviewed, so the task is not done.
+      return Fail(std::move(outcome), "the reviewer gave no verdict: " + reasons);
+    case protocol::ReviewVerdict::kRequestChanges:
+      break;
+  }
+  // Like a failed gate: the executor gets the reasons within its retry budget.
+  totals_.retries++;
+  if (best_attempt_failures_ > 0) {
+    best_attempt_ = last;
+    best_attempt_failures_ = 0;
+  }
+  for (const std::string& r : review.reasons) review_reasons_.push_back(r);
+  std::string first = review.reasons.empty() ? reasons : review.reasons.front();
+  Publish(protocol::Notice{protocol::NoticeLevel::kWarn,
+                           "finish rejected: the reviewer requested changes: " + OneLine(first)});
+  if (RetryBudgetSpent()) {
+    return Fail(std::move(outcome), "the reviewer requested changes: " + OneLine(first, 300));
+  }
+  outcome.state = StepState::kContinue;
+  outcome.summary.clear();
+  std::string feedback = ReviewFeedback(review);
+  outcome.feedback = outcome.feedback.empty() ? feedback : outcome.feedback + "\n" + feedback;
   return outcome;
 }
 

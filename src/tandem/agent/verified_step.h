@@ -10,6 +10,7 @@
 // Thread-safety: one policy per agent; Interrupt() may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "tandem/agent/review.h"
 #include "tandem/agent/turn_loop.h"
 #include "tandem/config/config.h"
 #include "tandem/ledger/ledger.h"
@@ -41,6 +43,12 @@ struct VerifiedStepDeps {
   // returned text (empty: none) is appended to the step's feedback, so it
   // reaches the next model call. The callee marks the notes delivered.
   std::function<std::string(std::optional<ledger::StepId>)> pending_notes;
+  // Review before done (review.h): when due, a finish whose gates pass goes
+  // to the reviewer; a request for changes is a failed gate.
+  ReviewSetup review;
+  // Optional: set once an irreversible command ran in the task (review
+  // policy `irreversible`).
+  const std::atomic<bool>* irreversible_command_ran = nullptr;
 };
 
 struct VerifiedStepOptions {
@@ -53,11 +61,18 @@ struct VerifiedStepOptions {
   std::string provider;
   std::string role = "executor";
   workspace::CheckpointId base;  // the run's checkpoint 0 (task-level diff caps)
+  // Where the task's change starts for its review (an escalated task runs
+  // again on top of its earlier attempts' changes); nullopt: `base`.
+  std::optional<workspace::CheckpointId> review_base;
   // Files tandem itself updates while a step runs (`tandem run`: plan.md and
   // progress.md, for steer and approval notes). Unless a file tool of the step
   // wrote them, a step's guardrails, caps and rollback leave them out: a
   // person's note is neither blamed on the model nor undone with its step.
   std::vector<std::string> tandem_files;
+  // For the reviewer: the task as the executor got it, and the root whose
+  // AGENTS.md files apply to the changed paths.
+  std::string task_text;
+  std::string repo_root;
 };
 
 // Totals of a run, for the summary line, the ledger and limits.
@@ -71,6 +86,9 @@ struct RunTotals {
   double gate_ms = 0;
   int lines_changed = 0;
   int files_changed = 0;
+  int reviews = 0;             // reviewer verdicts asked for
+  double review_cost_usd = 0;  // their cost (not in cost_usd, the executor's)
+  double review_ms = 0;        // time waiting for them (also in model_ms)
 };
 
 class VerifiedStepPolicy : public StepPolicy {
@@ -101,6 +119,10 @@ class VerifiedStepPolicy : public StepPolicy {
   bool step_left_running() const { return step_left_running_; }
 
   const RunTotals& totals() const { return totals_; }
+  // The last review's result (approve: its commit message), if any.
+  const std::optional<ReviewResult>& last_review() const { return last_review_; }
+  // The commit `tandem run --commit` made of the task's change ("": none).
+  const std::string& commit() const { return commit_; }
   // When the task failed: the ref holding its best attempt (may be empty).
   const std::string& best_attempt_ref() const { return best_attempt_ref_; }
   // The checkpoint of the current (verified) state.
@@ -124,6 +146,7 @@ class VerifiedStepPolicy : public StepPolicy {
     int failures = 0;
     std::string feedback;  // failing gates' excerpts, for the model
     std::string reason;    // "gate 'test' failed"
+    std::string summary;   // a line per gate: "- test: pass"
   };
 
   void Publish(protocol::EventPayload payload);
@@ -136,6 +159,14 @@ class VerifiedStepPolicy : public StepPolicy {
                        const workspace::TouchedPaths& touched, const std::string& reason);
   // The verdict on a finish claim (final gates on the current tree).
   StepOutcome JudgeFinish(int step, const std::string& summary, StepOutcome outcome);
+  // A finish whose gates passed: done, unless a review is due and does not
+  // approve. `gates` is the final round's summary.
+  StepOutcome ReviewOrDone(const std::string& summary, StepOutcome outcome,
+                           const std::string& gates);
+  // `tandem run --commit`: commits an approved change of `paths`; a refusal
+  // is a failed gate.
+  StepOutcome Commit(StepOutcome outcome, const ReviewResult& review,
+                     const std::vector<std::string>& paths);
   // Records error() (the first cause wins) and publishes it.
   void Abort(std::string why);
   // Stops a step that Abort() was called in.
@@ -174,6 +205,9 @@ class VerifiedStepPolicy : public StepPolicy {
   std::optional<workspace::CheckpointId> best_attempt_;
   int best_attempt_failures_ = 1 << 30;
   std::string best_attempt_ref_;
+  std::vector<std::string> review_reasons_;  // earlier reviews' requests, for the next review
+  std::optional<ReviewResult> last_review_;
+  std::string commit_;
 };
 
 }  // namespace tandem::agent

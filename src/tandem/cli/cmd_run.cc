@@ -12,6 +12,9 @@ void AddPlanRunFlags(CLI::App& app, PlanRunOptions& options) {
   app.add_option("--slow-role", options.slow_role,
                  "The role that runs irreversible and escalated tasks: reviewer (default) or "
                  "planner");
+  app.add_flag("--commit", options.commit,
+               "Commit each task that is done and reviewed on the current branch, with the "
+               "reviewer's message (commit.enabled)");
   app.add_flag("--json", options.json, "Print events as JSONL (docs/EVENTS.md)");
   app.add_option("--set", options.overrides,
                  "Override a config key: --set limits.max_steps=10 (repeatable)");

@@ -2,6 +2,7 @@
 #include "tandem/cli/do_run.h"
 
 #include <filesystem>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -17,6 +18,7 @@
 #include "tandem/cli/writer_lock.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/orchestrator/fanout.h"
+#include "tandem/orchestrator/task_review.h"
 
 namespace tandem::cli {
 int RunDo(const DoOptions& options, const CommandIo& io, DoReport* report) {
@@ -120,6 +122,20 @@ int RunDo(const DoOptions& options, const CommandIo& io, DoReport* report) {
   std::optional<InterruptScope> scope;
   if (!io.interrupts) scope.emplace([&interrupts] { interrupts.Interrupt(); });
 
+  // Review before done: the reviewer role, unless review.policy is never.
+  std::optional<ModelHandle> reviewer;
+  if (!rt.loaded.config.review.policy.never()) {
+    auto opened = OpenModel(rt, config::Role::kReviewer, "");
+    if (opened) {
+      reviewer = std::move(*opened);
+    } else {
+      sink->Publish({{}, WallClockMs(),
+                     protocol::Notice{protocol::NoticeLevel::kWarn,
+                                      "no reviewer model (" + opened.error().message() +
+                                          "): changes are not reviewed"}});
+    }
+  }
+
   agent::TaskSpec spec;
   spec.run_id = options.run_id.empty() ? agent::NewRunId() : options.run_id;
   spec.kind = options.kind;
@@ -143,6 +159,17 @@ int RunDo(const DoOptions& options, const CommandIo& io, DoReport* report) {
   env.job_budget = rt.jobs.get();
   if (options.skills_eval) env.config.skills.enabled = false;  // only the skill under evaluation
   env.irreversible_commands = io.irreversible_commands;
+  if (reviewer) {
+    config::Config review_config = rt.loaded.config;
+    review_config.commit.enabled = false;  // `tandem do` never commits
+    env.review = orchestrator::ReviewSetupForTask(
+        review_config, rt.repo_root, "", std::nullopt, false,
+        {{reviewer->resolved.model_name, reviewer->resolved.model,
+          reviewer->resolved.provider.name, reviewer->client.get()},
+         sink,
+         ledger->get(),
+         &interrupts});
+  }
 
   if (report) report->run_id = spec.run_id;
   auto result = agent::RunTask(spec, env);

@@ -24,6 +24,7 @@
 #include "tandem/memory/plan_md.h"
 #include "tandem/orchestrator/plan_runner.h"
 #include "tandem/orchestrator/steer.h"
+#include "tandem/orchestrator/task_commit.h"
 
 namespace tandem::cli {
 namespace {
@@ -130,6 +131,21 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options,
     env.policy.slow_role = *role;
   }
   env.policy.approval = env.config.approval.policy;
+  if (options.commit) env.config.commit.enabled = true;
+  if (env.config.commit.enabled) {
+    // Commits go on the checkout's branch, one task at a time.
+    if (env.config.limits.parallel_tasks > 1) {
+      fmt::print(stderr,
+                 "tandem: --commit needs limits.parallel_tasks = 1 (parallel tasks are merged, "
+                 "not committed one by one)\n");
+      return kExitUsage;
+    }
+    if (Status can = orchestrator::CheckCanCommit(rt.repo_root, env.config.commit.author);
+        !can.ok()) {
+      fmt::print(stderr, "tandem: {}\n", can.message());
+      return kExitUsage;
+    }
+  }
 
   auto executor = OpenModel(rt, config::Role::kExecutor, "");
   auto slow = OpenModel(rt, env.policy.slow_role, "");
@@ -146,6 +162,9 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options,
   env.executor = slot(*executor);
   env.slow = slot(*slow);
   if (planner) env.planner = slot(*planner);
+  // Review before done: the reviewer role (a warning below when it cannot be opened).
+  auto reviewer = OpenModel(rt, config::Role::kReviewer, "");
+  if (reviewer) env.reviewer = slot(*reviewer);
 
   // Bad input (a malformed verify.md, a grant the user has not trusted) is
   // refused before anything is written; `resume` reads its run's verify.md.
@@ -170,6 +189,19 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options,
                          WallClockMs(),
                          protocol::Notice{protocol::NoticeLevel::kWarn, "no planner model (" + planner.error().message() +
                                                       "): failed tasks are not re-planned"}});
+  }
+  if (!reviewer && env.config.commit.enabled) {
+    fmt::print(stderr,
+               "tandem: --commit needs a reviewer model to review and word each commit: {}\n",
+               reviewer.error().message());
+    return kExitUsage;
+  }
+  if (!reviewer && !env.config.review.policy.never()) {
+    env.events->Publish({{},
+                         WallClockMs(),
+                         protocol::Notice{protocol::NoticeLevel::kWarn,
+                                          "no reviewer model (" + reviewer.error().message() +
+                                              "): changes are not reviewed"}});
   }
   // The gates never come from a verify.md a model edited in a step that did
   // not finish: `run` reads them again once a killed step is restored, and a

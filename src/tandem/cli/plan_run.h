@@ -21,11 +21,12 @@ struct PlanRunOptions {
   bool json = false;
   std::string approval;   // "ask" | "approve" | "deny"; empty: approval.policy
   std::string slow_role;  // "reviewer" | "planner"; empty: reviewer
+  bool commit = false;    // --commit: a git commit per done and reviewed task
   bool resume = false;
   std::string run_id;  // resume: which run (empty: the last unfinished one)
 };
 
-// --approval, --slow-role, --json, --set (shared by run and resume).
+// --approval, --slow-role, --commit, --json, --set (shared by run and resume).
 void AddPlanRunFlags(CLI::App& app, PlanRunOptions& options);
 
 // Returns the process exit code (docs/EVENTS.md).

@@ -177,6 +177,15 @@ void TerminalRenderer::Publish(const protocol::Event& event) {
                        protocol::Name(e.action),
                        e.from_tier, e.to_tier, e.reason, reset);
           },
+          [&](const protocol::ReviewFinished& e) {
+            EndTextLine();
+            bool approved = e.verdict == protocol::ReviewVerdict::kApprove;
+            fmt::print(out_, "{}{}{} review {} by {}: {} after {}{}{}\n", prefix,
+                       approved ? green : (e.verdict == protocol::ReviewVerdict::kError ? red : yellow),
+                       approved ? "✓" : "✎", e.review, e.model, protocol::Name(e.verdict),
+                       FormatDuration(e.wait_ms), reset,
+                       e.reasons.empty() ? "" : ": " + e.reasons.substr(0, e.reasons.find('\n')));
+          },
           [&](const SteerDelivered& e) {
             EndTextLine();
             fmt::print(out_, "{}{}✎ steer note delivered to the {}: {}{}\n", prefix, dim, e.where,

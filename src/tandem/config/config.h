@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tandem/protocol/model.h"
+#include "tandem/protocol/vocabulary.h"
 #include "tandem/providers/model_client.h"
 
 namespace tandem::config {
@@ -142,6 +143,19 @@ struct Skills {
   std::string home;
 };
 
+// [review]: when the reviewer role reads a task's change before it counts
+// as done (docs/CONFIG.md).
+struct Review {
+  protocol::ReviewPolicy policy;  // default: irreversible + large
+  int64_t large_lines = 200;      // "large": more lines changed in the task than this
+};
+
+// [commit]: `tandem run --commit`, a git commit per done and reviewed task.
+struct Commit {
+  bool enabled = false;
+  std::string author;  // "Name <email>"; empty: git's own (user.name, user.email)
+};
+
 struct Config {
   std::map<std::string, McpServer, std::less<>> mcp_servers;
   std::map<std::string, ProviderConfig, std::less<>> providers;
@@ -153,6 +167,8 @@ struct Config {
   Environment environment;
   Approval approval;
   Skills skills;
+  Review review;
+  Commit commit;
 };
 
 // The built-in defaults layer: struct defaults plus the built-in providers

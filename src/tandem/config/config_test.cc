@@ -586,3 +586,39 @@ TEST(ConfigDocs, GuardrailsAndConfigMdNameTheSandboxModesAConfigAccepts) {
 
 }  // namespace
 }  // namespace tandem::config
+
+namespace tandem::config {
+namespace {
+
+TEST(ConfigReview, PolicyDefaultsToIrreversiblePlusLargeAndTakesAStringOrAnArray) {
+  TempTree tree;
+  Result<LoadedConfig> defaults = LoadConfig(tree.Inputs());
+  ASSERT_TRUE(defaults) << defaults.error().ToString();
+  EXPECT_EQ(protocol::Name(defaults->config.review.policy), "irreversible,large");
+
+  Result<LoadedConfig> always = LoadConfig(tree.Inputs({}, {"review.policy=always"}));
+  ASSERT_TRUE(always) << always.error().ToString();
+  EXPECT_TRUE(always->config.review.policy.always);
+
+  TempTree::Write(tree.user_file(), "[review]\npolicy = [\"large\"]\nlarge_lines = 50\n");
+  Result<LoadedConfig> array = LoadConfig(tree.Inputs());
+  ASSERT_TRUE(array) << array.error().ToString();
+  EXPECT_EQ(protocol::Name(array->config.review.policy), "large");
+  EXPECT_EQ(array->config.review.large_lines, 50);
+
+  Result<LoadedConfig> listed = LoadConfig(tree.Inputs({}, {"review.policy=irreversible+large"}));
+  ASSERT_TRUE(listed) << listed.error().ToString();
+  EXPECT_EQ(protocol::Name(listed->config.review.policy), "irreversible,large");
+}
+
+TEST(ConfigReview, AnUnknownPolicyValueIsRefusedNamingIt) {
+  TempTree tree;
+  TempTree::Write(tree.user_file(), "[review]\npolicy = \"irreversible,sometimes\"\n");
+  EXPECT_THAT(LoadError(tree.Inputs()),
+              HasSubstr(":2: review.policy: unknown review policy value 'sometimes'"));
+  TempTree::Write(tree.user_file(), "[review]\npolicy = 3\n");
+  EXPECT_THAT(LoadError(tree.Inputs()), HasSubstr("review.policy: expected never, always"));
+}
+
+}  // namespace
+}  // namespace tandem::config

@@ -80,6 +80,11 @@ void SetApiKeyEnv(Config& c, const std::vector<std::string>& n, const Value& v) 
 void SetEnvironment(Config& c, const std::vector<std::string>& n, const Value& v) {
   c.environment.set[n[0]] = v.s;
 }
+void SetReviewPolicy(Config& c, const std::vector<std::string>&, const Value& v) {
+  std::string joined;
+  for (const std::string& name : v.list) joined += (joined.empty() ? "" : ",") + name;
+  c.review.policy = *protocol::ParseReviewPolicy(joined);  // Convert admitted only valid lists
+}
 void SetHeader(Config& c, const std::vector<std::string>& n, const Value& v) {
   c.providers[n[0]].settings.headers[n[1]] = v.s;
 }
@@ -196,6 +201,12 @@ const std::vector<KeySpec>& Table() {
       {"skills.flag_failure_share", Kind::kNumber, 0, 1, false, {},
        Field<&Config::skills, &Skills::flag_failure_share>()},
       Int("skills.flag_min_replays", 1, 1000, Field<&Config::skills, &Skills::flag_min_replays>()),
+      // [review]
+      {"review.policy", Kind::kReviewPolicy, 0, 0, false, {}, SetReviewPolicy},
+      Int("review.large_lines", 0, kBig, Field<&Config::review, &Review::large_lines>()),
+      // [commit]
+      Bool("commit.enabled", Field<&Config::commit, &Commit::enabled>()),
+      Text("commit.author", Kind::kString, Field<&Config::commit, &Commit::author>()),
       // [approval]
       Choice("approval.policy", {"ask", "deny", "approve"},
              EnumField<&Config::approval, &Approval::policy, &ParseApprovalPolicy>()),
@@ -305,6 +316,8 @@ constexpr TrustGate kTrustGates[] = {
     {"guardrails.command_policy", "decides which commands may run"},
     {"sandbox", "decides how commands are contained"},
     {"approval", "decides what runs without your approval"},
+    {"review", "decides which changes the reviewer reads before they count as done"},
+    {"commit", "commits to your branch"},
     {"environment", "decides which of your environment variables commands see"},
     {"mcp_servers", "starts a program of its choice, with variables from your environment"},
 };
@@ -472,6 +485,9 @@ std::string Expected(const KeySpec& spec) {
       return "an array of variable names (like \"GITHUB_TOKEN\"), never values";
     case Kind::kStringArray:
       return "an array of strings";
+    case Kind::kReviewPolicy:
+      return "never, always, irreversible, large, or a list of them: \"irreversible,large\" "
+             "or [\"irreversible\", \"large\"]";
   }
   return "?";
 }
@@ -550,6 +566,27 @@ bool Convert(const KeySpec& spec, const toml::node& node, Value* out, std::strin
     case Kind::kBool: {
       if (!node.is_boolean()) return fail(Describe(node));
       out->b = *node.value<bool>();
+      return true;
+    }
+    case Kind::kReviewPolicy: {
+      out->list.clear();
+      std::string joined;
+      if (node.is_string()) {
+        joined = node.as_string()->get();
+      } else if (const toml::array* array = node.as_array()) {
+        for (const toml::node& element : *array) {
+          if (!element.is_string()) return fail("an array containing " + Describe(element));
+          joined += (joined.empty() ? "" : ",") + element.as_string()->get();
+        }
+      } else {
+        return fail(Describe(node));
+      }
+      auto policy = protocol::ParseReviewPolicy(joined);
+      if (!policy) {
+        *error = policy.error().message();
+        return false;
+      }
+      out->list = {joined};
       return true;
     }
     case Kind::kScopeList:

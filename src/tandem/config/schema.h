@@ -32,6 +32,7 @@ enum class Kind {
   kEnvPatternArray,  // strings, each a variable name or a prefix ending in '*'
   kEnvNameArray,     // strings, each a variable name
   kStringArray,      // strings
+  kReviewPolicy,     // protocol::ParseReviewPolicy: a string ("irreversible,large") or an array of names
 };
 
 // A converted value; only the member matching the key's Kind is meaningful.

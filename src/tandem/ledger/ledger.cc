@@ -472,6 +472,28 @@ Status Ledger::RecordEscalation(const EscalationRecord& e) {
   return stmt.Run().WithContext("RecordEscalation");
 }
 
+Status Ledger::RecordReview(const ReviewRecord& r) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement stmt = LEDGER_TRY(db_->Prepare(
+      "INSERT INTO reviews (run_id, task_id, step_id, n, verdict, reasons, model, tokens_in,"
+      " tokens_out, cost_usd, wait_ms, lines_changed, at)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"));
+  stmt.Bind(1, r.run_id)
+      .BindTextOrNull(2, r.task_id)
+      .Bind(3, r.step_id)
+      .Bind(4, static_cast<int64_t>(r.n))
+      .Bind(5, protocol::Name(r.verdict))
+      .Bind(6, Clean(r.reasons, kMaxText))
+      .Bind(7, Clean(r.model, kMaxShort))
+      .Bind(8, r.tokens_in)
+      .Bind(9, r.tokens_out)
+      .Bind(10, r.cost_usd)
+      .Bind(11, r.wait_ms)
+      .Bind(12, r.lines_changed)
+      .Bind(13, Now());
+  return stmt.Run().WithContext("RecordReview");
+}
+
 // ---- steering ----
 
 Result<int64_t> Ledger::AddSteerNote(std::string_view run_id, std::string_view note,

@@ -145,6 +145,7 @@ class Ledger {
   Status RecordRollback(const RollbackRecord& rollback);
   Status RecordApproval(const ApprovalRecord& approval);
   Status RecordEscalation(const EscalationRecord& escalation);
+  Status RecordReview(const ReviewRecord& review);
 
   // ---- steering ----
   // Adds a note for the run's next step (of task `task_id` only, when not

@@ -258,12 +258,34 @@ CREATE TABLE skill_restores (
 ) STRICT;
 )sql";
 
+// Review before done (issue #11): the reviewer's verdicts.
+constexpr std::string_view kV6 = R"sql(
+CREATE TABLE reviews (
+  id            INTEGER PRIMARY KEY,
+  run_id        TEXT NOT NULL REFERENCES runs(id),
+  task_id       TEXT,
+  step_id       INTEGER REFERENCES steps(id),
+  n             INTEGER NOT NULL DEFAULT 1,
+  verdict       TEXT NOT NULL CHECK (verdict IN ('approve','request_changes','error')),
+  reasons       TEXT NOT NULL DEFAULT '',
+  model         TEXT NOT NULL DEFAULT '',
+  tokens_in     INTEGER NOT NULL DEFAULT 0,
+  tokens_out    INTEGER NOT NULL DEFAULT 0,
+  cost_usd      REAL NOT NULL DEFAULT 0,
+  wait_ms       INTEGER NOT NULL DEFAULT 0,
+  lines_changed INTEGER NOT NULL DEFAULT 0,
+  at            INTEGER NOT NULL
+) STRICT;
+CREATE INDEX reviews_by_run ON reviews(run_id);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "executor loop: runs, steps, model/tool calls, gate runs, rollbacks", kV1},
     {2, "plans and tiers: tasks, approvals, escalations, steer notes, human_ms, model tier", kV2},
     {3, "parallel plan tasks: steer_notes.task_id", kV3},
     {4, "fan-out: variants and picks", kV4},
     {5, "skills: skill_uses, skill_restores", kV5},
+    {6, "review before done: reviews", kV6},
 };
 
 constexpr std::string_view kCreateVersionTable = R"sql(

@@ -217,6 +217,22 @@ struct ApprovalRecord {
   std::string reason{};
 };
 
+// A reviews row: the reviewer's verdict on a task's change (docs/LEDGER.md).
+struct ReviewRecord {
+  std::string run_id{};
+  std::string task_id{};
+  std::optional<StepId> step_id{};
+  int n = 1;  // the task's 1st, 2nd, ... review in the run
+  protocol::ReviewVerdict verdict = protocol::ReviewVerdict::kApprove;
+  std::string reasons{};
+  std::string model{};
+  int64_t tokens_in = 0;
+  int64_t tokens_out = 0;
+  double cost_usd = 0;
+  int64_t wait_ms = 0;
+  int64_t lines_changed = 0;
+};
+
 struct EscalationRecord {
   std::string run_id{};
   std::string task_id{};

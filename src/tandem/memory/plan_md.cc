@@ -13,7 +13,8 @@ namespace tandem::memory {
 namespace {
 
 constexpr std::string_view kWhitespace = " \t\r\f\v";
-constexpr std::string_view kFields[] = {"do", "scope", "accept", "risk", "after", "overlaps"};
+constexpr std::string_view kFields[] = {"do",    "scope",    "accept", "risk",
+                                        "after", "overlaps", "review"};
 constexpr std::string_view kNoneValues[] = {"", "—", "-", "none"};
 
 std::string_view Trim(std::string_view s) {
@@ -268,7 +269,7 @@ class Parser {
       std::string key = Lower(Trim(item.substr(0, colon)));
       if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
         return LineError(n, "unknown field '" + key + "' in task " + task_.id +
-                                "; expected do, scope, accept, risk or after");
+                                "; expected do, scope, accept, risk, after, overlaps or review");
       }
       auto [it, inserted] = fields_.emplace(key, RawField{std::string(Trim(item.substr(colon + 1))), n});
       if (!inserted) {
@@ -336,6 +337,14 @@ class Parser {
         return LineError(it->second.line, "bad risk " + Found(it->second.value) + " in task " +
                                               task_.id + "; expected 'reversible' or 'irreversible'");
       }
+    }
+    if (auto it = fields_.find("review"); it != fields_.end()) {
+      auto policy = protocol::ParseReviewPolicy(Lower(it->second.value));
+      if (!policy) {
+        return LineError(it->second.line, "bad review in task " + task_.id + ": " +
+                                              policy.error().message());
+      }
+      task_.review = *policy;
     }
     if (auto it = fields_.find("after"); it != fields_.end()) {
       for (std::string& id : ListOrNone(it->second.value, ", \t")) {
@@ -579,6 +588,7 @@ std::string RenderPlan(const Plan& plan) {
       out += "  - accept: " + accept + "\n";
     }
     out += "  - risk: " + std::string(protocol::Name(task.risk)) + "\n";
+    if (task.review) out += "  - review: " + protocol::Name(*task.review) + "\n";
     out += "  - after: " + (task.after.empty() ? std::string("—") : Join(task.after)) + "\n";
   }
   return out;

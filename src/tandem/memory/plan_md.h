@@ -61,6 +61,9 @@ struct PlanTask {
   std::vector<std::string> checks;  // extra shell commands that must exit 0
   Risk risk = Risk::kReversible;
   std::vector<std::string> after;  // ids of the tasks this one depends on
+  // `review:` when the reviewer reads this task's change (review.policy's
+  // values); nullopt: the configuration's review.policy.
+  std::optional<protocol::ReviewPolicy> review;
   // `overlaps:` ids of tasks that may run beside it although their scopes
   // overlap (a merge conflict then sends one of them back).
   std::vector<std::string> may_overlap_with;

@@ -99,6 +99,24 @@ TEST(PlanMd, OverlapsListsTasksThatMayRunBesideIt) {
             "line 3: expected task ids after 'overlaps:', found '2x'");
 }
 
+TEST(PlanMd, ReviewSetsTheTasksReviewPolicyAndRoundTrips) {
+  auto plan = ParsePlan(
+      "- [ ] T1: a\n  - do: x\n  - review: always\n\n"
+      "- [ ] T2: b\n  - do: y\n  - review: irreversible, large\n\n"
+      "- [ ] T3: c\n  - do: z\n");
+  ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
+  ASSERT_TRUE(plan->tasks[0].review.has_value());
+  EXPECT_TRUE(plan->tasks[0].review->always);
+  EXPECT_EQ(protocol::Name(*plan->tasks[1].review), "irreversible,large");
+  EXPECT_FALSE(plan->tasks[2].review.has_value());
+  auto again = ParsePlan(RenderPlan(*plan));
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  EXPECT_EQ(again->tasks[0].review, plan->tasks[0].review);
+  EXPECT_EQ(ParseError("- [ ] T1: a\n  - do: x\n  - review: often\n"),
+            "line 3: bad review in task T1: unknown review policy value 'often'; expected never, "
+            "irreversible, large or always, or a list such as \"irreversible,large\"");
+}
+
 TEST(PlanMd, ReadsEveryCheckboxState) {
   Plan plan = ParseOk(Task("- [ ] A: a") + Task("- [~] B: b") + Task("- [X] C: c") +
                       Task("- [!] D: d") + Task("- [-] E: e") + Task("- [?] F: f"));
@@ -183,7 +201,8 @@ TEST(PlanMd, ScopesOutsideTheRepositoryOrEmptyAreErrorsNamingTheLine) {
 
 TEST(PlanMd, MalformedPlansNameTheLineWhatWasExpectedAndWhatWasFound) {
   EXPECT_EQ(ParseError("# Plan: x\n\n- [ ] T1: a\n  - do: x\n  - owner: me\n"),
-            "line 5: unknown field 'owner' in task T1; expected do, scope, accept, risk or after");
+            "line 5: unknown field 'owner' in task T1; expected do, scope, accept, risk, after, "
+            "overlaps or review");
   EXPECT_EQ(ParseError(Task("- [ ] T1: a") + Task("- [ ] T1: b")),
             "line 3: duplicate task id 'T1'; first defined on line 1");
   EXPECT_EQ(ParseError(Task("- [ ] T1: a", "  - after: T9\n")),

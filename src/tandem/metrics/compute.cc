@@ -270,6 +270,33 @@ Report ComputeReport(const LedgerFacts& facts, const Window& window) {
   cost.per_token_usd = Div(cost.spend_usd, cost.tokens);
   cost.per_mtok_usd = Div(cost.spend_usd * 1e6, cost.tokens);
 
+  // ---- reviews before done ----
+  ReviewFigures& rv = report.reviews;
+  std::map<TaskKey, std::pair<bool, bool>> reviewed;  // (rejected, later approved)
+  for (const ReviewFact& f : facts.reviews) {
+    if (!outcome_run(f.run_id)) continue;
+    rv.reviews++;
+    rv.cost_usd += f.cost_usd;
+    auto& [rejected, fixed] = reviewed[{f.run_id, f.task_id}];
+    if (f.verdict == "request_changes") {
+      rv.rejected++;
+      rejected = true;
+    } else if (f.verdict == "approve") {
+      fixed = fixed || rejected;
+    } else {
+      rv.errors++;
+    }
+  }
+  rv.tasks_reviewed = static_cast<int64_t>(reviewed.size());
+  for (const auto& [key, state] : reviewed) {
+    if (state.first) rv.tasks_rejected++;
+    if (state.second) rv.tasks_fixed++;
+  }
+  rv.reviews_per_task = Div(rv.reviews, rv.tasks_reviewed);
+  rv.rejected_share = Div(rv.rejected, rv.reviews);
+  rv.fixed_rate = Div(rv.tasks_fixed, rv.tasks_rejected);
+  rv.per_success_usd = Div(rv.cost_usd, rf.succeeded);
+
   // ---- where wall time went (ended runs of every kind) ----
   TimeFigures& tf = report.time;
   std::map<std::string, int64_t> model_ms, person_ms;

@@ -418,3 +418,42 @@ TEST(EmptyLedger, NotADatabaseIsAnErrorNotAnEmptyReport) {
 
 }  // namespace
 }  // namespace tandem::metrics
+
+namespace tandem::metrics {
+namespace {
+
+TEST(ReviewFiguresTest, CountRejectionsFixesAndCostPerSuccess) {
+  LedgerFacts facts;
+  facts.runs = {{"R", "run", "succeeded", 1000, 2000}, {"P", "plan", "succeeded", 1000, 2000}};
+  facts.reviews = {
+      {"R", "T1", "request_changes", 0.02},  // rejected, then fixed
+      {"R", "T1", "approve", 0.03},
+      {"R", "T2", "approve", 0.01},          // approved at once
+      {"R", "T3", "request_changes", 0.02},  // rejected, never fixed
+      {"R", "T3", "request_changes", 0.02},
+      {"P", "T9", "approve", 1.00},          // not an outcome run: left out
+  };
+  Report r = ComputeReport(facts, AllTime());
+  EXPECT_EQ(r.reviews.reviews, 5);
+  EXPECT_EQ(r.reviews.tasks_reviewed, 3);
+  EXPECT_DOUBLE_EQ(*r.reviews.reviews_per_task, 5.0 / 3);
+  EXPECT_EQ(r.reviews.rejected, 3);
+  EXPECT_DOUBLE_EQ(*r.reviews.rejected_share, 3.0 / 5);
+  EXPECT_EQ(r.reviews.tasks_rejected, 2);
+  EXPECT_EQ(r.reviews.tasks_fixed, 1);
+  EXPECT_DOUBLE_EQ(*r.reviews.fixed_rate, 0.5);
+  EXPECT_NEAR(r.reviews.cost_usd, 0.10, 1e-12);
+  EXPECT_NEAR(*r.reviews.per_success_usd, 0.10, 1e-12);  // one succeeded outcome run
+}
+
+TEST(ReviewFiguresTest, NoReviewsLeaveTheRatesEmpty) {
+  LedgerFacts facts;
+  facts.runs = {{"R", "do", "succeeded", 1000, 2000}};
+  Report r = ComputeReport(facts, AllTime());
+  EXPECT_EQ(r.reviews.reviews, 0);
+  EXPECT_FALSE(r.reviews.rejected_share.has_value());
+  EXPECT_FALSE(r.reviews.fixed_rate.has_value());
+}
+
+}  // namespace
+}  // namespace tandem::metrics

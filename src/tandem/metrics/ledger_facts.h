@@ -105,6 +105,14 @@ struct PickFact {
   int64_t waited_ms = 0;
 };
 
+// reviews, in the order they were made.
+struct ReviewFact {
+  std::string run_id;
+  std::string task_id;
+  std::string verdict;  // approve, request_changes, error
+  double cost_usd = 0;
+};
+
 struct LedgerFacts {
   std::vector<RunFact> runs;
   std::vector<TaskFact> tasks;
@@ -116,6 +124,7 @@ struct LedgerFacts {
   std::vector<SteerNoteFact> steer_notes;
   std::vector<VariantFact> variants;  // of the window's fan-out runs
   std::vector<PickFact> picks;        // of the window's fan-out runs
+  std::vector<ReviewFact> reviews;
 };
 
 }  // namespace tandem::metrics

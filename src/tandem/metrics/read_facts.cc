@@ -153,6 +153,13 @@ Result<LedgerFacts> ReadLedgerFacts(ledger::Ledger& ledger, const Window& window
     if (!std::holds_alternative<std::monostate>(r[1])) p.rank = Int(r[1]);
     facts.picks.push_back(std::move(p));
   }
+  auto reviews = TRY(ledger.Query(
+      Sql("SELECT run_id, COALESCE(task_id, ''), verdict, cost_usd FROM reviews WHERE run_id IN ",
+          " ORDER BY id"),
+      params));
+  for (const auto& r : reviews.rows) {
+    facts.reviews.push_back({Text(r[0]), Text(r[1]), Text(r[2]), Real(r[3])});
+  }
   return facts;
 }
 

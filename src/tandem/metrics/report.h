@@ -83,6 +83,21 @@ struct CostFigures {
   Ratio per_mtok_usd;  // per 1,000,000 tokens
 };
 
+// Reviews before done (the reviews table) in outcome runs.
+struct ReviewFigures {
+  int64_t reviews = 0;
+  int64_t tasks_reviewed = 0;  // distinct (run, task)
+  Ratio reviews_per_task;      // reviews / tasks_reviewed
+  int64_t rejected = 0;        // verdict request_changes
+  Ratio rejected_share;        // rejected / reviews
+  int64_t tasks_rejected = 0;  // tasks with at least one request_changes
+  int64_t tasks_fixed = 0;     // of those, approved by a later review
+  Ratio fixed_rate;            // tasks_fixed / tasks_rejected
+  int64_t errors = 0;          // no verdict
+  double cost_usd = 0;         // the reviews' model spend
+  Ratio per_success_usd;       // cost_usd / succeeded outcome runs
+};
+
 // Over ended runs of every kind.
 struct TimeFigures {
   int64_t runs = 0;
@@ -178,6 +193,7 @@ struct Report {
   TaskFigures tasks;
   HumanFigures human;
   CostFigures cost;
+  ReviewFigures reviews;
   TimeFigures time;
   std::vector<CallGroup> models;  // by provider, model
   std::vector<CallGroup> roles;   // by role

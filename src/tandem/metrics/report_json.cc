@@ -102,6 +102,18 @@ nlohmann::ordered_json ReportToJson(const Report& report, const std::string& rep
                  {"tokens", c.tokens},
                  {"per_token_usd", R(c.per_token_usd)},
                  {"per_mtok_usd", R(c.per_mtok_usd)}};
+  const ReviewFigures& rv = r.reviews;
+  out["reviews"] = {{"reviews", rv.reviews},
+                    {"tasks_reviewed", rv.tasks_reviewed},
+                    {"reviews_per_task", R(rv.reviews_per_task)},
+                    {"rejected", rv.rejected},
+                    {"rejected_share", R(rv.rejected_share)},
+                    {"tasks_rejected", rv.tasks_rejected},
+                    {"tasks_fixed", rv.tasks_fixed},
+                    {"fixed_rate", R(rv.fixed_rate)},
+                    {"errors", rv.errors},
+                    {"cost_usd", rv.cost_usd},
+                    {"per_success_usd", R(rv.per_success_usd)}};
   const TimeFigures& t = r.time;
   out["time"] = {{"runs", t.runs},
                  {"wall_ms", t.wall_ms},

@@ -81,6 +81,15 @@ std::string RenderReportText(const Report& r, const std::string& repo) {
   out += fmt::format("cost         {} spent · {} per success ({}) · {} per 1M tokens ({} tokens)\n",
                      Usd(c.spend_usd), Usd(c.per_success_usd), c.successes, Usd(c.per_mtok_usd),
                      c.tokens);
+  const ReviewFigures& rv = r.reviews;
+  if (rv.reviews > 0) {
+    out += fmt::format(
+        "review       {} reviews of {} tasks ({} per task) · {} requested changes ({}) · "
+        "{} of {} rejected tasks fixed ({}) · {} spent, {} per success\n",
+        rv.reviews, rv.tasks_reviewed, Num(rv.reviews_per_task), rv.rejected,
+        Pct(rv.rejected_share), rv.tasks_fixed, rv.tasks_rejected, Pct(rv.fixed_rate),
+        Usd(rv.cost_usd), Usd(rv.per_success_usd));
+  }
   const TimeFigures& tf = r.time;
   out += fmt::format(
       "wall time    {} over {} ended runs: model {} · tools {} · gates {} · person {} · "

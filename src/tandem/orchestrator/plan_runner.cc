@@ -27,6 +27,7 @@
 #include "tandem/ledger/done_tasks.h"
 #include "tandem/ledger/git_dirs.h"
 #include "tandem/orchestrator/task_queue.h"
+#include "tandem/orchestrator/task_review.h"
 #include "tandem/platform/process.h"
 #include "tandem/workspace/tracked_paths.h"
 #include "tandem/workspace/tree_merge.h"
@@ -526,7 +527,7 @@ class PlanRunner {
     totals_.steps += t.steps;
     totals_.retries += t.retries;
     totals_.usage += t.usage;
-    totals_.cost_usd += t.cost_usd;
+    totals_.cost_usd += t.cost_usd + t.review_cost_usd;
     totals_.model_ms += t.model_ms;
     totals_.tool_ms += t.tool_ms;
     totals_.gate_ms += t.gate_ms;
@@ -795,6 +796,9 @@ class PlanRunner {
       return TakeSteerForStep(task_id, step);
     };
     env.tandem_files = {std::string(memory::kPlanFileName), std::string(memory::kProgressFileName)};
+    env.review = ReviewSetupForTask(env_.config, env_.repo_root, task.id, task.review,
+                                    task.risk == protocol::Risk::kIrreversible,
+                                    {env_.reviewer, env_.events, env_.ledger, env_.interrupts});
     workspace::Workspace* ws = ws_.get();
     env.irreversible_commands = [this, task, ws](const std::string& command,
                                                  const std::string& why) {
@@ -809,6 +813,8 @@ class PlanRunner {
                                     bool allow_irreversible_commands) {
     Prepared p = TRY(Prepare(plan, task, tier, allow_irreversible_commands));
     task_base_ = ws_->last_checkpoint() ? ws_->last_checkpoint()->hex : "";
+    // A rerun (escalation) is reviewed on the task's whole change.
+    p.env.review_base = review_base_.try_emplace(task.id, task_base_).first->second;
     agent::InterruptHub stop(env_.interrupts);
     p.env.interrupts = &stop;
     RegisterStop(task.id, &stop);
@@ -1661,6 +1667,7 @@ class PlanRunner {
 
   // Parallel tasks (scheduler thread only, except where a mutex says).
   std::thread::id scheduler_;
+  std::map<std::string, std::string> review_base_;  // task -> where its first attempt began
   std::map<std::string, Tier> tier_of_;               // escalated to the slow tier
   std::map<std::string, int> conflicts_;              // requeues after a failed merge
   std::map<std::string, std::string> merge_feedback_;  // for the task's next start

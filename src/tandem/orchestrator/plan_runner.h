@@ -51,6 +51,7 @@ struct RunnerEnv {
   ModelSlot executor;                     // the fast tier
   ModelSlot slow;                         // irreversible and escalated tasks
   ModelSlot planner;                      // re-plans failed tasks (client may be null: no re-plan)
+  ModelSlot reviewer;                     // review before done (client null: none; task_review.h)
   protocol::EventSink* events = nullptr;  // REQUIRED
   ledger::Ledger* ledger = nullptr;       // REQUIRED
   std::vector<verify::Gate> gates;        // verify.md

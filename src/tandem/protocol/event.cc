@@ -26,6 +26,7 @@ const char* EventTypeName(const EventPayload& payload) {
           [](const ApprovalDecided&) { return "approval_decided"; },
           [](const Escalated&) { return "escalated"; },
           [](const SteerDelivered&) { return "steer_delivered"; },
+          [](const ReviewFinished&) { return "review_finished"; },
       },
       payload);
 }
@@ -162,6 +163,15 @@ nlohmann::json EventToJson(const Event& event) {
           [&](const SteerDelivered& e) {
             j["note"] = e.note;
             j["where"] = e.where;
+          },
+          [&](const ReviewFinished& e) {
+            j["review"] = e.review;
+            j["verdict"] = std::string(Name(e.verdict));
+            j["reasons"] = e.reasons;
+            j["model"] = e.model;
+            j["usage"] = UsageToJson(e.usage);
+            j["cost_usd"] = e.cost_usd;
+            j["wait_ms"] = e.wait_ms;
           },
       },
       event.payload);

@@ -138,6 +138,16 @@ struct Escalated {
   std::string to_tier;
   std::string reason;
 };
+// The reviewer's verdict on a task's change (review before done).
+struct ReviewFinished {
+  int review = 1;  // the task's 1st, 2nd, ... review
+  ReviewVerdict verdict = ReviewVerdict::kApprove;
+  std::string reasons;  // request_changes: what to change, a line each (places as path:line)
+  std::string model;
+  Usage usage;
+  double cost_usd = 0;
+  double wait_ms = 0;
+};
 struct SteerDelivered {
   std::string note;
   std::string where;  // "task" (the task's first message) or "step" (the next step)
@@ -147,7 +157,7 @@ using EventPayload =
     std::variant<RunStarted, StepStarted, ModelDelta, ModelRestarted, ModelCallFinished,
                  ToolStarted, ToolFinished, CheckpointTaken, GateFinished, StepRolledBack,
                  StepFinished, Notice, RunFinished, TaskStarted, TaskFinished, ApprovalRequested,
-                 ApprovalDecided, Escalated, SteerDelivered>;
+                 ApprovalDecided, Escalated, SteerDelivered, ReviewFinished>;
 
 struct Event {
   EventScope scope;

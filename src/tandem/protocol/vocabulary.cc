@@ -26,6 +26,9 @@ constexpr std::array<std::string_view, 3> kAction = {"replan", "split", "escalat
 constexpr std::array<std::string_view, 3> kLevel = {"info", "warn", "error"};
 constexpr std::array<std::string_view, 5> kOpKind = {"approve", "deny", "steer", "interrupt",
                                                      "cancel"};
+constexpr std::array<std::string_view, 3> kReviewVerdict = {"approve", "request_changes", "error"};
+constexpr std::array<std::string_view, 4> kReviewWhen = {"never", "irreversible", "large",
+                                                         "always"};
 
 template <typename E, size_t N>
 std::string_view NameIn(const std::array<std::string_view, N>& names, E v) {
@@ -57,6 +60,15 @@ std::string_view Name(DecidedBy v) { return NameIn(kDecidedBy, v); }
 std::string_view Name(EscalationAction v) { return NameIn(kAction, v); }
 std::string_view Name(NoticeLevel v) { return NameIn(kLevel, v); }
 std::string_view Name(OpKind v) { return NameIn(kOpKind, v); }
+std::string_view Name(ReviewVerdict v) { return NameIn(kReviewVerdict, v); }
+std::string_view Name(ReviewWhen v) { return NameIn(kReviewWhen, v); }
+
+std::string Name(const ReviewPolicy& v) {
+  if (v.always) return "always";
+  if (v.never()) return "never";
+  if (v.irreversible && v.large) return "irreversible,large";
+  return v.irreversible ? "irreversible" : "large";
+}
 
 Result<TaskState> ParseTaskState(std::string_view s) {
   if (s == "waiting_approval") return TaskState::kWaiting;  // the ledger's column spelling
@@ -78,6 +90,49 @@ Result<ApprovalDecision> ParseApprovalDecision(std::string_view s) {
 Result<DecidedBy> ParseDecidedBy(std::string_view s) {
   return ParseIn<DecidedBy>(kDecidedBy, s, "decided by");
 }
+Result<ReviewVerdict> ParseReviewVerdict(std::string_view s) {
+  return ParseIn<ReviewVerdict>(kReviewVerdict, s, "review verdict");
+}
+
+Result<ReviewPolicy> ParseReviewPolicy(std::string_view list) {
+  ReviewPolicy policy{false, false, false};
+  bool never = false;
+  int names = 0;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t end = list.find_first_of(",+", pos);
+    if (end == std::string_view::npos) end = list.size();
+    std::string_view item = list.substr(pos, end - pos);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    pos = end + 1;
+    if (item.empty()) {
+      if (end == list.size() && names > 0) break;
+      return InvalidArgument("review policy '" + std::string(list) +
+                             "': an empty name; expected never, irreversible, large or always, "
+                             "or a list such as \"irreversible,large\"");
+    }
+    auto when = ParseIn<ReviewWhen>(kReviewWhen, item, "review policy value");
+    if (!when) {
+      return InvalidArgument(when.error().message() +
+                             "; expected never, irreversible, large or always, or a list such "
+                             "as \"irreversible,large\"");
+    }
+    names++;
+    switch (*when) {
+      case ReviewWhen::kNever: never = true; break;
+      case ReviewWhen::kIrreversible: policy.irreversible = true; break;
+      case ReviewWhen::kLarge: policy.large = true; break;
+      case ReviewWhen::kAlways: policy.always = true; break;
+    }
+  }
+  if (never && names > 1) {
+    return InvalidArgument("review policy '" + std::string(list) +
+                           "': never cannot be combined with other values");
+  }
+  return policy;
+}
+
 Result<EscalationAction> ParseEscalationAction(std::string_view s) {
   return ParseIn<EscalationAction>(kAction, s, "escalation action");
 }

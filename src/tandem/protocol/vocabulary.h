@@ -9,6 +9,7 @@
 // Thread-safety: constants and pure functions only.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "tandem/base/status.h"
@@ -43,6 +44,24 @@ enum class NoticeLevel { kInfo, kWarn, kError };
 // An input to a live run (orchestrator/ops.h): answer an approval by id,
 // a steer note, stop the whole run, or cancel one task.
 enum class OpKind { kApprove, kDeny, kSteer, kInterrupt, kCancel };
+// The reviewer's verdict on a task's change (a tool call, never free text);
+// kError: no verdict (the call failed, or it answered without the tool).
+enum class ReviewVerdict { kApprove, kRequestChanges, kError };
+// When the reviewer reads a task's change before it counts as done
+// (`review.policy`, plan.md's `review:`): a set of these.
+enum class ReviewWhen { kNever, kIrreversible, kLarge, kAlways };
+
+// A review.policy value: which ReviewWhen hold. Written as one name or a
+// list joined by ',' or '+' ("irreversible,large", "irreversible+large"),
+// or a TOML array of names; `never` stands alone.
+struct ReviewPolicy {
+  bool irreversible = true;  // tasks and commands the classifier marks irreversible
+  bool large = true;         // a change over review.large_lines
+  bool always = false;
+
+  bool never() const { return !irreversible && !large && !always; }
+  friend bool operator==(const ReviewPolicy&, const ReviewPolicy&) = default;
+};
 
 // Process exit codes, documented in docs/EVENTS.md ("Exit codes").
 enum ExitCode : int {
@@ -81,6 +100,12 @@ std::string_view Name(EscalationAction v);
 std::string_view Name(NoticeLevel v);
 // "approve" "deny" "steer" "interrupt" "cancel"
 std::string_view Name(OpKind v);
+// "approve" "request_changes" "error"
+std::string_view Name(ReviewVerdict v);
+// "never" "irreversible" "large" "always"
+std::string_view Name(ReviewWhen v);
+// "never", "always", "irreversible", "large" or "irreversible,large".
+std::string Name(const ReviewPolicy& v);
 
 Result<TaskState> ParseTaskState(std::string_view s);  // also "waiting_approval"
 Result<Risk> ParseRisk(std::string_view s);
@@ -91,6 +116,10 @@ Result<ApprovalDecision> ParseApprovalDecision(std::string_view s);
 Result<DecidedBy> ParseDecidedBy(std::string_view s);
 Result<EscalationAction> ParseEscalationAction(std::string_view s);
 Result<OpKind> ParseOpKind(std::string_view s);
+Result<ReviewVerdict> ParseReviewVerdict(std::string_view s);
+// One name or a list ("irreversible,large", "irreversible + large"); the
+// error names the unknown value, or says `never` cannot be combined.
+Result<ReviewPolicy> ParseReviewPolicy(std::string_view list);
 
 // The exit code of a task's or run's outcome.
 ExitCode ExitCodeFor(Outcome outcome);

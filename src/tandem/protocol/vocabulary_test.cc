@@ -50,3 +50,30 @@ TEST(VocabularyTest, EachOutcomeMapsToItsDocumentedExitCode) {
 
 }  // namespace
 }  // namespace tandem::protocol
+
+namespace tandem::protocol {
+namespace {
+
+TEST(VocabularyTest, AReviewPolicyIsOneNameOrAListJoinedByCommaOrPlus) {
+  ReviewPolicy both = *ParseReviewPolicy("irreversible,large");
+  EXPECT_TRUE(both.irreversible && both.large && !both.always);
+  EXPECT_EQ(*ParseReviewPolicy("large + irreversible"), both);
+  EXPECT_EQ(Name(both), "irreversible,large");
+  EXPECT_TRUE(ParseReviewPolicy("always")->always);
+  EXPECT_TRUE(ParseReviewPolicy("never")->never());
+  EXPECT_EQ(Name(*ParseReviewPolicy("large")), "large");
+  EXPECT_EQ(ReviewPolicy{}, both);  // the default
+}
+
+TEST(VocabularyTest, AReviewPolicyRefusesUnknownNamesAndNeverCombined) {
+  auto typo = ParseReviewPolicy("irreversible,lrage");
+  ASSERT_FALSE(typo.has_value());
+  EXPECT_NE(typo.error().message().find("'lrage'"), std::string::npos);
+  auto mixed = ParseReviewPolicy("never,always");
+  ASSERT_FALSE(mixed.has_value());
+  EXPECT_NE(mixed.error().message().find("never cannot be combined"), std::string::npos);
+  EXPECT_FALSE(ParseReviewPolicy("").has_value());
+}
+
+}  // namespace
+}  // namespace tandem::protocol
