@@ -133,13 +133,14 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options,
   env.policy.approval = env.config.approval.policy;
   if (options.commit) env.config.commit.enabled = true;
   if (env.config.commit.enabled) {
-    // Commits go on the checkout's branch, one task at a time.
+    // Commits go on the checkout's branch, one task at a time: auto (0) is 1.
     if (env.config.limits.parallel_tasks > 1) {
       fmt::print(stderr,
                  "tandem: --commit needs limits.parallel_tasks = 1 (parallel tasks are merged, "
                  "not committed one by one)\n");
       return kExitUsage;
     }
+    env.config.limits.parallel_tasks = 1;
     if (Status can = orchestrator::CheckCanCommit(rt.repo_root, env.config.commit.author);
         !can.ok()) {
       fmt::print(stderr, "tandem: {}\n", can.message());
