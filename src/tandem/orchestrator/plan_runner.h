@@ -1,22 +1,31 @@
 // `tandem run` and `tandem resume`: executes plan.md in one run.
 //
-// Before each task plan.md is re-read (a person may edit it while the run
-// goes on) and the first ready task (memory::ReadyTasks) is taken. Its risk
-// routes it (policy.h): reversible -> the executor tier; irreversible -> an
-// approval (a person through LiveOps, or the policy), then the slow tier. The task runs through
-// the verified loop (agent::ExecuteTask) with its scope, its acceptance
-// (its verify.md gates plus its `check` commands as final gates) and a
-// bounded context: its part of progress.md and pending steering notes.
-// An executor's command that the classifier marks irreversible goes to the
-// slow tier for review (command_review.h), then to the approval policy or
-// a person (LiveOps); the refusal's reason, or the command's result, goes back to
-// the executor, and the decision is an approvals row (docs/GUARDRAILS.md).
-// Around it the checkbox goes [~] -> [x] / [!] / [-] / [?], the ledger's task
-// row follows, and progress.md records the outcome and what comes next.
-// A task that fails after its retry budget is escalated to the planner
-// (rewrite, split, slow tier), at most RunPolicy::max_escalations times;
-// then it is failed and the run goes on with the tasks that do not depend
-// on it.
+// A capacity loop over a task queue (ninja's Plan/Builder; task_queue.h):
+// while fewer than limits.parallel_tasks tasks run, the first ready task in
+// plan order whose scope overlaps no running task starts; as each ends, the
+// queue hears how (done, merge conflict: run again, failed: escalate or
+// give up). plan.md is re-read before each start and applied to the queue
+// (TaskQueue::Update), so a person's edit, or a re-plan, takes effect for
+// every task not yet started. With parallel_tasks = 1 a task runs in the
+// checkout itself; with more, each runs in its own worktree and is merged
+// into the checkout, then gated again there (ARCHITECTURE.md "Parallel plan
+// tasks").
+//
+// A task's risk routes it (policy.h): reversible -> the executor tier;
+// irreversible -> an approval (a person through LiveOps, or the policy),
+// then the slow tier. The task runs through the verified loop
+// (agent::ExecuteTask) with its scope, its acceptance (its verify.md gates
+// plus its `check` commands as final gates) and a bounded context: its part
+// of progress.md and pending steering notes. An executor's command that the
+// classifier marks irreversible goes to the slow tier for review
+// (command_review.h), then to the approval policy or a person (LiveOps);
+// the refusal's reason, or the command's result, goes back to the executor,
+// and the decision is an approvals row (docs/GUARDRAILS.md). Around it the
+// checkbox goes [~] -> [x] / [!] / [-] / [?], the ledger's task row
+// follows, and progress.md records the outcome and what comes next. A task
+// that fails after its retry budget is escalated to the planner (rewrite,
+// split, slow tier), at most RunPolicy::max_escalations times; then it is
+// failed and the run goes on with the tasks that do not depend on it.
 //
 // Durability: plan.md and progress.md are replaced atomically and
 // checkpointed with the run before each task, so a kill -9 at any point
@@ -25,7 +34,8 @@
 // checkpoint and its task retried.
 //
 // Thread-safety: one call at a time per repository; events are published on
-// the calling thread.
+// the calling thread and, with parallel tasks, on each agent's thread (the
+// sink must be thread-safe, as cli's is).
 #pragma once
 
 #include <string>

@@ -48,7 +48,8 @@ TaskQueue::TaskQueue(TaskQueueOptions options) : options_(std::move(options)) {
   options_.max_conflict_requeues = std::max(0, options_.max_conflict_requeues);
 }
 
-bool TaskQueue::ScopesOverlap(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+bool TaskQueue::ScopesOverlap(const std::vector<std::string>& a,
+                              const std::vector<std::string>& b) {
   if (a.empty() || b.empty()) return true;
   for (const std::string& x : a) {
     for (const std::string& y : b) {
@@ -68,23 +69,24 @@ const TaskQueue::Entry* TaskQueue::Find(std::string_view id) const {
   return it == index_.end() ? nullptr : &entries_[it->second];
 }
 
-Status TaskQueue::Add(const std::vector<QueuedTask>& tasks) {
+Status TaskQueue::Validate(const std::vector<QueuedTask>& tasks,
+                           const std::function<bool(std::string_view)>& known) {
   std::map<std::string, const QueuedTask*, std::less<>> batch;
   for (const QueuedTask& t : tasks) {
     if (t.id.empty()) return InvalidArgument("task queue: a task has an empty id");
-    if (Find(t.id) != nullptr || !batch.emplace(t.id, &t).second) {
+    if (!batch.emplace(t.id, &t).second) {
       return InvalidArgument("task queue: duplicate task id " + t.id);
     }
   }
   for (const QueuedTask& t : tasks) {
     for (const std::string& dep : t.depends_on) {
-      if (Find(dep) == nullptr && batch.count(dep) == 0) {
+      if (batch.count(dep) == 0 && !known(dep)) {
         return InvalidArgument("task queue: task " + t.id + " depends on unknown task " + dep);
       }
     }
   }
-  // Cycles can only run through the new batch (earlier tasks never depend
-  // on later ones): depth-first search over it.
+  // Cycles can only run through `tasks` (the queue's tasks never depend on
+  // them): depth-first search over it.
   std::map<std::string_view, int> color;  // 0 new, 1 on the path, 2 finished
   std::vector<std::string_view> path;
   std::function<bool(const QueuedTask&)> visit = [&](const QueuedTask& t) {
@@ -111,10 +113,61 @@ Status TaskQueue::Add(const std::vector<QueuedTask>& tasks) {
       return InvalidArgument("task queue: dependency cycle " + cycle);
     }
   }
+  return Status::Ok();
+}
+
+QueuedTaskState TaskQueue::Initial(const QueuedTask& t) {
+  switch (t.recorded) {
+    case QueuedTaskState::kDone:
+      return QueuedTaskState::kDone;
+    case QueuedTaskState::kFailed:
+    case QueuedTaskState::kBlocked:
+      return QueuedTaskState::kFailed;
+    default:
+      return QueuedTaskState::kWaiting;
+  }
+}
+
+Status TaskQueue::Add(const std::vector<QueuedTask>& tasks) {
+  for (const QueuedTask& t : tasks) {
+    if (Find(t.id) != nullptr) return InvalidArgument("task queue: duplicate task id " + t.id);
+  }
+  RETURN_IF_ERROR(Validate(tasks, [this](std::string_view id) { return Find(id) != nullptr; }));
   for (const QueuedTask& t : tasks) {
     index_.emplace(t.id, entries_.size());
-    entries_.push_back(Entry{t, QueuedTaskState::kWaiting, 0, 0, entries_.size()});
+    entries_.push_back(Entry{t, Initial(t)});
   }
+  BlockDependentsOfFailed();
+  Promote();
+  return Status::Ok();
+}
+
+Status TaskQueue::Update(const std::vector<QueuedTask>& tasks) {
+  RETURN_IF_ERROR(Validate(tasks, [](std::string_view) { return false; }));
+  std::vector<Entry> entries;
+  std::vector<bool> kept(entries_.size(), false);
+  for (const QueuedTask& t : tasks) {
+    auto it = index_.find(t.id);
+    if (it == index_.end()) {
+      entries.push_back(Entry{t, Initial(t)});
+      continue;
+    }
+    kept[it->second] = true;
+    Entry e = std::move(entries_[it->second]);
+    if (e.state != QueuedTaskState::kRunning) {
+      e.task = t;
+      e.state = Initial(t);
+    }
+    entries.push_back(std::move(e));
+  }
+  for (size_t i = 0; i < entries_.size(); ++i) {  // running, no longer listed: kept till it ends
+    if (!kept[i] && entries_[i].state == QueuedTaskState::kRunning) {
+      entries.push_back(std::move(entries_[i]));
+    }
+  }
+  entries_ = std::move(entries);
+  index_.clear();
+  for (size_t i = 0; i < entries_.size(); ++i) index_.emplace(entries_[i].task.id, i);
   BlockDependentsOfFailed();
   Promote();
   return Status::Ok();
@@ -122,13 +175,15 @@ Status TaskQueue::Add(const std::vector<QueuedTask>& tasks) {
 
 bool TaskQueue::DependenciesDone(const Entry& e) const {
   return std::all_of(e.task.depends_on.begin(), e.task.depends_on.end(), [&](const std::string& d) {
-    return Find(d)->state == QueuedTaskState::kDone;
+    const Entry* dep = Find(d);
+    return dep != nullptr && dep->state == QueuedTaskState::kDone;
   });
 }
 
 void TaskQueue::Promote() {
   for (Entry& e : entries_) {
-    if (e.state == QueuedTaskState::kWaiting && DependenciesDone(e)) e.state = QueuedTaskState::kReady;
+    if (e.state == QueuedTaskState::kWaiting && DependenciesDone(e))
+      e.state = QueuedTaskState::kReady;
   }
 }
 
@@ -179,6 +234,7 @@ std::optional<std::string> TaskQueue::FindWork() {
     });
     if (!fits) continue;
     e.state = QueuedTaskState::kRunning;
+    e.holds_slot = true;
     ++e.runs;
     ++running_;
     return e.task.id;
@@ -193,12 +249,12 @@ void TaskQueue::BlockDependentsOfFailed() {
     changed = false;
     for (Entry& e : entries_) {
       if (e.state != QueuedTaskState::kWaiting && e.state != QueuedTaskState::kReady) continue;
-      bool blocked = std::any_of(e.task.depends_on.begin(), e.task.depends_on.end(),
-                                 [&](const std::string& dep) {
-                                   QueuedTaskState s = Find(dep)->state;
-                                   return s == QueuedTaskState::kFailed ||
-                                          s == QueuedTaskState::kBlocked;
-                                 });
+      bool blocked = std::any_of(
+          e.task.depends_on.begin(), e.task.depends_on.end(), [&](const std::string& dep) {
+            const Entry* d = Find(dep);
+            return d != nullptr &&
+                   (d->state == QueuedTaskState::kFailed || d->state == QueuedTaskState::kBlocked);
+          });
       if (blocked) {
         e.state = QueuedTaskState::kBlocked;
         changed = true;
@@ -212,7 +268,8 @@ Status TaskQueue::TaskFinished(std::string_view id, TaskOutcome outcome) {
   if (e == nullptr || e->state != QueuedTaskState::kRunning) {
     return FailedPrecondition("task queue: task " + std::string(id) + " is not running");
   }
-  --running_;
+  if (e->holds_slot) --running_;
+  e->holds_slot = false;
   switch (outcome) {
     case TaskOutcome::kSucceeded:
       e->state = QueuedTaskState::kDone;
@@ -227,6 +284,10 @@ Status TaskQueue::TaskFinished(std::string_view id, TaskOutcome outcome) {
       break;  // too many conflicts: a failure
     case TaskOutcome::kFailed:
       break;
+    case TaskOutcome::kStopped:
+      e->state = QueuedTaskState::kFailed;
+      BlockDependentsOfFailed();
+      return Status::Ok();
   }
   FailureDecision decision =
       options_.on_failure ? options_.on_failure(e->task.id, e->runs) : FailureDecision::kGiveUp;
@@ -239,10 +300,20 @@ Status TaskQueue::TaskFinished(std::string_view id, TaskOutcome outcome) {
   return Status::Ok();
 }
 
+Status TaskQueue::FreeSlot(std::string_view id) {
+  Entry* e = Find(id);
+  if (e == nullptr || e->state != QueuedTaskState::kRunning || !e->holds_slot) {
+    return FailedPrecondition("task queue: task " + std::string(id) + " holds no slot");
+  }
+  e->holds_slot = false;
+  --running_;
+  return Status::Ok();
+}
+
 bool TaskQueue::more_to_do() const {
-  return running_ > 0 || std::any_of(entries_.begin(), entries_.end(), [](const Entry& e) {
-           return e.state == QueuedTaskState::kReady;
-         });
+  return std::any_of(entries_.begin(), entries_.end(), [](const Entry& e) {
+    return e.state == QueuedTaskState::kReady || e.state == QueuedTaskState::kRunning;
+  });
 }
 
 std::optional<QueuedTaskState> TaskQueue::state(std::string_view id) const {

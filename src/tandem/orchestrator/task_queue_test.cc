@@ -68,9 +68,9 @@ TEST(TaskQueue, OverlappingScopesWaitButIndependentLaterTasksGoAhead) {
 
 TEST(TaskQueue, PlanMayLetOverlappingTasksRunTogether) {
   TaskQueue q(Options(4));
-  ASSERT_TRUE(q.Add({QueuedTask{"a", {}, {"src/**"}, {}},
-                     QueuedTask{"b", {}, {"src/util.cc"}, {"a"}}})
-                  .ok());
+  ASSERT_TRUE(
+      q.Add({QueuedTask{"a", {}, {"src/**"}, {}}, QueuedTask{"b", {}, {"src/util.cc"}, {"a"}}})
+          .ok());
   EXPECT_EQ(Drain(q), (Ids{"a", "b"}));
 }
 
@@ -90,7 +90,7 @@ TEST(TaskQueue, ScopeOverlapRule) {
   };
   EXPECT_TRUE(overlap({"src/a.cc"}, {"src/a.cc"}));
   EXPECT_FALSE(overlap({"src/a.cc"}, {"src/b.cc"}));
-  EXPECT_TRUE(overlap({"src"}, {"src/a.cc"}));            // a directory holds the file
+  EXPECT_TRUE(overlap({"src"}, {"src/a.cc"}));  // a directory holds the file
   EXPECT_TRUE(overlap({"src/net/"}, {"src/net/http.cc"}));
   EXPECT_FALSE(overlap({"src/net/**"}, {"src/ui/**"}));
   EXPECT_TRUE(overlap({"src/*.cc"}, {"src/a.cc"}));
@@ -99,7 +99,7 @@ TEST(TaskQueue, ScopeOverlapRule) {
   EXPECT_TRUE(overlap({"src/**/x.cc"}, {"src/a/y.cc"}));  // `**`: assumed to overlap
   EXPECT_TRUE(overlap({"*.md"}, {"docs/a.txt"}));         // no '/': any depth
   EXPECT_TRUE(overlap({}, {"docs/a.txt"}));               // empty: the whole repository
-  EXPECT_TRUE(overlap({"a/x", "b/y"}, {"c/z", "b/y"}));    // any pair
+  EXPECT_TRUE(overlap({"a/x", "b/y"}, {"c/z", "b/y"}));   // any pair
   EXPECT_TRUE(overlap({"./src/a.cc"}, {"src/a.cc"}));
 }
 
@@ -171,6 +171,111 @@ TEST(TaskQueue, BadBatchesAreRefusedWholeWithTheProblemNamed) {
   EXPECT_NE(cycle.message().find("p -> q -> r -> p"), std::string::npos) << cycle.message();
   EXPECT_FALSE(q.state("x").has_value());  // nothing of a refused batch was added
   EXPECT_FALSE(q.state("p").has_value());
+}
+
+QueuedTask Recorded(QueuedTask t, QueuedTaskState state) {
+  t.recorded = state;
+  return t;
+}
+
+TEST(TaskQueue, UpdateAppliesTheRecordToEveryTaskNotRunning) {
+  TaskQueue q(Options(4));
+  ASSERT_TRUE(q.Add({Own("a"), Own("b", {"a"}), Own("c")}).ok());
+  EXPECT_EQ(Drain(q), (Ids{"a", "c"}));
+  ASSERT_TRUE(q.TaskFinished("c", TaskOutcome::kSucceeded).ok());
+  // A person's edit: b no longer waits for a; c is marked pending again; d
+  // is new; a (running) is listed with another scope.
+  ASSERT_TRUE(q.Update({QueuedTask{"a", {}, {}, {}}, Own("b"), Own("c"), Own("d", {"c"})}).ok());
+  EXPECT_EQ(q.state("a"), QueuedTaskState::kRunning);
+  EXPECT_EQ(q.state("d"), QueuedTaskState::kWaiting);  // c is to do again
+  // a keeps its old scope while it runs (an empty one would overlap all).
+  EXPECT_EQ(Drain(q), (Ids{"b", "c"}));
+  EXPECT_EQ(q.runs("c"), 2);
+}
+
+TEST(TaskQueue, UpdateTakesDoneAndClosedTasksFromTheRecord) {
+  TaskQueue q(Options(4));
+  ASSERT_TRUE(q.Update({Recorded(Own("a"), QueuedTaskState::kDone), Own("b", {"a"}),
+                        Recorded(Own("c"), QueuedTaskState::kFailed), Own("d", {"c"})})
+                  .ok());
+  EXPECT_EQ(q.state("a"), QueuedTaskState::kDone);
+  EXPECT_EQ(q.state("c"), QueuedTaskState::kFailed);
+  EXPECT_EQ(q.state("d"), QueuedTaskState::kBlocked);
+  EXPECT_EQ(Drain(q), (Ids{"b"}));
+}
+
+// The planner splits a failed task: it is closed, its parts follow it, and
+// its dependent now waits for the parts: no longer blocked.
+TEST(TaskQueue, UpdateUnblocksTheDependentsOfASplitTask) {
+  TaskQueue q(Options(4));
+  ASSERT_TRUE(q.Add({Own("a"), Own("b", {"a"})}).ok());
+  EXPECT_EQ(Drain(q), (Ids{"a"}));
+  ASSERT_TRUE(q.TaskFinished("a", TaskOutcome::kFailed).ok());
+  EXPECT_EQ(q.state("b"), QueuedTaskState::kBlocked);
+  ASSERT_TRUE(q.Update({Recorded(Own("a"), QueuedTaskState::kFailed), Own("a1"), Own("a2"),
+                        Own("b", {"a1", "a2"})})
+                  .ok());
+  EXPECT_EQ(q.state("b"), QueuedTaskState::kWaiting);
+  EXPECT_EQ(Drain(q), (Ids{"a1", "a2"}));
+  ASSERT_TRUE(q.TaskFinished("a1", TaskOutcome::kSucceeded).ok());
+  ASSERT_TRUE(q.TaskFinished("a2", TaskOutcome::kSucceeded).ok());
+  EXPECT_EQ(Drain(q), (Ids{"b"}));
+}
+
+TEST(TaskQueue, UpdateDropsTasksNoLongerListedUnlessRunning) {
+  TaskQueue q(Options(4));
+  ASSERT_TRUE(q.Add({Own("a"), Own("b", {"a"}), Own("c")}).ok());
+  EXPECT_EQ(Drain(q), (Ids{"a", "c"}));
+  ASSERT_TRUE(q.Update({Own("c")}).ok());
+  EXPECT_FALSE(q.state("b").has_value());
+  EXPECT_EQ(q.state("a"), QueuedTaskState::kRunning);  // kept until it finishes
+  ASSERT_TRUE(q.TaskFinished("a", TaskOutcome::kSucceeded).ok());
+  EXPECT_EQ(q.Running(), (Ids{"c"}));
+}
+
+TEST(TaskQueue, UpdateIsRefusedWholeWhenTheRecordIsBad) {
+  TaskQueue q(Options(4));
+  ASSERT_TRUE(q.Add({Own("a")}).ok());
+  Status unknown = q.Update({Own("a"), Own("b", {"gone"})});
+  EXPECT_EQ(unknown.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unknown.message().find("unknown task gone"), std::string::npos);
+  Status cycle = q.Update({Own("a", {"b"}), Own("b", {"a"})});
+  EXPECT_NE(cycle.message().find("a -> b -> a"), std::string::npos) << cycle.message();
+  EXPECT_FALSE(q.state("b").has_value());
+  EXPECT_EQ(Drain(q), (Ids{"a"}));
+}
+
+// A task whose agent is done but whose merge is not gives its slot to the
+// next task, and still keeps tasks that overlap it waiting.
+TEST(TaskQueue, AFreedSlotStartsAnotherTaskButTheScopeStaysTaken) {
+  TaskQueue q(Options(1));
+  ASSERT_TRUE(q.Add({QueuedTask{"a", {}, {"src/x.cc"}, {}}, QueuedTask{"b", {}, {"src/x.cc"}, {}},
+                     QueuedTask{"c", {}, {"docs/y.md"}, {}}})
+                  .ok());
+  EXPECT_EQ(Drain(q), (Ids{"a"}));
+  ASSERT_TRUE(q.FreeSlot("a").ok());
+  EXPECT_EQ(q.FreeSlot("a").code(), StatusCode::kFailedPrecondition);  // no slot left to free
+  EXPECT_EQ(Drain(q), (Ids{"c"}));  // b overlaps a, which is still merging
+  EXPECT_EQ(q.Running(), (Ids{"a", "c"}));
+  ASSERT_TRUE(q.TaskFinished("a", TaskOutcome::kSucceeded).ok());
+  EXPECT_EQ(Drain(q), Ids{});  // capacity: c holds the one slot
+  ASSERT_TRUE(q.TaskFinished("c", TaskOutcome::kSucceeded).ok());
+  EXPECT_EQ(Drain(q), (Ids{"b"}));
+}
+
+TEST(TaskQueue, AStoppedTaskIsClosedWithoutAskingTheFailureHook) {
+  int asked = 0;
+  TaskQueue q(Options(2, 3, [&](const std::string&, int) {
+    ++asked;
+    return FailureDecision::kRetry;
+  }));
+  ASSERT_TRUE(q.Add({Own("a"), Own("b", {"a"})}).ok());
+  EXPECT_EQ(Drain(q), (Ids{"a"}));
+  ASSERT_TRUE(q.TaskFinished("a", TaskOutcome::kStopped).ok());
+  EXPECT_EQ(asked, 0);
+  EXPECT_EQ(q.state("a"), QueuedTaskState::kFailed);
+  EXPECT_EQ(q.state("b"), QueuedTaskState::kBlocked);
+  EXPECT_FALSE(q.more_to_do());
 }
 
 TEST(TaskQueue, FinishingATaskThatIsNotRunningIsAnError) {

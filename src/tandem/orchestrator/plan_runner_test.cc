@@ -1,0 +1,294 @@
+// The plan runner's scheduling loop (plan_runner.cc) over its TaskQueue, in
+// process: a real git repository, ledger, workspace, worktrees and gates
+// (under the sandbox), with the model as the only stand-in (ScriptedModel).
+// What the TaskQueue tests cannot show: that the runner keeps to its
+// capacity, that a failure goes through the queue's hook to escalation and
+// then blocks its dependents, and that an edit of plan.md mid-run reaches
+// the queue.
+#include "tandem/orchestrator/plan_runner.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "tandem/base/clock.h"
+#include "tandem/ledger/git_dirs.h"
+#include "tandem/memory/plan_md.h"
+#include "tandem/workspace/test_repo.h"
+
+namespace tandem::orchestrator {
+namespace {
+
+using nlohmann::json;
+
+// Answers each request with what `script` says for the plan task it serves
+// (the @@ID@@ marker of the task's `do` text in its first message; "" for
+// none) and its turn (assistant messages so far). Thread-safe.
+class ScriptedModel : public providers::ModelClient {
+ public:
+  using Script = std::function<protocol::ModelResponse(const std::string& task, int turn)>;
+  explicit ScriptedModel(Script script) : script_(std::move(script)) {}
+
+  std::unique_ptr<providers::PendingReply> Start(const protocol::ModelRequest& request,
+                                                 providers::StreamObserver*) override {
+    std::string task = TaskOf(request);
+    int turn = 0;
+    for (const protocol::Message& m : request.messages) {
+      if (m.role == protocol::Role::kAssistant) turn++;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      requests_[task]++;
+    }
+    if (on_request) on_request(task, turn);
+    protocol::ModelResponse reply = script_(task, turn);
+    if (after_reply) after_reply(task, reply);
+    return std::make_unique<Ready>(std::move(reply));
+  }
+
+  int Total() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    int n = 0;
+    for (const auto& [task, count] : requests_) n += count;
+    return n;
+  }
+
+  int Requests(const std::string& task) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = requests_.find(task);
+    return it == requests_.end() ? 0 : it->second;
+  }
+
+  // Called on the requesting thread before the script / after it answered.
+  std::function<void(const std::string& task, int turn)> on_request;
+  std::function<void(const std::string& task, const protocol::ModelResponse&)> after_reply;
+
+ private:
+  class Ready : public providers::PendingReply {
+   public:
+    explicit Ready(protocol::ModelResponse reply) : reply_(std::move(reply)) {}
+    Result<protocol::ModelResponse, protocol::ModelError> Wait() override { return reply_; }
+    void Cancel() override {}
+
+   private:
+    protocol::ModelResponse reply_;
+  };
+
+  static std::string TaskOf(const protocol::ModelRequest& request) {
+    for (const protocol::Message& m : request.messages) {
+      size_t at = m.text.find("@@");
+      if (at == std::string::npos) continue;
+      size_t end = m.text.find("@@", at + 2);
+      if (end != std::string::npos) return m.text.substr(at + 2, end - at - 2);
+    }
+    return "";
+  }
+
+  Script script_;
+  mutable std::mutex mu_;
+  std::map<std::string, int> requests_;
+};
+
+protocol::ToolCall Call(const std::string& name, json args, int n) {
+  protocol::ToolCall call;
+  call.id = "call-" + std::to_string(n);
+  call.name = name;
+  call.arguments_json = args.dump();
+  call.arguments = std::move(args);
+  return call;
+}
+
+protocol::ModelResponse Reply(std::vector<protocol::ToolCall> calls, std::string text = "") {
+  protocol::ModelResponse r;
+  r.model = "scripted";
+  r.text = std::move(text);
+  r.tool_calls = std::move(calls);
+  r.stop_reason =
+      r.tool_calls.empty() ? protocol::StopReason::kEndTurn : protocol::StopReason::kToolUse;
+  return r;
+}
+
+// The executor of a task that works: writes out/<ID>.txt, then finishes.
+protocol::ModelResponse Works(const std::string& task, int turn) {
+  if (turn == 0) {
+    return Reply(
+        {Call("write_file", {{"path", "out/" + task + ".txt"}, {"content", task + "\n"}}, turn)});
+  }
+  return Reply({Call("finish", {{"summary", "wrote out/" + task + ".txt"}}, turn)});
+}
+
+// The executor of a task that never works: it claims to be done at once,
+// and its check (out/<ID>.txt exists) says no, until the retry budget is
+// spent.
+protocol::ModelResponse ClaimsDone(const std::string& task, int turn) {
+  return Reply({Call("finish", {{"summary", "done, honestly"}}, turn)});
+}
+
+// A task block writing out/<id>.txt, checked by its existence.
+std::string Task(const std::string& id, const std::string& after = "—") {
+  return "- [ ] " + id + ": Write out/" + id + ".txt\n  - do: Write out/" + id + ".txt @@" + id +
+         "@@\n  - scope: out/" + id + ".txt\n  - accept: gates none; check `test -f out/" + id +
+         ".txt`\n  - after: " + after + "\n\n";
+}
+
+class EventLog : public protocol::EventSink {
+ public:
+  void Publish(const protocol::Event& event) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    events_.push_back(event);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<protocol::Event> events_;
+};
+
+class PlanRunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    repo_.Write("README.md", "a repository\n");
+    auto path = ledger::LedgerPathFor(repo_.root());
+    ASSERT_TRUE(path) << path.error().ToString();
+    auto opened = ledger::Ledger::Open({.path = *path, .clock = WallClockMs});
+    ASSERT_TRUE(opened) << opened.error().ToString();
+    ledger_ = std::move(*opened);
+  }
+
+  void WritePlan(const std::string& tasks) {
+    repo_.Write("plan.md", "# Plan: files\n\n" + tasks);
+    repo_.CommitAll("plan");
+  }
+
+  // RunPlan with `executor` on both tiers unless `slow` is given.
+  PlanRunResult Run(int parallel_tasks, ScriptedModel& executor, ScriptedModel* slow = nullptr,
+                    ScriptedModel* planner = nullptr, int max_escalations = 2) {
+    RunnerEnv env;
+    env.repo_root = repo_.root().string();
+    env.config.limits.parallel_tasks = parallel_tasks;
+    env.executor = {"fast", {}, "scripted", &executor};
+    env.slow = {"slow", {}, "scripted", slow ? slow : &executor};
+    env.planner = {"planner", {}, "scripted", planner};
+    env.events = &events_;
+    env.ledger = ledger_.get();
+    env.policy.max_escalations = max_escalations;
+    auto result = RunPlan(env);
+    EXPECT_TRUE(result) << result.error().ToString();
+    return result ? *result : PlanRunResult{};
+  }
+
+  memory::TaskState StateOf(const std::string& id) {
+    auto plan = memory::LoadPlan(repo_.root() / "plan.md");
+    EXPECT_TRUE(plan) << plan.error().ToString();
+    const memory::PlanTask* t = plan ? plan->Find(id) : nullptr;
+    EXPECT_NE(t, nullptr) << id;
+    return t ? t->state : memory::TaskState::kPending;
+  }
+
+  workspace::testing::TestRepo repo_;
+  std::unique_ptr<ledger::Ledger> ledger_;
+  EventLog events_;
+};
+
+// With parallel_tasks = 2 and four independent tasks, two agents work at
+// once and never three: the first two tasks' executors meet before either
+// answers, and a task's model calls never overlap those of two others.
+TEST_F(PlanRunnerTest, KeepsParallelTasksAgentsAtOnceAndNoMore) {
+  WritePlan(Task("T1") + Task("T2") + Task("T3") + Task("T4"));
+  std::mutex mu;
+  std::condition_variable cv;
+  std::set<std::string> in_flight;  // between a task's first request and its finish reply
+  size_t most = 0;
+  bool met = false;
+  ScriptedModel executor(Works);
+  executor.on_request = [&](const std::string& task, int turn) {
+    std::unique_lock<std::mutex> lock(mu);
+    if (turn != 0) return;
+    in_flight.insert(task);
+    most = std::max(most, in_flight.size());
+    if (in_flight.size() >= 2) met = true;
+    cv.notify_all();
+    // The first two wait for each other (a bound only against a hang).
+    cv.wait_for(lock, std::chrono::minutes(2), [&] { return met; });
+  };
+  executor.after_reply = [&](const std::string& task, const protocol::ModelResponse& reply) {
+    if (reply.tool_calls.empty() || reply.tool_calls[0].name != "finish") return;
+    std::lock_guard<std::mutex> lock(mu);
+    in_flight.erase(task);
+  };
+  PlanRunResult result = Run(2, executor);
+  EXPECT_TRUE(met) << "the first two tasks never ran at once";
+  EXPECT_EQ(most, 2u);
+  EXPECT_EQ(result.done, 4);
+  EXPECT_EQ(result.exit_code, protocol::kExitSuccess) << result.stop_reason;
+  for (const char* id : {"T1", "T2", "T3", "T4"}) {
+    EXPECT_EQ(repo_.Read(std::string("out/") + id + ".txt"), std::string(id) + "\n");
+    EXPECT_EQ(StateOf(id), memory::TaskState::kDone) << id;
+  }
+}
+
+// A task that fails goes through the queue's failure hook to the planner,
+// which sends it to the slow tier; it fails there too, the escalation
+// budget (1) is spent and it fails for good. The task that depends on it
+// never starts, the independent one is done: in the checkout
+// (parallel_tasks = 1) and in worktrees (2) alike.
+class PlanRunnerFailureTest : public PlanRunnerTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(PlanRunnerFailureTest, AFailedTaskIsEscalatedThenBlocksItsDependentsOnly) {
+  WritePlan(Task("T1") + Task("T2", "T1") + Task("T3"));
+  ScriptedModel executor([](const std::string& task, int turn) {
+    return task == "T1" ? ClaimsDone(task, turn) : Works(task, turn);
+  });
+  ScriptedModel slow(ClaimsDone);
+  ScriptedModel planner([](const std::string&, int) {
+    return Reply({}, "ESCALATE: a stronger model may manage it");
+  });
+  PlanRunResult result = Run(GetParam(), executor, &slow, &planner, /*max_escalations=*/1);
+
+  EXPECT_EQ(result.done, 1);
+  EXPECT_EQ(result.failed, 1);
+  EXPECT_EQ(result.blocked, 1);
+  EXPECT_EQ(result.exit_code, protocol::kExitTaskFailed);
+  EXPECT_EQ(StateOf("T1"), memory::TaskState::kFailed);
+  EXPECT_EQ(StateOf("T2"), memory::TaskState::kPending);
+  EXPECT_EQ(StateOf("T3"), memory::TaskState::kDone);
+  EXPECT_GT(executor.Requests("T1"), 0);
+  EXPECT_GT(slow.Requests("T1"), 0) << "not escalated to the slow tier";
+  EXPECT_EQ(planner.Total(), 1) << "one re-plan, then the budget is spent";
+  EXPECT_EQ(executor.Requests("T2") + slow.Requests("T2"), 0) << "a blocked task ran";
+  auto counts = ledger_->EscalationCounts(result.run_id);
+  ASSERT_TRUE(counts) << counts.error().ToString();
+  EXPECT_EQ((*counts)["T1"], 1);
+  EXPECT_FALSE(repo_.Exists("out/T1.txt"));
+  EXPECT_EQ(repo_.Read("out/T3.txt"), "T3\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(InCheckoutAndInWorktrees, PlanRunnerFailureTest, ::testing::Values(1, 2));
+
+// plan.md is the record the queue follows: a task a person adds while the
+// run goes on (here, during T1's first model call) runs in the same run,
+// after the task it depends on.
+TEST_F(PlanRunnerTest, ATaskAddedToPlanMdMidRunRunsInTheSameRun) {
+  WritePlan(Task("T1"));
+  ScriptedModel executor(Works);
+  bool added = false;
+  executor.on_request = [&](const std::string& task, int turn) {
+    if (task != "T1" || turn != 0 || added) return;
+    added = true;
+    std::string text = repo_.Read("plan.md");
+    repo_.Write("plan.md", text + Task("T9", "T1"));
+  };
+  PlanRunResult result = Run(1, executor);
+  ASSERT_TRUE(added);
+  EXPECT_EQ(result.done, 2);
+  EXPECT_EQ(result.exit_code, protocol::kExitSuccess) << result.stop_reason;
+  EXPECT_EQ(StateOf("T9"), memory::TaskState::kDone);
+  EXPECT_EQ(repo_.Read("out/T9.txt"), "T9\n");
+}
+
+}  // namespace
+}  // namespace tandem::orchestrator
