@@ -3,8 +3,9 @@
 // (under the sandbox), with the model as the only stand-in (ScriptedModel).
 // What the TaskQueue tests cannot show: that the runner keeps to its
 // capacity, that a failure goes through the queue's hook to escalation and
-// then blocks its dependents, and that an edit of plan.md mid-run reaches
-// the queue.
+// then blocks its dependents, that a merge conflict hands the task back to
+// run again on the integrated tree, and that an edit of plan.md mid-run
+// reaches the queue.
 #include "tandem/orchestrator/plan_runner.h"
 
 #include <gtest/gtest.h>
@@ -45,7 +46,7 @@ class ScriptedModel : public providers::ModelClient {
       std::lock_guard<std::mutex> lock(mu_);
       requests_[task]++;
     }
-    if (on_request) on_request(task, turn);
+    if (on_request) on_request(task, turn, request);
     protocol::ModelResponse reply = script_(task, turn);
     if (after_reply) after_reply(task, reply);
     return std::make_unique<Ready>(std::move(reply));
@@ -65,7 +66,7 @@ class ScriptedModel : public providers::ModelClient {
   }
 
   // Called on the requesting thread before the script / after it answered.
-  std::function<void(const std::string& task, int turn)> on_request;
+  std::function<void(const std::string& task, int turn, const protocol::ModelRequest&)> on_request;
   std::function<void(const std::string& task, const protocol::ModelResponse&)> after_reply;
 
  private:
@@ -205,7 +206,7 @@ TEST_F(PlanRunnerTest, KeepsParallelTasksAgentsAtOnceAndNoMore) {
   size_t most = 0;
   bool met = false;
   ScriptedModel executor(Works);
-  executor.on_request = [&](const std::string& task, int turn) {
+  executor.on_request = [&](const std::string& task, int turn, const protocol::ModelRequest&) {
     std::unique_lock<std::mutex> lock(mu);
     if (turn != 0) return;
     in_flight.insert(task);
@@ -276,7 +277,7 @@ TEST_F(PlanRunnerTest, ATaskAddedToPlanMdMidRunRunsInTheSameRun) {
   WritePlan(Task("T1"));
   ScriptedModel executor(Works);
   bool added = false;
-  executor.on_request = [&](const std::string& task, int turn) {
+  executor.on_request = [&](const std::string& task, int turn, const protocol::ModelRequest&) {
     if (task != "T1" || turn != 0 || added) return;
     added = true;
     std::string text = repo_.Read("plan.md");
@@ -288,6 +289,56 @@ TEST_F(PlanRunnerTest, ATaskAddedToPlanMdMidRunRunsInTheSameRun) {
   EXPECT_EQ(result.exit_code, protocol::kExitSuccess) << result.stop_reason;
   EXPECT_EQ(StateOf("T9"), memory::TaskState::kDone);
   EXPECT_EQ(repo_.Read("out/T9.txt"), "T9\n");
+}
+
+// A task writing shared.txt, which the plan lets run beside `other`.
+std::string Shared(const std::string& id, const std::string& other) {
+  return "- [ ] " + id + ": Write shared.txt\n  - do: Write shared.txt @@" + id +
+         "@@\n  - scope: shared.txt\n  - overlaps: " + other +
+         "\n  - accept: gates none; check `test -f shared.txt`\n  - after: —\n\n";
+}
+
+// Two tasks the plan lets overlap write the same new file at once: the
+// first merged wins, the other's merge conflicts and the queue hands it
+// back; it runs again on the integrated tree with the conflict as feedback,
+// and its content is the file's in the end. Both are done.
+TEST_F(PlanRunnerTest, AMergeConflictRequeuesTheTaskOnTheIntegratedTree) {
+  WritePlan(Shared("T1", "T2") + Shared("T2", "T1"));
+  std::mutex mu;
+  std::condition_variable cv;
+  std::set<std::string> started;
+  std::set<std::string> told;  // tasks whose first request carried the conflict
+  ScriptedModel executor([](const std::string& task, int turn) {
+    if (turn == 0)
+      return Reply({Call("write_file", {{"path", "shared.txt"}, {"content", task + "\n"}}, 0)});
+    return Reply({Call("finish", {{"summary", "wrote shared.txt"}}, turn)});
+  });
+  executor.on_request = [&](const std::string& task, int turn,
+                            const protocol::ModelRequest& request) {
+    if (turn != 0) return;
+    std::unique_lock<std::mutex> lock(mu);
+    for (const protocol::Message& m : request.messages) {
+      if (m.text.find("could not be merged into the integrated tree") != std::string::npos) {
+        told.insert(task);
+      }
+    }
+    if (!started.insert(task).second) return;  // a rerun: nobody to wait for
+    cv.notify_all();
+    // Both write before either is merged (a bound only against a hang).
+    cv.wait_for(lock, std::chrono::minutes(2), [&] { return started.size() >= 2; });
+  };
+  PlanRunResult result = Run(2, executor);
+  EXPECT_EQ(result.done, 2);
+  EXPECT_EQ(result.exit_code, protocol::kExitSuccess) << result.stop_reason;
+  ASSERT_EQ(told.size(), 1u) << "exactly one task is requeued with the conflict";
+  const std::string rerun = *told.begin();
+  EXPECT_EQ(repo_.Read("shared.txt"), rerun + "\n");
+  auto tasks = ledger_->ListTasks(result.run_id);
+  ASSERT_TRUE(tasks) << tasks.error().ToString();
+  for (const ledger::TaskRow& t : *tasks) {
+    EXPECT_EQ(t.attempts, t.task_id == rerun ? 2 : 1) << t.task_id;
+    EXPECT_EQ(t.state, ledger::TaskState::kDone) << t.task_id;
+  }
 }
 
 }  // namespace
