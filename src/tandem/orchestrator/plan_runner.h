@@ -8,8 +8,8 @@
 // (TaskQueue::Update), so a person's edit, or a re-plan, takes effect for
 // every task not yet started. With parallel_tasks = 1 a task runs in the
 // checkout itself; with more, each runs in its own worktree and is merged
-// into the checkout, then gated again there (ARCHITECTURE.md "Parallel plan
-// tasks").
+// into the checkout, then gated again there (ARCHITECTURE.md "Plan runs:
+// one loop over a task queue").
 //
 // A task's risk routes it (policy.h): reversible -> the executor tier;
 // irreversible -> an approval (a person through LiveOps, or the policy),
