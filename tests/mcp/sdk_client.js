@@ -14,6 +14,12 @@
 //   approve   tandem_do whose command and MCP tool need approval: read each
 //             approval id from progress, see the first in tandem_status,
 //             approve each by id; an unknown id is an error result
+//   fanout    tandem_do with variants (the ranked variants in the result);
+//             tandem_pick of the top-ranked one; tandem_undo
+//   run       tandem_run of a plan whose irreversible task needs approval:
+//             read the approval id from progress, approve it by id
+//   run_cancel  tandem_run cancelled at once (while it still loads its
+//             configuration); wait for the server's log line that it ended
 //   modern    the 2026-07-28 revision over the SDK's stdio transport (the
 //             SDK's Client speaks up to 2025-11-25): server/discover,
 //             tools/list and tools/call with _meta, an unsupported version
@@ -131,6 +137,63 @@ async function scenarioApprove() {
   await client.close();
 }
 
+async function scenarioFanout() {
+  const client = await connect();
+  const progress = [];
+  const done = await client.callTool(
+      {name: 'tandem_do', arguments: {task: 'make out.txt say ok', variants: 2,
+                                      models: ['m-small', 'm-large']}},
+      undefined, Object.assign({onprogress: p => progress.push(p.message)}, kTimeout));
+  callResult('fanout', done, {progress});
+  const variants = ((done.structuredContent || {}).fanout || {}).variants || [];
+  const top = variants.find(v => v.rank === 1);
+  const run = (done.structuredContent || {}).run_id;
+  callResult('pick', await client.callTool(
+      {name: 'tandem_pick', arguments: {variant: top ? `${run}/${top.n}` : 'none'}}, undefined, kTimeout));
+  callResult('pick_again', await client.callTool(
+      {name: 'tandem_pick', arguments: {variant: 'v9'}}, undefined, kTimeout));
+  await client.close();
+}
+
+// Answers every approval that progress announces by its id.
+function approveEach(client, progress, handled) {
+  const seen = new Set();
+  return p => {
+    progress.push(p.message);
+    const m = /approval (approval-\d+) needed/.exec(p.message || '');
+    if (m && !seen.has(m[1])) {
+      seen.add(m[1]);
+      handled.push(client.callTool({name: 'tandem_approve', arguments: {id: m[1], reason: 'ship it'}})
+                       .then(r => callResult('approve', r, {id: m[1]})));
+    }
+  };
+}
+
+async function scenarioRun() {
+  const client = await connect();
+  const progress = [];
+  const handled = [];
+  const done = await client.callTool({name: 'tandem_run', arguments: {}}, undefined,
+                                     Object.assign({onprogress: approveEach(client, progress, handled)},
+                                                   kTimeout));
+  await Promise.all(handled);
+  callResult('run', done, {progress});
+  await client.close();
+}
+
+async function scenarioRunCancel() {
+  const client = await connect();
+  const abort = new AbortController();
+  const call = client.callTool({name: 'tandem_run', arguments: {}}, undefined,
+                               Object.assign({signal: abort.signal}, kTimeout))
+      .then(r => ({answered: true, text: text(r)}), e => ({answered: false, error: String(e)}));
+  abort.abort('the user cancelled');  // at once: the server has barely started the call
+  emit(Object.assign({type: 'aborted'}, await call));
+  const log = await client.waitForLog(l => l.data && l.data.cancelled === true);
+  emit({type: 'cancel_log', data: log.data});
+  await client.close();
+}
+
 // 2026-07-28 by hand over the SDK's transport: the SDK's Client only
 // negotiates with initialize.
 async function scenarioModern() {
@@ -155,7 +218,8 @@ async function scenarioModern() {
   await t.close();
 }
 
-const scenarios = {do: scenarioDo, cancel: scenarioCancel, approve: scenarioApprove, modern: scenarioModern};
+const scenarios = {do: scenarioDo, cancel: scenarioCancel, approve: scenarioApprove, modern: scenarioModern,
+                   fanout: scenarioFanout, run: scenarioRun, run_cancel: scenarioRunCancel};
 if (!scenarios[scenario]) {
   emit({type: 'error', error: 'unknown scenario ' + scenario});
   process.exit(2);

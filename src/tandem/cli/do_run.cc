@@ -21,6 +21,59 @@
 #include "tandem/orchestrator/task_review.h"
 
 namespace tandem::cli {
+namespace {
+
+// An irreversible command (or an MCP tool that needs approval) of a `tandem
+// do` given the caller's input queue: approval.policy decides, `ask` opens
+// it on `ops` for the caller to answer by id; the decision is an approvals
+// row and approval_requested / approval_decided events, as in `tandem run`.
+// Runs on the agent's thread.
+tools::CommandDecision DecideDoCommand(const std::string& run_id, config::ApprovalPolicy policy,
+                                       orchestrator::LiveOps& ops, ledger::Ledger& ledger,
+                                       protocol::EventSink& events, const std::string& command,
+                                       const std::string& why) {
+  protocol::EventScope scope{run_id, "", "executor"};
+  orchestrator::ApprovalRequest request;
+  request.run_id = run_id;
+  request.title = "a command of tandem do";
+  request.what = command;
+  request.why = why;
+  request.command = command;
+  orchestrator::ApprovalDecision d = orchestrator::Decide(
+      policy, &ops, request,
+      [&](int64_t id) {
+        events.Publish({scope, WallClockMs(), protocol::ApprovalRequested{id, command, why, command}});
+      },
+      WallClockMs);
+  const bool run = d.kind == orchestrator::ApprovalDecision::Kind::kApproved;
+  tools::CommandDecision decision;
+  decision.run = run;
+  decision.reason = d.kind == orchestrator::ApprovalDecision::Kind::kWaiting
+                        ? "nobody approved it: " + d.reason
+                        : (run ? "approved: " : "denied: ") + d.reason;
+  if (d.by_person) decision.human_wait_ms = static_cast<double>(d.waited_ms);
+
+  ledger::ApprovalRecord record;
+  record.run_id = run_id;
+  auto step = ledger.RunningStepOf(run_id, "");
+  if (step) record.step_id = *step;
+  record.what = command;
+  record.decision = run ? ledger::ApprovalDecision::kApproved : ledger::ApprovalDecision::kDenied;
+  record.decided_by = d.by_person ? ledger::DecidedBy::kPerson : ledger::DecidedBy::kPolicy;
+  record.waited_ms = d.waited_ms;
+  record.reason = d.reason.empty() ? decision.reason : d.reason;
+  if (Status recorded = ledger.RecordApproval(record); !recorded.ok()) {
+    events.Publish({scope, WallClockMs(),
+                    protocol::Notice{protocol::NoticeLevel::kWarn, "ledger: " + recorded.message()}});
+  }
+  events.Publish({scope, WallClockMs(),
+                  protocol::ApprovalDecided{d.approval_id, record.decision, record.decided_by,
+                                            d.waited_ms, record.reason, command}});
+  return decision;
+}
+
+}  // namespace
+
 int RunDo(const DoOptions& options, const CommandIo& io, DoReport* report) {
   // Refused before anything is read or any model is called.
   if (options.variants == 0 && (options.stop_after > 0 || options.parallel > 0 ||
@@ -115,7 +168,7 @@ int RunDo(const DoOptions& options, const CommandIo& io, DoReport* report) {
     return kExitUsage;
   }
 
-  if (fanout) return RunFanoutDo(options, rt, **ledger, std::move(*gates), sink);
+  if (fanout) return RunFanoutDo(options, rt, **ledger, std::move(*gates), sink, io, report);
 
   agent::InterruptHub own_interrupts;
   agent::InterruptHub& interrupts = io.interrupts ? *io.interrupts : own_interrupts;
@@ -158,7 +211,13 @@ int RunDo(const DoOptions& options, const CommandIo& io, DoReport* report) {
   env.interrupts = &interrupts;
   env.job_budget = rt.jobs.get();
   if (options.skills_eval) env.config.skills.enabled = false;  // only the skill under evaluation
-  env.irreversible_commands = io.irreversible_commands;
+  if (io.ops) {
+    env.irreversible_commands = [run_id = spec.run_id, policy = rt.loaded.config.approval.policy,
+                                 ops = io.ops, ledger = ledger->get(),
+                                 sink](const std::string& command, const std::string& why) {
+      return DecideDoCommand(run_id, policy, *ops, *ledger, *sink, command, why);
+    };
+  }
   if (reviewer) {
     config::Config review_config = rt.loaded.config;
     review_config.commit.enabled = false;  // `tandem do` never commits

@@ -39,7 +39,10 @@ struct DoOptions {
 };
 
 // What a finished `tandem do` did, for callers other than the terminal
-// (`tandem mcp serve`). Empty run_id: it did not start a run.
+// (`tandem mcp serve`). Empty run_id: it did not start a run. A fan-out
+// (variants > 0): the fan-out's run (its variants are in the ledger's
+// variants table, `tandem variants RUN`), no final checkpoint (the
+// checkout is not changed).
 struct DoReport {
   std::string run_id;
   std::optional<protocol::Outcome> outcome;
@@ -54,8 +57,11 @@ int RunDo(const DoOptions& options, const CommandIo& io = {}, DoReport* report =
 struct Runtime;
 struct LoadedGates;
 // The fan-out branch of RunDo (cli/fanout_run.cc), once the runtime, the
-// writer lock, the ledger and the gates are in hand.
+// writer lock, the ledger and the gates are in hand; writes and is
+// interrupted as `io` says (the variants' irreversible commands are
+// refused: io.ops is not used).
 int RunFanoutDo(const DoOptions& options, Runtime& rt, ledger::Ledger& ledger,
-                LoadedGates gates, protocol::EventSink* sink);
+                LoadedGates gates, protocol::EventSink* sink, const CommandIo& io,
+                DoReport* report);
 
 }  // namespace tandem::cli

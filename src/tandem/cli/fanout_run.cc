@@ -4,6 +4,8 @@
 // end.
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "tandem/agent/interrupt.h"
 #include "tandem/agent/repo_view.h"
 #include "tandem/agent/task_runner.h"
@@ -43,7 +45,7 @@ class FanoutView : public protocol::EventSink {
 }  // namespace
 
 int RunFanoutDo(const DoOptions& options, Runtime& rt, ledger::Ledger& ledger, LoadedGates gates,
-                protocol::EventSink* sink) {
+                protocol::EventSink* sink, const CommandIo& io, DoReport* report) {
   std::vector<std::string> names = options.models;
   if (names.empty()) names.push_back(options.model);  // empty: the executor role
   std::vector<ModelHandle> handles;
@@ -51,7 +53,7 @@ int RunFanoutDo(const DoOptions& options, Runtime& rt, ledger::Ledger& ledger, L
   for (const std::string& name : names) {
     auto handle = OpenModel(rt, config::Role::kExecutor, name);
     if (!handle) {
-      fmt::print(stderr, "tandem: {}\n(run `tandem doctor` to see what is configured)\n",
+      fmt::print(io.err, "tandem: {}\n(run `tandem doctor` to see what is configured)\n",
                  handle.error().message());
       return kExitUsage;
     }
@@ -72,13 +74,16 @@ int RunFanoutDo(const DoOptions& options, Runtime& rt, ledger::Ledger& ledger, L
   spec.stop_after = options.stop_after;
   spec.parallel = options.parallel;
 
-  agent::InterruptHub interrupts;
-  InterruptScope scope([&interrupts] { interrupts.Interrupt(); });
+  // A child of the caller's hub: an interrupt that came before this point
+  // still stops the fan-out.
+  agent::InterruptHub interrupts(io.interrupts);
+  std::optional<InterruptScope> scope;
+  if (!io.interrupts) scope.emplace([&interrupts] { interrupts.Interrupt(); });
 
   if (options.approaches && options.variants > 1) {
     auto planner = OpenModel(rt, config::Role::kPlanner, "");
     if (!planner) {
-      fmt::print(stderr, "tandem: --approaches needs the planner role: {}\n",
+      fmt::print(io.err, "tandem: --approaches needs the planner role: {}\n",
                  planner.error().message());
       return kExitUsage;
     }
@@ -87,7 +92,7 @@ int RunFanoutDo(const DoOptions& options, Runtime& rt, ledger::Ledger& ledger, L
     auto approaches = orchestrator::DraftApproaches(slot, options.task, options.variants,
                                                     agent::BuildRepoView(rt.repo_root));
     if (!approaches) {
-      fmt::print(stderr, "tandem: --approaches: {}\n", approaches.error().message());
+      fmt::print(io.err, "tandem: --approaches: {}\n", approaches.error().message());
       return kExitProvider;
     }
     spec.approaches = std::move(*approaches);
@@ -97,7 +102,7 @@ int RunFanoutDo(const DoOptions& options, Runtime& rt, ledger::Ledger& ledger, L
   env.config = rt.loaded.config;
   env.events = events;
   env.ledger = &ledger;
-  auto fan = OpenFanoutLedger(ledger);
+  auto fan = OpenFanoutLedger(ledger, io.err);
   if (!fan) return fan.error();
   env.variants = fan->get();
   env.gates = std::move(gates.gates);
@@ -107,13 +112,20 @@ int RunFanoutDo(const DoOptions& options, Runtime& rt, ledger::Ledger& ledger, L
 
   auto result = orchestrator::RunFanout(spec, env);
   if (!result) {
-    fmt::print(stderr, "tandem: {}\n", result.error().ToString());
+    fmt::print(io.err, "tandem: {}\n", result.error().ToString());
     return kExitInternal;
+  }
+  if (report) {
+    report->run_id = spec.run_id;
+    report->outcome = result->outcome;
+    int passed = 0;
+    for (const auto& v : result->variants) passed += v.state == ledger::VariantState::kPassed;
+    report->summary = fmt::format("{} of {} variants passed", passed, result->variants.size());
   }
   if (!options.json) {
     auto run = ledger.GetRun(spec.run_id);
     if (run && *run) {
-      fmt::print("\n{}", FormatVariantsTable(**run, result->variants, {}, TerminalWidth()));
+      fmt::print(io.out, "\n{}", FormatVariantsTable(**run, result->variants, {}, TerminalWidth()));
     }
   }
   return protocol::ExitCodeFor(result->outcome);

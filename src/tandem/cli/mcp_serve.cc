@@ -21,8 +21,10 @@
 #include "tandem/cli/plan_run.h"
 #include "tandem/cli/runtime.h"
 #include "tandem/cli/signals.h"
+#include "tandem/cli/variants_view.h"
 #include "tandem/cli/version.h"
 #include "tandem/mcp/server.h"
+#include "tandem/orchestrator/fanout.h"
 #include "tandem/orchestrator/status.h"
 #include "tandem/tools/text.h"
 #include "tandem/tools/tool_args.h"
@@ -253,7 +255,22 @@ std::vector<mcp::ServedTool> Tools() {
                {"model", described(str, "A model name (default: the executor role)")},
                {"max_steps", {{"type", "integer"}, {"description", "limits.max_steps for this task"}}},
                {"max_wall_s", {{"type", "integer"}, {"description", "limits.max_wall_s for this task"}}},
-               {"max_cost_usd", {{"type", "number"}, {"description", "limits.max_cost_usd for this task"}}}},
+               {"max_cost_usd", {{"type", "number"}, {"description", "limits.max_cost_usd for this task"}}},
+               {"variants", {{"type", "integer"},
+                             {"description", "Fan out: run this many variants (1-75), each in its own "
+                                             "worktree, verified and ranked; the checkout is not "
+                                             "changed until tandem_pick applies one. The limits "
+                                             "are one budget for all of them"}}},
+               {"stop_after", {{"type", "integer"},
+                               {"description", "With variants: end once this many variants pass"}}},
+               {"parallel", {{"type", "integer"},
+                             {"description", "With variants: how many run at once (default min(variants, 8))"}}},
+               {"models", {{"type", "array"},
+                           {"items", {{"type", "string"}}},
+                           {"description", "With variants: the model pool they spread over"}}},
+               {"approaches", {{"type", "boolean"},
+                               {"description", "With variants: the planner writes a different "
+                                               "approach for each variant first"}}}},
               {"task"}),
        writes},
       {"tandem_status",
@@ -284,6 +301,16 @@ std::vector<mcp::ServedTool> Tools() {
        Schema({{"id", described(str, "The approval id, e.g. approval-1")},
                {"reason", described(str, "Why, recorded with the decision")}},
               {"id"}),
+       {{"readOnlyHint", false}, {"destructiveHint", false}, {"openWorldHint", false}}},
+      {"tandem_pick",
+       "Apply one variant of a fan-out (tandem_do with variants) to the checkout as one "
+       "checkpointed change, verified by every gate first; refused, with the gates' output, when "
+       "the result fails them. tandem_undo reverts it.",
+       Schema({{"variant", described(str, "v1, 1, RUN/1 or RUN.v1 (default run: the last fan-out)")},
+               {"only", {{"type", "array"},
+                         {"items", {{"type", "string"}}},
+                         {"description", "Apply only these paths of the variant"}}}},
+              {"variant"}),
        {{"readOnlyHint", false}, {"destructiveHint", false}, {"openWorldHint", false}}},
       {"tandem_undo",
        "Restore the tree as it was before a run (default: the last one), refusing when its files "
@@ -320,6 +347,7 @@ class TandemTools {
                           name == "tandem_approve" ? "approved" : "denied"),
               {{"id", tools::StringArg(args, "id")}, {"approved", name == "tandem_approve"}}};
     }
+    if (name == "tandem_pick") return Pick(args, call);
     if (name == "tandem_undo") return Undo(args);
     return {true, "unknown tool " + name, nullptr};
   }
@@ -345,8 +373,15 @@ class TandemTools {
     options.repo_root = root_;
     options.model = tools::StringArg(args, "model");
     options.overrides = overrides_;
-    if (args.contains("scope")) {
-      for (const auto& glob : args["scope"]) options.scope.push_back(glob.get<std::string>());
+    options.scope = Strings(args, "scope");
+    options.models = Strings(args, "models");
+    options.variants = static_cast<int>(args.value("variants", 0LL));
+    options.stop_after = static_cast<int>(args.value("stop_after", 0LL));
+    options.parallel = static_cast<int>(args.value("parallel", 0LL));
+    options.approaches = args.value("approaches", false);
+    if (options.variants <= 0 && args.contains("variants")) {
+      return {true, "tandem_do: variants must be 1 to " + std::to_string(orchestrator::kMaxVariants),
+              nullptr};
     }
     for (const char* limit : {"max_steps", "max_wall_s", "max_cost_usd"}) {
       if (args.contains(limit) && !args[limit].is_null()) {
@@ -356,51 +391,38 @@ class TandemTools {
     Capture out, err;
     ProgressSink sink(call);
     agent::InterruptHub interrupts;
-    orchestrator::LiveOps ops;  // where its approvals are opened and answered
+    // Where its approvals are opened (approval.policy `ask`) and answered by id.
+    orchestrator::LiveOps ops;
     ApprovalBoard::Watch watch(board_, ops, call);
     CancelBridge bridge(call, [&] {
       ops.Submit({.kind = protocol::OpKind::kInterrupt, .source = "mcp"});
       interrupts.Interrupt();
     });
-    CommandIo io{out.get(), err.get(), &sink, &interrupts, nullptr, {}};
-    io.irreversible_commands = [&ops, &sink](const std::string& command, const std::string& why) {
-      orchestrator::ApprovalRequest request;
-      request.title = "a command of tandem_do";
-      request.what = command;
-      request.why = why;
-      request.command = command;
-      // The MCP client is the person here: always asked, never decided by
-      // approval.policy (which is for tandem run's plan tasks in CI).
-      orchestrator::ApprovalDecision d = orchestrator::Decide(
-          config::ApprovalPolicy::kAsk, &ops, request,
-          [&](int64_t id) {
-            sink.Publish({{}, WallClockMs(), protocol::ApprovalRequested{id, command, why, command}});
-          },
-          WallClockMs);
-      const bool run = d.kind == orchestrator::ApprovalDecision::Kind::kApproved;
-      sink.Publish({{},
-                    WallClockMs(),
-                    protocol::ApprovalDecided{d.approval_id,
-                                              run ? protocol::ApprovalDecision::kApproved
-                                                  : protocol::ApprovalDecision::kDenied,
-                                              d.by_person ? protocol::DecidedBy::kPerson
-                                                          : protocol::DecidedBy::kPolicy,
-                                              d.waited_ms, d.reason, command}});
-      tools::CommandDecision decision;
-      decision.run = run;
-      decision.reason = d.reason;
-      decision.human_wait_ms = static_cast<double>(d.waited_ms);
-      return decision;
-    };
+    CommandIo io{out.get(), err.get(), &sink, &interrupts, &ops};
     DoReport report;
     int code = RunDo(options, io, &report);
     std::string text = Text(out, err);
-    json result = {{"exit_code", code}, {"gates", sink.Gates()}};
+    json result = {{"exit_code", code}};
     if (!report.run_id.empty()) result["run_id"] = report.run_id;
     if (report.outcome) result["outcome"] = protocol::Name(*report.outcome);
     if (!report.summary.empty()) result["summary"] = Redactor::Apply(report.summary);
     std::string head;
-    if (report.outcome) {
+    if (report.outcome && options.variants > 0) {
+      // The ranked variants, as `tandem variants --json RUN` shows them; the
+      // client picks one with tandem_pick.
+      head = fmt::format("{}: {}\n", protocol::Name(*report.outcome), result.value("summary", ""));
+      if (auto variants = Variants(report.run_id)) {
+        result["fanout"] = *variants;
+        for (const auto& v : (*variants)["variants"]) {
+          if (v["rank"] != 1 || v["state"] != "passed") continue;
+          head += fmt::format(
+              "Nothing in the checkout changed. tandem_pick with variant \"{}/{}\" applies the "
+              "top-ranked one (verified by the gates first); the table below ranks them all.\n",
+              report.run_id, v["n"].get<int64_t>());
+        }
+      }
+    } else if (report.outcome) {
+      result["gates"] = sink.Gates();
       head = fmt::format("{}: {}\n", protocol::Name(*report.outcome), result.value("summary", ""));
       if (auto stat = DiffStat(report)) {
         result["diff"] = *stat;
@@ -415,8 +437,53 @@ class TandemTools {
       for (const auto& g : result["gates"]) {
         head += fmt::format("gate {}: {}\n", g["gate"].get<std::string>(), g["verdict"].get<std::string>());
       }
+    } else {
+      result["gates"] = sink.Gates();
     }
     return {code != kExitSuccess, head + text, result};
+  }
+
+  static std::vector<std::string> Strings(const json& args, const char* key) {
+    std::vector<std::string> out;
+    if (args.contains(key)) {
+      for (const auto& item : args[key]) out.push_back(item.get<std::string>());
+    }
+    return out;
+  }
+
+  // Fan-out `run_id`'s variants, ranked, and its picks (VariantsToJson).
+  std::optional<json> Variants(const std::string& run_id) {
+    auto ledger = OpenLedger(root_, stderr);
+    if (!ledger) return std::nullopt;
+    auto fan = OpenFanoutLedger(**ledger, stderr);
+    if (!fan) return std::nullopt;
+    auto run = (*ledger)->GetRun(run_id);
+    auto rows = (*fan)->ListVariants(run_id);
+    auto picks = (*fan)->ListPicks(run_id);
+    if (!run || !*run || !rows || !picks) return std::nullopt;
+    json out = VariantsToJson(**run, orchestrator::RankVariants(std::move(*rows)), *picks);
+    // Model text (the summaries, the approaches) passes the redactor as every result does.
+    return json::parse(Redactor::Apply(out.dump(-1, ' ', false, json::error_handler_t::replace)));
+  }
+
+  mcp::ToolReply Pick(const json& args, mcp::CallContext& call) {
+    PickOptions options;
+    options.variant = tools::StringArg(args, "variant");
+    options.only = Strings(args, "only");
+    options.overrides = overrides_;
+    Capture out, err;
+    ProgressSink sink(call);
+    agent::InterruptHub interrupts;
+    CancelBridge bridge(call, [&interrupts] { interrupts.Interrupt(); });
+    CommandIo io{out.get(), err.get(), &sink, &interrupts, nullptr};
+    orchestrator::PickResult picked;
+    int code = RunPick(root_, options, io, &picked);
+    json result = {{"exit_code", code}, {"applied", picked.applied}};
+    if (!picked.pick_run_id.empty()) result["pick_run"] = picked.pick_run_id;
+    result["paths"] = picked.paths;
+    if (picked.rank) result["rank"] = *picked.rank;
+    if (!picked.reason.empty()) result["reason"] = tools::SanitizeUtf8(Redactor::Apply(picked.reason));
+    return {code != kExitSuccess, Text(out, err), result};
   }
 
   // The run's changes, from its base checkpoint to its final one.
@@ -477,7 +544,7 @@ class TandemTools {
     options.overrides = overrides_;
     Capture out, err;
     ProgressSink sink(call);
-    CommandIo io{out.get(), err.get(), &sink, nullptr, nullptr, {}};
+    CommandIo io{out.get(), err.get(), &sink, nullptr, nullptr};
     int code = RunPlanGoal(root_, options, io);
     return {code != kExitSuccess, Text(out, err), {{"exit_code", code}}};
   }
@@ -491,10 +558,14 @@ class TandemTools {
     ProgressSink sink(call);
     orchestrator::LiveOps ops;  // the run's input queue: approvals, and the cancel
     ApprovalBoard::Watch watch(board_, ops, call);
-    CancelBridge bridge(call, [&ops] {
+    // The hub too: a cancel that comes while RunPlanCommand still loads its
+    // configuration, before its kInterrupt handler is on `ops`, stops it.
+    agent::InterruptHub interrupts;
+    CancelBridge bridge(call, [&ops, &interrupts] {
       ops.Submit({.kind = protocol::OpKind::kInterrupt, .source = "mcp"});
+      interrupts.Interrupt();
     });
-    CommandIo io{out.get(), err.get(), &sink, nullptr, &ops, {}};
+    CommandIo io{out.get(), err.get(), &sink, &interrupts, &ops};
     int code = RunPlanCommand(root_, options, io);
     std::string text = Text(out, err);
     json result = {{"exit_code", code}};
@@ -505,7 +576,7 @@ class TandemTools {
 
   mcp::ToolReply Undo(const json& args) {
     Capture out, err;
-    CommandIo io{out.get(), err.get(), nullptr, nullptr, nullptr, {}};
+    CommandIo io{out.get(), err.get(), nullptr, nullptr, nullptr};
     int code = RunUndo(root_, tools::StringArg(args, "run"), io);
     return {code != kExitSuccess, Text(out, err), {{"exit_code", code}}};
   }

@@ -1,7 +1,7 @@
 // tandem mcp serve: tandem as an MCP server on stdio (docs/MCP.md), so
 // Claude Code, Codex or any MCP client can hand it a bounded task. Tools:
 // tandem_do, tandem_status, tandem_plan, tandem_run, tandem_approve,
-// tandem_deny, tandem_undo. Each calls the body the matching subcommand
+// tandem_deny, tandem_pick, tandem_undo. Each calls the body the matching subcommand
 // runs (do_run.h, plan_run.h, command_bodies.h), with a CommandIo of its
 // own: its text is captured for the result, its events become progress
 // notifications, `notifications/cancelled` interrupts it as Ctrl-C would,

@@ -238,7 +238,10 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options,
   // Every input of the live run is an op on one queue: typed lines (steer
   // notes, answers to approval prompts by id, /cancel, /stop) and Ctrl-C; or
   // the caller's queue (`tandem mcp serve`), which then owns every input.
-  agent::InterruptHub interrupts;
+  // A child of the caller's hub (`tandem mcp serve`): a cancel that came
+  // while this body was still loading, before its kInterrupt handler was on
+  // the caller's queue, still stops the run.
+  agent::InterruptHub interrupts(io.interrupts);
   env.interrupts = &interrupts;
   orchestrator::LiveOps own_ops;
   orchestrator::LiveOps& ops = io.ops ? *io.ops : own_ops;

@@ -64,10 +64,10 @@ std::string Wall(int64_t ms) {
 }  // namespace
 
 Result<std::unique_ptr<ledger::FanoutLedger>, ExitCode> OpenFanoutLedger(
-    const ledger::Ledger& ledger) {
+    const ledger::Ledger& ledger, std::FILE* err) {
   auto opened = ledger::FanoutLedger::Open(ledger, WallClockMs);
   if (!opened) {
-    fmt::print(stderr, "tandem: ledger: {}\n", opened.error().message());
+    fmt::print(err, "tandem: ledger: {}\n", opened.error().message());
     return kExitInternal;
   }
   return std::move(*opened);

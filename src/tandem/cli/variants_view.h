@@ -5,6 +5,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,9 +20,9 @@
 namespace tandem::cli {
 
 // The fan-out rows of `ledger`'s file (ledger/fanout_ledger.h); on failure
-// prints the error (stderr) and returns kExitInternal.
+// prints the error (`err`) and returns kExitInternal.
 Result<std::unique_ptr<ledger::FanoutLedger>, ExitCode> OpenFanoutLedger(
-    const ledger::Ledger& ledger);
+    const ledger::Ledger& ledger, std::FILE* err = stderr);
 
 // The terminal's width: $COLUMNS, else the tty's, else 80.
 int TerminalWidth();

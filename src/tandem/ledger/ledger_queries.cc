@@ -105,8 +105,8 @@ Result<std::optional<StepId>> Ledger::RunningStepOf(std::string_view run_id,
                                                     std::string_view task_id) {
   std::lock_guard<std::mutex> lock(mu_);
   Statement stmt = LEDGER_TRY(
-      db_->Prepare("SELECT id FROM steps WHERE run_id = ?1 AND task_id = ?2 AND state = "
-                   "'running' ORDER BY id DESC LIMIT 1"));
+      db_->Prepare("SELECT id FROM steps WHERE run_id = ?1 AND (task_id = ?2 OR (?2 = '' AND "
+                   "task_id IS NULL)) AND state = 'running' ORDER BY id DESC LIMIT 1"));
   stmt.Bind(1, run_id);
   stmt.Bind(2, task_id);
   if (!LEDGER_TRY(stmt.Step())) return std::optional<StepId>();

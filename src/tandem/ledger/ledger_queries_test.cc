@@ -436,6 +436,17 @@ TEST_F(LedgerQueryTest, RunningStepOfATaskIsItsLatestUnfinishedStep) {
   EXPECT_EQ(**step, running);
 }
 
+TEST_F(LedgerQueryTest, RunningStepOfNoTaskIsTheLatestUnfinishedStepOfADo) {
+  StartRun("d1", "do");
+  auto step = ledger_->BeginStep(StepStart{.run_id = "d1"});  // `tandem do`: no task id
+  ASSERT_TRUE(step) << step.error().ToString();
+  auto running = ledger_->RunningStepOf("d1", "");
+  ASSERT_TRUE(running && running->has_value());
+  EXPECT_EQ(**running, *step);
+  ASSERT_TRUE(ledger_->EndStep(*step, StepEnd{}).ok());
+  EXPECT_FALSE(ledger_->RunningStepOf("d1", "")->has_value());
+}
+
 TEST_F(LedgerQueryTest, UndoableRunsAreNewestFirstWithTheUndoThatUndidThem) {
   StartRun("a", "do");
   clock_.now += 1000;
