@@ -5,6 +5,8 @@
 // missing these tests fail and name the script; they never skip.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 
@@ -188,6 +190,29 @@ TEST_F(McpServeTest, ApprovalPolicyDecidesADosCommandWithoutAskingTheClientAndTh
   EXPECT_EQ(LedgerValue("SELECT what || ' ' || decision || ' ' || decided_by || ' ' || reason "
                         "FROM approvals"),
             std::string(kTagCommand) + " denied policy approval.policy = deny");
+}
+
+// An approved command runs outside the sandbox, where the step's inotify
+// watch cannot see a write through a hard link whose other name lies outside
+// the workspace: the step rescans, so the change is in the run's checkpoint
+// and diff (and undo can take it back).
+TEST_F(McpServeTest, AnApprovedCommandsWriteThroughAHardLinkFromOutsideIsInTheDosDiff) {
+  MakePassingRepo();
+  const std::string outside = OutsidePath("tracked-link.txt");
+  ASSERT_EQ(::link((root() + "/tracked.txt").c_str(), outside.c_str()), 0) << outside;
+  const std::string command = std::string(kTagCommand) + " && echo changed >> " + outside;
+  StartServer(Script({Turn(0, {Call("run_command", {{"command", command}})}), Finish(1, "tagged")}),
+              "\n[approval]\npolicy = \"approve\"\n");
+  auto run = Sdk("approve");
+  ASSERT_TRUE(run);
+  ASSERT_EQ(run->exit_code, 0) << run->Describe();
+  json done = One(*run, "do");
+  ASSERT_EQ(done["structured"].value("outcome", ""), "succeeded") << done.dump();
+  EXPECT_FALSE(Git("tag -l approved-tag").empty());  // approved by policy, and it ran
+  EXPECT_EQ(ReadFile("tracked.txt"), "keep me\nchanged\n");
+  ASSERT_EQ(done["structured"]["diff"]["files"].size(), 1u) << done.dump();
+  EXPECT_EQ(done["structured"]["diff"]["files"][0]["path"], "tracked.txt");
+  EXPECT_EQ(done["structured"]["diff"]["lines_added"], 1);
 }
 
 TEST_F(McpServeTest, TheSdkClientFansADoOutGetsTheRankedVariantsAndPicksTheTopOne) {
