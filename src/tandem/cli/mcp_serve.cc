@@ -180,7 +180,7 @@ class ProgressSink : public protocol::EventSink {
   }
 
   json Gates() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     json out = json::array();
     for (const auto& [name, verdict] : gates_) out.push_back({{"gate", name}, {"verdict", verdict}});
     return out;
@@ -198,7 +198,7 @@ class ProgressSink : public protocol::EventSink {
       return fmt::format("{} {}: {}", e.name, protocol::Name(e.outcome), e.detail);
     } else if constexpr (std::is_same_v<T, protocol::GateFinished>) {
       {
-        std::lock_guard<std::mutex> lock(mu_);
+        MutexLock lock(mu_);
         gates_[e.gate] = std::string(protocol::Name(e.verdict));
       }
       return fmt::format("gate {}: {}{}", e.gate, protocol::Name(e.verdict), e.cached ? " (cached)" : "");
@@ -224,8 +224,8 @@ class ProgressSink : public protocol::EventSink {
   }
 
   mcp::CallContext& call_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::string> gates_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  std::map<std::string, std::string> gates_ GUARDED_BY(mu_);
 };
 
 json Schema(json properties, std::vector<std::string> required = {}) {
