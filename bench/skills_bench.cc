@@ -15,6 +15,7 @@
 #include <benchmark/benchmark.h>
 
 #include "tandem/skills/catalog.h"
+#include "tandem/skills/catalog_cache.h"
 #include "tandem/skills/index.h"
 #include "tandem/skills/skill.h"
 
@@ -95,8 +96,8 @@ void BM_ParseSkill(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseSkill);
 
-// Discovery + index + select from 1,000 SKILL.md files: the per-task cost.
-void BM_DiscoverIndexSelect1000(benchmark::State& state) {
+// 1,000 SKILL.md files on tmpfs (removed by the caller).
+fs::path WriteSkills() {
   fs::path root = fs::path(fs::is_directory("/dev/shm") ? "/dev/shm" : fs::temp_directory_path()) /
                   ("skills-bench-" + std::to_string(::getpid()));
   Catalog c = MakeCatalog(1000);
@@ -104,6 +105,13 @@ void BM_DiscoverIndexSelect1000(benchmark::State& state) {
     fs::create_directories(root / ".agents/skills" / f.skill.name);
     std::ofstream(root / ".agents/skills" / f.skill.name / "SKILL.md") << RenderSkill(f.skill);
   }
+  return root;
+}
+
+// Discovery + index + select from 1,000 SKILL.md files: the per-task cost
+// without the cache (every task read and indexed the catalog anew).
+void BM_DiscoverIndexSelect1000(benchmark::State& state) {
+  fs::path root = WriteSkills();
   SelectOptions options;
   options.min_score = 0;
   for (auto _ : state) {
@@ -114,6 +122,35 @@ void BM_DiscoverIndexSelect1000(benchmark::State& state) {
   fs::remove_all(root);
 }
 BENCHMARK(BM_DiscoverIndexSelect1000)->Unit(benchmark::kMillisecond);
+
+// What agent::PickSkills does per task since the per-process cache: the
+// folders' signature (a listing and 1,000 stats), a hit, and select.
+void BM_CachedSelect1000(benchmark::State& state) {
+  fs::path root = WriteSkills();
+  // The files were just written: a clock 10 s ahead keeps the first read
+  // from being judged racily clean, so every iteration is a hit.
+  CatalogCache cache(2'000'000'000, [] { return CatalogCache::RealtimeNs() + 10'000'000'000; });
+  SkillRoots roots{root.string(), ".agents/skills", ""};
+  cache.Get(roots);
+  SelectOptions options;
+  options.min_score = 0;
+  for (auto _ : state) {
+    auto snapshot = cache.Get(roots);
+    benchmark::DoNotOptimize(Select(snapshot->catalog, snapshot->index, kTask, options));
+  }
+  state.counters["misses"] = static_cast<double>(cache.counters().misses);
+  fs::remove_all(root);
+}
+BENCHMARK(BM_CachedSelect1000)->Unit(benchmark::kMicrosecond);
+
+// The signature alone (the cost of finding out that nothing changed).
+void BM_SignFolders1000(benchmark::State& state) {
+  fs::path root = WriteSkills();
+  SkillRoots roots{root.string(), ".agents/skills", ""};
+  for (auto _ : state) benchmark::DoNotOptimize(SignSkillFolders(roots));
+  fs::remove_all(root);
+}
+BENCHMARK(BM_SignFolders1000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "tandem/skills/catalog.h"
+#include "tandem/skills/catalog_cache.h"
 #include "tandem/skills/health.h"
 #include "tandem/skills/index.h"
 
@@ -11,7 +12,9 @@ namespace tandem::agent {
 Status CheckSkillsExist(const std::string& repo_root, const config::Config& config,
                         const std::vector<std::string>& names) {
   if (names.empty()) return Status::Ok();
-  skills::Catalog catalog = skills::DiscoverSkills({repo_root, ".agents/skills", config.skills.home});
+  std::shared_ptr<const skills::CatalogSnapshot> snapshot =
+      skills::ProcessCatalogCache().Get({repo_root, ".agents/skills", config.skills.home});
+  const skills::Catalog& catalog = snapshot->catalog;
   skills::SelectOptions options;
   options.forced = names;
   options.max_skills = 0;
@@ -36,7 +39,10 @@ Result<SkillContext> PickSkills(const TaskSpec& spec, const TaskEnv& env,
     return out;
   }
   if (!cfg.enabled && spec.skills.empty()) return out;
-  skills::Catalog catalog = skills::DiscoverSkills({env.repo_root, ".agents/skills", cfg.home});
+  // Discovered and indexed once per process while the folders do not change.
+  std::shared_ptr<const skills::CatalogSnapshot> snapshot =
+      skills::ProcessCatalogCache().Get({env.repo_root, ".agents/skills", cfg.home});
+  const skills::Catalog& catalog = snapshot->catalog;
   for (const std::string& problem : catalog.problems) {
     out.notices.push_back("skipped a malformed skill: " + problem);
   }
@@ -56,8 +62,7 @@ Result<SkillContext> PickSkills(const TaskSpec& spec, const TaskEnv& env,
   }
   std::string query = spec.task;
   for (const std::string& path : scope_paths) query += " " + path;
-  skills::SkillIndex index = skills::SkillIndex::Build(catalog);
-  skills::Selection selection = TRY(skills::Select(catalog, index, query, options));
+  skills::Selection selection = TRY(skills::Select(catalog, snapshot->index, query, options));
   std::string picked;
   for (const skills::PickedSkill& p : selection.picked) {
     ledger::SkillUse use;

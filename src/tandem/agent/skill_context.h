@@ -5,8 +5,12 @@
 // Flagged skills (skills/health.h, from the ledger's counts) are left out of
 // the ranking.
 //
-// Cost: discovery reads every SKILL.md (tens of microseconds each), the
-// ranking is microseconds; once per task, before its first model call.
+// Cost: the catalog and its index come from skills::ProcessCatalogCache():
+// read and built once per process while the skills folders do not change,
+// so a task pays a listing and a stat per skill plus the ranking
+// (microseconds); the first task, or one after a change, also reads every
+// SKILL.md (tens of microseconds each). Once per task, before its first
+// model call.
 // Errors: NotFound for a forced skill that does not exist; a malformed
 // SKILL.md is a notice, never an error.
 #pragma once

@@ -17,6 +17,7 @@
 #include "tandem/agent/prompt.h"
 #include "tandem/agent/repo_view.h"
 #include "tandem/agent/skill_context.h"
+#include "tandem/agent/trajectory_recorder.h"
 #include "tandem/agent/turn_loop.h"
 #include "tandem/memory/agents_md.h"
 #include "tandem/platform/sandbox.h"
@@ -212,6 +213,48 @@ VerifiedStepOptions StepOptions(const TaskEnv& env, const protocol::EventScope& 
   return options;
 }
 
+// Appends this attempt to the task's trajectory file; a failure is a
+// warning notice (the trajectory is a record, never a reason to fail).
+void WriteTrajectory(const TaskSpec& spec, const TaskEnv& env,
+                     const std::vector<std::string>& scope_paths, const SkillContext& skills,
+                     const workspace::CheckpointId& base, int64_t started_ms,
+                     std::vector<skills::TrajectoryEntry> entries, const TaskResult& result) {
+  skills::Attempt a;
+  a.run_id = spec.run_id;
+  a.task_id = spec.task_id;
+  a.kind = spec.kind;
+  a.goal = spec.task;
+  a.scope = scope_paths;
+  a.model = env.model_name;
+  for (const ledger::SkillUse& use : skills.uses) {
+    if (use.injected) a.skills.push_back(use.skill);
+  }
+  for (const verify::Gate& g : env.gates) {
+    a.gates.push_back({g.name, std::string(verify::GateWhenName(g.when)),
+                       g.command.substr(0, g.command.find('\n'))});
+  }
+  a.base_checkpoint = base.hex;
+  a.started_ms = started_ms;
+  a.entries = std::move(entries);
+  a.ended = true;
+  a.outcome = result.outcome;
+  a.summary = result.summary;
+  a.steps = result.totals.steps;
+  a.retries = result.totals.retries;
+  a.tokens_in = result.totals.usage.input_tokens;
+  a.tokens_out = result.totals.usage.output_tokens;
+  a.cost_usd = result.totals.cost_usd;
+  a.wall_ms = static_cast<int64_t>(result.wall_ms);
+  a.final_checkpoint = result.final_checkpoint;
+  auto path = skills::TrajectoryPath(env.repo_root, spec.run_id, spec.task_id);
+  Status written = path ? skills::AppendAttempt(*path, a) : path.error();
+  if (!written.ok() && env.events) {
+    env.events->Publish({{spec.run_id, spec.task_id, env.role}, WallClockMs(),
+                         protocol::Notice{protocol::NoticeLevel::kWarn,
+                                          "trajectory not kept: " + written.message()}});
+  }
+}
+
 }  // namespace
 
 std::string NewRunId() {
@@ -350,14 +393,18 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
   }
 
   LedgerGateCache gate_cache(env.ledger);
-  VerifiedStepDeps deps{&ws,        &toolbox,         env.ledger,      &gate_cache,
-                        env.events, env.steer_notes, env.review,     &irreversible_ran};
+  // The trajectory (skills/trajectory.h) sees the policy's events and calls.
+  TrajectoryRecorder recorder(env.events, &ws);
+  VerifiedStepDeps deps{&ws,       &toolbox,         env.ledger,  &gate_cache,
+                        &recorder, env.steer_notes, env.review,  &irreversible_ran};
   VerifiedStepOptions options = StepOptions(env, scope, scope_paths, base);
   options.task_text = spec.task;
   if (!env.review_base.empty()) {
     options.review_base = TRY(workspace::CheckpointId::Parse(env.review_base));
   }
   VerifiedStepPolicy policy(deps, options);
+  recorder.Wrap(&policy);
+  const int64_t started_ms = WallClockMs();
 
   CancellableClient client(env.client);
   InterruptHub::Handle handle = 0;
@@ -368,7 +415,7 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
     });
   }
   EventObserver observer(env.events, scope);
-  LoopResult loop = RunTurnLoop(client, std::move(request), policy, &observer,
+  LoopResult loop = RunTurnLoop(client, std::move(request), recorder, &observer,
                                  env.config.limits.context_tokens);
   if (env.interrupts) env.interrupts->Unsubscribe(handle);
 
@@ -404,6 +451,7 @@ Result<TaskResult> ExecuteTask(const TaskSpec& spec, const TaskEnv& env, workspa
   if (auto last = ws.last_checkpoint()) result.final_checkpoint = last->hex;
   result.wall_ms =
       std::chrono::duration<double, std::milli>(SteadyClock::now() - wall_start).count();
+  WriteTrajectory(spec, env, scope_paths, skills, base, started_ms, recorder.TakeEntries(), result);
   if (env.ledger && !skills.uses.empty()) {
     ledger::SkillUseEnd end;
     end.outcome = result.outcome;

@@ -13,6 +13,7 @@
 #include "tandem/cli/gates.h"
 #include "tandem/cli/render.h"
 #include "tandem/cli/runtime.h"
+#include "tandem/cli/skill_capture.h"
 #include "tandem/cli/signals.h"
 #include "tandem/cli/variants_view.h"
 #include "tandem/cli/writer_lock.h"
@@ -100,6 +101,8 @@ int RunPick(const std::string& root, const PickOptions& o, const CommandIo& io,
                picked->paths.size(), picked->pick_run_id);
     for (const std::string& p : picked->paths) fmt::print(io.out, "  {}\n", p);
   }
+  // The picked variant may become a skill (skills.capture).
+  CaptureAfterTasks(rt, **ledger, {fmt::format("{}/v{}", ref->run_id, ref->n)}, CommandIo{}, o.json);
   return kExitSuccess;
 }
 

@@ -1,8 +1,9 @@
-// tandem skills list|show|eval|restore|rm (docs/SKILLS.md): the skills
-// tandem finds for this repository, with their replay counts from the
+// tandem skills list|show|eval|restore|rm|capture (docs/SKILLS.md): the
+// skills tandem finds for this repository, with their replay counts from the
 // ledger and whether they are flagged; a skill's text; its eval cases run
 // with and without it; restoring a flagged skill; removing one of the
-// repository's skills.
+// repository's skills; capturing a verified run as a skill
+// (cli/skill_capture.h).
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -16,6 +17,8 @@
 #include "tandem/platform/atomic_file.h"
 #include "tandem/cli/exit_codes.h"
 #include "tandem/cli/runtime.h"
+#include "tandem/cli/skill_capture.h"
+#include "tandem/cli/writer_lock.h"
 #include "tandem/skills/catalog.h"
 #include "tandem/skills/health.h"
 #include "tandem/skills/skill.h"
@@ -28,6 +31,8 @@ struct SkillsOptions {
   std::string model;
   std::string reason;
   std::vector<std::string> overrides;
+  std::string source;         // capture: RUN or RUN/TASK
+  std::string export_to;      // capture --export: "claude"
 };
 
 struct Loaded {
@@ -263,6 +268,35 @@ int RunEval(const std::string& repo_root, const SkillsOptions& options) {
   return with.passed == with.cases ? kExitSuccess : kExitTaskFailed;
 }
 
+int RunCapture(const std::string& repo_root, const SkillsOptions& options) {
+  if (!options.export_to.empty() && options.export_to != "claude") {
+    fmt::print(stderr, "tandem: --export {}: expected claude (also writes .claude/skills/)\n",
+               options.export_to);
+    return kExitUsage;
+  }
+  auto runtime = LoadRuntime(repo_root, {options.overrides, false});
+  if (!runtime) {
+    fmt::print(stderr, "tandem: {}\n", runtime.error().message());
+    return kExitUsage;
+  }
+  Runtime& rt = **runtime;
+  if (rt.repo_root.empty()) {
+    fmt::print(stderr, "tandem: not inside a git repository\n");
+    return kExitUsage;
+  }
+  // It writes into the working tree: not while another tandem writes it.
+  auto lock = LockForWriting(rt.repo_root, "skills capture", stderr);
+  if (!lock) return lock.error();
+  auto ledger = OpenLedger(rt.repo_root);
+  if (!ledger) return ledger.error();
+  CaptureOptions capture;
+  capture.source = options.source;
+  capture.name = options.name;
+  capture.model = options.model;
+  capture.export_claude = options.export_to == "claude";
+  return CaptureSkill(rt, **ledger, capture, stdout, stderr);
+}
+
 }  // namespace
 
 CommandRun SetupSkills(CLI::App& app) {
@@ -280,7 +314,14 @@ CommandRun SetupSkills(CLI::App& app) {
       "eval", "Run the skill's eval cases with and without it; report both arms");
   eval->add_option("name", options->name, "The skill's name")->required();
   eval->add_option("--model,-m", options->model, "A model name (default: the executor role)");
-  for (CLI::App* sub : {list, show, restore, rm, eval}) {
+  auto capture = app.add_subcommand(
+      "capture", "Distill a verified run into a skill (.agents/skills/<name>/) with the planner");
+  capture->add_option("source", options->source, "RUN, or RUN/TASK for a plan task or RUN/vN for a variant")
+      ->required();
+  capture->add_option("--name", options->name, "The skill's name (default: the planner's)");
+  capture->add_option("--model,-m", options->model, "A model name (default: the planner role)");
+  capture->add_option("--export", options->export_to, "claude: also write .claude/skills/<name>/");
+  for (CLI::App* sub : {list, show, restore, rm, eval, capture}) {
     sub->add_option("--set", options->overrides, "Override a configuration key (key=value)");
     sub->callback([which, sub] { *which = sub->get_name(); });
   }
@@ -290,6 +331,7 @@ CommandRun SetupSkills(CLI::App& app) {
     if (*which == "restore") return RunRestore(in.repo_root, *options);
     if (*which == "rm") return RunRm(in.repo_root, *options);
     if (*which == "eval") return RunEval(in.repo_root, *options);
+    if (*which == "capture") return RunCapture(in.repo_root, *options);
     return RunList(in.repo_root, *options);
   };
 }

@@ -14,6 +14,7 @@
 #include "tandem/cli/gates.h"
 #include "tandem/cli/render.h"
 #include "tandem/cli/runtime.h"
+#include "tandem/cli/skill_capture.h"
 #include "tandem/cli/signals.h"
 #include "tandem/cli/writer_lock.h"
 #include "tandem/ledger/ledger.h"
@@ -254,6 +255,9 @@ int RunDo(const DoOptions& options, const CommandIo& io, DoReport* report) {
     } else if (result->outcome == agent::TaskOutcome::kSucceeded) {
       fmt::print(io.out, "run {} · `tandem undo` restores the tree as it was before it\n", spec.run_id);
     }
+  }
+  if (result->outcome == agent::TaskOutcome::kSucceeded && options.kind == "do") {
+    CaptureAfterTasks(rt, **ledger, {spec.run_id}, io, options.json);
   }
   return protocol::ExitCodeFor(result->outcome);
 }

@@ -18,6 +18,7 @@
 #include "tandem/cli/live_input.h"
 #include "tandem/cli/render.h"
 #include "tandem/cli/runtime.h"
+#include "tandem/cli/skill_capture.h"
 #include "tandem/cli/signals.h"
 #include "tandem/cli/writer_lock.h"
 #include "tandem/ledger/ledger.h"
@@ -311,6 +312,18 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options,
     }
     fmt::print(io.out, "run {} · `tandem status` shows the plan · `tandem undo {}` restores the tree\n",
                result->run_id, result->run_id);
+  }
+  // The tasks this run saw done may become skills (skills.capture); the
+  // terminal's live input stops first, so a question reads its own answer.
+  if (rt.loaded.config.skills.capture != config::CaptureMode::kOff && !result->interrupted) {
+    live.reset();
+    std::vector<std::string> done;
+    if (auto tasks = (*ledger)->ListTasks(result->run_id)) {
+      for (const ledger::TaskRow& t : *tasks) {
+        if (t.state == protocol::TaskState::kDone) done.push_back(result->run_id + "/" + t.task_id);
+      }
+    }
+    CaptureAfterTasks(rt, **ledger, done, io, options.json);
   }
   return result->exit_code;
 }

@@ -22,6 +22,8 @@ constexpr Names<OnUnavailable> kOnUnavailableNames[] = {
 constexpr Names<ApprovalPolicy> kApprovalNames[] = {{ApprovalPolicy::kAsk, "ask"},
                                                     {ApprovalPolicy::kDeny, "deny"},
                                                     {ApprovalPolicy::kApprove, "approve"}};
+constexpr Names<CaptureMode> kCaptureNames[] = {
+    {CaptureMode::kOff, "off"}, {CaptureMode::kAsk, "ask"}, {CaptureMode::kAuto, "auto"}};
 constexpr Names<Role> kRoleNames[] = {
     {Role::kPlanner, "planner"}, {Role::kExecutor, "executor"}, {Role::kReviewer, "reviewer"}};
 
@@ -98,6 +100,7 @@ std::string_view ToString(CommandPolicy value) { return NameOf(kCommandPolicyNam
 std::string_view ToString(SandboxMode value) { return NameOf(kSandboxModeNames, value); }
 std::string_view ToString(OnUnavailable value) { return NameOf(kOnUnavailableNames, value); }
 std::string_view ToString(ApprovalPolicy value) { return NameOf(kApprovalNames, value); }
+std::string_view ToString(CaptureMode value) { return NameOf(kCaptureNames, value); }
 
 std::optional<providers::WireFormat> ParseWireFormat(std::string_view text) {
   return ValueOf(kWireNames, text);
@@ -113,6 +116,9 @@ std::optional<OnUnavailable> ParseOnUnavailable(std::string_view text) {
 }
 std::optional<ApprovalPolicy> ParseApprovalPolicy(std::string_view text) {
   return ValueOf(kApprovalNames, text);
+}
+std::optional<CaptureMode> ParseCaptureMode(std::string_view text) {
+  return ValueOf(kCaptureNames, text);
 }
 
 double CostUsd(const ModelConfig& model, const protocol::Usage& usage) {

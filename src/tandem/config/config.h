@@ -129,8 +129,12 @@ struct McpServer {
   bool network = false;  // the server may reach the network (its calls then need approval)
 };
 
+// skills.capture: after a verified task, save it as a skill never, after
+// asking (in a terminal, outside CI; elsewhere as off), or always.
+enum class CaptureMode { kOff, kAsk, kAuto };
+
 // Skills (docs/SKILLS.md): which are put into an executor's first request,
-// and when a skill counts as failing.
+// when a skill counts as failing, and when verified tasks are captured.
 struct Skills {
   bool enabled = true;             // skills.enabled: inject skills that fit the task
   int64_t max_injected = 3;        // skills.max_injected
@@ -138,6 +142,7 @@ struct Skills {
   double min_score = 1.0;          // skills.min_score: weaker BM25 matches are left out
   double flag_failure_share = 0.5; // skills.flag_failure_share: flagged above this share of failed replays
   int64_t flag_min_replays = 3;    // skills.flag_min_replays: ...once it has this many
+  CaptureMode capture = CaptureMode::kAsk;  // skills.capture
   // Not a key: the user's home, from the environment given to the runtime
   // (ConfigInputs::home or $HOME), where ~/.agents/skills/ lives. Empty: none.
   std::string home;
@@ -185,10 +190,12 @@ std::string_view ToString(CommandPolicy value);          // "refuse-risky" | "al
 std::string_view ToString(SandboxMode value);            // "auto" | "bwrap" | "none"
 std::string_view ToString(OnUnavailable value);          // "refuse" | "run-unsandboxed"
 std::string_view ToString(ApprovalPolicy value);         // "ask" | "deny" | "approve"
+std::string_view ToString(CaptureMode value);            // "off" | "ask" | "auto"
 std::optional<providers::WireFormat> ParseWireFormat(std::string_view text);
 std::optional<CommandPolicy> ParseCommandPolicy(std::string_view text);
 std::optional<SandboxMode> ParseSandboxMode(std::string_view text);
 std::optional<OnUnavailable> ParseOnUnavailable(std::string_view text);
 std::optional<ApprovalPolicy> ParseApprovalPolicy(std::string_view text);
+std::optional<CaptureMode> ParseCaptureMode(std::string_view text);
 
 }  // namespace tandem::config

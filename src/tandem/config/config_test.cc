@@ -252,6 +252,18 @@ TEST(ConfigValidation, BadWireValue) {
                                           "\"anthropic\", found string \"grpc\"");
 }
 
+TEST(ConfigValidation, SkillsCaptureIsOffAskOrAuto) {
+  TempTree tree;
+  EXPECT_EQ(LoadConfig(tree.Inputs())->config.skills.capture, CaptureMode::kAsk);
+  Result<LoadedConfig> loaded = LoadConfig(tree.Inputs({}, {"skills.capture=auto"}));
+  ASSERT_TRUE(loaded) << loaded.error().ToString();
+  EXPECT_EQ(loaded->config.skills.capture, CaptureMode::kAuto);
+  TempTree::Write(tree.repo_file(), "[skills]\ncapture = \"always\"\n");
+  EXPECT_EQ(LoadError(tree.Inputs()), tree.repo_file() +
+                                          ":2: skills.capture: expected one of \"off\", \"ask\", "
+                                          "\"auto\", found string \"always\"");
+}
+
 TEST(ConfigValidation, BaseUrlMustBeHttp) {
   TempTree tree;
   TempTree::Write(tree.repo_file(), "[providers.mine]\nbase_url = \"ftp://x\"\n");

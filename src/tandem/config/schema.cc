@@ -201,6 +201,8 @@ const std::vector<KeySpec>& Table() {
       {"skills.flag_failure_share", Kind::kNumber, 0, 1, false, {},
        Field<&Config::skills, &Skills::flag_failure_share>()},
       Int("skills.flag_min_replays", 1, 1000, Field<&Config::skills, &Skills::flag_min_replays>()),
+      Choice("skills.capture", {"off", "ask", "auto"},
+             EnumField<&Config::skills, &Skills::capture, &ParseCaptureMode>()),
       // [review]
       {"review.policy", Kind::kReviewPolicy, 0, 0, false, {}, SetReviewPolicy},
       Int("review.large_lines", 0, kBig, Field<&Config::review, &Review::large_lines>()),

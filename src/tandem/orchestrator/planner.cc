@@ -142,6 +142,16 @@ std::set<std::string> BlockIds(std::string_view blocks) {
 
 }  // namespace
 
+Result<std::string> CallPlanner(const PlannerEnv& env, const protocol::ModelRequest& request,
+                                const std::string& task_id) {
+  return Call(env, request, task_id);
+}
+
+protocol::ModelRequest PlannerRequest(const PlannerEnv& env, const std::string& system,
+                                      std::string first_message) {
+  return NewRequest(env, system, std::move(first_message));
+}
+
 const std::string& PlanSystemPrompt() {
   static const std::string kPrompt =
       R"(You are the planner of tandem, a harness in which a slow, careful model (you) plans and fast models execute. Write plan.md for the goal you are given: a checklist of small, bounded tasks.

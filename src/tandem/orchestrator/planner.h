@@ -75,6 +75,17 @@ struct Replan {
   std::string reason;
 };
 
+// A request to the planner's model: `system`, then `first_message` as the
+// user's (no tools).
+protocol::ModelRequest PlannerRequest(const PlannerEnv& env, const std::string& system,
+                                      std::string first_message);
+
+// One planner call: streamed to env.events, recorded in the ledger when
+// env.run_id is set, added to env.spend. Returns the answer's text.
+// Errors: kUnavailable with the provider's message.
+Result<std::string> CallPlanner(const PlannerEnv& env, const protocol::ModelRequest& request,
+                                const std::string& task_id);
+
 // The planner's system prompts (constant, so provider caches hit).
 const std::string& PlanSystemPrompt();
 const std::string& ReplanSystemPrompt();
