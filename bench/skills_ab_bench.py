@@ -19,7 +19,8 @@ Arm "with":    the first task of each kind runs without a skill, then
                holding all three captured skills; BM25 must pick the right
                one (the executor's script keys on its <skill name=...> tag).
 
-Reported per arm: model calls (steps) per task, retries per task, tokens per
+Reported per arm: model calls (steps) per task, retries per task, the first
+request's estimated size (run_started first_request_tokens), tokens per
 task (input + output, the model server's counts: canonical prompt bytes / 4,
 one per streamed event) from each run_finished event, medians and means;
 the capture's own planner tokens, and tokens per task with the capture
@@ -174,6 +175,7 @@ def do(args, server, repo, task, skills_enabled):
     notices = [e.get("text", "") for e in events if e.get("type") == "notice"]
     return {"run": started[0].get("run", "") if started else "", "steps": f["steps"],
             "retries": f["retries"],
+            "first_request_tokens": started[0].get("first_request_tokens", 0) if started else 0,
             "tokens": usage.get("input_tokens", 0) + usage.get("output_tokens", 0),
             "skills": [n for n in notices if n.startswith("skills:")]}
 
@@ -182,7 +184,7 @@ def summary(rows):
     def stat(key):
         values = [r[key] for r in rows]
         return statistics.median(values), statistics.mean(values)
-    return {k: stat(k) for k in ("steps", "retries", "tokens")}
+    return {k: stat(k) for k in ("steps", "retries", "tokens", "first_request_tokens")}
 
 
 def main():

@@ -313,17 +313,16 @@ int RunPlanCommand(const std::string& repo_root, const PlanRunOptions& options,
     fmt::print(io.out, "run {} · `tandem status` shows the plan · `tandem undo {}` restores the tree\n",
                result->run_id, result->run_id);
   }
-  // The tasks this run saw done may become skills (skills.capture); the
-  // terminal's live input stops first, so a question reads its own answer.
+  // The tasks this run saw done may become skills (skills.capture): auto
+  // captures them; ask names the commands (the terminal is the live view's).
   if (rt.loaded.config.skills.capture != config::CaptureMode::kOff && !result->interrupted) {
-    live.reset();
     std::vector<std::string> done;
     if (auto tasks = (*ledger)->ListTasks(result->run_id)) {
       for (const ledger::TaskRow& t : *tasks) {
         if (t.state == protocol::TaskState::kDone) done.push_back(result->run_id + "/" + t.task_id);
       }
     }
-    CaptureAfterTasks(rt, **ledger, done, io, options.json);
+    CaptureAfterTasks(rt, **ledger, done, io, options.json, /*may_ask=*/false);
   }
   return result->exit_code;
 }

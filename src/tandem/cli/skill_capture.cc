@@ -161,11 +161,18 @@ int CaptureSkill(Runtime& rt, ledger::Ledger& ledger, const CaptureOptions& opti
 }
 
 void CaptureAfterTasks(Runtime& rt, ledger::Ledger& ledger, const std::vector<std::string>& sources,
-                       const CommandIo& io, bool json) {
+                       const CommandIo& io, bool json, bool may_ask) {
   config::CaptureMode mode = rt.loaded.config.skills.capture;
   if (mode == config::CaptureMode::kOff || sources.empty()) return;
   bool ask = mode == config::CaptureMode::kAsk;
   if (ask && (json || io.events != nullptr || !Interactive(rt, io))) return;
+  if (ask && !may_ask) {
+    fmt::print(io.out, "verified, and can become skills: {}\n",
+               fmt::join(sources.begin(), sources.end(), ", "));
+    fmt::print(io.out, "  `tandem skills capture {}` (skills.capture = \"auto\" does it after each run)\n",
+               sources.size() == 1 ? sources[0] : "RUN/TASK");
+    return;
+  }
   for (const std::string& source : sources) {
     if (ask) {
       fmt::print(io.out, "save {} as a skill (the planner distills it into .agents/skills/)? [y/N] ", source);

@@ -38,9 +38,11 @@ int CaptureSkill(Runtime& rt, ledger::Ledger& ledger, const CaptureOptions& opti
 // After verified tasks `sources` ("RUN" or "RUN/TASK") ended, as
 // skills.capture says: auto captures each; ask asks first on the terminal
 // (only when stdin and `io.out` are terminals and $CI is unset; otherwise,
-// and in --json mode, it does nothing); off does nothing. A capture that
-// fails is a warning on io.err; the run's exit code stays as it was.
+// and in --json mode, it does nothing), or, when `may_ask` is false
+// (`tandem run`, whose terminal belongs to its live view), prints the
+// commands that would capture them; off does nothing. A capture that fails
+// is a warning on io.err; the run's exit code stays as it was.
 void CaptureAfterTasks(Runtime& rt, ledger::Ledger& ledger, const std::vector<std::string>& sources,
-                       const CommandIo& io, bool json);
+                       const CommandIo& io, bool json, bool may_ask = true);
 
 }  // namespace tandem::cli
