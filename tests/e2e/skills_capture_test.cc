@@ -193,6 +193,40 @@ TEST_F(SkillsCaptureTest, AutoCaptureSavesAVerifiedDoAsASkill) {
   EXPECT_TRUE(Exists(".agents/skills/slugify-lowercase/evals/evals.json"));
 }
 
+TEST_F(SkillsCaptureTest, ATaskOfAPlanRunIsCapturedAsRunSlashTask) {
+  MakePassingRepo();
+  WriteFile("plan.md", "# Plan: alpha\n\n- [ ] T1: Create alpha\n  - do: Write alpha.txt [alpha]\n"
+                       "  - scope: alpha.txt\n  - after: —\n");
+  CommitAll("plan");
+  json write = Turn(0, {Call("write_file", {{"path", "alpha.txt"}, {"content", "alpha\n"}})});
+  write["when"]["any_message_contains"] = "[alpha]";
+  json finish = Finish(1, "wrote alpha.txt");
+  finish["when"]["any_message_contains"] = "[alpha]";
+  const std::string skill_md =
+      "---\nname: create-alpha\ndescription: Creates alpha.txt; use for alpha files\n---\nWrite it.\n";
+  StartServer(Script({PlannerTurn(skill_md), write, finish}), "[limits]\nparallel_tasks = 1\n");
+  TandemRun run = RunTandem({"run", "--json"}, Env());
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  std::string id = run.RunId();
+  ASSERT_FALSE(id.empty()) << run.Describe();
+  EXPECT_NE(Slurp(TandemStateDir() + "/trajectories/" + id + "/task-T1.jsonl").find("\"task\":\"T1\""),
+            std::string::npos);
+
+  TandemRun whole = RunTandem({"skills", "capture", id}, Env());
+  EXPECT_EQ(whole.exit_code, 2) << whole.Describe();
+  EXPECT_NE(whole.err.find("name one of its tasks, " + id + "/TASK"), std::string::npos) << whole.err;
+  TandemRun unknown = RunTandem({"skills", "capture", id + "/T9"}, Env());
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.Describe();
+  EXPECT_NE(unknown.err.find("has no task T9"), std::string::npos) << unknown.err;
+  EXPECT_TRUE(PlannerRequests().empty());
+
+  TandemRun capture = RunTandem({"skills", "capture", id + "/T1"}, Env());
+  ASSERT_EQ(capture.exit_code, 0) << capture.Describe();
+  std::string skill = ReadFile(".agents/skills/create-alpha/SKILL.md");
+  EXPECT_NE(skill.find("tandem-source-run: \"" + id + "/T1\""), std::string::npos) << skill;
+  EXPECT_NE(skill.find("tandem-paths: \"alpha.txt\""), std::string::npos) << skill;
+}
+
 // A command prints secrets (a key shape, and a value tandem removed from
 // the commands' environment); the model's own command line holds one; the
 // planner (careless or malicious) writes them into its answer. None reaches
