@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   int port = 0;
   int tokens_per_second = 1200;
   int ttft_ms = 150;
+  int prefill_tokens_per_second = 0;
   std::string record_path;
   std::string api_key;
   std::vector<std::string> fault_specs;
@@ -42,6 +43,9 @@ int main(int argc, char** argv) {
   app.add_option("--tokens-per-second", tokens_per_second, "streaming rate")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--ttft-ms", ttft_ms, "time to first token")->check(CLI::NonNegativeNumber);
+  app.add_option("--prefill-tokens-per-second", prefill_tokens_per_second,
+                 "uncached prompt tokens per second added to the time to first token (0: none)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--record", record_path, "append one JSON line per request to this file");
   app.add_option("--api-key", api_key, "require this key (Bearer / x-api-key)");
   app.add_option("--fault", fault_specs, "fault for all requests, e.g. http_429:times=2");
@@ -58,6 +62,8 @@ int main(int argc, char** argv) {
   ServerOptions options;
   options.tokens_per_second = script->tokens_per_second.value_or(tokens_per_second);
   options.ttft_ms = script->ttft_ms.value_or(ttft_ms);
+  options.prefill_tokens_per_second =
+      script->prefill_tokens_per_second.value_or(prefill_tokens_per_second);
   options.script = std::move(*script);
   options.api_key = api_key;
   options.record_path = record_path;

@@ -123,10 +123,11 @@ Result<Script> ParseScript(std::string_view json_text) {
     return InvalidArgument(std::string("script is not valid JSON: ") + e.what());
   }
   if (!root.is_object()) return InvalidArgument("script: expected a JSON object at the top level");
-  RETURN_IF_ERROR(CheckKeys(root, {"tokens_per_second", "ttft_ms", "models", "turns"}, "script"));
+  RETURN_IF_ERROR(CheckKeys(root, {"tokens_per_second", "ttft_ms", "prefill_tokens_per_second", "models", "turns"}, "script"));
   Script script;
   script.tokens_per_second = TRY(OptionalInt(root, "tokens_per_second", "script"));
   script.ttft_ms = TRY(OptionalInt(root, "ttft_ms", "script"));
+  script.prefill_tokens_per_second = TRY(OptionalInt(root, "prefill_tokens_per_second", "script"));
   if (auto it = root.find("models"); it != root.end()) {
     if (!it->is_array()) return InvalidArgument("script.models: expected an array of strings");
     for (const json& m : *it) {

@@ -42,6 +42,7 @@ struct Turn {
 struct Script {
   std::optional<int> tokens_per_second;
   std::optional<int> ttft_ms;
+  std::optional<int> prefill_tokens_per_second;
   std::vector<std::string> models;  // never empty after parsing
   std::vector<Turn> turns;
 };

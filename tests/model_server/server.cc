@@ -294,6 +294,11 @@ void ModelServer::HandleGenerate(const WireFormat& wire, const httplib::Request&
     plan->faults = faults.stream;
     plan->start = start;
     plan->ttft_ms = options_.ttft_ms;
+    if (options_.prefill_tokens_per_second > 0) {
+      const int64_t uncached = std::max<int64_t>(
+          0, int64_t{plan->usage.input_tokens} - int64_t{plan->usage.cached_tokens});
+      plan->ttft_ms += static_cast<int>(uncached * 1000 / options_.prefill_tokens_per_second);
+    }
     plan->tokens_per_second = options_.tokens_per_second;
     ResponseMeta meta = wire.Meta(body, wire.ResponseIdPrefix() + "scripted" + std::to_string(seq));
     meta.created = static_cast<long long>(std::time(nullptr));

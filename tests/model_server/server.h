@@ -31,6 +31,9 @@ struct ServerOptions {
   Script script;
   int tokens_per_second = 1200;  // already merged: script value wins over the flag
   int ttft_ms = 150;
+  // Uncached prompt tokens per second: the time to first token grows by
+  // (input - cached) / this, as a provider's prefill does. 0: no prefill time.
+  int prefill_tokens_per_second = 0;
   std::string api_key;        // empty: no authentication
   std::vector<Fault> faults;  // --fault: apply to every request
   std::string record_path;    // empty: no recording

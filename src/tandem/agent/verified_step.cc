@@ -86,11 +86,12 @@ std::optional<std::string> VerifiedStepPolicy::BeginStep(int step) {
 void VerifiedStepPolicy::OnReply(const protocol::ModelResponse& reply) {
   totals_.steps++;
   totals_.usage += reply.usage;
-  double cost = config::CostUsd(options_.model, reply.usage);
+  double cost = config::ReplyCostUsd(options_.model, reply);
   totals_.cost_usd += cost;
   totals_.model_ms += reply.timings.total_ms;
-  Publish(protocol::ModelCallFinished{options_.model_name, reply.usage, reply.timings, cost,
-                                      reply.retries});
+  Publish(protocol::ModelCallFinished{
+      reply.served_by ? reply.served_by->model_name : options_.model_name, reply.usage,
+      reply.timings, cost, reply.retries});
   last_reply_ = reply;
 }
 
@@ -127,9 +128,9 @@ bool VerifiedStepPolicy::StartLedgerStep(const std::optional<workspace::Checkpoi
 void VerifiedStepPolicy::RecordModelCall() {
   if (!deps_.ledger || !last_reply_) return;
   ModelCallWho who{options_.scope.run_id, ledger_step_, options_.role, options_.provider,
-                   options_.model.id};
+                   options_.model.id, options_.model.fast_mode};
   Recorded(deps_.ledger->RecordModelCall(ModelCallRow(
-               who, *last_reply_, config::CostUsd(options_.model, last_reply_->usage))),
+               who, *last_reply_, config::ReplyCostUsd(options_.model, *last_reply_))),
            "a model call");
 }
 

@@ -85,9 +85,10 @@ int RunAsk(const std::string& repo_root, const AskOptions& options) {
     return kExitProvider;
   }
   const protocol::ModelResponse& r = *reply;
-  double cost = config::CostUsd(handle->resolved.model, r.usage);
+  double cost = config::ReplyCostUsd(handle->resolved.model, r);
   fmt::print("\n{}{} · ttft {}{} · {} in / {} out / {} cached · {}{}{}\n",
-             UseColor() ? "\033[2m" : "", handle->resolved.model_name,
+             UseColor() ? "\033[2m" : "",
+             r.served_by ? r.served_by->model_name : handle->resolved.model_name,
              FormatDuration(r.timings.time_to_first_token_ms),
              FormatSpeed(r.timings.output_tokens_per_s),
              r.usage.input_tokens, r.usage.output_tokens, r.usage.cached_input_tokens,

@@ -106,29 +106,6 @@ int RunDoctor(const std::string& repo_root, const std::vector<std::string>& over
   return report.all_roles_served && !refused ? kExitSuccess : kExitUsage;
 }
 
-int RunModels(const std::string& repo_root, const std::vector<std::string>& overrides) {
-  auto runtime = LoadRuntime(repo_root, {overrides, false});
-  if (!runtime) {
-    fmt::print(stderr, "tandem: {}\n", runtime.error().message());
-    return kExitUsage;
-  }
-  const config::Config& cfg = (*runtime)->loaded.config;
-  fmt::print("{:<24} {:<12} {:<36} {:>9} {:>9} {:>9}  {}\n", "model", "provider", "id", "$/M in",
-             "$/M out", "$/M cache", "roles");
-  for (const auto& [name, model] : cfg.models) {
-    std::string roles;
-    for (config::Role role : config::kAllRoles) {
-      if (cfg.roles.Get(role) == name) {
-        if (!roles.empty()) roles += ",";
-        roles += config::RoleName(role);
-      }
-    }
-    fmt::print("{:<24} {:<12} {:<36} {:>9.2f} {:>9.2f} {:>9.2f}  {}\n", name, model.provider,
-               model.id, model.price_input, model.price_output, model.price_cached_input, roles);
-  }
-  return kExitSuccess;
-}
-
 }  // namespace
 
 CommandRun SetupDoctor(CLI::App& app) {
@@ -137,10 +114,5 @@ CommandRun SetupDoctor(CLI::App& app) {
   return [overrides](const Invocation& in) { return RunDoctor(in.repo_root, *overrides); };
 }
 
-CommandRun SetupModels(CLI::App& app) {
-  auto overrides = std::make_shared<std::vector<std::string>>();
-  app.add_option("--set", *overrides, "Override a config key");
-  return [overrides](const Invocation& in) { return RunModels(in.repo_root, *overrides); };
-}
 
 }  // namespace tandem::cli

@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <cstdlib>
+#include <filesystem>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include "tandem/agent/task_runner.h"
 #include "tandem/base/clock.h"
 #include "tandem/ledger/git_dirs.h"
+#include "tandem/ledger/ledger.h"
 #include "tandem/platform/child_env.h"
 #include "tandem/workspace/tracked_paths.h"
 
@@ -113,7 +115,73 @@ Result<std::unique_ptr<Runtime>> LoadRuntime(const std::string& repo_root,
   return runtime;
 }
 
+void SeedSpeedBook(providers::SpeedBook& book, const std::vector<ledger::ModelSpeedRow>& rows) {
+  for (const ledger::ModelSpeedRow& row : rows) {
+    providers::SpeedSample sample;
+    sample.uncached_input = std::max<int64_t>(0, row.tokens_in - row.tokens_cached);
+    sample.output_tokens = row.tokens_out;
+    sample.ttft_ms = static_cast<double>(row.ttft_ms);
+    sample.total_ms = static_cast<double>(row.duration_ms);
+    book.Record(row.provider + "/" + row.model, sample);
+    book.RecordOutput(row.role, row.tokens_out);
+  }
+}
+
+Result<std::vector<ledger::ModelSpeedRow>> ReadSpeedRows(const std::string& repo_root) {
+  if (repo_root.empty()) return std::vector<ledger::ModelSpeedRow>{};
+  std::filesystem::path path = TRY(ledger::LedgerPathFor(repo_root));
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::vector<ledger::ModelSpeedRow>{};
+  std::unique_ptr<ledger::Ledger> opened = TRY(ledger::Ledger::Open({path, WallClockMs}));
+  return opened->RecentModelCalls(providers::kWindow);
+}
+
+namespace {
+
+// The ledger's recent calls into runtime.speeds, once; without a ledger (or
+// when it cannot be read) the book starts empty: the prior.
+void SeedSpeedsOnce(Runtime& runtime) {
+  if (runtime.speeds_seeded) return;
+  runtime.speeds_seeded = true;
+  auto rows = ReadSpeedRows(runtime.repo_root);
+  if (rows) SeedSpeedBook(*runtime.speeds, *rows);
+}
+
+Result<ModelHandle> OpenPool(Runtime& runtime, config::Role role, const std::string& pool) {
+  std::vector<config::ResolvedModel> resolved =
+      TRY(config::ResolvePool(runtime.loaded.config, runtime.env, pool));
+  SeedSpeedsOnce(runtime);
+  std::vector<providers::PoolMember> members;
+  std::vector<std::unique_ptr<providers::ModelClient>> clients;
+  for (const config::ResolvedModel& m : resolved) {
+    providers::PoolMember member;
+    member.identity.model_name = m.model_name;
+    member.identity.provider = m.provider.name;
+    member.identity.model_id = m.model.id;
+    member.identity.price_input = m.model.price_input;
+    member.identity.price_output = m.model.price_output;
+    member.identity.price_cached_input = m.model.price_cached_input;
+    member.identity.fast_mode = m.model.fast_mode;
+    members.push_back(std::move(member));
+    std::shared_ptr<providers::RateLimiter> limiter =
+        TRY(runtime.rate_limiters.For(m.provider.name, m.provider.limits));
+    clients.push_back(
+        providers::MakeModelClient(m.provider, m.options, runtime.transport, std::move(limiter)));
+  }
+  ModelHandle handle;
+  handle.resolved = resolved.front();
+  handle.resolved.model_name = pool;
+  handle.client = providers::MakeRoutedClient(std::move(members), std::move(clients),
+                                              runtime.speeds, std::string(config::RoleName(role)));
+  return handle;
+}
+
+}  // namespace
+
 Result<ModelHandle> OpenModel(Runtime& runtime, config::Role role, const std::string& model_name) {
+  const std::string& name =
+      model_name.empty() ? runtime.loaded.config.roles.Get(role) : model_name;
+  if (runtime.loaded.config.pools.count(name)) return OpenPool(runtime, role, name);
   ModelHandle handle;
   if (!model_name.empty()) {
     handle.resolved = TRY(config::ResolveModel(runtime.loaded.config, runtime.env, model_name));

@@ -20,6 +20,7 @@
 #include "tandem/platform/job_budget.h"
 #include "tandem/providers/model_client.h"
 #include "tandem/providers/rate_limiter.h"
+#include "tandem/providers/routing.h"
 
 namespace tandem::cli {
 
@@ -36,6 +37,10 @@ struct Runtime {
   // builds: all agents of the process share each provider's limits and its
   // 429 pauses.
   providers::RateLimiters rate_limiters;
+  // The measured speed of every model, shared by every pool's client
+  // (providers/routing.h); seeded from the ledger when the first pool opens.
+  std::shared_ptr<providers::SpeedBook> speeds = std::make_shared<providers::SpeedBook>();
+  bool speeds_seeded = false;
 };
 
 struct RuntimeOptions {
@@ -76,8 +81,22 @@ struct ModelHandle {
 };
 
 // Resolves `model_name` if given, else `role`, and builds its client, within
-// the provider's shared limiter (runtime.rate_limiters).
+// the provider's shared limiter (runtime.rate_limiters). A name that is a
+// pool ([pools.NAME]) gets a routed client over its members (one client
+// each, within their providers' limiters) sharing runtime.speeds, seeded
+// once from the repository's ledger (RecentModelCalls; a ledger that cannot
+// be read leaves the prior); `resolved` is then the pool's first member
+// named after the pool, and each reply names the member that served it.
 Result<ModelHandle> OpenModel(Runtime& runtime, config::Role role, const std::string& model_name);
+
+// The repository's ledger's recent successful calls per model
+// (Ledger::RecentModelCalls, providers::kWindow each), oldest first; none
+// when there is no repository or no ledger yet (nothing is created).
+Result<std::vector<ledger::ModelSpeedRow>> ReadSpeedRows(const std::string& repo_root);
+
+// Feeds ledger rows (oldest first) into `book`: each row a sample of its
+// provider/model and an output of its role.
+void SeedSpeedBook(providers::SpeedBook& book, const std::vector<ledger::ModelSpeedRow>& rows);
 
 
 // True when stdout is a terminal and NO_COLOR is unset.

@@ -129,4 +129,18 @@ double CostUsd(const ModelConfig& model, const protocol::Usage& usage) {
          1e6;
 }
 
+double ReplyCostUsd(const ModelConfig& configured, const protocol::ModelResponse& reply) {
+  if (!reply.served_by) return CostUsd(configured, reply.usage);
+  ModelConfig served;
+  served.price_input = reply.served_by->price_input;
+  served.price_output = reply.served_by->price_output;
+  served.price_cached_input = reply.served_by->price_cached_input;
+  return CostUsd(served, reply.usage);
+}
+
+bool WithinPriceLimits(const PoolConfig& pool, const ModelConfig& model) {
+  return (pool.max_price_input <= 0 || model.price_input <= pool.max_price_input) &&
+         (pool.max_price_output <= 0 || model.price_output <= pool.max_price_output);
+}
+
 }  // namespace tandem::config

@@ -49,6 +49,19 @@ struct ModelConfig {
   bool fast_mode = false;  // Anthropic speed:"fast"
 };
 
+// [pools.NAME]: several models for one role (a role names the pool as it
+// would name a model). Each request goes to the member with the lowest
+// predicted time (providers/routing.h), among the members within the price
+// limits (docs/CONFIG.md).
+struct PoolConfig {
+  std::vector<std::string> models;  // names under [models], in order of preference on a tie
+  double max_price_input = 0;       // USD per million uncached input tokens; 0: no limit
+  double max_price_output = 0;      // USD per million output tokens; 0: no limit
+};
+
+// True when `model` is within `pool`'s price limits.
+bool WithinPriceLimits(const PoolConfig& pool, const ModelConfig& model);
+
 struct Roles {
   std::string planner;
   std::string executor;
@@ -165,6 +178,7 @@ struct Config {
   std::map<std::string, McpServer, std::less<>> mcp_servers;
   std::map<std::string, ProviderConfig, std::less<>> providers;
   std::map<std::string, ModelConfig, std::less<>> models;
+  std::map<std::string, PoolConfig, std::less<>> pools;
   Roles roles;
   Limits limits;
   Guardrails guardrails;
@@ -183,6 +197,9 @@ Config DefaultConfig();
 // USD for `usage` at `model`'s prices: uncached input, cached input and
 // output each at their own price per million tokens.
 double CostUsd(const ModelConfig& model, const protocol::Usage& usage);
+// USD for `reply`: at the prices of the pool member that served it
+// (reply.served_by), else at `configured`'s (the caller's one model).
+double ReplyCostUsd(const ModelConfig& configured, const protocol::ModelResponse& reply);
 
 // Configuration spellings of the enums, and their inverses.
 std::string_view ToString(providers::WireFormat value);  // "openai" | "anthropic"

@@ -278,15 +278,40 @@ TEST(ConfigValidation, RoleNamingAnUnknownModel) {
                   "[models.fast]\nprovider = \"cerebras\"\n\n[roles]\nexecutor = \"fats\"\n");
   EXPECT_EQ(LoadError(tree.Inputs()),
             tree.repo_file() +
-                ":5: roles.executor: expected the name of a model defined under [models], found "
-                "\"fats\" (did you mean \"fast\"?)");
+                ":5: roles.executor: expected the name of a model defined under [models] or a pool "
+                "under [pools], found \"fats\" (did you mean \"fast\"?)");
+}
+
+TEST(ConfigValidation, PoolsNameDefinedModelsAndOneWithinTheirPriceLimits) {
+  TempTree tree;
+  TempTree::Write(tree.repo_file(),
+                  "[models.fast]\nprovider = \"cerebras\"\nprice_output = 9.0\n\n"
+                  "[pools.duo]\nmodels = [\"fast\", \"fats\"]\n");
+  EXPECT_EQ(LoadError(tree.Inputs()),
+            tree.repo_file() +
+                ":6: pools.duo.models: expected the name of a model defined under [models], "
+                "found \"fats\" (did you mean \"fast\"?)");
+  TempTree::Write(tree.repo_file(),
+                  "[models.fast]\nprovider = \"cerebras\"\nprice_output = 9.0\n\n"
+                  "[pools.duo]\nmodels = [\"fast\"]\nmax_price_output = 2.0\n");
+  EXPECT_THAT(LoadError(tree.Inputs()),
+              HasSubstr("pools.duo: no model of the pool is within its max_price_input / "
+                        "max_price_output"));
+  TempTree::Write(tree.repo_file(), "");
+  TempTree::Write(tree.user_file(),
+                  "[models.fast]\nprovider = \"cerebras\"\n\n"
+                  "[pools.duo]\nmodels = [\"fast\"]\n\n[roles]\nexecutor = \"duo\"\n");
+  Result<LoadedConfig> loaded = LoadConfig(tree.Inputs());
+  ASSERT_TRUE(loaded) << loaded.error().ToString();
+  EXPECT_EQ(loaded->config.roles.executor, "duo");
+  EXPECT_EQ(loaded->config.pools.at("duo").models, std::vector<std::string>{"fast"});
 }
 
 TEST(ConfigValidation, RoleFromEnvironmentNamingAnUnknownModel) {
   TempTree tree;
   EXPECT_EQ(LoadError(tree.Inputs({{"TANDEM_PLANNER_MODEL", "no-such-model-anywhere"}})),
             "environment TANDEM_PLANNER_MODEL: roles.planner: expected the name of a model defined "
-            "under [models], found \"no-such-model-anywhere\"");
+            "under [models] or a pool under [pools], found \"no-such-model-anywhere\"");
 }
 
 TEST(ConfigValidation, ModelNamingAnUnknownProvider) {

@@ -58,6 +58,11 @@ DoctorReport BuildDoctorReport(const LoadedConfig& loaded, const DiscoveryReport
     }
     Result<ResolvedModel> resolved = ResolveRole(config, env, role);
     status.ok = resolved.has_value();
+    if (status.ok && status.provider.empty()) {  // a pool: its first member
+      status.provider = resolved->provider.name;
+      status.model_id = resolved->model.id;
+      status.base_url = resolved->provider.base_url;
+    }
     if (!status.ok) {
       std::string context = "role " + std::string(RoleName(role)) + ": ";
       if (status.model_name.empty()) {

@@ -229,13 +229,43 @@ class Builder {
       }
     }
     std::vector<std::string> model_names = Names(config.models);
+    for (const auto& [name, pool] : config.pools) {
+      std::string table = schema::JoinPath({"pools", name});
+      std::string key = schema::JoinPath({"pools", name, "models"});
+      if (config.models.count(name)) {
+        AddAt(out_->OriginOf(table), table,
+              "a pool may not share its name with a model under [models] (a role names either)");
+      }
+      if (pool.models.empty()) {
+        AddAt(out_->OriginOf(table), key, "expected the names of one or more models, found none");
+        continue;
+      }
+      bool any_within = false;
+      for (const std::string& member : pool.models) {
+        auto model = config.models.find(member);
+        if (model == config.models.end()) {
+          AddAt(out_->OriginOf(key), key,
+                "expected the name of a model defined under [models], found " +
+                    QuoteName(member) + DidYouMean(member, model_names));
+          any_within = true;  // one error is enough
+          continue;
+        }
+        any_within |= WithinPriceLimits(pool, model->second);
+      }
+      if (!any_within) {
+        AddAt(out_->OriginOf(table), table,
+              "no model of the pool is within its max_price_input / max_price_output");
+      }
+    }
     for (Role role : kAllRoles) {
       const std::string& model = config.roles.Get(role);
-      if (model.empty() || config.models.count(model)) continue;
+      if (model.empty() || config.models.count(model) || config.pools.count(model)) continue;
       std::string key = "roles." + std::string(RoleName(role));
+      std::vector<std::string> names = model_names;
+      for (const auto& [pool, unused] : config.pools) names.push_back(pool);
       AddAt(out_->OriginOf(key), key,
-            "expected the name of a model defined under [models], found " + QuoteName(model) +
-                DidYouMean(model, model_names));
+            "expected the name of a model defined under [models] or a pool under [pools], "
+            "found " + QuoteName(model) + DidYouMean(model, names));
     }
   }
 
@@ -334,6 +364,8 @@ class Builder {
       out_->config.models[path[1]];
     } else if (path[0] == "mcp_servers") {
       out_->config.mcp_servers[path[1]];
+    } else if (path[0] == "pools") {
+      out_->config.pools[path[1]];
     } else {
       return;
     }

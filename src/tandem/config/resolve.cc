@@ -42,9 +42,37 @@ Result<ResolvedModel> ResolveRole(const Config& config, const Env& env, Role rol
                               std::string(RoleName(role)) + " in a config file, or " +
                               std::string(kNoModelHint));
   }
+  if (config.pools.count(model)) {
+    Result<std::vector<ResolvedModel>> members = ResolvePool(config, env, model);
+    if (!members) return members.error().WithContext(context);
+    ResolvedModel first = std::move(members->front());
+    first.model_name = model;
+    return first;
+  }
   Result<ResolvedModel> resolved = ResolveModel(config, env, model);
   if (!resolved) return resolved.error().WithContext(context);
   return resolved;
+}
+
+Result<std::vector<ResolvedModel>> ResolvePool(const Config& config, const Env& env,
+                                               std::string_view pool_name) {
+  auto pool = config.pools.find(pool_name);
+  if (pool == config.pools.end()) {
+    return NotFound("pool '" + std::string(pool_name) + "' is not defined");
+  }
+  std::vector<ResolvedModel> members;
+  for (const std::string& name : pool->second.models) {
+    auto model = config.models.find(name);
+    if (model != config.models.end() && !WithinPriceLimits(pool->second, model->second)) continue;
+    Result<ResolvedModel> resolved = ResolveModel(config, env, name);
+    if (!resolved) return resolved.error().WithContext("pool " + pool->first);
+    members.push_back(std::move(*resolved));
+  }
+  if (members.empty()) {
+    return FailedPrecondition("pool " + pool->first +
+                              ": no model is within max_price_input / max_price_output");
+  }
+  return members;
 }
 
 }  // namespace tandem::config

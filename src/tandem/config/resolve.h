@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tandem/base/status.h"
 #include "tandem/config/config.h"
@@ -33,6 +34,15 @@ inline constexpr std::string_view kNoModelHint =
 // role is unset, or the provider's key variable is not set).
 Result<ResolvedModel> ResolveModel(const Config& config, const Env& env,
                                    std::string_view model_name);
+// A role naming a pool resolves to the pool's first member within its price
+// limits, named after the pool (model_name = the pool's name); ResolvePool
+// gives all of them.
 Result<ResolvedModel> ResolveRole(const Config& config, const Env& env, Role role);
+
+// The members of pool `pool_name` within its price limits, in the pool's
+// order, each resolved as ResolveModel does. Errors: kNotFound (no such
+// pool), or the first member's error with the pool named.
+Result<std::vector<ResolvedModel>> ResolvePool(const Config& config, const Env& env,
+                                               std::string_view pool_name);
 
 }  // namespace tandem::config

@@ -206,5 +206,30 @@ TEST(Secrets, KeyValueNeverAppearsInResolutionErrors) {
   }
 }
 
+
+TEST(ResolvePool, ARoleNamingAPoolResolvesItsMembersWithinThePriceLimits) {
+  TempTree tree;
+  TempTree::Write(tree.user_file(),
+                  "[providers.a]\nbase_url = \"http://127.0.0.1:9/v1\"\n"
+                  "[models.cheap]\nprovider = \"a\"\nprice_output = 1.0\n"
+                  "[models.pricey]\nprovider = \"a\"\nprice_output = 30.0\n"
+                  "[models.mid]\nprovider = \"a\"\nprice_output = 4.0\n"
+                  "[pools.duo]\nmodels = [\"pricey\", \"mid\", \"cheap\"]\n"
+                  "max_price_output = 5.0\n[roles]\nexecutor = \"duo\"\n");
+  Env env;
+  LoadedConfig loaded = Load(tree, env);
+  Result<std::vector<ResolvedModel>> members = ResolvePool(loaded.config, env, "duo");
+  ASSERT_TRUE(members) << members.error().ToString();
+  ASSERT_EQ(members->size(), 2u);  // "pricey" is over max_price_output
+  EXPECT_EQ((*members)[0].model_name, "mid");
+  EXPECT_EQ((*members)[1].model_name, "cheap");
+  // The role resolves to the first member within the limits, named after the pool.
+  Result<ResolvedModel> role = ResolveRole(loaded.config, env, Role::kExecutor);
+  ASSERT_TRUE(role) << role.error().ToString();
+  EXPECT_EQ(role->model_name, "duo");
+  EXPECT_EQ(role->model.id, "mid");
+  EXPECT_FALSE(ResolvePool(loaded.config, env, "nope").has_value());
+}
+
 }  // namespace
 }  // namespace tandem::config

@@ -53,6 +53,12 @@ Setter ModelField() {
   };
 }
 template <auto Member>
+Setter PoolField() {
+  return [](Config& c, const std::vector<std::string>& n, const Value& v) {
+    Assign(c.pools[n[0]].*Member, v);
+  };
+}
+template <auto Member>
 Setter McpField() {
   return [](Config& c, const std::vector<std::string>& n, const Value& v) {
     Assign(c.mcp_servers[n[0]].*Member, v);
@@ -142,6 +148,10 @@ const std::vector<KeySpec>& Table() {
       Int("models.*.max_output_tokens", 1, kBig, ModelField<&M::max_output_tokens>()),
       Bool("models.*.tools", ModelField<&M::tools>()),
       Bool("models.*.fast_mode", ModelField<&M::fast_mode>()),
+      // [pools.NAME]
+      Text("pools.*.models", Kind::kStringArray, PoolField<&PoolConfig::models>()),
+      Number("pools.*.max_price_input", false, PoolField<&PoolConfig::max_price_input>()),
+      Number("pools.*.max_price_output", false, PoolField<&PoolConfig::max_price_output>()),
       // [roles]
       Text("roles.planner", Kind::kString, Field<&Config::roles, &Roles::planner>()),
       Text("roles.executor", Kind::kString, Field<&Config::roles, &Roles::executor>()),

@@ -202,6 +202,11 @@ class Ledger {
   // NotFound for an unknown run.
   Result<RunReport> RunSummary(std::string_view run_id);
 
+  // The newest `per_model` successful calls (a time to first token and
+  // output recorded) of each provider and model, oldest first: the seed of
+  // routing by measured speed and `tandem models`. O(calls) with the index.
+  Result<std::vector<ModelSpeedRow>> RecentModelCalls(int per_model);
+
   // ---- stats ----
   Result<std::vector<TierStatsRow>> TierStats(const StatsFilter& filter);
   Result<RunStatsRow> RunStats(const StatsFilter& filter);

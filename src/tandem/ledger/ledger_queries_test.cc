@@ -463,5 +463,40 @@ TEST_F(LedgerQueryTest, UndoableRunsAreNewestFirstWithTheUndoThatUndidThem) {
   EXPECT_EQ((*runs)[1].undone_by, "");
 }
 
+
+TEST_F(LedgerQueryTest, RecentModelCallsKeepsEachModelsNewestSuccessfulCallsOldestFirst) {
+  StartRun("r");
+  auto call = [&](const std::string& provider, const std::string& model, int64_t ttft,
+                  const std::string& error = "") {
+    ModelCallRecord c{.run_id = "r", .role = "executor", .provider = provider, .model = model};
+    c.tokens_in = 1000;
+    c.tokens_cached = 400;
+    c.tokens_out = 20;
+    c.ttft_ms = ttft;
+    c.duration_ms = ttft + 100;
+    c.error_kind = error;
+    ASSERT_TRUE(ledger_->RecordModelCall(c).ok());
+  };
+  for (int i = 1; i <= 3; ++i) call("p", "a", i);
+  for (int i = 1; i <= 20; ++i) call("p", "b", 100 + i);
+  call("p", "a", 0);              // not measured: left out
+  call("p", "a", 50, "timeout");  // failed: left out
+  call("q", "a", 7);              // another provider's "a"
+
+  auto rows = ledger_->RecentModelCalls(16);
+  ASSERT_TRUE(rows) << rows.error().ToString();
+  std::vector<int64_t> a, b, qa;
+  for (const ModelSpeedRow& row : *rows) {
+    (row.provider == "q" ? qa : row.model == "a" ? a : b).push_back(row.ttft_ms);
+  }
+  EXPECT_EQ(a, (std::vector<int64_t>{1, 2, 3}));
+  ASSERT_EQ(b.size(), 16u);
+  EXPECT_EQ(b.front(), 105);  // the oldest of the newest 16
+  EXPECT_EQ(b.back(), 120);
+  EXPECT_EQ(qa, std::vector<int64_t>{7});
+  EXPECT_EQ(rows->front().tokens_cached, 400);
+  EXPECT_EQ(rows->front().role, "executor");
+}
+
 }  // namespace
 }  // namespace tandem::ledger

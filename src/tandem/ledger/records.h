@@ -168,6 +168,20 @@ struct ModelCallRecord {
   std::string error_kind{};  // empty when the call succeeded
 };
 
+// One successful model call as routing by measured speed reads it
+// (providers/routing.h SpeedBook, `tandem models`).
+struct ModelSpeedRow {
+  std::string provider{};
+  std::string model{};  // the id sent on the wire
+  std::string role{};
+  int64_t tokens_in = 0;  // cached ones included
+  int64_t tokens_cached = 0;
+  int64_t tokens_out = 0;
+  int64_t ttft_ms = 0;
+  int64_t duration_ms = 0;
+  int64_t at = 0;
+};
+
 struct ToolCallRecord {
   StepId step_id = 0;
   std::string name{};

@@ -346,10 +346,12 @@ Report ComputeReport(const LedgerFacts& facts, const Window& window) {
   std::map<std::string, std::vector<const Unit*>> units_by_tier;
   for (const Unit& u : units) units_by_tier[u.tier].push_back(&u);
   std::map<std::string, std::pair<int64_t, double>> calls_by_tier;  // calls, spend
+  std::map<std::string, std::set<std::string>> runs_by_tier;
   for (const ModelCallFact& c : facts.model_calls) {
     auto& [calls, spend] = calls_by_tier[c.tier];
     calls++;
     spend += c.cost_usd;
+    runs_by_tier[c.tier].insert(c.run_id);
   }
   std::set<std::string> tiers;
   for (const auto& [tier, v] : units_by_tier) tiers.insert(tier);
@@ -364,6 +366,15 @@ Report ComputeReport(const LedgerFacts& facts, const Window& window) {
     g.calls = calls_by_tier[tier].first;
     g.spend_usd = calls_by_tier[tier].second;
     g.per_done_task_usd = Div(g.spend_usd, g.tasks.done);
+    int64_t success_wall_ms = 0;
+    for (const std::string& id : runs_by_tier[tier]) {
+      const RunInfo* info = outcome_run(id);
+      if (!info || info->run->outcome != "succeeded" || !info->run->ended_at) continue;
+      g.runs_succeeded++;
+      success_wall_ms += *info->run->ended_at - info->run->started_at;
+    }
+    g.per_success_usd = Div(g.spend_usd, g.runs_succeeded);
+    g.minutes_per_success = Div(static_cast<double>(success_wall_ms) / 60000.0, g.runs_succeeded);
     report.tiers.push_back(std::move(g));
   }
   // ---- fan-outs ----

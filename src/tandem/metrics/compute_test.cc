@@ -272,6 +272,14 @@ TEST_F(KnownLedgerStats, PerTierTasksEscalationsAndSpend) {
   EXPECT_EQ(ex->calls, 9);
   EXPECT_DOUBLE_EQ(ex->spend_usd, 0.081);
   EXPECT_DOUBLE_EQ(*ex->per_done_task_usd, 0.027);  // 0.081 / 3
+  // Succeeded runs with an executor-tier call: A (10 s) and C (30 s).
+  EXPECT_EQ(ex->runs_succeeded, 2);
+  EXPECT_DOUBLE_EQ(*ex->per_success_usd, 0.081 / 2);
+  EXPECT_DOUBLE_EQ(*ex->minutes_per_success, (10.0 + 30.0) / 2 / 60);
+  // The planner tier's calls are in D (a plan: no outcome) and B (failed).
+  EXPECT_EQ(FindTier(r, "planner")->runs_succeeded, 0);
+  EXPECT_FALSE(FindTier(r, "planner")->per_success_usd.has_value());
+  EXPECT_FALSE(FindTier(r, "planner")->minutes_per_success.has_value());
   // planner units: t3 (done, approved by a person), t5 (done, by policy).
   EXPECT_EQ(pl->tasks.total, 2);
   EXPECT_EQ(pl->tasks.done, 2);

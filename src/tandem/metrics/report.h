@@ -146,6 +146,12 @@ struct TierGroup {
   int64_t calls = 0;
   double spend_usd = 0;     // model_calls.tier
   Ratio per_done_task_usd;  // spend / tasks.done
+  // Succeeded outcome runs with a call in this tier, and per such success:
+  // the tier's spend, and the runs' wall minutes (did paying for a fast
+  // mode tier pay off?).
+  int64_t runs_succeeded = 0;
+  Ratio per_success_usd;
+  Ratio minutes_per_success;
 };
 
 // Fan-out runs (`tandem do --variants N`) and the picks made among them.

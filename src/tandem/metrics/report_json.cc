@@ -140,7 +140,10 @@ nlohmann::ordered_json ReportToJson(const Report& report, const std::string& rep
                             {"escalated_to", g.escalated_to},
                             {"calls", g.calls},
                             {"spend_usd", g.spend_usd},
-                            {"per_done_task_usd", R(g.per_done_task_usd)}});
+                            {"per_done_task_usd", R(g.per_done_task_usd)},
+                            {"runs_succeeded", g.runs_succeeded},
+                            {"per_success_usd", R(g.per_success_usd)},
+                            {"minutes_per_success", R(g.minutes_per_success)}});
   }
   const FanoutFigures& f = r.fanout;
   out["fanout"] = {{"fanouts", f.fanouts},

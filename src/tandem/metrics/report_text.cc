@@ -111,14 +111,17 @@ std::string RenderReportText(const Report& r, const std::string& repo) {
   CallTable(out, "per role", r.roles, false);
   if (!r.tiers.empty()) {
     out += "\nper tier\n";
-    out += fmt::format("  {:<16} {:>6} {:>6} {:>8} {:>10} {:>8} {:>10} {:>10} {:>9} {:>10}\n",
-                       "tier", "tasks", "done", "success", "unassisted", "retries", "esc. from",
-                       "esc. to", "spend", "$/done");
+    out += fmt::format(
+        "  {:<20} {:>6} {:>6} {:>8} {:>10} {:>8} {:>10} {:>10} {:>9} {:>10} {:>10} {:>11}\n",
+        "tier", "tasks", "done", "success", "unassisted", "retries", "esc. from", "esc. to",
+        "spend", "$/done", "$/success", "min/success");
     for (const TierGroup& g : r.tiers) {
-      out += fmt::format("  {:<16} {:>6} {:>6} {:>8} {:>10} {:>8} {:>10} {:>10} {:>9} {:>10}\n",
-                         Label(g.tier), g.tasks.total, g.tasks.done, Pct(g.tasks.success_rate),
-                         Pct(g.tasks.unassisted_rate), g.tasks.retries, g.tasks.escalations,
-                         g.escalated_to, Usd(g.spend_usd), Usd(g.per_done_task_usd));
+      out += fmt::format(
+          "  {:<20} {:>6} {:>6} {:>8} {:>10} {:>8} {:>10} {:>10} {:>9} {:>10} {:>10} {:>11}\n",
+          Label(g.tier), g.tasks.total, g.tasks.done, Pct(g.tasks.success_rate),
+          Pct(g.tasks.unassisted_rate), g.tasks.retries, g.tasks.escalations, g.escalated_to,
+          Usd(g.spend_usd), Usd(g.per_done_task_usd), Usd(g.per_success_usd),
+          g.minutes_per_success ? fmt::format("{:.2f}", *g.minutes_per_success) : "-");
     }
   }
   if (!r.skills.empty()) {

@@ -24,7 +24,8 @@ bool StartsWithWord(std::string_view line, std::string_view word) {
 void Record(const ReviewerEnv& env, const std::string& run_id,
             const Result<protocol::ModelResponse, protocol::ModelError>& reply, double cost) {
   if (!env.ledger || run_id.empty()) return;
-  agent::ModelCallWho who{run_id, env.step, env.role, env.model.provider, env.model.model.id};
+  agent::ModelCallWho who{run_id, env.step, env.role, env.model.provider, env.model.model.id,
+                          env.model.model.fast_mode};
   Status recorded = env.ledger->RecordModelCall(reply ? agent::ModelCallRow(who, *reply, cost)
                                                       : agent::ModelCallRow(who, reply.error()));
   if (!recorded.ok()) {
@@ -100,7 +101,7 @@ CommandReview ReviewCommand(const ReviewerEnv& env, const CommandReviewRequest& 
   if (env.interrupts) env.interrupts->Unsubscribe(interrupt);
   double elapsed_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  double cost = reply ? config::CostUsd(env.model.model, reply->usage) : 0;
+  double cost = reply ? config::ReplyCostUsd(env.model.model, *reply) : 0;
   Record(env, request.run_id, reply, cost);
   if (!reply) {
     CommandReview review;

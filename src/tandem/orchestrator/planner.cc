@@ -39,7 +39,8 @@ class PlannerObserver : public providers::StreamObserver {
 };
 
 agent::ModelCallWho Who(const PlannerEnv& env) {
-  return {env.run_id, std::nullopt, "planner", env.model.provider, env.model.model.id};
+  return {env.run_id, std::nullopt, "planner", env.model.provider, env.model.model.id,
+          env.model.model.fast_mode};
 }
 
 // Records a planner call in the ledger; a failure is a warning notice.
@@ -63,15 +64,16 @@ Result<std::string> Call(const PlannerEnv& env, const protocol::ModelRequest& re
     Recorded(env, scope, agent::ModelCallRow(Who(env), reply.error()));
     return Unavailable(fmt::format("planner model {}: {}", env.model.name, reply.error().message));
   }
-  double cost = config::CostUsd(env.model.model, reply->usage);
+  double cost = config::ReplyCostUsd(env.model.model, *reply);
   if (env.spend != nullptr) {
     env.spend->usage += reply->usage;
     env.spend->cost_usd += cost;
     env.spend->model_ms += reply->timings.total_ms;
   }
   env.events->Publish({scope, WallClockMs(),
-                       protocol::ModelCallFinished{env.model.name, reply->usage, reply->timings,
-                                                   cost, reply->retries}});
+                       protocol::ModelCallFinished{
+                           reply->served_by ? reply->served_by->model_name : env.model.name,
+                           reply->usage, reply->timings, cost, reply->retries}});
   Recorded(env, scope, agent::ModelCallRow(Who(env), *reply, cost));
   return reply->text;
 }

@@ -30,7 +30,7 @@ void Record(const TaskReviewerEnv& env, const agent::ReviewRequest& request,
             const Result<protocol::ModelResponse, protocol::ModelError>& reply, double cost) {
   if (!env.ledger || request.run_id.empty()) return;
   agent::ModelCallWho who{request.run_id, request.step, "reviewer", env.model.provider,
-                          env.model.model.id};
+                          env.model.model.id, env.model.model.fast_mode};
   Status recorded = env.ledger->RecordModelCall(reply ? agent::ModelCallRow(who, *reply, cost)
                                                       : agent::ModelCallRow(who, reply.error()));
   if (!recorded.ok()) {
@@ -169,7 +169,7 @@ agent::ReviewResult ReviewTask(const TaskReviewerEnv& env, const agent::ReviewRe
     if (env.interrupts) interrupt = env.interrupts->Subscribe([&pending] { pending->Cancel(); });
     auto reply = pending->Wait();
     if (env.interrupts) env.interrupts->Unsubscribe(interrupt);
-    double cost = reply ? config::CostUsd(env.model.model, reply->usage) : 0;
+    double cost = reply ? config::ReplyCostUsd(env.model.model, *reply) : 0;
     Record(env, request, reply, cost);
     result.wait_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

@@ -106,6 +106,20 @@ struct UsageReport {
 };
 using StreamEvent = std::variant<TextDelta, ToolCallReady, UsageReport>;
 
+// Which model answered a request that a pool routed (providers/routing.h):
+// the member the router chose, with what it costs. Plain data, so that every
+// caller prices and records the reply at the model that served it.
+struct ServedBy {
+  std::string model_name;  // the member's key under [models]
+  std::string provider;    // its provider's name
+  std::string model_id;    // the id sent on the wire
+  double price_input = 0;  // USD per million uncached input tokens
+  double price_output = 0;
+  double price_cached_input = 0;
+  bool fast_mode = false;
+  double predicted_ms = 0;  // the router's predicted time for this request
+};
+
 // The assembled reply of one request.
 struct ModelResponse {
   std::string model;
@@ -116,6 +130,7 @@ struct ModelResponse {
   Timings timings;
   int retries = 0;          // how many times the request was retried
   bool saw_done = true;     // false when the stream ended without its terminator
+  std::optional<ServedBy> served_by;  // set by a pool's client; empty: the client's one model
 };
 
 // Why a model request failed. Kept apart from StatusCode because retry
