@@ -12,12 +12,13 @@
 //   - parallel_ == 1: a task's agent runs on this thread, in the checkout;
 //     no worktree, no merge. An approval is asked and waited for.
 //   - parallel_ > 1: each agent runs on a thread of its own in a pooled
-//     worktree; a success is merged into the checkout and gated again there
-//     (plan_runner_merge.cc); an approval is asked without waiting
-//     (plan_runner_approvals.cc). Settled tasks give their slot back before
-//     their merge (TaskQueue::FreeSlot), so the next tasks start while the
-//     merged tree is gated; until merged they still count for the overlap
-//     rule.
+//     worktree; a success joins the merge queue (plan_runner_merge.cc),
+//     whose lanes gate merged trees on threads of their own, speculatively
+//     on top of each other, and land in the checkout in order; an approval
+//     is asked without waiting (plan_runner_approvals.cc). Settled tasks
+//     give their slot back at once (TaskQueue::FreeSlot), so the next tasks
+//     start while merged trees are gated; until merged they still count for
+//     the overlap rule. The loop waits for agents, answers and lanes alike.
 //
 // plan.md is the persistent record, the queue the scheduler's view of it:
 // before each FindWork the loop re-reads plan.md and hands the whole plan
@@ -34,6 +35,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include "tandem/ledger/git_dirs.h"
 #include "tandem/orchestrator/plan_runner_internal.h"
@@ -134,29 +136,36 @@ Result<PlanRunResult> PlanRunner::Loop() {
   while (true) {
     FlushNotes();
     if (Interrupted()) result_.interrupted = true;
+    // Settled successes go into merge lanes at once (plan_runner_merge.cc);
+    // a requeued one is ready again for FillCapacity.
+    Status pumped = PumpMerges();
+    if (!pumped.ok()) {
+      Stop(pumped.message(), protocol::kExitInternal);
+      Status closed = CloseMerges();
+      if (!closed.ok()) Notice(NoticeLevel::kWarn, closed.message());
+    }
     if (Going()) {
       Status filled = FillCapacity();
       if (!filled.ok()) Stop(filled.message(), protocol::kExitInternal);
     }
-    if (agents_.empty() && asking_.empty()) {
+    if (agents_.empty() && asking_.empty() && lanes_.empty()) {
       if (Going()) {
         auto plan = LoadCheckedPlan();
         if (plan) Finalize(*plan);
       }
       break;
     }
-    // Settled tasks free their slots: the next tasks start before the
-    // merges (whose gates take a while), from the tree before them.
-    std::vector<Finished> to_merge;
+    // Agents, approvals and merge lanes report here. Settled tasks free
+    // their slots at once: the next tasks start while lanes are gated.
     std::vector<Answer> answers;
-    Status handled = SettleAll(WaitForAgents(answers), to_merge);
+    std::vector<LaneDone> gated;
+    Status handled = SettleAll(WaitForAgents(answers, gated));
     for (const auto& [id, decision] : answers) {
       Status answered = OnAnswer(id, decision);
       if (handled.ok()) handled = answered;
     }
-    if (handled.ok() && Going()) handled = FillCapacity();
-    Status merged = MergeAll(std::move(to_merge));
-    if (handled.ok()) handled = merged;
+    Status landed = OnGated(std::move(gated));
+    if (handled.ok()) handled = landed;
     if (!handled.ok()) Stop(handled.message(), protocol::kExitInternal);
   }
   FlushNotes();
@@ -275,13 +284,7 @@ Status PlanRunner::StartAgent(const memory::Plan& plan, const PlanTask& task, Ti
   a->in_checkout = parallel_ == 1;
   std::string where;
   if (!a->in_checkout) {
-    if (free_slots_.empty()) {
-      a->slot = fmt::format("{}-slot-{}", run_id_, ++slots_made_);
-    } else {
-      a->slot = free_slots_.back();
-      a->reuse = made_slots_.count(a->slot) > 0;
-      free_slots_.pop_back();
-    }
+    std::tie(a->slot, a->reuse) = TakeSlot();
     if (git_dir_.empty()) git_dir_ = TRY(ledger::GitCommonDir(root_));
     where = "in worktree " + workspace::Worktree::PathFor(git_dir_, a->slot).string();
   }
@@ -313,39 +316,39 @@ void PlanRunner::Post(const std::string& task_id, Result<agent::TaskResult> resu
   done_cv_.notify_one();
 }
 
-// Every result posted so far (at least one); answers to approvals go to
-// `answers`.
-std::vector<PlanRunner::AgentDone> PlanRunner::WaitForAgents(std::vector<Answer>& answers) {
+// Every agent result posted so far; answers to approvals go to `answers`,
+// merge lanes' verdicts to `gated` (at least one of the three).
+std::vector<PlanRunner::AgentDone> PlanRunner::WaitForAgents(std::vector<Answer>& answers,
+                                                             std::vector<LaneDone>& gated) {
   MutexLock lock(done_mu_);
-  while (done_.empty() && answers_.empty()) done_cv_.wait(done_mu_);
+  while (done_.empty() && answers_.empty() && gated_.empty()) done_cv_.wait(done_mu_);
   std::vector<AgentDone> out;
   for (AgentDone& d : done_) out.push_back(std::move(d));
   done_.clear();
   answers.assign(answers_.begin(), answers_.end());
   answers_.clear();
+  for (LaneDone& d : gated_) gated.push_back(std::move(d));
+  gated_.clear();
   return out;
 }
 
-// Settles each result; the successes of worktrees go to `to_merge` (for
-// MergeAll).
-Status PlanRunner::SettleAll(std::vector<AgentDone> results, std::vector<Finished>& to_merge) {
+// Settles each result; the successes of worktrees join the merge queue
+// (to_merge_).
+Status PlanRunner::SettleAll(std::vector<AgentDone> results) {
   Status first_error;
   for (AgentDone& done : results) {
-    Status settled = Settle(std::move(done), to_merge);
+    Status settled = Settle(std::move(done));
     if (!settled.ok() && first_error.ok()) first_error = settled;
   }
   return first_error;
 }
 
-Status PlanRunner::Settle(AgentDone done, std::vector<Finished>& to_merge) {
+Status PlanRunner::Settle(AgentDone done) {
   std::unique_ptr<Agent> a = std::move(agents_[done.task_id]);
   agents_.erase(done.task_id);
   if (a->thread.joinable()) a->thread.join();
   RegisterStop(a->task.id, nullptr);
-  if (!a->in_checkout) {
-    made_slots_.insert(a->slot);
-    free_slots_.push_back(a->slot);
-  }
+  if (!a->in_checkout) GiveSlot(a->slot);
   FlushNotes();
   const PlanTask& task = a->task;
   if (!done.result) {
@@ -375,7 +378,7 @@ Status PlanRunner::Settle(AgentDone done, std::vector<Finished>& to_merge) {
     return Conclude(task, a->tier, std::move(outcome));
   }
   RETURN_IF_ERROR(queue_->FreeSlot(task.id));
-  to_merge.push_back({std::move(a), std::move(outcome)});
+  to_merge_.push_back({std::move(a), std::move(outcome)});
   return Status::Ok();
 }
 

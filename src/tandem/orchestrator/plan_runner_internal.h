@@ -10,9 +10,12 @@
 //                              the task's spec and environment (Prepare)
 //   plan_runner_approvals.cc   approvals of tasks and of irreversible
 //                              commands, cancelling one task
-//   plan_runner_merge.cc       integration of worktree results into the
-//                              checkout (merge, gates again, requeue) and
-//                              the worktree pool
+//   plan_runner_merge.cc       the merge queue: worktree results merged
+//                              into the integrated tree in batches, each
+//                              gated in a lane of its own (speculatively
+//                              on top of the lanes ahead), landed in the
+//                              checkout in order, or requeued; the
+//                              worktree pool
 //   plan_runner_escalation.cc  the queue's failure hook: re-plan, split,
 //                              slow tier, or fail
 //   plan_runner_recovery.cc    `tandem resume`: interrupted steps and tasks,
@@ -22,7 +25,9 @@
 // and writes plan.md, progress.md, the checkout and the run's checkpoints.
 // With parallel_ == 1 a task's agent runs on the scheduler itself, in the
 // checkout; with parallel_ > 1 each agent runs on a std::jthread of its own
-// in a pooled worktree and posts its result to done_. Agent threads touch
+// in a pooled worktree and posts its result to done_; each merge lane's
+// gates run on a thread of their own, in a pooled worktree, and post their
+// verdict to gated_. Agent and lane threads touch
 // only what a Mutex guards (steering inbox, totals, queued progress notes,
 // the cancel registry, the result queue) and the thread-safe event sink,
 // ledger and LiveOps.
@@ -93,6 +98,27 @@ class PlanRunner {
   struct Finished {
     std::unique_ptr<Agent> agent;
     agent::TaskResult outcome;
+    bool alone = false;  // its batch failed: it goes through a lane of its own
+  };
+  // A batch of merges in the merge queue (plan_runner_merge.cc): merged
+  // onto the tree of the lane ahead (or the integrated tree, for the head)
+  // and gated in a pooled worktree on a thread of its own.
+  struct Lane {
+    int id = 0;
+    std::vector<Finished> batch;
+    workspace::CheckpointId onto;      // integrated tree, or the lane ahead's `merged`
+    workspace::CheckpointId merged;    // onto + the batch (a commit; not on the run's chain)
+    std::vector<std::string> changed;  // paths where `merged` differs from `onto`
+    std::string slot;
+    bool reuse = false;
+    // Its verdict (scheduler's copy, once posted); lanes land in order.
+    std::optional<Result<agent::VerifiedStepPolicy::GateCheck>> verdict;
+    std::unique_ptr<agent::InterruptHub> stop;  // a child of agents_stop_
+    std::jthread thread;                        // declared last: joined before `stop` goes
+  };
+  struct LaneDone {
+    int lane = 0;
+    Result<agent::VerifiedStepPolicy::GateCheck> check;
   };
   // A task's spec and environment, built by Prepare for the checkout.
   struct Prepared {
@@ -134,9 +160,10 @@ class PlanRunner {
   Status StartAgent(const memory::Plan& plan, const PlanTask& task, Tier tier, bool approved);
   Result<agent::TaskResult> RunAgent(Agent& a);
   void Post(const std::string& task_id, Result<agent::TaskResult> result);
-  std::vector<AgentDone> WaitForAgents(std::vector<Answer>& answers);
-  Status SettleAll(std::vector<AgentDone> results, std::vector<Finished>& to_merge);
-  Status Settle(AgentDone done, std::vector<Finished>& to_merge);
+  std::vector<AgentDone> WaitForAgents(std::vector<Answer>& answers,
+                                       std::vector<LaneDone>& gated);
+  Status SettleAll(std::vector<AgentDone> results);
+  Status Settle(AgentDone done);
   Status Conclude(const PlanTask& task, Tier tier, agent::TaskResult outcome);
   void Stop(const std::string& why, int exit_code);
   void SizeParallelism(const memory::Plan& plan);
@@ -195,11 +222,22 @@ class PlanRunner {
   void RegisterStop(const std::string& task_id, agent::InterruptHub* stop);
   Status UndoTaskSteps(const PlanTask& task);
 
-  // ---- plan_runner_merge.cc ----
-  Status MergeAll(std::vector<Finished> finished);
-  static bool SameGates(const std::vector<Finished>& finished);
-  Result<std::vector<Finished>> MergeBatch(std::vector<Finished> finished);
-  Result<std::string> Merge(const Agent& a, const agent::TaskResult& outcome);
+  // ---- plan_runner_merge.cc: the merge queue ----
+  Status PumpMerges();
+  Status StartLane(std::vector<Finished> batch, const workspace::CheckpointId& onto,
+                   const workspace::CheckpointId& merged, std::vector<std::string> changed);
+  Result<agent::VerifiedStepPolicy::GateCheck> GateLane(Lane& lane);
+  Status OnGated(std::vector<LaneDone> gated);
+  Status Land(Lane& lane);
+  Status Rejected(Lane& lane, const std::string& feedback);
+  void DiscardLanes();
+  Status RecordMergeSteps(const Lane& lane, ledger::StepState state,
+                          const workspace::CheckpointId& before,
+                          const workspace::CheckpointId& after, const std::string& note);
+  Status CloseMerges();
+  Status NotMerged(Finished& f);
+  std::pair<std::string, bool> TakeSlot();
+  void GiveSlot(const std::string& slot);
   Status Requeue(const PlanTask& task, Tier tier, const std::string& why,
                  agent::TaskResult outcome);
   void RemovePool();
@@ -261,14 +299,21 @@ class PlanRunner {
   std::set<std::string> made_slots_;  // worktrees that exist (idle ones are in free_slots_)
   int slots_made_ = 0;
 
+  // The merge queue (scheduler only): settled successes not yet in a lane,
+  // in the order they settled, and the lanes being gated, the head first.
+  std::deque<Finished> to_merge_;
+  int lanes_made_ = 0;
+
   Mutex done_mu_;
   std::condition_variable_any done_cv_;
   std::deque<AgentDone> done_ GUARDED_BY(done_mu_);
   std::deque<Answer> answers_ GUARDED_BY(done_mu_);
+  std::deque<LaneDone> gated_ GUARDED_BY(done_mu_);
   std::map<std::string, Asking> asking_;  // approvals asked without waiting, by task id
   agent::InterruptHub agents_stop_;       // stops every agent: Ctrl-C or an error of the run
   // Last: destroyed (threads joined) before anything they use.
   std::map<std::string, std::unique_ptr<Agent>> agents_;  // started, not settled, by task id
+  std::deque<std::unique_ptr<Lane>> lanes_;               // the merge queue's lanes, head first
 };
 
 }  // namespace tandem::orchestrator

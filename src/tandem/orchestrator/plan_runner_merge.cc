@@ -1,23 +1,55 @@
-// Integration (part of PlanRunner, plan_runner_internal.h): with tasks in
-// parallel, each agent works in a pooled worktree (<run>-slot-K under the
-// git directory, created once, then reset to the integrated checkpoint for
-// its next task; RunAgent), and a task whose gates passed there is merged
-// into the checkout on the scheduler: libgit2's three-way tree merge (base:
-// the checkpoint the worktree started from; ours: the checkout's last;
-// theirs: the agent's last; plan.md and progress.md always ours), the merged
-// files restored as a ledger step of the task, and the task's gates run
-// again on the merged tree. It is done only then. A conflict, or gates that
-// fail only on the merged tree, rolls the checkout back and hands the task
-// back to the queue (TaskFinished(kConflict): it runs again with the reason
-// as feedback; past the queue's limit it is escalated as a failure).
-// Results that arrive together merge as one batch when their gates are the
-// same (gated once; when that fails, one by one).
+// The merge queue (part of PlanRunner, plan_runner_internal.h). With tasks
+// in parallel, each agent works in a pooled worktree (<run>-slot-K under
+// the git directory, created once, then reset for its next use; RunAgent),
+// and a task whose gates passed there is integrated by the merge queue, as
+// merge queues integrate pull requests:
+//   - Settled successes wait in `to_merge_` (in the order they settled).
+//     PumpMerges takes them into lanes: a lane is a batch of them (all with
+//     the same gates) merged with libgit2's three-way tree merge (base: the
+//     checkpoint the task's worktree started from; ours: the tree the lane
+//     goes onto; theirs: the agent's last checkpoint; plan.md and
+//     progress.md always ours) onto the tree of the lane ahead of it, or
+//     onto the integrated tree (the checkout's last checkpoint) for the
+//     first lane, the head. Each lane's gates run on its merged tree in a
+//     pooled worktree on a thread of their own (GateLane), so a lane is
+//     gated while the lanes ahead of it still are (speculatively: it
+//     counts only if they pass), and the scheduler goes on starting and
+//     settling agents meanwhile. At most max(2, parallel_) lanes at once,
+//     and a lane behind others only while a job token is free: otherwise
+//     the results wait and go into one batch (one gate round, not one per
+//     result, when the job budget is what binds).
+//     Its gate runs are recorded against a ledger step of the lane's first
+//     task with no checkpoint (note "merge lane: ...").
+//   - Verdicts are taken in lane order (OnGated). The head passed: its
+//     merged files go into the checkout (Land: a ledger step per task, the
+//     first carrying the change) and its tasks are done; "done" still means
+//     tandem saw the gates pass on the integrated tree that contains the
+//     task (the same files; tandem's own plan.md and progress.md may have
+//     moved on). The head failed (Rejected): every lane behind it was gated
+//     on top of it, so they are discarded and their tasks go back to the
+//     queue's front to be gated again without it; a batch of several is
+//     retried one task per lane, so the task that breaks the tree is the
+//     one that runs again; a single task is handed back to the task queue
+//     (TaskFinished(kConflict): it runs again on the integrated tree with
+//     the gates' feedback; past the queue's limit it escalates as a
+//     failure).
+//   - A merge conflict with the integrated tree requeues the task the same
+//     way; a conflict with a lane ahead (not yet integrated) waits for that
+//     lane to land or fail.
+// The checkout only ever receives trees whose gates passed; a kill -9
+// leaves at most a landing's ledger steps running, whose checkpoint before
+// is on the run's chain (resume rolls it back; the tasks run again).
 //
 // Thread-safety: scheduler thread only, except RunAgent (on its agent's
-// thread: it touches only its worktree and the Agent it is handed).
+// thread: it touches only its worktree and the Agent it is handed) and
+// GateLane (on its lane's thread: its worktree, the Lane it is handed, and
+// the thread-safe ledger, event sink and job budget).
 // Errors: git, libgit2 and ledger failures are returned (the run stops);
 // a conflict or a failing gate is not an error.
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <tuple>
 
 #include "tandem/base/kill_point.h"
 #include "tandem/ledger/git_dirs.h"
@@ -33,6 +65,23 @@ std::string ConflictText(const workspace::TreeMerge& merge) {
       "its result conflicts with the integrated tree (changed by tasks merged since it "
       "started) in {}",
       fmt::join(merge.conflicts, ", "));
+}
+
+// Two tasks share a lane only when their gates are the same.
+std::string GateKey(const agent::TaskEnv& env) {
+  std::string k;
+  for (const verify::Gate& g : env.gates) k += g.name + '\0' + g.command + '\0';
+  return k;
+}
+
+const std::vector<std::string>& KeepOurs() {
+  static const std::vector<std::string> keep{std::string(memory::kPlanFileName),
+                                             std::string(memory::kProgressFileName)};
+  return keep;
+}
+
+std::string Ids(const std::vector<std::string>& ids) {
+  return fmt::format("{}", fmt::join(ids, ", "));
 }
 
 }  // namespace
@@ -62,155 +111,312 @@ Result<agent::TaskResult> PlanRunner::RunAgent(Agent& a) {
   return agent::ExecuteTask(a.spec, a.env, *ws, nullptr);
 }
 
-// Merges tasks that finished together. Several with the same gates are
-// merged as one batch whose gates run once on the merged tree (the gates
-// of a parallel run would otherwise run one merge after another on this
-// thread); a conflict requeues just that task; when the batch's gates
-// fail, its tasks are merged one by one, so the one that breaks the tree
-// is the one that runs again.
-Status PlanRunner::MergeAll(std::vector<Finished> finished) {
-  if (finished.size() > 1 && SameGates(finished)) {
-    std::vector<Finished> rest = TRY(MergeBatch(std::move(finished)));
-    finished = std::move(rest);
-  }
-  for (Finished& f : finished) {
-    task_base_ = f.agent->base.hex;
-    std::string conflict = TRY(Merge(*f.agent, f.outcome));
-    if (conflict.empty()) {
-      RETURN_IF_ERROR(Done(f.agent->task, f.agent->tier, f.outcome));
-    } else {
-      RETURN_IF_ERROR(Requeue(f.agent->task, f.agent->tier, conflict, std::move(f.outcome)));
+// A worktree of the pool for an agent or a lane: an idle one (reuse: it
+// exists, Reset it) or a new name (Create it).
+std::pair<std::string, bool> PlanRunner::TakeSlot() {
+  if (free_slots_.empty()) return {fmt::format("{}-slot-{}", run_id_, ++slots_made_), false};
+  std::string slot = free_slots_.back();
+  free_slots_.pop_back();
+  return {slot, made_slots_.count(slot) > 0};
+}
+
+void PlanRunner::GiveSlot(const std::string& slot) {
+  made_slots_.insert(slot);
+  free_slots_.push_back(slot);
+}
+
+// Takes waiting merges into lanes while there is room: a batch is the
+// first waiting merge and every later one with the same gates (unless one
+// of them must go alone), each merged onto the tip (the last lane's tree,
+// or the integrated tree). A conflict with the integrated tree requeues the
+// task; one with a lane ahead or an earlier task of the batch leaves it
+// waiting until that lane has landed or failed.
+Status PlanRunner::PumpMerges() {
+  if (!Going()) return CloseMerges();
+  const size_t max_lanes = std::max<size_t>(2, parallel_);
+  // A lane behind others opens only when its gates could start now: while
+  // every job token is taken, results keep waiting and join one batch (one
+  // gate round for all of them) instead of lanes that would each wait for
+  // a token. The lanes ahead wake the loop when they end.
+  auto token_free = [this] {
+    const platform::JobBudget* jobs = env_.job_budget;
+    return jobs == nullptr || jobs->available() > jobs->waiting();
+  };
+  while (!to_merge_.empty() && lanes_.size() < max_lanes && (lanes_.empty() || token_free())) {
+    if (lanes_.empty()) CheckpointMemory();
+    const workspace::CheckpointId onto =
+        lanes_.empty() ? *ws_->last_checkpoint() : lanes_.back()->merged;
+    const std::string key = GateKey(to_merge_.front().agent->env);
+    const bool alone = to_merge_.front().alone;
+    workspace::CheckpointId tip = onto;
+    std::set<std::string> changed;
+    std::vector<Finished> batch;
+    std::deque<Finished> waiting;
+    for (Finished& f : to_merge_) {
+      if (!batch.empty() && (alone || f.alone || GateKey(f.agent->env) != key)) {
+        waiting.push_back(std::move(f));
+        continue;
+      }
+      auto theirs = TRY(workspace::CheckpointId::Parse(f.outcome.final_checkpoint));
+      workspace::TreeMerge merge =
+          TRY(workspace::MergeCheckpoints(root_, f.agent->base, tip, theirs, KeepOurs()));
+      if (merge.merged) {
+        tip = *merge.merged;
+        changed.insert(merge.changed.begin(), merge.changed.end());
+        batch.push_back(std::move(f));
+      } else if (lanes_.empty() && batch.empty()) {
+        task_base_ = f.agent->base.hex;
+        RETURN_IF_ERROR(
+            Requeue(f.agent->task, f.agent->tier, ConflictText(merge), std::move(f.outcome)));
+      } else {
+        waiting.push_back(std::move(f));
+      }
     }
+    to_merge_ = std::move(waiting);
+    if (batch.empty()) break;  // the rest waits for the lanes ahead
+    RETURN_IF_ERROR(StartLane(std::move(batch), onto, tip, {changed.begin(), changed.end()}));
   }
   return Status::Ok();
 }
 
-bool PlanRunner::SameGates(const std::vector<Finished>& finished) {
-  auto key = [](const agent::TaskEnv& env) {
-    std::string k;
-    for (const verify::Gate& g : env.gates) k += g.name + '\0' + g.command + '\0';
-    return k;
-  };
-  for (const Finished& f : finished) {
-    if (key(f.agent->env) != key(finished[0].agent->env)) return false;
+Status PlanRunner::StartLane(std::vector<Finished> batch, const workspace::CheckpointId& onto,
+                             const workspace::CheckpointId& merged,
+                             std::vector<std::string> changed) {
+  auto lane = std::make_unique<Lane>();
+  lane->id = ++lanes_made_;
+  lane->onto = onto;
+  lane->merged = merged;
+  lane->changed = std::move(changed);
+  std::tie(lane->slot, lane->reuse) = TakeSlot();
+  lane->stop = std::make_unique<agent::InterruptHub>(&agents_stop_);
+  std::vector<std::string> ids;
+  for (const Finished& f : batch) ids.push_back(f.agent->task.id);
+  std::vector<std::string> ahead;
+  for (const auto& l : lanes_) {
+    for (const Finished& f : l->batch) ahead.push_back(f.agent->task.id);
   }
-  return true;
+  lane->batch = std::move(batch);
+  Notice(NoticeLevel::kInfo,
+         fmt::format("merging task(s) {} ({} file(s)): their gates run on the merged tree in "
+                     "worktree {}{}",
+                     Ids(ids), lane->changed.size(), lane->slot,
+                     ahead.empty() ? std::string()
+                                   : ", speculatively on top of task(s) " + Ids(ahead) +
+                                         " still being gated"),
+         ids.size() == 1 ? ids[0] : "");
+  Lane* raw = lane.get();
+  lanes_.push_back(std::move(lane));
+  raw->thread = std::jthread([this, raw] {
+    Result<agent::VerifiedStepPolicy::GateCheck> check = GateLane(*raw);
+    MutexLock lock(done_mu_);
+    gated_.push_back({raw->id, std::move(check)});
+    done_cv_.notify_one();
+  });
+  return Status::Ok();
 }
 
-// The batch: each task's merge is a ledger step of its own (same
-// checkpoints before and after), the merged files go into the checkout
-// once and the gates run once. Returns the tasks still to merge one by
-// one (all of them when the batch's gates failed; none when it passed).
-Result<std::vector<PlanRunner::Finished>> PlanRunner::MergeBatch(std::vector<Finished> finished) {
-  CheckpointMemory();
-  workspace::CheckpointId ours = *ws_->last_checkpoint();
-  workspace::CheckpointId merged_commit = ours;
-  std::set<std::string> changed;
-  std::vector<Finished> in_batch;
-  for (Finished& f : finished) {
-    auto theirs = TRY(workspace::CheckpointId::Parse(f.outcome.final_checkpoint));
-    workspace::TreeMerge merge = TRY(workspace::MergeCheckpoints(
-        root_, f.agent->base, merged_commit, theirs,
-        {std::string(memory::kPlanFileName), std::string(memory::kProgressFileName)}));
-    if (!merge.merged) {
-      task_base_ = f.agent->base.hex;
-      RETURN_IF_ERROR(
-          Requeue(f.agent->task, f.agent->tier, ConflictText(merge), std::move(f.outcome)));
+// On the lane's thread: its worktree at the merged tree, its own
+// Workspace, then the batch's gates (those of its first task; they are the
+// same for all) as a final round, recorded against a ledger step of the
+// first task that holds no checkpoint (nothing of the checkout changes
+// here: a resume has nothing to roll back for it).
+Result<agent::VerifiedStepPolicy::GateCheck> PlanRunner::GateLane(Lane& lane) {
+  std::filesystem::path tree;
+  if (lane.reuse) {
+    RETURN_IF_ERROR(workspace::Worktree::Reset(root_, lane.slot, lane.merged));
+    tree = workspace::Worktree::PathFor(git_dir_, lane.slot);
+  } else {
+    tree = TRY(workspace::Worktree::Create(root_, lane.slot, lane.merged)).root();
+  }
+  auto ws = TRY(workspace::Workspace::Open(tree));
+  workspace::CheckpointId at = TRY(ws->StartRun(fmt::format("{}.merge.{}", run_id_, lane.id)));
+  const Agent& first = *lane.batch[0].agent;
+  agent::TaskEnv env = first.env;
+  env.repo_root = ws->root();
+  env.interrupts = lane.stop.get();
+  ledger::StepId step =
+      TRY(env_.ledger->BeginStep({run_id_, first.task.id, first.attempt, std::string()}));
+  auto check = agent::CheckGates(first.spec, env, *ws, at, step);
+  ledger::StepEnd end;
+  end.state = check && check->passed ? ledger::StepState::kDone : ledger::StepState::kRolledBack;
+  end.files_changed = static_cast<int64_t>(lane.changed.size());
+  end.note = lane.stop->interrupted() ? "merge lane: stopped (a lane ahead failed, or the run)"
+             : !check                 ? "merge lane: " + check.error().message()
+             : check->passed          ? "merge lane: gates passed on the merged tree"
+                                      : "merge lane: gates failed on the merged tree";
+  Status ended = env_.ledger->EndStep(step, end);
+  if (!check) return check.error();
+  RETURN_IF_ERROR(ended);
+  return check;
+}
+
+// Verdicts of lanes, taken in lane order: while the head has one, it lands
+// (passed) or is rejected (failed: the lanes behind it are discarded).
+Status PlanRunner::OnGated(std::vector<LaneDone> gated) {
+  for (LaneDone& d : gated) {
+    for (auto& lane : lanes_) {
+      if (lane->id == d.lane) lane->verdict = std::move(d.check);
+    }
+    // A discarded lane's verdict is no longer wanted.
+  }
+  while (!lanes_.empty() && lanes_.front()->verdict) {
+    std::unique_ptr<Lane> head = std::move(lanes_.front());
+    lanes_.pop_front();
+    if (head->thread.joinable()) head->thread.join();
+    GiveSlot(head->slot);
+    if (!*head->verdict) {
+      Status error = head->verdict->error().WithContext("gating merged tasks");
+      for (Finished& f : head->batch) to_merge_.push_front(std::move(f));
+      DiscardLanes();
+      return error;  // the run stops; CloseMerges puts the tasks back to pending
+    }
+    if (!Going()) {
+      for (Finished& f : head->batch) RETURN_IF_ERROR(NotMerged(f));
       continue;
     }
-    merged_commit = *merge.merged;
-    changed.insert(merge.changed.begin(), merge.changed.end());
-    in_batch.push_back(std::move(f));
-  }
-  if (in_batch.size() < 2) return in_batch;
-  std::vector<ledger::StepId> steps;
-  for (const Finished& f : in_batch) {
-    ledger::StepStart start{run_id_, f.agent->task.id, f.agent->attempt, ours.hex};
-    steps.push_back(TRY(env_.ledger->BeginStep(start)));
-  }
-  KillPoint("merge_step_begun");
-  std::vector<std::string> paths(changed.begin(), changed.end());
-  workspace::CheckpointId merged =
-      TRY(ws_->Restore(merged_commit, workspace::TouchedPaths::Only(paths)));
-  KillPoint("merge_applied");
-  std::vector<std::string> ids;
-  for (const Finished& f : in_batch) ids.push_back(f.agent->task.id);
-  Notice(NoticeLevel::kInfo,
-         fmt::format("merged tasks {} ({} file(s)) into the checkout; their gates run "
-                     "again on the merged tree",
-                     fmt::join(ids, ", "), paths.size()));
-  const Agent& first = *in_batch[0].agent;
-  agent::TaskEnv env = first.env;
-  env.repo_root = env_.repo_root;
-  env.interrupts = &agents_stop_;
-  auto check = TRY(agent::CheckGates(first.spec, env, *ws_, merged, steps[0]));
-  ledger::StepEnd end;
-  end.files_changed = static_cast<int64_t>(paths.size());
-  if (check.passed) {
-    // The first task's step carries the whole change and is done first: a
-    // resume then undoes the batch only while none of it is done, and a
-    // later task of the batch left undone runs again on a tree that
-    // already holds its work.
-    end.note = "merged into the integrated tree";
-    for (size_t i = 0; i < steps.size(); ++i) {
-      end.checkpoint_after = i == 0 ? merged.hex : ours.hex;
-      RETURN_IF_ERROR(env_.ledger->EndStep(steps[i], end));
+    if ((*head->verdict)->passed) {
+      RETURN_IF_ERROR(Land(*head));
+      continue;
     }
-    for (Finished& f : in_batch) RETURN_IF_ERROR(Done(f.agent->task, f.agent->tier, f.outcome));
-    return std::vector<Finished>();
+    DiscardLanes();
+    return Rejected(*head, (*head->verdict)->feedback);
   }
-  workspace::CheckpointId back = TRY(ws_->Restore(ours, workspace::TouchedPaths::Only(paths)));
-  end.state = ledger::StepState::kRolledBack;
-  end.checkpoint_after = back.hex;
-  end.note = "gates failed on a batch of merges; merging one by one";
-  for (ledger::StepId step : steps) RETURN_IF_ERROR(env_.ledger->EndStep(step, end));
-  return in_batch;
+  return Status::Ok();
 }
 
-// Merges a task that passed in its worktree into the checkout, as a step
-// of its own: checkpoint before (the integrated tree), the merged files
-// restored, the task's gates on the merged tree, checkpoint after. Returns
-// "" when merged and gated, else why not (the checkout is back as it was).
-Result<std::string> PlanRunner::Merge(const Agent& a, const agent::TaskResult& outcome) {
+// The head lane passed: its merged files go into the checkout, a ledger
+// step per task (the first carries the change; the others keep the
+// checkpoint), and its tasks are done.
+Status PlanRunner::Land(Lane& lane) {
   CheckpointMemory();
   workspace::CheckpointId ours = *ws_->last_checkpoint();
-  auto theirs = TRY(workspace::CheckpointId::Parse(outcome.final_checkpoint));
-  workspace::TreeMerge merge = TRY(workspace::MergeCheckpoints(
-      root_, a.base, ours, theirs,
-      {std::string(memory::kPlanFileName), std::string(memory::kProgressFileName)}));
-  if (!merge.merged) return ConflictText(merge);
-  ledger::StepStart start{run_id_, a.task.id, a.attempt, ours.hex};
-  ledger::StepId step = TRY(env_.ledger->BeginStep(start));
-  KillPoint("merge_step_begun");  // crash tests: the merge's row is 'running'
-  workspace::CheckpointId merged =
-      TRY(ws_->Restore(*merge.merged, workspace::TouchedPaths::Only(merge.changed)));
-  KillPoint("merge_applied");  // crash tests: the merged files are in the checkout
-  Notice(NoticeLevel::kInfo,
-         fmt::format("merged {} file(s) of task {} into the checkout; its gates run again "
-                     "on the merged tree",
-                     merge.changed.size(), a.task.id),
-         a.task.id);
-  agent::TaskEnv env = a.env;
-  env.repo_root = env_.repo_root;
-  env.interrupts = &agents_stop_;
-  auto check = TRY(agent::CheckGates(a.spec, env, *ws_, merged, step));
-  ledger::StepEnd end;
-  end.files_changed = static_cast<int64_t>(merge.changed.size());
-  if (check.passed) {
-    end.checkpoint_after = merged.hex;
-    end.note = "merged into the integrated tree";
-    RETURN_IF_ERROR(env_.ledger->EndStep(step, end));
-    return std::string();
+  std::vector<ledger::StepId> steps;
+  for (const Finished& f : lane.batch) {
+    const Agent& a = *f.agent;
+    steps.push_back(TRY(env_.ledger->BeginStep({run_id_, a.task.id, a.attempt, ours.hex})));
   }
-  workspace::CheckpointId back =
-      TRY(ws_->Restore(ours, workspace::TouchedPaths::Only(merge.changed)));
-  end.state = ledger::StepState::kRolledBack;
-  end.checkpoint_after = back.hex;
-  end.note = "gates failed on the merged tree";
-  RETURN_IF_ERROR(env_.ledger->EndStep(step, end));
-  return "it passed its gates alone, but they fail on the merged tree (with the tasks merged "
-         "since it started): " +
-         check.feedback;
+  KillPoint("merge_step_begun");  // crash tests: the merge's rows are 'running'
+  workspace::CheckpointId landed =
+      TRY(ws_->Restore(lane.merged, workspace::TouchedPaths::Only(lane.changed)));
+  KillPoint("merge_applied");  // crash tests: the merged files are in the checkout
+  std::vector<std::string> ids;
+  for (const Finished& f : lane.batch) ids.push_back(f.agent->task.id);
+  Notice(NoticeLevel::kInfo,
+         fmt::format("merged task(s) {} ({} file(s)) into the checkout: their gates passed on "
+                     "the merged tree",
+                     Ids(ids), lane.changed.size()),
+         ids.size() == 1 ? ids[0] : "");
+  ledger::StepEnd end;
+  end.files_changed = static_cast<int64_t>(lane.changed.size());
+  end.note = "merged into the integrated tree";
+  // The first task's step carries the whole change and is done first: a
+  // resume then undoes the batch only while none of it is done, and a
+  // later task of the batch left undone runs again on a tree that already
+  // holds its work.
+  for (size_t i = 0; i < steps.size(); ++i) {
+    end.checkpoint_after = i == 0 ? landed.hex : ours.hex;
+    RETURN_IF_ERROR(env_.ledger->EndStep(steps[i], end));
+  }
+  for (Finished& f : lane.batch) {
+    task_base_ = f.agent->base.hex;
+    RETURN_IF_ERROR(Done(f.agent->task, f.agent->tier, f.outcome));
+  }
+  return Status::Ok();
+}
+
+// The head lane's gates failed on its merged tree (nothing reached the
+// checkout; the ledger gets a rolled-back step per task). A batch of
+// several is retried one task per lane, first in the queue; a single task
+// runs again on the integrated tree with the gates' feedback.
+Status PlanRunner::Rejected(Lane& lane, const std::string& feedback) {
+  CheckpointMemory();
+  workspace::CheckpointId ours = *ws_->last_checkpoint();
+  const bool batch = lane.batch.size() > 1;
+  RETURN_IF_ERROR(RecordMergeSteps(lane, ledger::StepState::kRolledBack, ours, ours,
+                                   batch ? "gates failed on a batch of merges; merging one by one"
+                                         : "gates failed on the merged tree"));
+  if (batch) {
+    for (auto f = lane.batch.rbegin(); f != lane.batch.rend(); ++f) {
+      f->alone = true;
+      to_merge_.push_front(std::move(*f));
+    }
+    return Status::Ok();
+  }
+  Finished& f = lane.batch[0];
+  task_base_ = f.agent->base.hex;
+  return Requeue(f.agent->task, f.agent->tier,
+                 "it passed its gates alone, but they fail on the merged tree (with the tasks "
+                 "merged since it started): " +
+                     feedback,
+                 std::move(f.outcome));
+}
+
+// Every lane still being gated was gated on top of the head, which did not
+// land: each is stopped, and its tasks go back to the front of the queue
+// (in their order, before the merges that were waiting) to be gated again
+// on what is integrated now.
+void PlanRunner::DiscardLanes() {
+  std::deque<Finished> back;
+  std::vector<std::string> ids;
+  for (auto& lane : lanes_) {
+    lane->stop->Interrupt();
+    if (lane->thread.joinable()) lane->thread.join();
+    GiveSlot(lane->slot);
+    for (Finished& f : lane->batch) {
+      ids.push_back(f.agent->task.id);
+      back.push_back(std::move(f));
+    }
+  }
+  lanes_.clear();
+  if (ids.empty()) return;
+  Notice(NoticeLevel::kInfo,
+         fmt::format("task(s) {} are gated again without the merge ahead of them, which failed",
+                     Ids(ids)));
+  for (Finished& f : to_merge_) back.push_back(std::move(f));
+  to_merge_ = std::move(back);
+}
+
+// A step per task of `lane`, begun and ended at once: the ledger's record
+// of a merge that reached no checkout.
+Status PlanRunner::RecordMergeSteps(const Lane& lane, ledger::StepState state,
+                                    const workspace::CheckpointId& before,
+                                    const workspace::CheckpointId& after,
+                                    const std::string& note) {
+  ledger::StepEnd end;
+  end.state = state;
+  end.checkpoint_after = after.hex;
+  end.files_changed = static_cast<int64_t>(lane.changed.size());
+  end.note = note;
+  for (const Finished& f : lane.batch) {
+    const Agent& a = *f.agent;
+    ledger::StepId step = TRY(env_.ledger->BeginStep({run_id_, a.task.id, a.attempt, before.hex}));
+    RETURN_IF_ERROR(env_.ledger->EndStep(step, end));
+  }
+  return Status::Ok();
+}
+
+// The run stops: merges still waiting are not made; their tasks go back to
+// pending (they run again on resume). Lanes in flight end as their gates
+// are interrupted (OnGated sends them here too).
+Status PlanRunner::CloseMerges() {
+  Status first;
+  while (!to_merge_.empty()) {
+    Finished f = std::move(to_merge_.front());
+    to_merge_.pop_front();
+    Status closed = NotMerged(f);
+    if (first.ok()) first = closed;
+  }
+  return first;
+}
+
+Status PlanRunner::NotMerged(Finished& f) {
+  const PlanTask& task = f.agent->task;
+  Upsert(task, TaskState::kPending, TierRole(f.agent->tier), "not merged: stopped with the run");
+  Publish(task.id, protocol::TaskFinished{protocol::TaskEnd::kInterrupted,
+                                          "not merged: stopped with the run",
+                                          f.outcome.totals.retries});
+  RETURN_IF_ERROR(Mark(task.id, TaskState::kPending));
+  return queue_->TaskFinished(task.id, TaskOutcome::kStopped);
 }
 
 // A merge conflict, or gates failing only on the merged tree: the queue

@@ -4,13 +4,19 @@
 // What the TaskQueue tests cannot show: that the runner keeps to its
 // capacity, that a failure goes through the queue's hook to escalation and
 // then blocks its dependents, that a merge conflict hands the task back to
-// run again on the integrated tree, and that an edit of plan.md mid-run
-// reaches the queue.
+// run again on the integrated tree, that an edit of plan.md mid-run
+// reaches the queue, and the merge queue's lanes: agents settle and start
+// while a merged tree is gated, and a lane gated on top of one that fails
+// is gated again without it.
 #include "tandem/orchestrator/plan_runner.h"
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -137,12 +143,32 @@ std::string Task(const std::string& id, const std::string& after = "—") {
          ".txt`\n  - after: " + after + "\n\n";
 }
 
+// Records events; `on_notice` (optional) sees each notice's text as it is
+// published, on the publishing thread.
 class EventLog : public protocol::EventSink {
  public:
   void Publish(const protocol::Event& event) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    events_.push_back(event);
+    std::function<void(const std::string&)> hook;
+    std::string text;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      events_.push_back(event);
+      hook = on_notice;
+      if (const auto* n = std::get_if<protocol::Notice>(&event.payload)) text = n->text;
+    }
+    if (hook && !text.empty()) hook(text);
   }
+
+  std::vector<std::string> Notices() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<std::string> out;
+    for (const protocol::Event& e : events_) {
+      if (const auto* n = std::get_if<protocol::Notice>(&e.payload)) out.push_back(n->text);
+    }
+    return out;
+  }
+
+  std::function<void(const std::string&)> on_notice;  // set before the run
 
  private:
   std::mutex mu_;
@@ -177,6 +203,7 @@ class PlanRunnerTest : public ::testing::Test {
     env.events = &events_;
     env.ledger = ledger_.get();
     env.policy.max_escalations = max_escalations;
+    if (unsandboxed_) env.config.sandbox.mode = config::SandboxMode::kNone;
     auto result = RunPlan(env);
     EXPECT_TRUE(result) << result.error().ToString();
     return result ? *result : PlanRunResult{};
@@ -193,6 +220,7 @@ class PlanRunnerTest : public ::testing::Test {
   workspace::testing::TestRepo repo_;
   std::unique_ptr<ledger::Ledger> ledger_;
   EventLog events_;
+  bool unsandboxed_ = false;  // gates that wait on files outside the repository
 };
 
 // With parallel_tasks = 2 and four independent tasks, two agents work at
@@ -339,6 +367,206 @@ TEST_F(PlanRunnerTest, AMergeConflictRequeuesTheTaskOnTheIntegratedTree) {
     EXPECT_EQ(t.attempts, t.task_id == rerun ? 2 : 1) << t.task_id;
     EXPECT_EQ(t.state, ledger::TaskState::kDone) << t.task_id;
   }
+}
+
+// ---- The merge queue (plan_runner_merge.cc) ----
+//
+// Its tests hold a merged tree's gates until the test has seen what it
+// wants to happen meanwhile. Each task's check is `sh <dir>/gate.sh ID`,
+// run unsandboxed (it reads <dir>, outside the repository): it counts its
+// runs in <dir>/ID.runs; the run numbered in <dir>/ID.hold waits until
+// <dir>/ID.go exists (bounded against a hang: then it writes ID.gaveup);
+// it fails when out/ID.txt is missing, or when <dir>/ID.breaks-with names a
+// task whose file is in the tree too and out/ID.txt does not say "fixed".
+class MergeQueueTest : public PlanRunnerTest {
+ protected:
+  void SetUp() override {
+    PlanRunnerTest::SetUp();
+    std::string pattern = (std::filesystem::temp_directory_path() / "mq-gates-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    Put("gate.sh",
+        "#!/bin/sh\n"
+        "d=$(dirname \"$0\"); id=$1\n"
+        "echo run >> \"$d/$id.runs\"\n"
+        "n=$(wc -l < \"$d/$id.runs\")\n"
+        "if [ -e \"$d/$id.hold\" ] && [ \"$n\" -eq \"$(cat \"$d/$id.hold\")\" ]; then\n"
+        "  i=0\n"
+        "  while [ ! -e \"$d/$id.go\" ]; do\n"
+        "    i=$((i + 1))\n"
+        "    if [ $i -gt 6000 ]; then echo gave up > \"$d/$id.gaveup\"; break; fi\n"
+        "    sleep 0.02\n"
+        "  done\n"
+        "fi\n"
+        "[ -f \"out/$id.txt\" ] || { echo \"no out/$id.txt\"; exit 1; }\n"
+        "if [ -e \"$d/$id.breaks-with\" ]; then\n"
+        "  other=$(cat \"$d/$id.breaks-with\")\n"
+        "  if [ -f \"out/$other.txt\" ] && ! grep -q fixed \"out/$id.txt\"; then\n"
+        "    echo \"out/$id.txt breaks with out/$other.txt\"; exit 1\n"
+        "  fi\n"
+        "fi\n");
+    unsandboxed_ = true;
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  void Put(const std::string& name, const std::string& content) {
+    std::ofstream(dir_ / name) << content;
+  }
+  bool Has(const std::string& name) { return std::filesystem::exists(dir_ / name); }
+  int Runs(const std::string& id) {
+    std::ifstream in(dir_ / (id + ".runs"));
+    int n = 0;
+    for (std::string line; std::getline(in, line);) n++;
+    return n;
+  }
+
+  // A task writing out/<id>.txt, checked by gate.sh.
+  std::string GatedTask(const std::string& id) {
+    return "- [ ] " + id + ": Write out/" + id + ".txt\n  - do: Write out/" + id + ".txt @@" +
+           id + "@@\n  - scope: out/" + id + ".txt\n  - accept: gates none; check `sh " +
+           (dir_ / "gate.sh").string() + " " + id + "`\n  - after: —\n\n";
+  }
+
+  // Waits (on a condition variable fed by the event log) until a notice
+  // containing every one of `parts` has been published.
+  void AwaitNotice(const std::vector<std::string>& parts) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::minutes(2), [&] {
+      for (const std::string& n : notices_) {
+        bool all = true;
+        for (const std::string& p : parts) all = all && n.find(p) != std::string::npos;
+        if (all) return true;
+      }
+      return false;
+    });
+  }
+  // Feeds AwaitNotice; `also` (optional) runs on each notice too.
+  void WatchNotices(std::function<void(const std::string&)> also = {}) {
+    events_.on_notice = [this, also](const std::string& text) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        notices_.push_back(text);
+      }
+      cv_.notify_all();
+      if (also) also(text);
+    };
+  }
+  bool Noticed(const std::vector<std::string>& parts) {
+    for (const std::string& n : events_.Notices()) {
+      bool all = true;
+      for (const std::string& p : parts) all = all && n.find(p) != std::string::npos;
+      if (all) return true;
+    }
+    return false;
+  }
+
+  std::filesystem::path dir_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> notices_;
+};
+
+// A merged tree's gates do not hold up the scheduler: while T1's merge
+// lane is gated (its check held), T2 settles, gives its slot to T4, and T4
+// makes its first model call; only that releases T1's gates. (A runner
+// that gates merges on the scheduler thread settles nothing meanwhile: the
+// gate would wait out its bound and say so in T1.gaveup.)
+TEST_F(MergeQueueTest, AgentsSettleAndStartWhileAMergedTreeIsGated) {
+  WritePlan(GatedTask("T1") + GatedTask("T2") + GatedTask("T3") + GatedTask("T4"));
+  Put("T1.hold", "2\n");  // T1's second check run: its merge lane's
+  WatchNotices();
+  ScriptedModel executor(Works);
+  executor.on_request = [&](const std::string& task, int turn, const protocol::ModelRequest&) {
+    if (task == "T2" && turn == 1) AwaitNotice({"merging task(s) T1 "});
+    if (task == "T4" && turn == 0) Put("T1.go", "");
+  };
+  PlanRunResult result = Run(2, executor);
+  EXPECT_FALSE(Has("T1.gaveup")) << "T1's merged tree was gated on the scheduler thread";
+  EXPECT_TRUE(Has("T1.go")) << "T4 never started";
+  EXPECT_EQ(result.done, 4);
+  EXPECT_EQ(result.exit_code, protocol::kExitSuccess) << result.stop_reason;
+  for (const char* id : {"T1", "T2", "T3", "T4"}) {
+    EXPECT_EQ(repo_.Read(std::string("out/") + id + ".txt"), std::string(id) + "\n") << id;
+    EXPECT_EQ(StateOf(id), memory::TaskState::kDone) << id;
+  }
+}
+
+// Three lanes at once: T1's (the head, its gates held), T2's on top of it,
+// T3's on top of both. T2 breaks the tree with T1 in it, so its lane
+// fails; T3's lane was gated on a tree holding T2's change, so it is
+// discarded and gated again without it, and T3 is done without running
+// again. T2, the breaking task, is the one that runs again (on the
+// integrated tree, with the gates' feedback) and ends fixed.
+TEST_F(MergeQueueTest, ALaneGatedOnTopOfAFailingLaneIsGatedAgainWithoutIt) {
+  WritePlan(GatedTask("T1") + GatedTask("T2") + GatedTask("T3"));
+  Put("T1.hold", "2\n");
+  Put("T2.breaks-with", "T1");
+  WatchNotices([this](const std::string& text) {
+    // T3's lane has joined the queue, on top of T1's and T2's.
+    if (text.find("merging task(s) T3 ") != std::string::npos &&
+        text.find("speculatively on top of task(s) T1, T2") != std::string::npos) {
+      Put("T1.go", "");
+    }
+  });
+  std::mutex told_mu;
+  std::set<std::string> told;  // tasks whose first request carried the merge feedback
+  ScriptedModel executor([&](const std::string& task, int turn) {
+    bool fix = false;
+    {
+      std::lock_guard<std::mutex> lock(told_mu);
+      fix = told.count(task) > 0;
+    }
+    if (turn == 0) {
+      return Reply({Call("write_file",
+                         {{"path", "out/" + task + ".txt"}, {"content", fix ? "fixed\n" : task + "\n"}},
+                         0)});
+    }
+    return Reply({Call("finish", {{"summary", "wrote out/" + task + ".txt"}}, turn)});
+  });
+  executor.on_request = [&](const std::string& task, int turn,
+                            const protocol::ModelRequest& request) {
+    if (turn == 0) {
+      for (const protocol::Message& m : request.messages) {
+        if (m.text.find("fail on the merged tree") != std::string::npos) {
+          std::lock_guard<std::mutex> lock(told_mu);
+          told.insert(task);
+        }
+      }
+    }
+    // T1 settles first, then T2 (once T1's lane is gated), then T3 (once
+    // T2's lane is).
+    if (turn == 1 && task == "T2") AwaitNotice({"merging task(s) T1 "});
+    if (turn == 1 && task == "T3") AwaitNotice({"merging task(s) T2 "});
+  };
+  PlanRunResult result = Run(3, executor);
+
+  EXPECT_FALSE(Has("T1.gaveup")) << "T3's lane never went on top of T1's and T2's";
+  EXPECT_TRUE(Noticed({"merging task(s) T2 ", "speculatively on top of task(s) T1"}));
+  EXPECT_TRUE(Noticed({"T3", "gated again without the merge ahead of them"}));
+  EXPECT_EQ(result.done, 3);
+  EXPECT_EQ(result.exit_code, protocol::kExitSuccess) << result.stop_reason;
+  EXPECT_EQ(told, std::set<std::string>{"T2"});
+  EXPECT_EQ(repo_.Read("out/T1.txt"), "T1\n");
+  EXPECT_EQ(repo_.Read("out/T2.txt"), "fixed\n");
+  EXPECT_EQ(repo_.Read("out/T3.txt"), "T3\n");
+  auto tasks = ledger_->ListTasks(result.run_id);
+  ASSERT_TRUE(tasks) << tasks.error().ToString();
+  for (const ledger::TaskRow& t : *tasks) {
+    EXPECT_EQ(t.attempts, t.task_id == "T2" ? 2 : 1) << t.task_id;
+    EXPECT_EQ(t.state, ledger::TaskState::kDone) << t.task_id;
+  }
+  auto steps = ledger_->ListSteps(result.run_id);
+  ASSERT_TRUE(steps) << steps.error().ToString();
+  std::map<std::string, int> rejected, landed;
+  for (const ledger::StepRow& s : *steps) {
+    if (s.note == "gates failed on the merged tree") rejected[s.task_id]++;
+    if (s.note == "merged into the integrated tree") landed[s.task_id]++;
+  }
+  EXPECT_EQ(rejected, (std::map<std::string, int>{{"T2", 1}}));
+  EXPECT_EQ(landed, (std::map<std::string, int>{{"T1", 1}, {"T2", 1}, {"T3", 1}}));
 }
 
 }  // namespace
