@@ -18,11 +18,23 @@ big:   a repository of 10,000 files (100 directories x 100 files) and 75
        after) and the pool's worktrees at their largest (du of
        .git/tandem/worktrees sampled every 0.5 s while the run goes on).
 
-Usage: bench/fanout_bench.py --build build [--only ratio|big] [--runs 3]
+tournament: the reviewer's tournament over 8 and 75 distinct passing
+       variants (variant i runs on model m<i>, which writes i+1 lines, so
+       every tree differs). Executors at 1,200 tokens/s after 150 ms; the
+       judge on a second server as a slow model: --judge-tps (default 100)
+       tokens/s after --judge-ttft-ms (default 500), answering
+       compare_verdict with a one-sentence reason. Each size runs with
+       the tournament and with --no-tournament, --runs times. Reported: the judge's
+       model calls (its server's record), the tournament's wall time (its
+       closing notice), the fan-out's wall with and without it, medians,
+       and the critical path (rounds x one call's latency) as the ideal.
+
+Usage: bench/fanout_bench.py --build build [--only ratio|big|tournament] [--runs 3]
 """
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -124,6 +136,102 @@ def run_fanout(args, variants, steps, text, files=None, timed=False, parallel=No
         shutil.rmtree(e["XDG_CONFIG_HOME"], ignore_errors=True)
 
 
+JUDGE_CONFIG = """
+[providers.judge]
+wire = "openai"
+base_url = "http://127.0.0.1:{port}/v1"
+
+[models.m-judge]
+provider = "judge"
+id = "m-judge"
+"""
+
+
+def tournament_once(args, n, mode):
+    root = tempfile.mkdtemp(prefix="tandem-tournament-bench-")
+    repo = plan_bench.make_repo(root, "# Plan\n")
+    os.remove(os.path.join(repo, "plan.md"))
+    plan_bench.git(repo, "commit", "-q", "-am", "no plan")
+    text = " word" * 20
+    turns = []
+    for i in range(n):
+        content = "".join("line %d\n" % k for k in range(i + 1))
+        turns.append({"when": {"assistant_turns": 0, "model": "m%d" % i},
+                      "tool_calls": [{"name": "write_file",
+                                      "arguments": {"path": "out.txt", "content": content}}],
+                      "text": text})
+        turns.append({"when": {"assistant_turns": 1, "model": "m%d" % i},
+                      "tool_calls": [{"name": "finish", "arguments": {"summary": "done"}}],
+                      "text": text})
+    server = plan_bench.Server(args.server, {"turns": turns}, root, TPS, TTFT_MS)
+    judge_root = os.path.join(root, "judge")
+    os.makedirs(judge_root)
+    reason = "A handles the task more completely and changes nothing it did not ask for."
+    judge = plan_bench.Server(args.server, {"turns": [{"tool_calls": [
+        {"name": "compare_verdict", "arguments": {"better": "A", "reason": reason}}]}]},
+        judge_root, args.judge_tps, args.judge_ttft_ms)
+    e = plan_bench.env(repo)
+    try:
+        server.write_config(repo)
+        with open(os.path.join(repo, ".tandem", "bench-config.toml"), "a") as f:
+            f.write(JUDGE_CONFIG.format(port=judge.port))
+            for i in range(n):
+                f.write('\n[models.m%d]\nprovider = "local"\nid = "m%d"\n' % (i, i))
+        argv = [args.tandem, "do", "--variants", str(n), "--set", "roles.reviewer=m-judge",
+                "--json"]
+        if mode == "off":
+            argv.append("--no-tournament")
+        for i in range(n):
+            argv += ["-m", "m%d" % i]
+        argv.append("write out.txt")
+        t0 = time.time()
+        p = subprocess.run(argv, cwd=repo, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+        wall = time.time() - t0
+        if p.returncode != 0:
+            raise RuntimeError("tandem do exited %d: %s" % (p.returncode, p.stderr[-2000:]))
+        t_wall = None
+        passed = 0
+        for line in p.stdout.splitlines():
+            if not line.startswith("{"):
+                continue
+            ev = json.loads(line)
+            if ev.get("type") == "task_finished" and ev.get("state") == "done":
+                passed += 1
+            if ev.get("type") == "notice":
+                m = re.match(r"tournament: v\d+ won \((\d+) reviewer calls?, \$[0-9.]+, "
+                             r"([0-9.]+) s\)", ev.get("text", ""))
+                if m:
+                    t_wall = float(m.group(2))
+        if passed != n:
+            raise RuntimeError("%d of %d variants passed" % (passed, n))
+        calls = len([r for r in judge.requests() if r.get("path", "").endswith("completions")])
+        return {"wall": wall, "tournament": t_wall, "calls": calls}
+    finally:
+        server.stop()
+        judge.stop()
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(e["XDG_CONFIG_HOME"], ignore_errors=True)
+
+
+def bench_tournament(args):
+    # One judge call: TTFT, then the tool call's tokens (about 30 at the
+    # server's count: one per argument fragment) at --judge-tps.
+    for n in (8, 75):
+        on = [tournament_once(args, n, "auto") for _ in range(args.runs)]
+        off = [tournament_once(args, n, "off") for _ in range(args.runs)]
+        rounds = (n - 1).bit_length()
+        med = lambda rows, k: statistics.median(r[k] for r in rows)
+        print("%d candidates: judge calls %s (expected %d), tournament %.2f s median (%s), "
+              "%d rounds; fan-out wall %.2f s with vs %.2f s without (+%.2f s)"
+              % (n, sorted(set(r["calls"] for r in on)), n - 1, med(on, "tournament"),
+                 ", ".join("%.2f" % r["tournament"] for r in on), rounds, med(on, "wall"),
+                 med(off, "wall"), med(on, "wall") - med(off, "wall")))
+        if any(r["calls"] for r in off):
+            print("  (off still called the judge: %s)" % [r["calls"] for r in off])
+        sys.stdout.flush()
+
+
 def bench_ratio(args):
     text = " word" * 600
     rows = {}
@@ -155,7 +263,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--only", choices=["ratio", "big"])
+    ap.add_argument("--only", choices=["ratio", "big", "tournament"])
+    ap.add_argument("--judge-tps", type=int, default=100)
+    ap.add_argument("--judge-ttft-ms", type=int, default=500)
     args = ap.parse_args()
     args.tandem = os.path.abspath(os.path.join(args.build, "tandem"))
     args.server = os.path.abspath(os.path.join(args.build, "tests", "model_server",
@@ -164,6 +274,8 @@ def main():
         bench_ratio(args)
     if args.only in (None, "big"):
         bench_big(args)
+    if args.only in (None, "tournament"):
+        bench_tournament(args)
 
 
 if __name__ == "__main__":

@@ -340,5 +340,204 @@ TEST_F(FanoutTest, ApproachesFromOnePlannerCallGoOnePerVariant) {
   EXPECT_EQ(with_heredoc, 1);
 }
 
+// ---- The reviewer's tournament (docs/FANOUT.md "Tournament") ----
+
+// The judge: a priced model of its own, the reviewer role (--set).
+std::string JudgeToml() {
+  return "[models.m-judge]\nprovider = \"local\"\nid = \"m-judge\"\nprice_output = 1000\n";
+}
+
+// The judge's turns: it prefers the larger change. The comparison's message
+// gives each candidate's size ("## Candidate A: +30/-0 ..."); the largest
+// one present wins.
+std::vector<json> PrefersTheLargerChange(const std::vector<int>& sizes_largest_first) {
+  std::vector<json> turns;
+  for (int size : sizes_largest_first) {
+    for (const char* side : {"A", "B"}) {
+      json turn = ForModel(Turn(kAnyTurn, {Call("compare_verdict",
+                                                {{"better", side},
+                                                 {"reason", "the larger change (" +
+                                                                std::to_string(size) +
+                                                                " lines) covers more"}})}),
+                           "m-judge");
+      turn["when"]["last_message_contains"] =
+          std::string("## Candidate ") + side + ": +" + std::to_string(size) + "/";
+      turns.push_back(turn);
+    }
+  }
+  return turns;
+}
+
+// out.txt with `lines` lines ("ok" first).
+std::string Lines(int lines) {
+  std::string text = "ok\n";
+  for (int i = 1; i < lines; ++i) text += "line " + std::to_string(i) + "\n";
+  return text;
+}
+
+TEST_F(FanoutTest, TheReviewersTournamentRanksThePassingVariantsAndItsReasonsAreStored) {
+  MakeRepo();
+  const std::vector<int> sizes = {1, 5, 10, 30};  // v1..v4; the score prefers v1
+  std::vector<json> turns = PrefersTheLargerChange({30, 10, 5});
+  std::vector<std::string> models;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    std::string model = "m-" + std::to_string(i + 1);
+    models.push_back(model);
+    for (auto& t : WritesThenFinishes(model, {{"out.txt", Lines(sizes[i])}})) turns.push_back(t);
+  }
+  StartServer(Script(turns), ModelsToml(models) + JudgeToml());
+  std::vector<std::string> args = {"--variants", "4", "--set", "roles.reviewer=m-judge", "--json"};
+  for (const auto& m : models) args.insert(args.end(), {"-m", m});
+  args.push_back("make out.txt say ok");
+  TandemRun run = RunTandem(Args(args));
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+
+  json listed = VariantsJson();
+  ASSERT_EQ(listed["variants"].size(), 4u) << listed.dump(2);
+  // 4 candidates: 3 comparisons, each one reviewer call, every one won by
+  // the larger change, with the reviewer's reason.
+  const json& comparisons = listed["comparisons"];
+  ASSERT_EQ(comparisons.size(), 3u) << listed.dump(2);
+  for (const json& c : comparisons) {
+    int a = c["a"], b = c["b"], winner = c["winner"];
+    EXPECT_EQ(c["decided_by"], "reviewer") << c;
+    EXPECT_EQ(c["calls"], 1) << c;
+    EXPECT_EQ(c["model"], "m-judge");
+    int larger = sizes[a - 1] > sizes[b - 1] ? a : b;
+    EXPECT_EQ(winner, larger) << c;
+    EXPECT_EQ(c["reason"], "the larger change (" + std::to_string(sizes[larger - 1]) +
+                               " lines) covers more")
+        << c;
+  }
+  // v4 (the largest change, the worst score) won every comparison and ranks
+  // first: the tournament's order, not the score's.
+  const json& v4 = ById(listed, 4);
+  EXPECT_EQ(v4["rank"], 1) << listed.dump(2);
+  EXPECT_EQ(v4["tournament"]["wins"], 2);
+  EXPECT_EQ(v4["tournament"]["losses"], 0);
+  double best_score = 0;
+  for (const json& v : listed["variants"]) best_score = std::max(best_score, v["score"].get<double>());
+  EXPECT_LT(v4["score"].get<double>(), best_score);
+  EXPECT_EQ(v4["reasons"].get<std::string>().rfind("tournament: beat ", 0), 0u) << v4["reasons"];
+  EXPECT_NE(v4["reasons"].get<std::string>().find("won the final"), std::string::npos);
+  // Rank 2: the final's loser; ranks 3 and 4: the first round's losers, by
+  // score.
+  int final_loser = 0;
+  std::vector<int> first_round_losers;
+  for (const json& c : comparisons) {
+    int loser = c["winner"] == c["a"] ? c["b"].get<int>() : c["a"].get<int>();
+    if (c["round"] == 2) {
+      final_loser = loser;
+    } else {
+      first_round_losers.push_back(loser);
+    }
+  }
+  ASSERT_EQ(first_round_losers.size(), 2u);
+  EXPECT_EQ(ById(listed, final_loser)["rank"], 2);
+  std::sort(first_round_losers.begin(), first_round_losers.end(), [&](int x, int y) {
+    return ById(listed, x)["score"].get<double>() > ById(listed, y)["score"].get<double>();
+  });
+  EXPECT_EQ(ById(listed, first_round_losers[0])["rank"], 3);
+  EXPECT_EQ(ById(listed, first_round_losers[1])["rank"], 4);
+
+  // Stored: the comparisons and ranks in the ledger, the reviewer's calls in
+  // the run's model calls, its spend in the run's cost.
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM comparisons WHERE decided_by = 'reviewer'"), "3");
+  EXPECT_EQ(LedgerValue("SELECT rank FROM variants WHERE n = 4"), "1");
+  EXPECT_NE(LedgerValue("SELECT reasons FROM variants WHERE n = 4").find("won the final"),
+            std::string::npos);
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM model_calls m JOIN runs r ON r.id = m.run_id "
+                        "WHERE r.kind = 'fanout' AND m.role = 'reviewer' AND m.model = 'm-judge'"),
+            "3");
+  double judged = std::stod(LedgerValue("SELECT sum(cost_usd) FROM comparisons"));
+  EXPECT_GT(judged, 0);
+  EXPECT_NEAR(run.Finished()["cost_usd"].get<double>(),
+              judged + std::stod(LedgerValue("SELECT sum(cost_usd) FROM variants")), 1e-9)
+      << run.Finished();
+  // Each comparison saw the task and exactly two candidates.
+  int judge_requests = 0;
+  for (const json& r : Requests()) {
+    std::string body = r["body"].dump();
+    if (body.find("compare_verdict") == std::string::npos) continue;
+    ++judge_requests;
+    EXPECT_NE(body.find("make out.txt say ok"), std::string::npos);
+    EXPECT_NE(body.find("## Candidate A: "), std::string::npos);
+    EXPECT_NE(body.find("## Candidate B: "), std::string::npos);
+    EXPECT_EQ(body.find("## Candidate C"), std::string::npos);
+  }
+  EXPECT_EQ(judge_requests, 3);
+
+  // `tandem variants` marks wins and losses and fits 80 columns;
+  // `variants show` lists the comparisons with their reasons.
+  TandemRun table = RunTandem({"variants"}, {{"COLUMNS", "80"}});
+  ASSERT_EQ(table.exit_code, 0) << table.Describe();
+  EXPECT_NE(table.out.find("tournament: 3 comparisons by m-judge"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("w-l"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("why v4 ranks first: tournament: beat"), std::string::npos) << table.out;
+  std::istringstream lines(table.out);
+  for (std::string line; std::getline(lines, line);) {
+    size_t width = 0;
+    for (unsigned char c : line) width += (c & 0xC0) != 0x80;
+    EXPECT_LE(width, 80u) << line;
+  }
+  TandemRun show = RunTandem({"variants", "show", "4"});
+  ASSERT_EQ(show.exit_code, 0) << show.Describe();
+  EXPECT_NE(show.out.find("tournament: 2 wins, 0 losses"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("round 2: beat v" + std::to_string(final_loser) +
+                          " (reviewer m-judge): the larger change (30 lines) covers more"),
+            std::string::npos)
+      << show.out;
+  TandemRun show_loser = RunTandem({"variants", "show", std::to_string(final_loser)});
+  EXPECT_NE(show_loser.out.find("round 2: lost to v4"), std::string::npos) << show_loser.out;
+}
+
+TEST_F(FanoutTest, AReviewerThatNeverCallsTheToolLeavesTheScoresOrderAndLosesNothing) {
+  MakeRepo();
+  // The judge answers in prose, every time: each pair is asked twice, then
+  // the score decides it.
+  std::vector<json> turns = {ForModel(Turn(kAnyTurn, {}, "B is clearly better."), "m-judge")};
+  for (int i = 1; i <= 3; ++i) {
+    std::string model = "m-" + std::to_string(i);
+    for (auto& t : WritesThenFinishes(model, {{"out.txt", Lines(i * 10)}})) turns.push_back(t);
+  }
+  StartServer(Script(turns), ModelsToml({"m-1", "m-2", "m-3"}) + JudgeToml());
+  TandemRun run = RunTandem(Args({"--variants", "3", "--set", "roles.reviewer=m-judge", "-m",
+                                  "m-1", "-m", "m-2", "-m", "m-3", "--json", "make out.txt say ok"}));
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  json listed = VariantsJson();
+  ASSERT_EQ(listed["comparisons"].size(), 2u) << listed.dump(2);
+  for (const json& c : listed["comparisons"]) {
+    EXPECT_EQ(c["decided_by"], "score") << c;
+    EXPECT_EQ(c["calls"], 2) << c;
+    EXPECT_EQ(c["winner"], c["a"]) << c;  // the better seed advances
+    EXPECT_NE(c["reason"].get<std::string>().find("no verdict after asking twice"),
+              std::string::npos)
+        << c;
+  }
+  // The score's order stands.
+  std::vector<std::pair<double, int>> by_score;
+  for (const json& v : listed["variants"]) by_score.push_back({-v["score"].get<double>(), v["rank"]});
+  std::sort(by_score.begin(), by_score.end());
+  for (size_t i = 0; i < by_score.size(); ++i) EXPECT_EQ(by_score[i].second, int(i) + 1);
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM model_calls WHERE role = 'reviewer'"), "4");
+}
+
+TEST_F(FanoutTest, NoTournamentMeansNoReviewerCall) {
+  MakeRepo();
+  std::vector<json> turns = PrefersTheLargerChange({20});
+  for (int i = 1; i <= 2; ++i) {
+    std::string model = "m-" + std::to_string(i);
+    for (auto& t : WritesThenFinishes(model, {{"out.txt", Lines(i * 10)}})) turns.push_back(t);
+  }
+  StartServer(Script(turns), ModelsToml({"m-1", "m-2"}) + JudgeToml());
+  TandemRun run = RunTandem(Args({"--variants", "2", "--set", "roles.reviewer=m-judge",
+                                  "--no-tournament", "-m", "m-1", "-m", "m-2", "--json",
+                                  "make out.txt say ok"}));
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM comparisons"), "0");
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM model_calls WHERE role = 'reviewer'"), "0");
+  EXPECT_EQ(ById(VariantsJson(), 1)["rank"], 1);  // the smaller change, by score
+}
+
 }  // namespace
 }  // namespace tandem::e2e

@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 
 #include "tandem/agent/model_call_row.h"
+#include "tandem/agent/patch_filter.h"
 #include "tandem/base/redact.h"
 #include "tandem/memory/agents_md.h"
 #include "tandem/platform/sandbox.h"
@@ -573,30 +574,6 @@ StepOutcome VerifiedStepPolicy::JudgeFinish(int step, const std::string& summary
 }
 
 namespace {
-
-// The sections of a unified diff whose path is not in `skip`, capped at
-// `max_bytes` (the cut is said).
-std::string FilterPatch(const std::string& patch, const std::vector<std::string>& skip,
-                        size_t max_bytes) {
-  std::string out;
-  size_t pos = 0;
-  while (pos < patch.size()) {
-    size_t next = patch.find("\ndiff --git ", pos);
-    size_t end = next == std::string::npos ? patch.size() : next + 1;
-    std::string_view section(patch.data() + pos, end - pos);
-    bool skipped = false;
-    for (const std::string& path : skip) {
-      if (section.starts_with("diff --git a/" + path + " ")) skipped = true;
-    }
-    if (!skipped) out.append(section);
-    pos = end;
-  }
-  if (out.size() > max_bytes) {
-    out.resize(max_bytes);
-    out += fmt::format("\n[... the diff is cut at {} KiB]\n", max_bytes / 1024);
-  }
-  return out;
-}
 
 constexpr size_t kMaxReviewDiffBytes = 64 * 1024;
 

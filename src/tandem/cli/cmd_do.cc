@@ -20,6 +20,9 @@ CommandRun SetupDo(CLI::App& app) {
                  "With --variants: variants running at once (default min(N, 8))");
   app.add_flag("--approaches", options->approaches,
                "With --variants: the planner writes N different approaches, one per variant");
+  app.add_flag("--no-tournament", options->no_tournament,
+               "With --variants: rank by the score alone, without the reviewer's pairwise "
+               "tournament");
   app.add_option("--scope", options->scope, "Glob of paths the task may change (repeatable)");
   app.add_option("--skill", options->skills,
                  "Put this skill in the first request whatever the ranking says (repeatable)");

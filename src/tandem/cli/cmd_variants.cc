@@ -32,21 +32,21 @@ int RunVariantsList(const std::string& root, const VariantsOptions& o) {
     return kExitUsage;
   }
   auto run = (*ledger)->GetRun(ref->run_id);
-  auto rows = (*fan)->ListVariants(ref->run_id);
+  auto ranked = orchestrator::LoadRankedFanout(**fan, ref->run_id);
   auto picks = (*fan)->ListPicks(ref->run_id);
-  if (!run || !*run || !rows || !picks) {
+  if (!run || !*run || !ranked || !picks) {
     fmt::print(stderr, "tandem: ledger: {}\n",
-               !run ? run.error().message() : !rows ? rows.error().message()
-                                                     : !picks ? picks.error().message()
-                                                              : "run not found");
+               !run ? run.error().message() : !ranked ? ranked.error().message()
+                                                       : !picks ? picks.error().message()
+                                                                : "run not found");
     return kExitInternal;
   }
-  auto ranked = orchestrator::RankVariants(std::move(*rows));
   if (o.json) {
-    fmt::print("{}\n", VariantsToJson(**run, ranked, *picks)
+    fmt::print("{}\n", VariantsToJson(**run, ranked->variants, *picks, ranked->comparisons)
                            .dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
-    fmt::print("{}", FormatVariantsTable(**run, ranked, *picks, TerminalWidth()));
+    fmt::print("{}", FormatVariantsTable(**run, ranked->variants, *picks, TerminalWidth(),
+                                         ranked->comparisons));
   }
   return kExitSuccess;
 }
@@ -62,12 +62,18 @@ int RunVariantsShow(const std::string& root, const VariantsOptions& o) {
     return kExitUsage;
   }
   auto run = (*ledger)->GetRun(ref->run_id);
-  auto rows = (*fan)->ListVariants(ref->run_id);
-  if (!run || !*run || !rows) {
-    fmt::print(stderr, "tandem: ledger: {}\n", !run ? run.error().message() : "no such run");
+  auto loaded = orchestrator::LoadRankedFanout(**fan, ref->run_id);
+  if (!run || !*run || !loaded) {
+    fmt::print(stderr, "tandem: ledger: {}\n",
+               !run ? run.error().message() : !loaded ? loaded.error().message() : "no such run");
     return kExitInternal;
   }
-  auto ranked = orchestrator::RankVariants(std::move(*rows));
+  const std::vector<ledger::VariantRow>& ranked = loaded->variants;
+  // The comparisons this variant was in, in match order.
+  std::vector<ledger::ComparisonRow> matches;
+  for (const auto& c : loaded->comparisons) {
+    if (c.a == ref->n || c.b == ref->n) matches.push_back(c);
+  }
   const ledger::VariantRow* v = nullptr;
   for (const auto& r : ranked) {
     if (r.n == ref->n) v = &r;
@@ -108,8 +114,9 @@ int RunVariantsShow(const std::string& root, const VariantsOptions& o) {
     last[g.gate] = g;
   }
   if (o.json) {
-    nlohmann::json j = VariantsToJson(**run, {*v}, {})["variants"][0];
+    nlohmann::json j = VariantsToJson(**run, {*v}, {}, matches)["variants"][0];
     j["run"] = ref->run_id;
+    j["comparisons"] = ComparisonsToJson(matches);
     j["diff"] = patch;
     nlohmann::json gates = nlohmann::json::array();
     for (const auto& name : order) {
@@ -141,6 +148,20 @@ int RunVariantsShow(const std::string& root, const VariantsOptions& o) {
   if (!v->final_checkpoint.empty()) {
     fmt::print("tree {} · checkpoint {} (refs/tandem/runs/{}.v{}/)\n", v->tree_hash.substr(0, 12),
                v->final_checkpoint.substr(0, 12), ref->run_id, v->n);
+  }
+  if (!matches.empty()) {
+    int wins = 0;
+    for (const auto& c : matches) wins += c.winner == v->n;
+    int losses = static_cast<int>(matches.size()) - wins;
+    fmt::print("\n── tournament: {} win{}, {} loss{} ──\n", wins, wins == 1 ? "" : "s", losses,
+               losses == 1 ? "" : "es");
+    for (const auto& c : matches) {
+      int64_t other = c.a == v->n ? c.b : c.a;
+      fmt::print("round {}: {} v{} ({}{}): {}\n", c.round, c.winner == v->n ? "beat" : "lost to",
+                 other, ledger::ToString(c.decided_by),
+                 c.decided_by == ledger::ComparisonDecider::kReviewer ? " " + c.model : "",
+                 c.reason);
+    }
   }
   fmt::print("\n── diff ──\n{}", patch.empty() ? "(no change)\n" : patch);
   fmt::print("\n── gates ──\n");

@@ -78,10 +78,11 @@ tools::CommandDecision DecideDoCommand(const std::string& run_id, config::Approv
 int RunDo(const DoOptions& options, const CommandIo& io, DoReport* report) {
   // Refused before anything is read or any model is called.
   if (options.variants == 0 && (options.stop_after > 0 || options.parallel > 0 ||
-                                options.approaches || options.models.size() > 1)) {
+                                options.approaches || options.no_tournament ||
+                                options.models.size() > 1)) {
     fmt::print(io.err,
-               "tandem: --stop-after, --parallel, --approaches and several --model go with "
-               "--variants N\n");
+               "tandem: --stop-after, --parallel, --approaches, --no-tournament and several "
+               "--model go with --variants N\n");
     return kExitUsage;
   }
   if (options.variants < 0 || options.variants > orchestrator::kMaxVariants) {

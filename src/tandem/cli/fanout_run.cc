@@ -109,6 +109,20 @@ int RunFanoutDo(const DoOptions& options, Runtime& rt, ledger::Ledger& ledger, L
   env.gates_source = std::move(gates.source);
   env.interrupts = &interrupts;
   env.job_budget = rt.jobs.get();
+  // The tournament's judge (unless --no-tournament): the reviewer role.
+  std::optional<ModelHandle> reviewer;
+  if (options.variants > 1 && !options.no_tournament) {
+    if (auto opened = OpenModel(rt, config::Role::kReviewer, "")) {
+      reviewer = std::move(*opened);
+      env.reviewer = {reviewer->resolved.model_name, reviewer->resolved.model,
+                      reviewer->resolved.provider.name, reviewer->client.get()};
+    } else {
+      events->Publish({{spec.run_id, "", "fanout"}, WallClockMs(),
+                       protocol::Notice{protocol::NoticeLevel::kInfo,
+                                        "no reviewer model (" + opened.error().message() +
+                                            "): the score alone ranks the variants"}});
+    }
+  }
 
   auto result = orchestrator::RunFanout(spec, env);
   if (!result) {
@@ -125,7 +139,9 @@ int RunFanoutDo(const DoOptions& options, Runtime& rt, ledger::Ledger& ledger, L
   if (!options.json) {
     auto run = ledger.GetRun(spec.run_id);
     if (run && *run) {
-      fmt::print(io.out, "\n{}", FormatVariantsTable(**run, result->variants, {}, TerminalWidth()));
+      fmt::print(io.out, "\n{}",
+                 FormatVariantsTable(**run, result->variants, {}, TerminalWidth(),
+                                     result->comparisons));
     }
   }
   return protocol::ExitCodeFor(result->outcome);

@@ -270,7 +270,11 @@ std::vector<mcp::ServedTool> Tools() {
                            {"description", "With variants: the model pool they spread over"}}},
                {"approaches", {{"type", "boolean"},
                                {"description", "With variants: the planner writes a different "
-                                               "approach for each variant first"}}}},
+                                               "approach for each variant first"}}},
+               {"tournament", {{"type", "boolean"},
+                               {"description", "With variants: the reviewer model judges the "
+                                               "passing variants pairwise (default true; false: "
+                                               "the score alone ranks them)"}}}},
               {"task"}),
        writes},
       {"tandem_status",
@@ -379,6 +383,7 @@ class TandemTools {
     options.stop_after = static_cast<int>(args.value("stop_after", 0LL));
     options.parallel = static_cast<int>(args.value("parallel", 0LL));
     options.approaches = args.value("approaches", false);
+    options.no_tournament = !args.value("tournament", true);
     if (options.variants <= 0 && args.contains("variants")) {
       return {true, "tandem_do: variants must be 1 to " + std::to_string(orchestrator::kMaxVariants),
               nullptr};
@@ -458,10 +463,10 @@ class TandemTools {
     auto fan = OpenFanoutLedger(**ledger, stderr);
     if (!fan) return std::nullopt;
     auto run = (*ledger)->GetRun(run_id);
-    auto rows = (*fan)->ListVariants(run_id);
+    auto ranked = orchestrator::LoadRankedFanout(**fan, run_id);
     auto picks = (*fan)->ListPicks(run_id);
-    if (!run || !*run || !rows || !picks) return std::nullopt;
-    json out = VariantsToJson(**run, orchestrator::RankVariants(std::move(*rows)), *picks);
+    if (!run || !*run || !ranked || !picks) return std::nullopt;
+    json out = VariantsToJson(**run, ranked->variants, *picks, ranked->comparisons);
     // Model text (the summaries, the approaches) passes the redactor as every result does.
     return json::parse(Redactor::Apply(out.dump(-1, ' ', false, json::error_handler_t::replace)));
   }

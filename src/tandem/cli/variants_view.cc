@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
@@ -61,6 +62,22 @@ std::string Wall(int64_t ms) {
   return fmt::format("{}m{:02}s", ms / 60'000, (ms / 1000) % 60);
 }
 
+struct Record {
+  int wins = 0;
+  int losses = 0;
+};
+
+// Each variant's wins and losses in the tournament.
+std::map<int64_t, Record> Records(const std::vector<ledger::ComparisonRow>& comparisons) {
+  std::map<int64_t, Record> records;
+  for (const auto& c : comparisons) {
+    int64_t loser = c.winner == c.a ? c.b : c.a;
+    records[c.winner].wins++;
+    records[loser].losses++;
+  }
+  return records;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ledger::FanoutLedger>, ExitCode> OpenFanoutLedger(
@@ -91,7 +108,8 @@ std::string CompactCount(int64_t n) {
 
 std::string FormatVariantsTable(const ledger::RunRow& run,
                                 const std::vector<ledger::VariantRow>& ranked,
-                                const std::vector<ledger::PickRecord>& picks, int width) {
+                                const std::vector<ledger::PickRecord>& picks, int width,
+                                const std::vector<ledger::ComparisonRow>& comparisons) {
   width = std::max(width, 80);
   int passed = 0;
   double cost = 0;
@@ -111,12 +129,35 @@ std::string FormatVariantsTable(const ledger::RunRow& run,
   for (const auto& p : picks) {
     out += fmt::format(" · {} v{}", p.applied ? "picked" : "refused", p.variant);
   }
-  out += "\n\n";
+  out += "\n";
+  std::map<int64_t, Record> records = Records(comparisons);
+  bool tournament = !comparisons.empty();
+  if (tournament) {
+    int by_score = 0;
+    double spent = 0;
+    for (const auto& c : comparisons) {
+      by_score += c.decided_by == ledger::ComparisonDecider::kScore;
+      spent += c.cost_usd;
+    }
+    std::string model;
+    for (const auto& c : comparisons) {
+      if (!c.model.empty()) model = c.model;
+    }
+    out += Fit(fmt::format("tournament: {} comparison{} by {}{} · {} · ranks the passing ones",
+                           comparisons.size(), comparisons.size() == 1 ? "" : "s",
+                           model.empty() ? "the score" : model,
+                           by_score > 0 ? fmt::format(" ({} by score)", by_score) : "", Cost(spent)),
+               static_cast<size_t>(width)) +
+           "\n";
+  }
+  out += "\n";
   bool wide = width >= 120;
-  size_t model_w = wide ? 20 : 12;
+  // The w-l column takes its 4 columns from the model's.
+  size_t model_w = (wide ? 20 : 12) - (tournament ? 4 : 0);
   std::string head = fmt::format("{:>4} {:<4} {:<{}} {:>4} {:<6} {:>9} {:>5} {:>6} {:>7} {:>6} {:>5}",
                                  "rank", "var", "model", model_w, "temp", "gates", "+/-", "files",
                                  "tokens", "cost", "time", "score");
+  if (tournament) head += fmt::format(" {:>3}", "w-l");
   size_t fixed = head.size();
   bool approach_col = wide && static_cast<size_t>(width) > fixed + 12;
   if (approach_col) head += "  approach";
@@ -131,6 +172,12 @@ std::string FormatVariantsTable(const ledger::RunRow& run,
         "v" + std::to_string(v.n), Fit(v.model, model_w), model_w, temp, StateLabel(v.state),
         Fit(lines, 9), v.files, CompactCount(v.tokens_in + v.tokens_out), Cost(v.cost_usd),
         Wall(v.wall_ms), score);
+    if (tournament) {
+      auto r = records.find(v.n);
+      row += fmt::format(" {:>3}", r == records.end()
+                                       ? "-"
+                                       : fmt::format("{}-{}", r->second.wins, r->second.losses));
+    }
     if (approach_col) {
       row += "  " + Fit(v.approach.substr(0, v.approach.find('\n')),
                         static_cast<size_t>(width) - fixed - 2);
@@ -152,7 +199,9 @@ std::string FormatVariantsTable(const ledger::RunRow& run,
 
 nlohmann::json VariantsToJson(const ledger::RunRow& run,
                               const std::vector<ledger::VariantRow>& ranked,
-                              const std::vector<ledger::PickRecord>& picks) {
+                              const std::vector<ledger::PickRecord>& picks,
+                              const std::vector<ledger::ComparisonRow>& comparisons) {
+  std::map<int64_t, Record> records = Records(comparisons);
   nlohmann::json variants = nlohmann::json::array();
   for (const auto& v : ranked) {
     nlohmann::json j = {{"n", v.n},
@@ -178,6 +227,10 @@ nlohmann::json VariantsToJson(const ledger::RunRow& run,
                         {"gate_ms", v.gate_ms},
                         {"reasons", v.reasons},
                         {"detail", v.detail}};
+    auto r = records.find(v.n);
+    j["tournament"] = r == records.end() ? nlohmann::json(nullptr)
+                                         : nlohmann::json{{"wins", r->second.wins},
+                                                          {"losses", r->second.losses}};
     variants.push_back(std::move(j));
   }
   nlohmann::json p = nlohmann::json::array();
@@ -195,7 +248,29 @@ nlohmann::json VariantsToJson(const ledger::RunRow& run,
           {"outcome", protocol::Name(run.outcome)},
           {"base_checkpoint", run.base_checkpoint},
           {"variants", std::move(variants)},
-          {"picks", std::move(p)}};
+          {"picks", std::move(p)},
+          {"comparisons", ComparisonsToJson(comparisons)}};
+}
+
+nlohmann::json ComparisonsToJson(const std::vector<ledger::ComparisonRow>& comparisons) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : comparisons) {
+    out.push_back({{"round", c.round},
+                   {"match", c.match},
+                   {"a", c.a},
+                   {"b", c.b},
+                   {"shown_first", c.shown_first},
+                   {"winner", c.winner},
+                   {"decided_by", ledger::ToString(c.decided_by)},
+                   {"reason", c.reason},
+                   {"model", c.model},
+                   {"calls", c.calls},
+                   {"tokens_in", c.tokens_in},
+                   {"tokens_out", c.tokens_out},
+                   {"cost_usd", c.cost_usd},
+                   {"wall_ms", c.wall_ms}});
+  }
+  return out;
 }
 
 Result<VariantRef> ResolveVariant(ledger::Ledger& ledger, const std::string& text,

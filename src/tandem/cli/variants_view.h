@@ -29,15 +29,23 @@ int TerminalWidth();
 
 // The table of `ranked` (orchestrator::RankVariants order) for fan-out
 // `run`, at most `width` columns wide (80 at least is assumed), with a
-// header and `picked` (the variants picked so far).
+// header and `picked` (the variants picked so far). With a tournament's
+// `comparisons`, a "w-l" column (each variant's wins and losses) and a
+// header line saying who judged.
 std::string FormatVariantsTable(const ledger::RunRow& run,
                                 const std::vector<ledger::VariantRow>& ranked,
-                                const std::vector<ledger::PickRecord>& picks, int width);
+                                const std::vector<ledger::PickRecord>& picks, int width,
+                                const std::vector<ledger::ComparisonRow>& comparisons = {});
 
-// {"run":..., "variants":[{rank, n, model, ...}], "picks":[...]}
+// {"run":..., "variants":[{rank, n, model, ..., "tournament": {wins, losses}
+// or null}], "picks":[...], "comparisons":[...]}
 nlohmann::json VariantsToJson(const ledger::RunRow& run,
                               const std::vector<ledger::VariantRow>& ranked,
-                              const std::vector<ledger::PickRecord>& picks);
+                              const std::vector<ledger::PickRecord>& picks,
+                              const std::vector<ledger::ComparisonRow>& comparisons = {});
+// [{round, match, a, b, shown_first, winner, decided_by, reason, model,
+// calls, tokens_in, tokens_out, cost_usd, wall_ms}]
+nlohmann::json ComparisonsToJson(const std::vector<ledger::ComparisonRow>& comparisons);
 
 struct VariantRef {
   std::string run_id;

@@ -65,6 +65,16 @@ Result<VariantState> ParseVariantState(std::string_view s) {
   return InvalidArgument("unknown variant state '" + std::string(s) + "'");
 }
 
+std::string_view ToString(ComparisonDecider d) {
+  return d == ComparisonDecider::kReviewer ? "reviewer" : "score";
+}
+
+Result<ComparisonDecider> ParseComparisonDecider(std::string_view s) {
+  if (s == "reviewer") return ComparisonDecider::kReviewer;
+  if (s == "score") return ComparisonDecider::kScore;
+  return InvalidArgument("unknown comparison decider '" + std::string(s) + "'");
+}
+
 Result<std::unique_ptr<FanoutLedger>> FanoutLedger::Open(const Ledger& ledger, Clock clock) {
   if (!clock) return InvalidArgument("FanoutLedger::Open needs a clock");
   std::unique_ptr<Db> db = LEDGER_TRY(Db::Open(ledger.path(), /*create=*/false));
@@ -224,6 +234,64 @@ Result<std::vector<PickRecord>> FanoutLedger::ListPicks(std::string_view run_id)
     picks.push_back(std::move(p));
   }
   return picks;
+}
+
+Status FanoutLedger::RecordComparison(const ComparisonRow& c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement stmt = LEDGER_TRY(db_->Prepare(
+      "INSERT INTO comparisons (run_id, round, match, a, b, shown_first, winner, decided_by,"
+      " reason, model, calls, tokens_in, tokens_out, cost_usd, wall_ms, at)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"));
+  stmt.Bind(1, c.run_id)
+      .Bind(2, c.round)
+      .Bind(3, c.match)
+      .Bind(4, c.a)
+      .Bind(5, c.b)
+      .Bind(6, c.shown_first)
+      .Bind(7, c.winner)
+      .Bind(8, ToString(c.decided_by))
+      .Bind(9, Clean(c.reason, kMaxText))
+      .Bind(10, Clean(c.model, kMaxShort))
+      .Bind(11, c.calls)
+      .Bind(12, c.tokens_in)
+      .Bind(13, c.tokens_out)
+      .Bind(14, c.cost_usd)
+      .Bind(15, c.wall_ms)
+      .Bind(16, clock_());
+  return stmt.Run().WithContext("RecordComparison " + c.run_id + " match " +
+                                std::to_string(c.match));
+}
+
+Result<std::vector<ComparisonRow>> FanoutLedger::ListComparisons(std::string_view run_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement stmt = LEDGER_TRY(db_->Prepare(
+      "SELECT id, run_id, round, match, a, b, shown_first, winner, decided_by, reason, model,"
+      " calls, tokens_in, tokens_out, cost_usd, wall_ms, at"
+      " FROM comparisons WHERE run_id = ?1 ORDER BY match"));
+  stmt.Bind(1, run_id);
+  std::vector<ComparisonRow> rows;
+  while (LEDGER_TRY(stmt.Step())) {
+    ComparisonRow c;
+    c.id = stmt.Int(0);
+    c.run_id = stmt.Text(1);
+    c.round = stmt.Int(2);
+    c.match = stmt.Int(3);
+    c.a = stmt.Int(4);
+    c.b = stmt.Int(5);
+    c.shown_first = stmt.Int(6);
+    c.winner = stmt.Int(7);
+    c.decided_by = ParseComparisonDecider(stmt.Text(8)).value_or(ComparisonDecider::kScore);
+    c.reason = stmt.Text(9);
+    c.model = stmt.Text(10);
+    c.calls = stmt.Int(11);
+    c.tokens_in = stmt.Int(12);
+    c.tokens_out = stmt.Int(13);
+    c.cost_usd = stmt.Double(14);
+    c.wall_ms = stmt.Int(15);
+    c.at = stmt.Int(16);
+    rows.push_back(std::move(c));
+  }
+  return rows;
 }
 
 }  // namespace tandem::ledger

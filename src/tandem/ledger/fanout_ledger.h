@@ -78,6 +78,39 @@ struct PickRecord {
   int64_t at = 0;         // set by the ledger
 };
 
+// Who decided a tournament comparison (orchestrator/tournament.h): the
+// reviewer model's compare_verdict, or, without one (the call failed, twice
+// no tool call, the budget spent, interrupted), the score (the better seed
+// advances). Column spellings: "reviewer" "score". (Next to VariantState;
+// both belong in protocol/vocabulary.h, which ~100 translation units
+// include: they move together.)
+enum class ComparisonDecider { kReviewer, kScore };
+std::string_view ToString(ComparisonDecider d);
+Result<ComparisonDecider> ParseComparisonDecider(std::string_view s);
+
+// One comparison of a fan-out's tournament (orchestrator/tournament.h): two
+// passing variants judged against the task by the reviewer model, or by the
+// score when it gave no verdict.
+struct ComparisonRow {
+  int64_t id = 0;        // set by ListComparisons
+  std::string run_id{};  // the fan-out's run
+  int64_t round = 0;     // 1 = the first round of the bracket
+  int64_t match = 0;     // the bracket's match number (1-based, unique in the run)
+  int64_t a = 0;         // the better-seeded variant (its n)
+  int64_t b = 0;         // the other one
+  int64_t shown_first = 0;  // which of the two the reviewer saw as candidate A
+  int64_t winner = 0;       // a or b
+  ComparisonDecider decided_by = ComparisonDecider::kScore;
+  std::string reason{};  // the reviewer's reason, or why the score decided
+  std::string model{};   // the reviewer's model; empty: no call was made
+  int64_t calls = 0;     // model calls made (0-2: a reply without the tool is asked once more)
+  int64_t tokens_in = 0;
+  int64_t tokens_out = 0;
+  double cost_usd = 0;
+  int64_t wall_ms = 0;
+  int64_t at = 0;  // set by the ledger
+};
+
 class FanoutLedger {
  public:
   // A connection to `ledger`'s file. Errors: Io/FailedPrecondition from
@@ -102,6 +135,11 @@ class FanoutLedger {
   Result<int64_t> RecordPick(const PickRecord& pick);
   // The run's picks, oldest first.
   Result<std::vector<PickRecord>> ListPicks(std::string_view run_id);
+  // Records one tournament comparison (schema v7); the reason is redacted
+  // and truncated. AlreadyExists-like SQLite error for a (run, match) taken.
+  Status RecordComparison(const ComparisonRow& comparison);
+  // The run's comparisons in order of match.
+  Result<std::vector<ComparisonRow>> ListComparisons(std::string_view run_id);
 
  private:
   FanoutLedger(Clock clock, std::unique_ptr<Db> db);

@@ -279,6 +279,31 @@ CREATE TABLE reviews (
 CREATE INDEX reviews_by_run ON reviews(run_id);
 )sql";
 
+// Fan-out tournament (issue 10): the reviewer's pairwise comparisons of a
+// fan-out's passing variants.
+constexpr std::string_view kV7 = R"sql(
+CREATE TABLE comparisons (
+  id          INTEGER PRIMARY KEY,
+  run_id      TEXT NOT NULL REFERENCES runs(id),
+  round       INTEGER NOT NULL,
+  match       INTEGER NOT NULL,
+  a           INTEGER NOT NULL,
+  b           INTEGER NOT NULL,
+  shown_first INTEGER NOT NULL,
+  winner      INTEGER NOT NULL,
+  decided_by  TEXT NOT NULL CHECK (decided_by IN ('reviewer','score')),
+  reason      TEXT NOT NULL DEFAULT '',
+  model       TEXT NOT NULL DEFAULT '',
+  calls       INTEGER NOT NULL DEFAULT 0,
+  tokens_in   INTEGER NOT NULL DEFAULT 0,
+  tokens_out  INTEGER NOT NULL DEFAULT 0,
+  cost_usd    REAL NOT NULL DEFAULT 0,
+  wall_ms     INTEGER NOT NULL DEFAULT 0,
+  at          INTEGER NOT NULL,
+  UNIQUE (run_id, match)
+) STRICT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "executor loop: runs, steps, model/tool calls, gate runs, rollbacks", kV1},
     {2, "plans and tiers: tasks, approvals, escalations, steer notes, human_ms, model tier", kV2},
@@ -286,6 +311,7 @@ constexpr Migration kMigrations[] = {
     {4, "fan-out: variants and picks", kV4},
     {5, "skills: skill_uses, skill_restores", kV5},
     {6, "review before done: reviews", kV6},
+    {7, "fan-out tournament: comparisons", kV7},
 };
 
 constexpr std::string_view kCreateVersionTable = R"sql(

@@ -20,6 +20,7 @@
 #include "tandem/ledger/git_dirs.h"
 #include "tandem/memory/plan_md.h"
 #include "tandem/memory/progress_md.h"
+#include "tandem/orchestrator/tournament.h"
 #include "tandem/tools/glob.h"
 #include "tandem/workspace/run_refs.h"
 #include "tandem/workspace/tree_merge.h"
@@ -102,6 +103,7 @@ class Fanout {
 
   Result<FanoutResult> Run() {
     start_ = SteadyClock::now();
+    deadline_ = start_ + std::chrono::seconds(std::max<int64_t>(1, env_.config.limits.max_wall_s));
     for (const std::string& line : RemoveLeftoverSlots(root_)) Notice(NoticeLevel::kInfo, line);
     ws_ = TRY(workspace::Workspace::Open(root_));
     base_ = TRY(ws_->StartRun(spec_.run_id));
@@ -179,7 +181,7 @@ class Fanout {
   }
 
   Status Loop() {
-    auto deadline = start_ + std::chrono::seconds(std::max<int64_t>(1, env_.config.limits.max_wall_s));
+    const SteadyClock::time_point deadline = deadline_;
     int64_t next = 1;
     bool stopped = false;
     while (true) {
@@ -450,13 +452,64 @@ class Fanout {
     free_slots_.clear();
   }
 
+  // Why the tournament should not call the reviewer (now), or "".
+  std::string TournamentStop() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_ == FanoutStop::kInterrupt) return StopText(stop_);
+    if (spent_ >= env_.config.limits.max_cost_usd) return StopText(FanoutStop::kCostBudget);
+    if (SteadyClock::now() >= deadline_) return StopText(FanoutStop::kWallBudget);
+    return "";
+  }
+
+  // The reviewer's tournament over the passing candidates of `ranked`
+  // (RankVariants order, which seeds it), when it is due.
+  TournamentResult Judge(const std::vector<ledger::VariantRow>& ranked) {
+    std::vector<TournamentEntry> seeds;
+    for (const ledger::VariantRow& v : ranked) {
+      if (v.state != VariantState::kPassed || v.duplicate_of || !v.rank) continue;
+      TournamentEntry e;
+      e.n = v.n;
+      e.summary = v.detail;
+      e.lines_added = v.lines_added;
+      e.lines_removed = v.lines_removed;
+      e.files = v.files;
+      if (auto final = workspace::CheckpointId::Parse(v.final_checkpoint)) {
+        auto patch = ws_->Patch(base_, *final);
+        e.diff = patch ? std::move(*patch)
+                       : "(the diff could not be read: " + patch.error().message() + ")";
+      }
+      seeds.push_back(std::move(e));
+    }
+    if (seeds.size() < 2 || !env_.reviewer.client) return {};
+    if (std::string why = TournamentStop(); !why.empty()) {
+      Notice(NoticeLevel::kWarn, "no tournament (" + why + "); the score alone ranks");
+      return {};
+    }
+    TournamentEnv tenv;
+    tenv.run_id = spec_.run_id;
+    tenv.task = spec_.task;
+    tenv.reviewer = env_.reviewer;
+    tenv.events = &sink_;  // its spend counts in the fan-out's budget
+    tenv.ledger = env_.ledger;
+    tenv.comparisons = env_.variants;
+    tenv.interrupts = env_.interrupts;
+    tenv.parallel = Parallel();
+    tenv.stop = [this] { return TournamentStop(); };
+    return RunTournament(seeds, tenv);
+  }
+
   Result<FanoutResult> Finish() {
     std::vector<ledger::VariantRow> rows;
     for (auto& [n, row] : rows_) rows.push_back(row);
     rows = RankVariants(std::move(rows));
+    TournamentResult tournament = Judge(rows);
+    if (!tournament.comparisons.empty()) rows = RankVariants(std::move(rows), tournament.comparisons);
     for (const ledger::VariantRow& row : rows) RETURN_IF_ERROR(env_.variants->UpsertVariant(row));
     FanoutResult result;
     result.variants = rows;
+    result.comparisons = std::move(tournament.comparisons);
+    result.tournament_calls = tournament.calls;
+    result.tournament_ms = tournament.wall_ms;
     result.wall_ms = MsSince(start_);
     result.first_pass_ms = first_pass_ms_;
     {
@@ -513,6 +566,7 @@ class Fanout {
   const std::string root_;
   SpendSink sink_;
   SteadyClock::time_point start_;
+  SteadyClock::time_point deadline_;  // limits.max_wall_s after start_
   std::unique_ptr<workspace::Workspace> ws_;
   workspace::CheckpointId base_;
   fs::path git_dir_;
@@ -569,7 +623,8 @@ std::vector<VariantPlan> PlanVariants(int n, size_t models,
   return plans;
 }
 
-std::vector<ledger::VariantRow> RankVariants(std::vector<ledger::VariantRow> variants) {
+std::vector<ledger::VariantRow> RankVariants(std::vector<ledger::VariantRow> variants,
+                                             const std::vector<ledger::ComparisonRow>& comparisons) {
   using ledger::VariantRow;
   std::sort(variants.begin(), variants.end(),
             [](const VariantRow& a, const VariantRow& b) { return a.n < b.n; });
@@ -647,6 +702,23 @@ std::vector<ledger::VariantRow> RankVariants(std::vector<ledger::VariantRow> var
     if (va != vb) return va > vb;
     return a->n < b->n;
   });
+  if (!comparisons.empty() && passing.size() > 1) {
+    // The tournament orders them; the score seeded it and orders those out
+    // in the same round.
+    std::vector<int64_t> seeds;
+    std::map<int64_t, VariantRow*> by_n;
+    for (VariantRow* v : passing) {
+      seeds.push_back(v->n);
+      by_n[v->n] = v;
+    }
+    passing.clear();
+    for (int64_t n : TournamentOrder(seeds, comparisons)) {
+      VariantRow* v = by_n[n];
+      std::string note = TournamentNote(n, comparisons);
+      if (!note.empty()) v->reasons = note + "; " + v->reasons;
+      passing.push_back(v);
+    }
+  }
   auto state_order = [](VariantState s) {
     switch (s) {
       case VariantState::kFailed: return 0;
@@ -783,10 +855,17 @@ Result<FanoutResult> RunFanout(const FanoutSpec& spec, const FanoutEnv& env) {
   return fanout.Run();
 }
 
+Result<RankedFanout> LoadRankedFanout(ledger::FanoutLedger& ledger, std::string_view run_id) {
+  RankedFanout ranked;
+  ranked.comparisons = TRY(ledger.ListComparisons(run_id));
+  ranked.variants = RankVariants(TRY(ledger.ListVariants(run_id)), ranked.comparisons);
+  return ranked;
+}
+
 Result<PickResult> PickVariant(const PickSpec& spec, const PickEnv& env) {
   auto run = TRY(env.ledger->GetRun(spec.run_id));
   if (!run || run->kind != "fanout") return NotFound("no fan-out run " + spec.run_id);
-  std::vector<ledger::VariantRow> rows = RankVariants(TRY(env.variants->ListVariants(spec.run_id)));
+  std::vector<ledger::VariantRow> rows = TRY(LoadRankedFanout(*env.variants, spec.run_id)).variants;
   auto it = std::find_if(rows.begin(), rows.end(),
                          [&](const ledger::VariantRow& v) { return v.n == spec.variant; });
   if (it == rows.end()) {

@@ -97,6 +97,10 @@ struct FanoutEnv {
   std::string gates_source;
   agent::InterruptHub* interrupts = nullptr;  // Ctrl-C
   platform::JobBudget* job_budget = nullptr;
+  // The reviewer role's model: with at least two distinct passing
+  // candidates, it judges them pairwise (tournament.h). Client null (no
+  // reviewer, or `--no-tournament`): the score alone ranks.
+  ModelSlot reviewer;
 };
 
 // Why a fan-out stopped starting and interrupted its variants, if it did.
@@ -108,7 +112,10 @@ struct FanoutResult {
   FanoutStop stop = FanoutStop::kNone;
   double wall_ms = 0;
   std::optional<double> first_pass_ms;  // from the start to the first passing variant
-  double cost_usd = 0;
+  double cost_usd = 0;                  // the variants' and the tournament's
+  std::vector<ledger::ComparisonRow> comparisons;  // the tournament's; empty: none ran
+  int64_t tournament_calls = 0;
+  double tournament_ms = 0;
 };
 
 // Runs the fan-out; see the file comment. Errors are tandem's own (git,
@@ -122,9 +129,22 @@ Result<FanoutResult> RunFanout(const FanoutSpec& spec, const FanoutEnv& env);
 // 40% changed lines, 20% files, 20% gate time, 20% cost, each scaled
 // between the best and worst passing candidate), ties by how many variants
 // reached the tree, then by n; then every other finished candidate, by n
-// (no score); running variants last, unranked. Sets rank, score, reasons,
+// (no score); running variants last, unranked. With a tournament's
+// `comparisons`, the passing candidates are ordered by TournamentOrder
+// (the score seeds the bracket and orders those out in the same round) and
+// their reasons say how they fared. Sets rank, score, reasons,
 // duplicate_of. Pure: no I/O.
-std::vector<ledger::VariantRow> RankVariants(std::vector<ledger::VariantRow> variants);
+std::vector<ledger::VariantRow> RankVariants(
+    std::vector<ledger::VariantRow> variants,
+    const std::vector<ledger::ComparisonRow>& comparisons = {});
+
+// A stored fan-out ranked as its end ranked it: its variants through
+// RankVariants with its tournament's comparisons, which come along.
+struct RankedFanout {
+  std::vector<ledger::VariantRow> variants;
+  std::vector<ledger::ComparisonRow> comparisons;
+};
+Result<RankedFanout> LoadRankedFanout(ledger::FanoutLedger& ledger, std::string_view run_id);
 
 // The ids of leftover fan-out and parallel-run worktrees (`*-slot-*`) are
 // removed; returns a line per worktree removed or not removable.
