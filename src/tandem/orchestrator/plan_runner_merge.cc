@@ -215,8 +215,8 @@ Status PlanRunner::StartLane(std::vector<Finished> batch, const workspace::Check
   return Status::Ok();
 }
 
-// On the lane's thread: its worktree at the merged tree, its own
-// Workspace, then the batch's gates (those of its first task; they are the
+// On the lane's thread: its worktree reset to the merged commit, a
+// Workspace over it, then the batch's gates (those of its first task; they are the
 // same for all) as a final round, recorded against a ledger step of the
 // first task that holds no checkpoint (nothing of the checkout changes
 // here: a resume has nothing to roll back for it).
@@ -228,15 +228,16 @@ Result<agent::VerifiedStepPolicy::GateCheck> PlanRunner::GateLane(Lane& lane) {
   } else {
     tree = TRY(workspace::Worktree::Create(root_, lane.slot, lane.merged)).root();
   }
+  // No run of its own: the merged commit is the checkpoint gated (the
+  // worktree was just reset to it), so no scan of the tree is needed.
   auto ws = TRY(workspace::Workspace::Open(tree));
-  workspace::CheckpointId at = TRY(ws->StartRun(fmt::format("{}.merge.{}", run_id_, lane.id)));
   const Agent& first = *lane.batch[0].agent;
   agent::TaskEnv env = first.env;
   env.repo_root = ws->root();
   env.interrupts = lane.stop.get();
   ledger::StepId step =
       TRY(env_.ledger->BeginStep({run_id_, first.task.id, first.attempt, std::string()}));
-  auto check = agent::CheckGates(first.spec, env, *ws, at, step);
+  auto check = agent::CheckGates(first.spec, env, *ws, lane.merged, step);
   ledger::StepEnd end;
   end.state = check && check->passed ? ledger::StepState::kDone : ledger::StepState::kRolledBack;
   end.files_changed = static_cast<int64_t>(lane.changed.size());
