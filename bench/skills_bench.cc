@@ -3,8 +3,10 @@
 // a vocabulary of 600 words, like a repository's task kinds. Measures the
 // ranking alone (BM25 Search over a built index), building the index,
 // Select (ranking + the <skills> block within the budget), parsing one
-// SKILL.md, and what ExecuteTask does per task today: discover 1,000
-// SKILL.md files on disk (tmpfs), index and select.
+// SKILL.md, what ExecuteTask did per task before the catalog cache
+// (discover 1,000 SKILL.md files on disk (tmpfs), index and select), and
+// what it does with the cache: its check (watched or signed), a hit and
+// select; and a miss.
 #include <unistd.h>
 
 #include <filesystem>
@@ -123,13 +125,18 @@ void BM_DiscoverIndexSelect1000(benchmark::State& state) {
 }
 BENCHMARK(BM_DiscoverIndexSelect1000)->Unit(benchmark::kMillisecond);
 
-// What agent::PickSkills does per task since the per-process cache: the
-// folders' signature (a listing and 1,000 stats), a hit, and select.
+// What agent::PickSkills does per task with the per-process cache: the
+// cache's check, a hit, and select. Arg 1: watched (the default: one read
+// of the inotify queue and a stat per root); arg 0: signed (max_watches 0:
+// the listing and 1,000 stats of the signature, as before the watches, and
+// what every check costs when watches cannot be had).
 void BM_CachedSelect1000(benchmark::State& state) {
   fs::path root = WriteSkills();
+  const bool watched = state.range(0) != 0;
   // The files were just written: a clock 10 s ahead keeps the first read
   // from being judged racily clean, so every iteration is a hit.
-  CatalogCache cache(2'000'000'000, [] { return CatalogCache::RealtimeNs() + 10'000'000'000; });
+  CatalogCache cache(2'000'000'000, [] { return CatalogCache::RealtimeNs() + 10'000'000'000; },
+                     16, watched ? 8192 : 0);
   SkillRoots roots{root.string(), ".agents/skills", ""};
   cache.Get(roots);
   SelectOptions options;
@@ -139,9 +146,53 @@ void BM_CachedSelect1000(benchmark::State& state) {
     benchmark::DoNotOptimize(Select(snapshot->catalog, snapshot->index, kTask, options));
   }
   state.counters["misses"] = static_cast<double>(cache.counters().misses);
+  state.counters["signature_checks"] = static_cast<double>(cache.counters().signature_checks);
   fs::remove_all(root);
 }
-BENCHMARK(BM_CachedSelect1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_CachedSelect1000)->Arg(1)->Arg(0)->Unit(benchmark::kMicrosecond);
+
+// The cache's check alone (a hit, no select): what finding out that
+// nothing changed costs, watched (1) or signed (0).
+void BM_CacheHit1000(benchmark::State& state) {
+  fs::path root = WriteSkills();
+  CatalogCache cache(2'000'000'000, [] { return CatalogCache::RealtimeNs() + 10'000'000'000; },
+                     16, state.range(0) != 0 ? 8192 : 0);
+  SkillRoots roots{root.string(), ".agents/skills", ""};
+  cache.Get(roots);
+  for (auto _ : state) benchmark::DoNotOptimize(cache.Get(roots));
+  state.counters["misses"] = static_cast<double>(cache.counters().misses);
+  fs::remove_all(root);
+}
+BENCHMARK(BM_CacheHit1000)->Arg(1)->Arg(0)->Unit(benchmark::kMicrosecond);
+
+// Select alone over a cached snapshot (ranking + the <skills> block).
+void BM_Select1000(benchmark::State& state) {
+  Catalog c = MakeCatalog(1000);
+  SkillIndex index = SkillIndex::Build(c);
+  SelectOptions options;
+  options.min_score = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(Select(c, index, kTask, options));
+}
+BENCHMARK(BM_Select1000)->Unit(benchmark::kMicrosecond);
+
+// A miss: the catalog changed, so the watches are put back, the signature
+// taken, 1,000 SKILL.md read and the index built (a plan's first task, or
+// the first after an edit). Each iteration touches one SKILL.md.
+void BM_CacheMiss1000(benchmark::State& state) {
+  fs::path root = WriteSkills();
+  CatalogCache cache(2'000'000'000, [] { return CatalogCache::RealtimeNs() + 10'000'000'000; });
+  SkillRoots roots{root.string(), ".agents/skills", ""};
+  auto first = cache.Get(roots);
+  fs::path touched = root / ".agents/skills" / first->catalog.skills[0].skill.name / "SKILL.md";
+  std::string text = RenderSkill(first->catalog.skills[0].skill);
+  for (auto _ : state) {
+    std::ofstream(touched, std::ios::binary) << text;
+    benchmark::DoNotOptimize(cache.Get(roots));
+  }
+  state.counters["misses"] = static_cast<double>(cache.counters().misses);
+  fs::remove_all(root);
+}
+BENCHMARK(BM_CacheMiss1000)->Unit(benchmark::kMillisecond);
 
 // The signature alone (the cost of finding out that nothing changed).
 void BM_SignFolders1000(benchmark::State& state) {

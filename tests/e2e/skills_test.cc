@@ -223,5 +223,51 @@ TEST_F(SkillsTest, ListShowsCountsAndFlagsAndRestoreUnflags) {
   EXPECT_FALSE(Exists(".agents/skills/slugify-lowercase/SKILL.md"));
 }
 
+TEST_F(SkillsTest, EveryVariantOfAFanoutSeesTheBaseSkillsNotAnotherVariantsEdits) {
+  // Each variant, once it has its skills, adds a skill of its own under a
+  // name git ignores (so a pooled worktree keeps it when reset for the next
+  // variant) and rewrites the committed one. One at a time: variants 2 and
+  // 3 run in variant 1's worktree.
+  WriteSkill(".agents/skills", "slugify-lowercase",
+             "Fixes slugify.sh so slugs are lower-case; use when the slugify test fails",
+             "BASE-SKILL-BODY\n");
+  WriteSkill(".agents/skills", "release-notes", "Writes release notes for a tag", "Unrelated.\n");
+  WriteFile(".gitignore", ".agents/skills/local-*\n");
+  MakeSlugifyRepo();
+  json edits = Turn(
+      0, {Call("write_file",
+               {{"path", ".agents/skills/local-leak/SKILL.md"},
+                {"content",
+                 "---\nname: local-leak\ndescription: Fixes slugify.sh lower-case slugs, the "
+                 "slugify test\n---\nLEAKED-SKILL-BODY\n"}}),
+          Call("write_file",
+               {{"path", ".agents/skills/slugify-lowercase/SKILL.md"},
+                {"content",
+                 "---\nname: slugify-lowercase\ndescription: Fixes slugify.sh so slugs are "
+                 "lower-case; use when the slugify test fails\n---\nEDITED-SKILL-BODY\n"}}),
+          Call("write_file",
+               {{"path", "slugify.sh"},
+                {"content", "#!/bin/sh\necho \"$1\" | tr -s ' ' '-' | tr A-Z a-z\n"}})});
+  StartServer(Script({edits, Finish(1)}));
+
+  TandemRun run = DoWithHome("make the slugify test pass: slugs must be lower-case",
+                             {"--variants", "3", "--parallel", "1"});
+
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM variants WHERE state = 'passed'"), "3");
+  size_t first_requests = 0;
+  auto requests = Requests();
+  for (size_t i = 0; i < requests.size(); ++i) {
+    std::string first = FirstUserText(i);
+    if (first.find("<skills>") == std::string::npos) continue;
+    ++first_requests;
+    EXPECT_NE(first.find("BASE-SKILL-BODY"), std::string::npos) << "request " << i << ": " << first;
+    EXPECT_EQ(first.find("EDITED-SKILL-BODY"), std::string::npos) << "request " << i;
+    EXPECT_EQ(first.find("LEAKED-SKILL-BODY"), std::string::npos)
+        << "request " << i << ": another variant's skill reached this one";
+  }
+  EXPECT_EQ(first_requests, 6u) << "two requests a variant, each with the base's skills";
+}
+
 }  // namespace
 }  // namespace tandem::e2e

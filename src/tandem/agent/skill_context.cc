@@ -39,9 +39,13 @@ Result<SkillContext> PickSkills(const TaskSpec& spec, const TaskEnv& env,
     return out;
   }
   if (!cfg.enabled && spec.skills.empty()) return out;
-  // Discovered and indexed once per process while the folders do not change.
+  // Discovered and indexed once per process while the folders do not change
+  // (or once per checkpoint for a fan-out's worktrees).
+  const skills::SkillRoots roots{env.repo_root, ".agents/skills", cfg.home};
   std::shared_ptr<const skills::CatalogSnapshot> snapshot =
-      skills::ProcessCatalogCache().Get({env.repo_root, ".agents/skills", cfg.home});
+      env.skills_checkpoint.empty()
+          ? skills::ProcessCatalogCache().Get(roots)
+          : skills::ProcessCatalogCache().GetPinned(roots, env.skills_checkpoint);
   const skills::Catalog& catalog = snapshot->catalog;
   for (const std::string& problem : catalog.problems) {
     out.notices.push_back("skipped a malformed skill: " + problem);

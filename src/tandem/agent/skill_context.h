@@ -6,11 +6,13 @@
 // the ranking.
 //
 // Cost: the catalog and its index come from skills::ProcessCatalogCache():
-// read and built once per process while the skills folders do not change,
-// so a task pays a listing and a stat per skill plus the ranking
-// (microseconds); the first task, or one after a change, also reads every
-// SKILL.md (tens of microseconds each). Once per task, before its first
-// model call.
+// read and built once per process while the skills folders do not change
+// (once per checkpoint for the worktrees of a fan-out,
+// TaskEnv::skills_checkpoint), so a task pays the cache's check (one read
+// of an inotify queue and a few stats; a stat per skill when watches are
+// unavailable) plus the ranking (tens of microseconds for 1,000 skills);
+// the first task, or one after a change, also reads every SKILL.md (tens of
+// microseconds each). Once per task, before its first model call.
 // Errors: NotFound for a forced skill that does not exist; a malformed
 // SKILL.md is a notice, never an error.
 #pragma once

@@ -78,6 +78,12 @@ struct TaskEnv {
   // earlier attempts' changes are still in the tree (`tandem run` escalating
   // a task); empty: where this execution starts.
   std::string review_base;
+  // Optional: a checkpoint (hex) whose files the repository's skills folders
+  // hold exactly when the task starts (a fan-out variant's worktree, just
+  // checked out at the fan-out's base). The skills catalog is then shared by
+  // every task naming it (skills::CatalogCache::GetPinned) instead of read
+  // once per worktree. Empty: read from repo_root.
+  std::string skills_checkpoint;
 };
 
 // How the task ended (shared vocabulary); protocol::ExitCodeFor gives the

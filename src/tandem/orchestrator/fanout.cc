@@ -334,6 +334,9 @@ class Fanout {
       env.gates_source = env_.gates_source;
       env.interrupts = &agents_stop_;
       env.job_budget = env_.job_budget;
+      // The worktree was just checked out at base_: every variant's skills
+      // are base_'s, read once (what a variant then edits stays its own).
+      env.skills_checkpoint = base_.hex;
       agent::TaskResult result = TRY(agent::ExecuteTask(spec, env, *ws, nullptr));
       if (!result.final_checkpoint.empty()) {
         auto final = TRY(workspace::CheckpointId::Parse(result.final_checkpoint));

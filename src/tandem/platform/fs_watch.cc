@@ -76,8 +76,15 @@ Result<FsWatch::Batch> FsWatch::Drain() {
         continue;
       }
       if (ev->len == 0 || ev->name[0] == '\0') {
-        // The directory itself: its parent reports it, except for the root.
-        if (is_root && (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF))) batch.lost = true;
+        // The directory itself: its parent reports it as an entry, if
+        // watched; the root's loss, any other's `gone`.
+        if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
+          if (is_root) {
+            batch.lost = true;
+          } else {
+            batch.gone.push_back(dir->second);
+          }
+        }
         continue;
       }
       std::string path = is_root ? std::string(ev->name) : dir->second + "/" + ev->name;

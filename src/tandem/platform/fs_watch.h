@@ -46,6 +46,11 @@ class FsWatch {
   struct Batch {
     std::vector<Event> events;  // in the order the kernel queued them
     bool lost = false;          // some changes are missing from `events`
+    // Watched directories other than the root that were deleted (their
+    // watch ends) or moved away (still watched), as Add was given them.
+    // Their parent reports it too when it is watched; a caller watching a
+    // directory without its parent learns it here.
+    std::vector<std::string> gone;
   };
 
   // A watcher for directories under `root` (absolute). No directory is

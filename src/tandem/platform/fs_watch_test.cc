@@ -110,6 +110,24 @@ TEST_F(FsWatchTest, RemovingTheRootIsReportedAsLost) {
   EXPECT_TRUE(batch->lost);
 }
 
+TEST_F(FsWatchTest, ADirectoryWatchedWithoutItsParentReportsThatItWent) {
+  // Watched alone (its parent, the root, is not): only its own watch can
+  // tell that it went, even when a new directory takes its name at once.
+  ASSERT_TRUE(watch_->Add("sub").ok());
+  Run("mv sub moved && mkdir sub");
+  auto batch = watch_->Drain();
+  ASSERT_TRUE(batch.has_value());
+  EXPECT_FALSE(batch->lost);
+  EXPECT_EQ(batch->gone, std::vector<std::string>{"sub"});
+
+  Run("rm -r moved && rmdir sub && mkdir sub");
+  batch = watch_->Drain();
+  ASSERT_TRUE(batch.has_value());
+  EXPECT_FALSE(batch->lost);
+  EXPECT_EQ(batch->gone, std::vector<std::string>{"sub"});  // the moved one, deleted
+  EXPECT_EQ(watch_->watch_count(), 0u);
+}
+
 TEST_F(FsWatchTest, AddingAMissingDirectoryIsNotFound) {
   Status s = watch_->Add("no-such-dir");
   EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
