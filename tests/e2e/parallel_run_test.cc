@@ -388,6 +388,27 @@ TEST_P(ParallelResumeTest, KilledParallelRunResumesToTheSameTree) {
   EXPECT_TRUE(std::filesystem::is_empty(root() + "/.git/tandem/worktrees", ec) || ec);
 }
 
+// A kill while an agent wrote a checkpoint ref of its own leaves a git
+// lock under refs/tandem/runs/<run>.<task>.<attempt>/ (the crash matrix's
+// parallel mode met one from a kill at a wall-clock offset); the task runs
+// again under a new attempt, so resume must remove the lock itself.
+TEST_F(ParallelRunTest, ResumeRemovesAStaleLockUnderAnAgentsOwnRefs) {
+  MakePassingRepo();
+  StartServer(Script(FourTasks(0)), "[limits]\nparallel_tasks = 4\n");
+  TandemRun killed = RunTandem({"run", "--json"}, {{"TANDEM_TEST_KILL_POINT", "task_started:4"}});
+  ASSERT_EQ(killed.term_signal, SIGKILL) << killed.Describe();
+  const std::string dir = root() + "/.git/refs/tandem/runs/" + killed.RunId() + ".T1.1";
+  std::filesystem::create_directories(dir);
+  WriteFile(".git/refs/tandem/runs/" + killed.RunId() + ".T1.1/1.lock", "");  // as git leaves it
+
+  TandemRun resumed = RunTandem({"resume", "--json"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.Describe();
+  EXPECT_FALSE(std::filesystem::exists(dir + "/1.lock"));
+  for (const char* id : kIds) {
+    EXPECT_EQ(ReadFile(std::string("out/") + id + ".txt"), std::string(id) + "\n") << id;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(KillPoints, ParallelResumeTest,
                          ::testing::Values("task_started:4", "merge_step_begun:1",
                                            "merge_applied:2", "task_finished:3"));

@@ -254,6 +254,7 @@ class PlanRunner {
 
   // ---- plan_runner_recovery.cc ----
   void RemoveStaleTempFiles();
+  void RemoveStaleAgentRefLocks();
   Result<InterruptedTask> FindInterruptedTask();
   Status RefuseEditedFiles(const InterruptedTask& task, const workspace::CheckpointId& found);
   Status RestartInterruptedTask(const InterruptedTask& task);

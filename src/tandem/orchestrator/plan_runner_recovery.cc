@@ -20,6 +20,7 @@
 #include <algorithm>
 
 #include "tandem/ledger/done_tasks.h"
+#include "tandem/ledger/git_dirs.h"
 #include "tandem/memory/memory_file.h"
 #include "tandem/orchestrator/plan_runner_internal.h"
 #include "tandem/platform/atomic_file.h"
@@ -52,6 +53,7 @@ Result<PlanRunResult> PlanRunner::Resume(const std::string& wanted) {
   run_id_ = run->id;
   RemoveStaleTempFiles();
   RemoveLeftoverWorktrees();
+  RemoveStaleAgentRefLocks();
   ws_ = TRY(workspace::Workspace::Open(root_));
   workspace::CheckpointId found = TRY(ws_->StartRun(run_id_));
   InterruptedTask interrupted = TRY(FindInterruptedTask());
@@ -82,6 +84,31 @@ Result<PlanRunResult> PlanRunner::Resume(const std::string& wanted) {
   Publish("", protocol::RunStarted{"resume", run->goal, env_.repo_root, env_.executor.name,
                                    env_.gates_source, 0});
   return Loop();
+}
+
+// A process killed while an agent wrote one of its checkpoint refs
+// (refs/tandem/runs/<run>.<task>.<attempt>/, in the shared git directory)
+// leaves `<n>.lock` there. The task runs again under a new attempt, so no
+// StartRun ever cleans that folder; this process now owns the run (one
+// writer per repository), so every lock under the run's agents' folders is
+// stale.
+void PlanRunner::RemoveStaleAgentRefLocks() {
+  auto git_dir = ledger::GitCommonDir(root_);
+  if (!git_dir) return;
+  const std::string prefix = run_id_ + ".";
+  std::error_code ec;
+  for (const auto& run : std::filesystem::directory_iterator(*git_dir / "refs/tandem/runs", ec)) {
+    if (run.path().filename().string().rfind(prefix, 0) != 0) continue;
+    std::error_code inner;
+    for (const auto& entry : std::filesystem::directory_iterator(run.path(), inner)) {
+      if (entry.path().extension() != ".lock") continue;
+      std::error_code removed;
+      std::filesystem::remove(entry.path(), removed);
+      Notice(removed ? NoticeLevel::kWarn : NoticeLevel::kInfo,
+             removed ? "removing " + entry.path().string() + ": " + removed.message()
+                     : "removed stale lock " + entry.path().string() + " left by a killed run");
+    }
+  }
 }
 
 // A killed writer's temp files at the root (plan.md's, progress.md's), but
