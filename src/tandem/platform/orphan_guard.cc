@@ -61,7 +61,10 @@ void CloseAllBut(int keep) {
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU}) {
     ::sigaction(sig, &ignore, nullptr);
   }
-  // Keep nothing of tandem's open (its repository lock, its stdout pipe).
+  // Keep nothing of tandem's: not its working directory (a repository or a
+  // worktree the guard would hold and show up in while tandem ends), nor
+  // what it has open (its repository lock, its stdout pipe).
+  [[maybe_unused]] int at_root = ::chdir("/");
   CloseAllBut(read_fd);
   ::prctl(PR_SET_NAME, "tandem-guard", 0, 0, 0);
 

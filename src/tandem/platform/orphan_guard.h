@@ -15,8 +15,8 @@
 //
 // The guard runs in its own session, ignores SIGINT/SIGTERM/SIGHUP (a Ctrl-C
 // at the terminal reaches tandem, which then stops its children itself) and
-// keeps no descriptor but its pipe, so it holds no lock, pipe or terminal of
-// tandem's.
+// keeps no descriptor but its pipe and no working directory but "/", so it
+// holds no lock, pipe, terminal or directory of tandem's.
 //
 // Thread-safety: GuardGroup and ForgetGroup may be called from any thread.
 //

@@ -121,6 +121,57 @@ TEST(OrphanGuard, LeftoversAreFoundByTheirExactOwnerTag) {
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 }
 
+// The guard outlives tandem by the moment it takes to read EOF: in that
+// moment it must not sit in the repository (a crash test saw it there as a
+// process left running in the working tree after a finished resume).
+TEST(OrphanGuard, TheGuardWorksFromTheRootDirectoryNotTheCallers) {
+  std::string tmpl = (fs::temp_directory_path() / "tandem_guard_cwd_XXXXXX").string();
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  int probe[2], report[2], release[2];
+  ASSERT_EQ(::pipe(probe), 0);  // the guard inherits probe[1]: EOF once it let go of it
+  ASSERT_EQ(::pipe(report), 0);
+  ASSERT_EQ(::pipe(release), 0);
+  pid_t caller = ::fork();
+  ASSERT_GE(caller, 0);
+  if (caller == 0) {
+    ::close(probe[0]);
+    ::close(report[0]);
+    ::close(release[1]);
+    pid_t guard = 0;
+    if (::chdir(tmpl.c_str()) == 0) {
+      EnsureOrphanGuard();
+      guard = OrphanGuardPid();
+    }
+    ::close(probe[1]);
+    [[maybe_unused]] auto n = ::write(report[1], &guard, sizeof guard);
+    char byte;
+    [[maybe_unused]] auto r = ::read(release[0], &byte, 1);  // EOF: the test is done
+    ::_exit(0);
+  }
+  ::close(probe[1]);
+  ::close(report[1]);
+  ::close(release[0]);
+  pid_t guard = 0;
+  ASSERT_EQ(::read(report[0], &guard, sizeof guard), static_cast<ssize_t>(sizeof guard));
+  ::close(report[0]);
+  ASSERT_GT(guard, 0) << "no guard was started";
+  // The guard changes directory before it closes what it inherited.
+  pollfd p{probe[0], POLLIN, 0};
+  char byte;
+  bool settled = ::poll(&p, 1, 10000) == 1 && ::read(probe[0], &byte, 1) == 0;
+  ::close(probe[0]);
+  std::error_code ec;
+  fs::path cwd = fs::read_symlink("/proc/" + std::to_string(guard) + "/cwd", ec);
+  EXPECT_TRUE(settled) << "the guard kept an inherited descriptor";
+  EXPECT_EQ(cwd, fs::path("/")) << ec.message();
+
+  ::close(release[1]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(caller, &status, 0), caller);
+  EXPECT_TRUE(WaitForExit(guard, 10000)) << "the guard outlived its caller";
+  fs::remove_all(tmpl, ec);
+}
+
 // Where close_range fails (kernels before 5.9, seccomp) the guard must still
 // drop what it inherited: a kept writer.lock would lock the repository
 // forever, and a kept copy of its own pipe's write end would keep it alive.
