@@ -12,6 +12,7 @@
 
 #include "tandem/platform/process.h"
 #include "tests/e2e/e2e_fixture.h"
+#include "tests/e2e/mcp_fixture.h"
 #include "tests/e2e/orchestrator_helpers.h"
 
 namespace tandem::e2e {
@@ -21,11 +22,6 @@ using nlohmann::json;
 
 const char kRightEdit[] = "tr '[:upper:]' '[:lower:]' | tr -s ' ' '-'";
 const char kTagCommand[] = "git tag -f approved-tag";
-
-std::string FakeServer(const std::string& name, const std::string& mode) {
-  return "\n[mcp_servers." + name + "]\ncommand = \"node\"\nargs = [\"" +
-         std::string(TANDEM_SOURCE_DIR) + "/tests/mcp/fake_server.js\", \"" + mode + "\"]\n";
-}
 
 class McpServeTest : public E2eTest {
  protected:

@@ -9,17 +9,12 @@
 #include <gtest/gtest.h>
 
 #include "tests/e2e/e2e_fixture.h"
+#include "tests/e2e/mcp_fixture.h"
 
 namespace tandem::e2e {
 namespace {
 
 using nlohmann::json;
-
-std::string FakeServer(const std::string& name, const std::string& mode,
-                       const std::string& extra = "") {
-  return "\n[mcp_servers." + name + "]\ncommand = \"node\"\nargs = [\"" +
-         std::string(TANDEM_SOURCE_DIR) + "/tests/mcp/fake_server.js\", \"" + mode + "\"]\n" + extra;
-}
 
 class McpTest : public E2eTest {
  protected:

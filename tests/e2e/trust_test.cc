@@ -18,7 +18,7 @@ namespace tandem::e2e {
 namespace {
 
 constexpr char kOpenAiKey[] = "sk-e2e-trust-canary-0123456789abcdef";
-constexpr char kGithubToken[] = "ghp_e2eTrustCanary0123456789abcdefghijkl";
+constexpr char kTrustGithubToken[] = "ghp_e2eTrustCanary0123456789abcdefghijkl";
 
 // A loopback TCP listener that never answers: it only shows whether anyone
 // connected. The kernel completes a connection into the backlog without
@@ -59,14 +59,14 @@ class Listener {
 class TrustTest : public E2eTest {
  protected:
   std::map<std::string, std::string> Keys() {
-    return {{"OPENAI_API_KEY", kOpenAiKey}, {"GITHUB_TOKEN", kGithubToken}};
+    return {{"OPENAI_API_KEY", kOpenAiKey}, {"GITHUB_TOKEN", kTrustGithubToken}};
   }
   void ExpectRefusedBeforeAnythingRan(const TandemRun& run) {
     EXPECT_EQ(run.exit_code, 2) << run.Describe();
     EXPECT_NE(run.err.find("`tandem trust`"), std::string::npos) << run.err;
     EXPECT_TRUE(run.Events("run_started").empty());
     EXPECT_FALSE(std::filesystem::exists(LedgerPath()));
-    for (const char* secret : {kOpenAiKey, kGithubToken}) {
+    for (const char* secret : {kOpenAiKey, kTrustGithubToken}) {
       EXPECT_EQ(run.out.find(secret), std::string::npos);
       EXPECT_EQ(run.err.find(secret), std::string::npos);
     }

@@ -14,6 +14,23 @@ inline std::string_view TrimSpace(std::string_view s) {
   return s.substr(begin, s.find_last_not_of(" \t\r\n") - begin + 1);
 }
 
+// `s` without leading and trailing ASCII white space (space, \t, \n, \v, \f,
+// \r: what std::isspace accepts in the "C" locale).
+inline std::string_view TrimAsciiSpace(std::string_view s) {
+  constexpr std::string_view kSpace = " \t\n\v\f\r";
+  size_t begin = s.find_first_not_of(kSpace);
+  if (begin == std::string_view::npos) return {};
+  return s.substr(begin, s.find_last_not_of(kSpace) - begin + 1);
+}
+
+// The first `n` bytes of `s` (all of it when shorter), shortened further to
+// end on a UTF-8 character boundary, so a cut never splits a character.
+inline std::string CutUtf8(std::string_view s, size_t n) {
+  if (s.size() <= n) return std::string(s);
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return std::string(s.substr(0, n));
+}
+
 // `text` without a leading UTF-8 byte-order mark (EF BB BF), which some
 // editors write at the top of a Markdown file.
 inline std::string_view StripUtf8Bom(std::string_view text) {

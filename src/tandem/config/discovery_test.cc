@@ -9,13 +9,9 @@
 namespace tandem::config {
 namespace {
 
+using testing::Load;
 using testing::TempTree;
 
-LoadedConfig Load(const TempTree& tree, const Env& env) {
-  Result<LoadedConfig> loaded = LoadConfig(tree.Inputs(env));
-  EXPECT_TRUE(loaded) << loaded.error().ToString();
-  return loaded ? *loaded : LoadedConfig{};
-}
 
 // A probe that reports servers only at the given base URLs, and counts calls.
 struct FakeNetwork {

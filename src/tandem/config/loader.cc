@@ -60,7 +60,7 @@ std::string OneLine(std::string_view s) {
   return out;
 }
 
-std::vector<std::string> Names(const auto& map) {
+std::vector<std::string> KeysOf(const auto& map) {
   std::vector<std::string> out;
   for (const auto& [name, unused] : map) out.push_back(name);
   return out;
@@ -184,7 +184,7 @@ class Builder {
               schema::JoinPath({"providers", name, "base_url"}), "required key is missing");
       }
     }
-    std::vector<std::string> provider_names = Names(config.providers);
+    std::vector<std::string> provider_names = KeysOf(config.providers);
     for (auto& [name, model] : config.models) {
       if (model.id.empty()) model.id = name;
       std::string key = schema::JoinPath({"models", name, "provider"});
@@ -228,7 +228,7 @@ class Builder {
         AddAt(out_->OriginOf(key), key, "expected a path inside the repository, relative to its root");
       }
     }
-    std::vector<std::string> model_names = Names(config.models);
+    std::vector<std::string> model_names = KeysOf(config.models);
     for (const auto& [name, pool] : config.pools) {
       std::string table = schema::JoinPath({"pools", name});
       std::string key = schema::JoinPath({"pools", name, "models"});

@@ -13,16 +13,12 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using testing::Load;
 using testing::TempTree;
 
 // Shaped like no known key prefix, so only registration can redact it.
 constexpr char kSecret[] = "Vt9rQm2Lx8Kp4Nw7Hs1Jd6Fg";
 
-LoadedConfig Load(const TempTree& tree, const Env& env) {
-  Result<LoadedConfig> loaded = LoadConfig(tree.Inputs(env));
-  EXPECT_TRUE(loaded) << loaded.error().ToString();
-  return loaded ? *loaded : LoadedConfig{};
-}
 
 // Every string a doctor report holds, joined.
 std::string Flatten(const DoctorReport& r) {

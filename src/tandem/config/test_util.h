@@ -8,6 +8,8 @@
 #include <iterator>
 #include <string>
 
+#include <gtest/gtest.h>
+
 #include "tandem/config/loader.h"
 
 namespace tandem::config::testing {
@@ -48,5 +50,13 @@ class TempTree {
  private:
   std::string root_;
 };
+
+// The configuration `tree` holds, loaded with `env`; a load error fails the
+// calling test and gives an empty configuration.
+inline LoadedConfig Load(const TempTree& tree, const Env& env) {
+  Result<LoadedConfig> loaded = LoadConfig(tree.Inputs(env));
+  EXPECT_TRUE(loaded) << loaded.error().ToString();
+  return loaded ? *loaded : LoadedConfig{};
+}
 
 }  // namespace tandem::config::testing

@@ -7,13 +7,6 @@
 namespace tandem::ledger {
 namespace {
 
-std::string ReadSmallFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 std::string TrimRight(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' ||
                         s.back() == '\t')) {
@@ -55,6 +48,13 @@ Result<GitDirs> FindGitDirs(const std::filesystem::path& repo_root) {
 }
 
 }  // namespace
+
+std::string ReadSmallFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
 
 Result<std::filesystem::path> GitCommonDir(const std::filesystem::path& repo_root) {
   return TRY(FindGitDirs(repo_root)).common;

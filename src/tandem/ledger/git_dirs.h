@@ -33,4 +33,8 @@ Result<std::filesystem::path> LedgerPathFor(const std::filesystem::path& repo_ro
 // directory (a linked worktree of a bare repository), and without .git.
 Result<std::filesystem::path> LegacyLedgerPathFor(const std::filesystem::path& repo_root);
 
+// The bytes of a small file (git's `.git` pointer, `commondir`, a lock's
+// holder record); empty when it cannot be read. Callers treat empty as absent.
+std::string ReadSmallFile(const std::filesystem::path& path);
+
 }  // namespace tandem::ledger

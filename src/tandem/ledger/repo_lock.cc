@@ -17,13 +17,6 @@ namespace {
 
 std::string ErrnoText() { return std::strerror(errno); }
 
-std::string ReadSmallFile(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 // The record: one `key=value` per line.
 std::string Format(const LockHolder& h) {
   std::ostringstream out;

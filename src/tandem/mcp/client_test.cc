@@ -8,15 +8,12 @@
 
 #include <gtest/gtest.h>
 
+#include "tandem/mcp/test_sigpipe.h"
+
 namespace tandem::mcp {
 namespace {
 
 using std::chrono::milliseconds;
-
-const bool kSigpipeIgnored = [] {
-  ::signal(SIGPIPE, SIG_IGN);  // as cli::Main does
-  return true;
-}();
 
 ClientOptions Fake(const std::string& name, const std::string& mode, const std::string& log = "") {
   ClientOptions o;

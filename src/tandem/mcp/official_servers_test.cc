@@ -9,17 +9,14 @@
 
 #include <gtest/gtest.h>
 
+#include "tandem/mcp/test_sigpipe.h"
+
 #include "tandem/mcp/client.h"
 
 namespace tandem::mcp {
 namespace {
 
 using std::chrono::milliseconds;
-
-const bool kSigpipeIgnored = [] {
-  ::signal(SIGPIPE, SIG_IGN);  // as cli::Main does
-  return true;
-}();
 
 // The server's entry point, or "" after a test failure naming the fix.
 std::string OfficialServer(const std::string& package) {

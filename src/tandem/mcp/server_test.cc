@@ -10,15 +10,12 @@
 
 #include <gtest/gtest.h>
 
+#include "tandem/mcp/test_sigpipe.h"
+
 namespace tandem::mcp {
 namespace {
 
 using nlohmann::json;
-
-const bool kSigpipeIgnored = [] {
-  ::signal(SIGPIPE, SIG_IGN);  // as cli::Main does
-  return true;
-}();
 
 // A server on pipes in a thread of its own, spoken to line by line.
 class Harness {

@@ -5,6 +5,7 @@
 #include <set>
 #include <string_view>
 
+#include "tandem/base/strings.h"
 #include "tandem/platform/atomic_file.h"
 
 namespace tandem::memory {
@@ -29,13 +30,6 @@ constexpr size_t kBlankMargin = 64 * 1024;
 
 bool IsBlank(const std::string& s) {
   return s.find_first_not_of(" \t\r\n") == std::string::npos;
-}
-
-// The first `n` bytes of `s`, shortened to end on a UTF-8 character boundary.
-std::string CutUtf8(const std::string& s, size_t n) {
-  if (s.size() <= n) return s;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return s.substr(0, n);
 }
 
 }  // namespace

@@ -17,13 +17,6 @@ constexpr std::string_view kFields[] = {"do",    "scope",    "accept", "risk",
                                         "after", "overlaps", "review"};
 constexpr std::string_view kNoneValues[] = {"", "—", "-", "none"};
 
-std::string_view Trim(std::string_view s) {
-  size_t b = s.find_first_not_of(kWhitespace);
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(kWhitespace);
-  return s.substr(b, e - b + 1);
-}
-
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
@@ -50,9 +43,9 @@ bool IsNone(std::string_view s) {
 
 // Shortens what a person wrote for an error message.
 std::string Found(std::string_view s) {
-  std::string out(Trim(s).substr(0, 60));
+  std::string out(TrimAsciiSpace(s).substr(0, 60));
   std::replace(out.begin(), out.end(), '\0', '?');  // no NUL byte in a message
-  if (Trim(s).size() > 60) out += "...";
+  if (TrimAsciiSpace(s).size() > 60) out += "...";
   return "'" + out + "'";
 }
 
@@ -67,7 +60,7 @@ std::vector<std::string> SplitList(std::string_view s, std::string_view seps) {
   while (pos <= s.size()) {
     size_t end = s.find_first_of(seps, pos);
     if (end == std::string_view::npos) end = s.size();
-    std::string_view item = Trim(s.substr(pos, end - pos));
+    std::string_view item = TrimAsciiSpace(s.substr(pos, end - pos));
     if (!item.empty()) out.emplace_back(item);
     pos = end + 1;
   }
@@ -140,7 +133,7 @@ std::optional<std::string> ReadCodeSpan(std::string_view& s) {
     size_t close = s.find_first_not_of('`', open);
     if (close == std::string_view::npos) close = s.size();
     if (close - open == n) {
-      std::string content(Trim(s.substr(n, open - n)));
+      std::string content(TrimAsciiSpace(s.substr(n, open - n)));
       s.remove_prefix(close);
       return content;
     }
@@ -182,7 +175,7 @@ class Parser {
       line.remove_suffix(1);
     }
     if (fence_line_) {
-      if (Trim(line).starts_with(fence_)) fence_line_ = 0;
+      if (TrimAsciiSpace(line).starts_with(fence_)) fence_line_ = 0;
       return Status::Ok();
     }
     if (line.empty()) {
@@ -191,7 +184,7 @@ class Parser {
     }
     if (line[0] != ' ' && line[0] != '\t') return TopLevelLine(n, line);
     if (!in_task_) return Status::Ok();  // indented prose
-    return TaskBodyLine(n, Trim(line));
+    return TaskBodyLine(n, TrimAsciiSpace(line));
   }
 
   Status TopLevelLine(int n, std::string_view line) {
@@ -207,8 +200,8 @@ class Parser {
                                 std::to_string(goal_line_) + ")");
       }
       goal_line_ = n;
-      plan_.goal = std::string(Trim(line.substr(6)));
-      if (!plan_.goal.empty()) plan_.goal = std::string(Trim(plan_.goal.substr(1)));
+      plan_.goal = std::string(TrimAsciiSpace(line.substr(6)));
+      if (!plan_.goal.empty()) plan_.goal = std::string(TrimAsciiSpace(plan_.goal.substr(1)));
       return Status::Ok();
     }
     if (LooksLikeTask(line)) return StartTask(n, line);
@@ -228,12 +221,12 @@ class Parser {
     }
     std::string_view rest = line.substr(5);
     size_t colon = rest.find(':');
-    std::string_view id = colon == std::string_view::npos ? std::string_view() : Trim(rest.substr(0, colon));
+    std::string_view id = colon == std::string_view::npos ? std::string_view() : TrimAsciiSpace(rest.substr(0, colon));
     if (rest.empty() || rest[0] != ' ' || !IsTaskId(id)) {
       return LineError(n, "expected a task line '- [ ] <id>: <title>' with an id such as T1, found " +
                               Found(line));
     }
-    std::string_view title = Trim(rest.substr(colon + 1));
+    std::string_view title = TrimAsciiSpace(rest.substr(colon + 1));
     if (title.empty()) return LineError(n, "task " + std::string(id) + " has no title after '" +
                                                std::string(id) + ":'");
     auto [it, inserted] = id_lines_.emplace(std::string(id), n);
@@ -266,12 +259,12 @@ class Parser {
         return LineError(n, "expected a field '- <name>: <value>' of task " + task_.id +
                                 ", found " + Found(content));
       }
-      std::string key = Lower(Trim(item.substr(0, colon)));
+      std::string key = Lower(TrimAsciiSpace(item.substr(0, colon)));
       if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
         return LineError(n, "unknown field '" + key + "' in task " + task_.id +
                                 "; expected do, scope, accept, risk, after, overlaps or review");
       }
-      auto [it, inserted] = fields_.emplace(key, RawField{std::string(Trim(item.substr(colon + 1))), n});
+      auto [it, inserted] = fields_.emplace(key, RawField{std::string(TrimAsciiSpace(item.substr(colon + 1))), n});
       if (!inserted) {
         return LineError(n, "duplicate field '" + key + "' in task " + task_.id +
                                 "; first given on line " + std::to_string(it->second.line));
@@ -404,7 +397,7 @@ class Parser {
         task_.gates = std::move(names);
       } else if (word == "check") {
         s.remove_prefix(word.size());
-        s = Trim(s);
+        s = TrimAsciiSpace(s);
         std::optional<std::string> command = ReadCodeSpan(s);
         if (!command || command->empty()) {
           return LineError(field.line, "expected a command in backticks after 'check', found " +
@@ -488,9 +481,9 @@ class Parser {
 
 // One line: newlines become spaces, outer whitespace goes.
 std::string OneLine(std::string_view s) {
-  std::string out(Trim(s));
+  std::string out(TrimAsciiSpace(s));
   std::replace(out.begin(), out.end(), '\n', ' ');
-  return std::string(Trim(out));
+  return std::string(TrimAsciiSpace(out));
 }
 
 void RenderWhat(std::string_view what, std::string& out) {
@@ -498,7 +491,7 @@ void RenderWhat(std::string_view what, std::string& out) {
   size_t pos = 0;
   while (pos <= what.size()) {
     size_t end = std::min(what.find('\n', pos), what.size());
-    lines.push_back(Trim(what.substr(pos, end - pos)));
+    lines.push_back(TrimAsciiSpace(what.substr(pos, end - pos)));
     pos = end + 1;
   }
   while (!lines.empty() && lines.back().empty()) lines.pop_back();

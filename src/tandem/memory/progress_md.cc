@@ -8,21 +8,14 @@
 #include <utility>
 
 #include "tandem/base/redact.h"
+#include "tandem/base/strings.h"
 #include "tandem/memory/memory_file.h"
 #include "tandem/platform/atomic_file.h"
 
 namespace tandem::memory {
 namespace {
 
-constexpr std::string_view kWhitespace = " \t\r\n\f\v";
-
-std::string_view Trim(std::string_view s) {
-  size_t b = s.find_first_not_of(kWhitespace);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(kWhitespace) - b + 1);
-}
-
-bool IsBlank(std::string_view line) { return Trim(line).empty(); }
+bool IsBlank(std::string_view line) { return TrimAsciiSpace(line).empty(); }
 
 // Lines of `text`, each with its '\n' (the last may lack one).
 std::vector<std::string_view> Lines(std::string_view text) {
@@ -48,13 +41,13 @@ struct Section {
 
 Section FromHeading(std::string_view line) {
   Section s{SectionKind::kOther, "", std::string(line), ""};
-  std::string_view title = Trim(line.substr(2));
+  std::string_view title = TrimAsciiSpace(line.substr(2));
   if (title == "Next") {
     s.kind = SectionKind::kNext;
   } else if (title == "Notes") {
     s.kind = SectionKind::kNotes;
   } else if (size_t colon = title.find(':'); colon != std::string_view::npos) {
-    std::string_view id = Trim(title.substr(0, colon));
+    std::string_view id = TrimAsciiSpace(title.substr(0, colon));
     if (!id.empty() && id.find_first_of(" \t") == std::string_view::npos) {
       s.kind = SectionKind::kTask;
       s.id = std::string(id);
@@ -115,9 +108,9 @@ std::vector<Unit> Units(std::string_view body) {
       units.back().end = pos + line.size();
     } else {
       Unit u{pos, pos + line.size(), ""};
-      std::string_view t = Trim(line);
+      std::string_view t = TrimAsciiSpace(line);
       if (t.starts_with("- ") && t.find(':') != std::string_view::npos) {
-        u.label = std::string(Trim(t.substr(2, t.find(':') - 2)));
+        u.label = std::string(TrimAsciiSpace(t.substr(2, t.find(':') - 2)));
       }
       units.push_back(u);
       open = true;
@@ -131,8 +124,8 @@ std::vector<Unit> Units(std::string_view body) {
 std::string UnitText(std::string_view unit) {
   std::string out;
   for (std::string_view line : Lines(unit)) {
-    std::string_view t = Trim(line);
-    if (out.empty() && t.starts_with("- ")) t = Trim(t.substr(t.find(':') + 1));
+    std::string_view t = TrimAsciiSpace(line);
+    if (out.empty() && t.starts_with("- ")) t = TrimAsciiSpace(t.substr(t.find(':') + 1));
     if (!out.empty()) out += '\n';
     out += t;
   }
@@ -145,7 +138,7 @@ std::string FormatEntry(std::string_view label, std::string_view text) {
   std::string out = label.empty() ? "-" : "- " + std::string(label) + ":";
   bool first = true;
   for (std::string_view line : Lines(text)) {
-    line = Trim(line);
+    line = TrimAsciiSpace(line);
     if (line.empty()) continue;
     out += first ? " " : "\n  ";
     out += line;
@@ -228,7 +221,7 @@ Section& Ensure(std::vector<Section>& sections, SectionKind kind, std::string_vi
     case SectionKind::kNotes: heading = "## Notes\n"; break;
     default:
       heading = "## " + std::string(id) + ": " +
-                std::string(Trim(title).empty() ? std::string_view(id) : Trim(title)) + "\n";
+                std::string(TrimAsciiSpace(title).empty() ? std::string_view(id) : TrimAsciiSpace(title)) + "\n";
       break;
   }
   // Next goes first, Notes before the first task, tasks at the end.
@@ -304,13 +297,6 @@ std::string OmittedLine(size_t n) {
          " omitted ...]\n";
 }
 
-// Cuts `s` to at most `n` bytes at a UTF-8 character boundary.
-std::string CutUtf8(std::string_view s, size_t n) {
-  if (s.size() <= n) return std::string(s);
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return std::string(s.substr(0, n));
-}
-
 }  // namespace
 
 std::string_view NoteKindName(NoteKind kind) {
@@ -339,7 +325,7 @@ Status RecordOutcome(const std::filesystem::path& path, const TaskOutcome& outco
   return Update(path, [&](std::vector<Section>& sections) {
     Section& s = Ensure(sections, SectionKind::kTask, outcome.id, outcome.title);
     PutEntry(s.body, "outcome", FormatEntry("outcome", OutcomeText(outcome)), "");
-    if (!Trim(outcome.summary).empty()) {
+    if (!TrimAsciiSpace(outcome.summary).empty()) {
       PutEntry(s.body, "summary", FormatEntry("summary", outcome.summary), "outcome");
     }
   });
@@ -370,8 +356,8 @@ std::vector<TaskOutcome> ReadOutcomes(std::string_view text) {
     if (s.kind != SectionKind::kTask) continue;
     TaskOutcome o;
     o.id = s.id;
-    std::string_view heading = Trim(std::string_view(s.heading).substr(2));
-    o.title = std::string(Trim(heading.substr(heading.find(':') + 1)));
+    std::string_view heading = TrimAsciiSpace(std::string_view(s.heading).substr(2));
+    o.title = std::string(TrimAsciiSpace(heading.substr(heading.find(':') + 1)));
     // The first outcome and summary entries count: they are the ones
     // RecordOutcome replaces, so a duplicate a person left below is inert.
     bool found = false, seen_outcome = false, seen_summary = false;

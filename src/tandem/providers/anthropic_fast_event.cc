@@ -7,7 +7,7 @@ namespace {
 
 // One pass over the input; false on anything it does not accept, and the
 // caller then gives up on the whole event.
-class Scanner : JsonScanner {
+class DeltaScanner : JsonScanner {
  public:
   using JsonScanner::JsonScanner;
 
@@ -51,7 +51,7 @@ class Scanner : JsonScanner {
 }  // namespace
 
 bool ScanBlockDelta(std::string_view data, bool check_type, BlockDelta& out) {
-  return Scanner(data).Event(check_type, out);
+  return DeltaScanner(data).Event(check_type, out);
 }
 
 }  // namespace tandem::providers

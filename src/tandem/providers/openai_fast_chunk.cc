@@ -7,7 +7,7 @@ namespace {
 
 // One pass over the input; every method returns false on anything it does
 // not accept, and the caller then gives up on the whole chunk.
-class Scanner : JsonScanner {
+class ChunkScanner : JsonScanner {
  public:
   using JsonScanner::JsonScanner;
 
@@ -58,7 +58,7 @@ class Scanner : JsonScanner {
 }  // namespace
 
 bool ScanPlainContentChunk(std::string_view data, PlainContentChunk& out) {
-  return Scanner(data).Chunk(out);
+  return ChunkScanner(data).Chunk(out);
 }
 
 }  // namespace tandem::providers

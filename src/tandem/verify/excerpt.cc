@@ -2,18 +2,13 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <unordered_set>
 #include <vector>
 
+#include "tandem/base/strings.h"
+
 namespace tandem::verify {
 namespace {
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 // Drops ANSI escape sequences (CSI "ESC [ ... final", OSC "ESC ] ... BEL|ST",
 // and two-byte escapes) so colourised compiler output reads as plain text.
@@ -71,7 +66,7 @@ std::vector<std::string> CleanLines(std::string_view output, size_t max_line_byt
     Shorten(lines.back(), max_line_bytes);
     pos = end + 1;
   }
-  while (!lines.empty() && Trim(lines.back()).empty()) lines.pop_back();
+  while (!lines.empty() && TrimAsciiSpace(lines.back()).empty()) lines.pop_back();
   return lines;
 }
 
@@ -126,7 +121,7 @@ std::string ExcerptFailure(std::string_view output, const ExcerptOptions& option
   std::vector<char> duplicate(n, 0);
   std::unordered_set<std::string_view> seen;
   auto is_repeat = [&](size_t i, bool previous_kept) {
-    std::string_view key = Trim(lines[i]);
+    std::string_view key = TrimAsciiSpace(lines[i]);
     if (i > 0 && previous_kept && lines[i] == lines[i - 1]) return true;
     return key.size() >= 8 && seen.count(key) > 0;
   };
@@ -136,7 +131,7 @@ std::string ExcerptFailure(std::string_view output, const ExcerptOptions& option
       duplicate[i] = 1;
       candidate[i] = 0;
     } else {
-      seen.insert(Trim(lines[i]));
+      seen.insert(TrimAsciiSpace(lines[i]));
     }
   }
 
@@ -171,7 +166,7 @@ std::string ExcerptFailure(std::string_view output, const ExcerptOptions& option
     if (any_marker && !candidate[j]) break;
     if (!candidate[j] && j < tail_start) {
       // Extending into unmarked lines: skip repeats of what is already kept.
-      if (Trim(lines[j]).size() >= 8 && seen.count(Trim(lines[j])) > 0) continue;
+      if (TrimAsciiSpace(lines[j]).size() >= 8 && seen.count(TrimAsciiSpace(lines[j])) > 0) continue;
     }
     if (!take(j, room)) break;
   }
