@@ -21,11 +21,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double MsSince(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
-
-
 // A path is in scope when it matches a glob (`*` crosses '/') or lies under
 // a scope entry that names a directory ("src/" or "src").
 bool InScope(const std::string& path, const std::vector<std::string>& scope) {

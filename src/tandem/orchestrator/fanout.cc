@@ -35,10 +35,6 @@ using SteadyClock = std::chrono::steady_clock;
 using protocol::NoticeLevel;
 using ledger::VariantState;
 
-double MsSince(SteadyClock::time_point t) {
-  return std::chrono::duration<double, std::milli>(SteadyClock::now() - t).count();
-}
-
 std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 std::string VariantId(int64_t n) { return fmt::format("v{}", n); }

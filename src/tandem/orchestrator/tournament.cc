@@ -27,10 +27,6 @@ using SteadyClock = std::chrono::steady_clock;
 using ledger::ComparisonRow;
 using ledger::ComparisonDecider;
 
-double MsSince(SteadyClock::time_point t) {
-  return std::chrono::duration<double, std::milli>(SteadyClock::now() - t).count();
-}
-
 // Seeds 1..size in bracket positions: 1 and 2 can meet only in the final,
 // 1-4 only in the semi-finals, and so on ([1,4,2,3] for 4).
 std::vector<int64_t> StandardOrder(int64_t size) {
