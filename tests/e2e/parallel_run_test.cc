@@ -409,6 +409,26 @@ TEST_F(ParallelRunTest, ResumeRemovesAStaleLockUnderAnAgentsOwnRefs) {
   }
 }
 
+// A kill while a pooled worktree was created or reset (by an agent, or by
+// a merge lane while the scheduler lands another) leaves
+// refs/tandem/worktrees/<slot>.lock; resume must still remove that
+// worktree and create the slot again (KilledParallelRunResumesToTheSameTree
+// at merge_step_begun:1 once stopped on "worktree ... already exists").
+TEST_F(ParallelRunTest, ResumeRemovesAStaleLockOfAPooledWorktreesRef) {
+  MakePassingRepo();
+  StartServer(Script(FourTasks(0)), "[limits]\nparallel_tasks = 4\n");
+  TandemRun killed = RunTandem({"run", "--json"}, {{"TANDEM_TEST_KILL_POINT", "task_started:4"}});
+  ASSERT_EQ(killed.term_signal, SIGKILL) << killed.Describe();
+  WriteFile(".git/refs/tandem/worktrees/" + killed.RunId() + "-slot-2.lock", "");
+
+  TandemRun resumed = RunTandem({"resume", "--json"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.Describe();
+  for (const char* id : kIds) {
+    EXPECT_EQ(ReadFile(std::string("out/") + id + ".txt"), std::string(id) + "\n") << id;
+  }
+  EXPECT_EQ(Git("worktree list --porcelain").find("tandem/worktrees"), std::string::npos);
+}
+
 INSTANTIATE_TEST_SUITE_P(KillPoints, ParallelResumeTest,
                          ::testing::Values("task_started:4", "merge_step_begun:1",
                                            "merge_applied:2", "task_finished:3"));

@@ -455,6 +455,19 @@ void PlanRunner::RemovePool() {
 // Worktrees of parallel runs that a killed process left behind (one
 // writer per repository, so no live run owns them).
 void PlanRunner::RemoveLeftoverWorktrees() {
+  // A kill while a pooled worktree was created or reset (an agent's or a
+  // merge lane's thread) leaves refs/tandem/worktrees/<id>.lock, and git
+  // then refuses to delete or move that ref: the run owns the repository
+  // now, so every such lock is stale.
+  if (auto git_dir = ledger::GitCommonDir(root_)) {
+    std::error_code ec;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(*git_dir / "refs/tandem/worktrees", ec)) {
+      if (entry.path().extension() != ".lock") continue;
+      std::error_code removed;
+      std::filesystem::remove(entry.path(), removed);
+    }
+  }
   auto ids = workspace::Worktree::List(root_);
   if (!ids) {
     Notice(NoticeLevel::kWarn, "listing worktrees: " + ids.error().message());
