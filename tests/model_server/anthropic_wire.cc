@@ -335,6 +335,9 @@ std::optional<WireError> AnthropicWire::Validate(const Headers& headers, const j
 Conversation AnthropicWire::Summarize(const json& body) const {
   Conversation conversation;
   conversation.model = body.value("model", "");
+  if (auto t = body.find("temperature"); t != body.end() && t->is_number()) {
+    conversation.temperature = t->get<double>();
+  }
   if (body.contains("system")) conversation.system = ContentText(body["system"]);
   for (const json& message : body["messages"]) {
     if (message.value("role", "") == "assistant") ++conversation.assistant_turns;

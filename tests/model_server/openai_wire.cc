@@ -318,6 +318,9 @@ std::optional<WireError> OpenAiWire::Validate(const Headers&, const json& body) 
 Conversation OpenAiWire::Summarize(const json& body) const {
   Conversation conversation;
   conversation.model = body.value("model", "");
+  if (auto t = body.find("temperature"); t != body.end() && t->is_number()) {
+    conversation.temperature = t->get<double>();
+  }
   for (const json& message : body["messages"]) {
     const std::string role = message.value("role", "");
     std::string text = ContentText(message.value("content", json()));

@@ -1,5 +1,7 @@
 #include "tests/model_server/script.h"
 
+#include <cmath>
+
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -44,7 +46,7 @@ Result<TurnCondition> ParseCondition(const json& value, const std::string& where
   if (!value.is_object()) return InvalidArgument(where + ": expected an object");
   RETURN_IF_ERROR(CheckKeys(value,
                             {"assistant_turns", "last_message_contains", "any_message_contains",
-                             "system_contains", "model"},
+                             "system_contains", "model", "temperature"},
                             where));
   TurnCondition when;
   when.assistant_turns = TRY(OptionalInt(value, "assistant_turns", where));
@@ -52,6 +54,15 @@ Result<TurnCondition> ParseCondition(const json& value, const std::string& where
   when.any_message_contains = TRY(OptionalString(value, "any_message_contains", where));
   when.system_contains = TRY(OptionalString(value, "system_contains", where));
   when.model = TRY(OptionalString(value, "model", where));
+  if (auto t = value.find("temperature"); t != value.end() && !t->is_null()) {
+    if (t->is_number()) {
+      when.temperature = t->dump();
+    } else if (t->is_string() && t->get<std::string>() == "default") {
+      when.temperature = "default";
+    } else {
+      return InvalidArgument(where + ".temperature: expected a number or \"default\"");
+    }
+  }
   return when;
 }
 
@@ -161,6 +172,14 @@ Result<Script> LoadScript(const std::string& path) {
 bool Matches(const TurnCondition& when, const Conversation& conversation) {
   if (when.assistant_turns && *when.assistant_turns != conversation.assistant_turns) return false;
   if (when.model && *when.model != conversation.model) return false;
+  if (when.temperature) {
+    if (*when.temperature == "default") {
+      if (conversation.temperature) return false;
+    } else if (!conversation.temperature ||
+               std::abs(*conversation.temperature - std::stod(*when.temperature)) > 1e-6) {
+      return false;
+    }
+  }
   if (when.system_contains && !Contains(conversation.system, *when.system_contains)) return false;
   if (when.last_message_contains) {
     if (conversation.message_texts.empty() ||

@@ -23,6 +23,9 @@ struct TurnCondition {
   std::optional<std::string> any_message_contains;
   std::optional<std::string> system_contains;
   std::optional<std::string> model;
+  // "temperature": a number matches a request sent at that temperature;
+  // "default" one sent without (the provider's default).
+  std::optional<std::string> temperature;
 };
 
 struct ScriptedToolCall {
@@ -59,6 +62,7 @@ struct Conversation {
   std::string system;                      // all system/developer text, joined
   std::vector<std::string> message_texts;  // text of each message (tool results included)
   int assistant_turns = 0;
+  std::optional<double> temperature;  // empty: none sent
 };
 
 bool Matches(const TurnCondition& when, const Conversation& conversation);

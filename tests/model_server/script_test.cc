@@ -103,6 +103,23 @@ TEST(FaultSlot, TakeSucceedsExactlyTimesTimes) {
   EXPECT_FALSE(slot.Take());
 }
 
+TEST(SelectTurn, TemperatureMatchesTheRequestsOrItsAbsence) {
+  auto script = ParseScript(R"({"turns": [
+      {"when": {"temperature": 0.4}, "text": "cool"},
+      {"when": {"temperature": "default"}, "text": "plain"}]})");
+  ASSERT_TRUE(script) << script.error().ToString();
+  Conversation c;
+  EXPECT_EQ(SelectTurn(*script, c), 1u) << "no temperature sent: the default";
+  c.temperature = 0.4;
+  EXPECT_EQ(SelectTurn(*script, c), 0u);
+  c.temperature = 0.8;
+  EXPECT_EQ(SelectTurn(*script, c), std::nullopt);
+  auto bad = ParseScript(R"({"turns": [{"when": {"temperature": "hot"}}]})");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("turns[0].when.temperature"), std::string::npos)
+      << bad.error().message();
+}
+
 TEST(SelectTurn, PicksTheFirstTurnWhoseConditionsAllHold) {
   auto script = ParseScript(R"({"turns": [
       {"when": {"assistant_turns": 0, "model": "a"}, "text": "0"},

@@ -13,8 +13,8 @@ namespace tandem::memory {
 namespace {
 
 constexpr std::string_view kWhitespace = " \t\r\f\v";
-constexpr std::string_view kFields[] = {"do",    "scope",    "accept", "risk",
-                                        "after", "overlaps", "review"};
+constexpr std::string_view kFields[] = {"do",       "scope",  "accept",  "risk", "after",
+                                        "overlaps", "review", "variants"};
 constexpr std::string_view kNoneValues[] = {"", "—", "-", "none"};
 
 std::string Lower(std::string_view s) {
@@ -262,7 +262,8 @@ class Parser {
       std::string key = Lower(TrimAsciiSpace(item.substr(0, colon)));
       if (std::find(std::begin(kFields), std::end(kFields), key) == std::end(kFields)) {
         return LineError(n, "unknown field '" + key + "' in task " + task_.id +
-                                "; expected do, scope, accept, risk, after, overlaps or review");
+                                "; expected do, scope, accept, risk, after, overlaps, review or "
+                                "variants");
       }
       auto [it, inserted] = fields_.emplace(key, RawField{std::string(TrimAsciiSpace(item.substr(colon + 1))), n});
       if (!inserted) {
@@ -338,6 +339,18 @@ class Parser {
                                               policy.error().message());
       }
       task_.review = *policy;
+    }
+    if (auto it = fields_.find("variants"); it != fields_.end()) {
+      const std::string& v = it->second.value;
+      int n = 0;
+      bool number = !v.empty() && v.size() <= 3 && std::all_of(v.begin(), v.end(), IsDigit);
+      if (number) n = std::stoi(v);
+      if (!number || n < 1 || n > kMaxPlanVariants) {
+        return LineError(it->second.line, "bad variants " + Found(v) + " in task " + task_.id +
+                                              "; expected a whole number from 1 to " +
+                                              std::to_string(kMaxPlanVariants));
+      }
+      task_.variants = n;
     }
     if (auto it = fields_.find("after"); it != fields_.end()) {
       for (std::string& id : ListOrNone(it->second.value, ", \t")) {
@@ -582,6 +595,7 @@ std::string RenderPlan(const Plan& plan) {
     }
     out += "  - risk: " + std::string(protocol::Name(task.risk)) + "\n";
     if (task.review) out += "  - review: " + protocol::Name(*task.review) + "\n";
+    if (task.variants > 1) out += "  - variants: " + std::to_string(task.variants) + "\n";
     out += "  - after: " + (task.after.empty() ? std::string("—") : Join(task.after)) + "\n";
   }
   return out;

@@ -13,6 +13,7 @@
 //     - accept: gates build, test; check `ctest -R date`
 //     - risk: reversible
 //     - after: —
+//     - variants: 3      (optional: fan out to 3 variants, docs/FANOUT.md)
 //
 // Checkboxes: `[ ]` pending, `[~]` running, `[x]` done, `[!]` failed,
 // `[-]` skipped, `[?]` waiting for approval.
@@ -49,6 +50,10 @@ using protocol::TaskState;
 // The checkbox character: ' ', '~', 'x', '!', '-', '?'.
 char TaskStateMark(TaskState state);
 
+// The most variants a task may fan out to (`variants: N`, `tandem do
+// --variants N`).
+inline constexpr int kMaxPlanVariants = 75;
+
 struct PlanTask {
   std::string id;     // [A-Za-z][A-Za-z0-9_.-]*, unique in the plan, stable across edits
   std::string title;  // one line
@@ -67,6 +72,10 @@ struct PlanTask {
   // `overlaps:` ids of tasks that may run beside it although their scopes
   // overlap (a merge conflict then sends one of them back).
   std::vector<std::string> may_overlap_with;
+  // `variants:` how many agents try the task side by side (1..kMaxPlanVariants);
+  // the top-ranked passing variant becomes its change (docs/FANOUT.md
+  // "Fan-out tasks in plan.md"). 1: an ordinary task.
+  int variants = 1;
   int line = 0;                    // 1-based line of the checkbox in the parsed text; 0 if built
   int accept_line = 0;             // the line of its `accept` field; 0 when none
 };

@@ -117,6 +117,39 @@ TEST(PlanMd, ReviewSetsTheTasksReviewPolicyAndRoundTrips) {
             "irreversible, large or always, or a list such as \"irreversible,large\"");
 }
 
+TEST(PlanMd, VariantsSetsHowManyAgentsTryTheTaskAndRoundTrips) {
+  auto plan = ParsePlan(
+      "- [ ] T1: a\n  - do: x\n  - variants: 3\n\n"
+      "- [ ] T2: b\n  - do: y\n  - variants: 75\n\n"
+      "- [ ] T3: c\n  - do: z\n  - variants: 1\n\n"
+      "- [ ] T4: d\n  - do: w\n");
+  ASSERT_TRUE(plan.has_value()) << plan.error().ToString();
+  EXPECT_EQ(plan->tasks[0].variants, 3);
+  EXPECT_EQ(plan->tasks[1].variants, 75);
+  EXPECT_EQ(plan->tasks[2].variants, 1);
+  EXPECT_EQ(plan->tasks[3].variants, 1) << "no field: an ordinary task";
+  std::string rendered = RenderPlan(*plan);
+  EXPECT_NE(rendered.find("  - variants: 3\n"), std::string::npos) << rendered;
+  EXPECT_EQ(rendered.find("variants: 1"), std::string::npos) << "1 is the default: not written";
+  auto again = ParsePlan(rendered);
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  for (size_t i = 0; i < plan->tasks.size(); ++i) {
+    EXPECT_EQ(again->tasks[i].variants, plan->tasks[i].variants) << plan->tasks[i].id;
+  }
+}
+
+TEST(PlanMd, BadVariantsAreErrorsNamingTheLineAndTheRange) {
+  for (std::string bad : {"0", "76", "-2", "three", "2.5", "", "1000000000000", "3 4"}) {
+    EXPECT_EQ(ParseError("- [ ] T1: a\n  - do: x\n\n- [ ] T2: b\n  - do: y\n  - variants: " +
+                         bad + "\n"),
+              "line 6: bad variants '" + bad +
+                  "' in task T2; expected a whole number from 1 to 75")
+        << bad;
+  }
+  EXPECT_EQ(ParseError("- [ ] T1: a\n  - do: x\n  - variants: 2\n  - variants: 3\n"),
+            "line 4: duplicate field 'variants' in task T1; first given on line 3");
+}
+
 TEST(PlanMd, ReadsEveryCheckboxState) {
   Plan plan = ParseOk(Task("- [ ] A: a") + Task("- [~] B: b") + Task("- [X] C: c") +
                       Task("- [!] D: d") + Task("- [-] E: e") + Task("- [?] F: f"));
@@ -202,7 +235,7 @@ TEST(PlanMd, ScopesOutsideTheRepositoryOrEmptyAreErrorsNamingTheLine) {
 TEST(PlanMd, MalformedPlansNameTheLineWhatWasExpectedAndWhatWasFound) {
   EXPECT_EQ(ParseError("# Plan: x\n\n- [ ] T1: a\n  - do: x\n  - owner: me\n"),
             "line 5: unknown field 'owner' in task T1; expected do, scope, accept, risk, after, "
-            "overlaps or review");
+            "overlaps, review or variants");
   EXPECT_EQ(ParseError(Task("- [ ] T1: a") + Task("- [ ] T1: b")),
             "line 3: duplicate task id 'T1'; first defined on line 1");
   EXPECT_EQ(ParseError(Task("- [ ] T1: a", "  - after: T9\n")),
@@ -398,6 +431,12 @@ TEST_F(PlanFileTest, LoadPlanPrefixesErrorsWithThePathAndReportsMissingFiles) {
   ASSERT_FALSE(plan);
   EXPECT_EQ(plan.error().message().rfind(path_.string() + ": line 1:", 0), 0u)
       << plan.error().message();
+  Write("- [ ] T1: a\n  - do: x\n  - variants: 99\n");
+  plan = LoadPlan(path_);
+  ASSERT_FALSE(plan);
+  EXPECT_EQ(plan.error().message(),
+            path_.string() + ": line 3: bad variants '99' in task T1; expected a whole number "
+                             "from 1 to 75");
 }
 
 // plan.md is read by tandem's own process and its tasks go to the model: a

@@ -44,20 +44,33 @@ std::string TemperatureText(const std::optional<double>& t) {
 }
 
 // Tallies the fan-out's spend from the agents' model-call events as they
-// happen, and passes every event on.
+// happen, and passes every event on: as they are, or for a plan task's
+// fan-out as the task's (FanoutParent).
 class SpendSink : public protocol::EventSink {
  public:
-  SpendSink(protocol::EventSink* inner, std::function<void(double)> on_spend)
-      : inner_(inner), on_spend_(std::move(on_spend)) {}
+  SpendSink(protocol::EventSink* inner, const std::optional<FanoutParent>& parent,
+            std::function<void(double)> on_spend)
+      : inner_(inner), parent_(parent), on_spend_(std::move(on_spend)) {}
   void Publish(const protocol::Event& event) override {
     if (const auto* call = std::get_if<protocol::ModelCallFinished>(&event.payload)) {
       on_spend_(call->cost_usd);
     }
-    inner_->Publish(event);
+    if (!parent_) return inner_->Publish(event);
+    // The plan run has one start and one end: its own.
+    if (std::holds_alternative<protocol::RunStarted>(event.payload) ||
+        std::holds_alternative<protocol::RunFinished>(event.payload)) {
+      return;
+    }
+    protocol::Event as_task = event;
+    as_task.scope.run_id = parent_->run_id;
+    as_task.scope.task_id =
+        parent_->task_id + (event.scope.task_id.empty() ? "" : "." + event.scope.task_id);
+    inner_->Publish(as_task);
   }
 
  private:
   protocol::EventSink* inner_;
+  const std::optional<FanoutParent>& parent_;
   std::function<void(double)> on_spend_;
 };
 
@@ -89,7 +102,7 @@ class Fanout {
       : spec_(spec),
         env_(env),
         root_(env.repo_root),
-        sink_(env.events, [this](double usd) { AddSpend(usd); }) {}
+        sink_(env.events, spec.parent, [this](double usd) { AddSpend(usd); }) {}
 
   ~Fanout() {
     // Every exit waits for the agents' threads.
@@ -100,9 +113,15 @@ class Fanout {
   Result<FanoutResult> Run() {
     start_ = SteadyClock::now();
     deadline_ = start_ + std::chrono::seconds(std::max<int64_t>(1, env_.config.limits.max_wall_s));
-    for (const std::string& line : RemoveLeftoverSlots(root_)) Notice(NoticeLevel::kInfo, line);
-    ws_ = TRY(workspace::Workspace::Open(root_));
-    base_ = TRY(ws_->StartRun(spec_.run_id));
+    ws_ = TRY(workspace::Workspace::Open(root_));  // reads objects (the tournament's diffs)
+    if (spec_.parent) {
+      // A plan task's: the plan run cleaned up when it started, and its
+      // scheduler owns the checkout and the other tasks' worktrees.
+      base_ = spec_.parent->base;
+    } else {
+      for (const std::string& line : RemoveLeftoverSlots(root_)) Notice(NoticeLevel::kInfo, line);
+      base_ = TRY(ws_->StartRun(spec_.run_id));
+    }
     git_dir_ = TRY(ledger::GitCommonDir(root_));
     ledger::RunStart start;
     start.id = spec_.run_id;
@@ -116,8 +135,13 @@ class Fanout {
     for (const ModelSlot& m : env_.models) pool += (pool.empty() ? "" : ", ") + m.name;
     Publish({}, protocol::RunStarted{"fanout", spec_.task, root_, pool, env_.gates_source, 0});
     Notice(NoticeLevel::kInfo,
-           fmt::format("fan-out of {} variants over {} ({} at once); the checkout is not changed",
-                       spec_.variants, pool, Parallel()));
+           spec_.parent
+               ? fmt::format("fan-out {} of {} variants over {} ({} at once); the top-ranked "
+                             "passing one becomes the task's change",
+                             spec_.run_id, spec_.variants, pool, Parallel())
+               : fmt::format("fan-out of {} variants over {} ({} at once); the checkout is not "
+                             "changed",
+                             spec_.variants, pool, Parallel()));
 
     agent::InterruptHub::Handle user = 0;
     if (env_.interrupts) {
@@ -312,11 +336,17 @@ class Fanout {
       spec.kind = "fanout";
       spec.task = spec_.task;
       spec.scope = spec_.scope;
+      spec.extra_context = spec_.extra_context;
       if (!v.plan.approach.empty()) {
-        spec.extra_context = "Approach to take (one of several being tried in parallel): " +
-                             v.plan.approach;
+        spec.extra_context += (spec.extra_context.empty() ? "" : "\n") +
+                              std::string("Approach to take (one of several being tried in "
+                                          "parallel): ") +
+                              v.plan.approach;
       }
-      agent::TaskEnv env;
+      agent::TaskEnv env = env_.task_env ? *env_.task_env : agent::TaskEnv{};
+      env.steer_notes = {};  // a plan task's notes reach its variants at their start
+      env.review_base.clear();
+      if (env_.irreversible_commands) env.irreversible_commands = env_.irreversible_commands(*ws);
       env.repo_root = ws->root();
       env.config = env_.config;
       env.model_name = m.name;
@@ -524,6 +554,13 @@ class Fanout {
                              result.stop == FanoutStop::kWallBudget
                          ? protocol::Outcome::kLimit
                          : protocol::Outcome::kFailed;
+    result.totals = totals_;
+    for (const auto& r : rows) {
+      result.totals.usage.input_tokens += r.tokens_in;
+      result.totals.usage.output_tokens += r.tokens_out;
+      result.totals.gate_ms += static_cast<double>(r.gate_ms);
+    }
+    result.totals.cost_usd = result.cost_usd;
     ledger::RunEnd end;
     end.outcome = result.outcome == protocol::Outcome::kSucceeded ? ledger::RunOutcome::kSucceeded
                   : result.outcome == protocol::Outcome::kInterrupted
@@ -546,16 +583,12 @@ class Fanout {
     finished.wall_ms = result.wall_ms;
     // Summed over the variants, which ran side by side: these add up to
     // more than wall_ms, so tandem's own share is not derived (0).
-    finished.steps = totals_.steps;
-    finished.retries = totals_.retries;
-    finished.model_ms = totals_.model_ms;
-    finished.tool_ms = totals_.tool_ms;
-    finished.usage.cached_input_tokens = totals_.usage.cached_input_tokens;
-    for (const auto& r : rows) {
-      finished.usage.input_tokens += r.tokens_in;
-      finished.usage.output_tokens += r.tokens_out;
-      finished.gate_ms += static_cast<double>(r.gate_ms);
-    }
+    finished.steps = result.totals.steps;
+    finished.retries = result.totals.retries;
+    finished.model_ms = result.totals.model_ms;
+    finished.tool_ms = result.totals.tool_ms;
+    finished.usage = result.totals.usage;
+    finished.gate_ms = result.totals.gate_ms;
     Publish({}, finished);
     return result;
   }
@@ -566,7 +599,7 @@ class Fanout {
   SpendSink sink_;
   SteadyClock::time_point start_;
   SteadyClock::time_point deadline_;  // limits.max_wall_s after start_
-  std::unique_ptr<workspace::Workspace> ws_;
+  std::unique_ptr<workspace::Workspace> ws_;  // the checkout's repository (objects only)
   workspace::CheckpointId base_;
   fs::path git_dir_;
   std::vector<VariantPlan> plans_;

@@ -28,23 +28,27 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "tandem/agent/interrupt.h"
+#include "tandem/agent/task_runner.h"
 #include "tandem/base/status.h"
 #include "tandem/config/config.h"
 #include "tandem/ledger/fanout_ledger.h"
 #include "tandem/ledger/ledger.h"
+#include "tandem/memory/plan_md.h"
 #include "tandem/orchestrator/planner.h"
 #include "tandem/platform/job_budget.h"
 #include "tandem/protocol/event.h"
 #include "tandem/verify/gate.h"
+#include "tandem/workspace/workspace.h"
 
 namespace tandem::orchestrator {
 
-inline constexpr int kMaxVariants = 75;
+inline constexpr int kMaxVariants = memory::kMaxPlanVariants;
 // Variants running at once unless the caller says otherwise.
 inline constexpr int kDefaultFanoutParallel = 8;
 
@@ -76,6 +80,18 @@ Result<std::vector<std::string>> DraftApproaches(const ModelSlot& planner, const
 // joined; empty when there are none.
 std::vector<std::string> ParseApproaches(std::string_view answer);
 
+// A fan-out that is one task of a plan run (`variants: N` in plan.md;
+// plan_runner.h): the variants start from the task's base, not from a
+// checkpoint of the checkout (which the plan run's scheduler owns), and the
+// fan-out's events are the task's: published in the plan run's scope with
+// task id "<task>" (the fan-out's notices) and "<task>.v<n>" (its
+// variants), without the fan-out's own run_started / run_finished.
+struct FanoutParent {
+  std::string run_id;   // the plan run
+  std::string task_id;  // the plan task
+  workspace::CheckpointId base;  // the integrated checkpoint the task starts from
+};
+
 struct FanoutSpec {
   std::string run_id;
   std::string task;
@@ -84,6 +100,8 @@ struct FanoutSpec {
   int stop_after = 0;  // end once this many distinct passing trees exist; 0: never
   int parallel = 0;    // variants at once; 0: min(variants, kDefaultFanoutParallel)
   std::vector<std::string> approaches;  // hints, one per variant (may be empty)
+  std::string extra_context;  // every variant's (agent::TaskSpec::extra_context)
+  std::optional<FanoutParent> parent;  // empty: `tandem do --variants`
 };
 
 struct FanoutEnv {
@@ -101,6 +119,14 @@ struct FanoutEnv {
   // candidates, it judges them pairwise (tournament.h). Client null (no
   // reviewer, or `--no-tournament`): the score alone ranks.
   ModelSlot reviewer;
+  // Optional (a plan task): the task's environment, the template of each
+  // variant's (its role, review, tandem_files); the fan-out sets the model,
+  // client, workspace, events, interrupts, and the fields above. Not owned.
+  const agent::TaskEnv* task_env = nullptr;
+  // Optional (a plan task): the hook deciding a variant's irreversible
+  // commands, made for the variant's workspace. Empty: the configuration's
+  // command policy (refused).
+  std::function<tools::IrreversibleCommandHook(workspace::Workspace& ws)> irreversible_commands;
 };
 
 // Why a fan-out stopped starting and interrupted its variants, if it did.
@@ -116,6 +142,7 @@ struct FanoutResult {
   std::vector<ledger::ComparisonRow> comparisons;  // the tournament's; empty: none ran
   int64_t tournament_calls = 0;
   double tournament_ms = 0;
+  agent::RunTotals totals;  // summed over the variants (they ran side by side)
 };
 
 // Runs the fan-out; see the file comment. Errors are tandem's own (git,

@@ -277,15 +277,23 @@ void PlanRunner::SizeParallelism(const memory::Plan& plan) {
 
 // Starts `task`'s agent: in the checkout on this thread (parallel_ == 1; it
 // has finished when this returns), else on a thread of its own in a pooled
-// worktree (RunAgent). Either way its result is posted to done_.
+// worktree (RunAgent). A task with `variants: N` runs its fan-out on a
+// thread of its own (RunFanoutAgent: N variants in worktrees of their own;
+// it takes one of the queue's slots) and is merged like a worktree's task,
+// whatever parallel_ is. Either way its result is posted to done_.
 Status PlanRunner::StartAgent(const memory::Plan& plan, const PlanTask& task, Tier tier,
                               bool approved) {
   auto a = std::make_unique<Agent>();
-  a->in_checkout = parallel_ == 1;
+  a->fanout = task.variants > 1;
+  a->in_checkout = parallel_ == 1 && !a->fanout;
   std::string where;
-  if (!a->in_checkout) {
+  // Worktrees (the agent's, or a merge lane's) live under the git directory.
+  if (!a->in_checkout && git_dir_.empty()) git_dir_ = TRY(ledger::GitCommonDir(root_));
+  if (a->fanout) {
+    if (!fanout_ledger_) fanout_ledger_ = TRY(ledger::FanoutLedger::Open(*env_.ledger, WallClockMs));
+    where = fmt::format("fanning out to {} variants", task.variants);
+  } else if (!a->in_checkout) {
     std::tie(a->slot, a->reuse) = TakeSlot();
-    if (git_dir_.empty()) git_dir_ = TRY(ledger::GitCommonDir(root_));
     where = "in worktree " + workspace::Worktree::PathFor(git_dir_, a->slot).string();
   }
   Prepared p = TRY(Prepare(plan, task, tier, approved, where));
@@ -306,7 +314,8 @@ Status PlanRunner::StartAgent(const memory::Plan& plan, const PlanTask& task, Ti
     Post(task.id, agent::ExecuteTask(raw->spec, raw->env, *ws_, nullptr));
     return Status::Ok();
   }
-  raw->thread = std::jthread([this, raw] { Post(raw->task.id, RunAgent(*raw)); });
+  raw->thread = std::jthread(
+      [this, raw] { Post(raw->task.id, raw->fanout ? RunFanoutAgent(*raw) : RunAgent(*raw)); });
   return Status::Ok();
 }
 
@@ -348,7 +357,7 @@ Status PlanRunner::Settle(AgentDone done) {
   agents_.erase(done.task_id);
   if (a->thread.joinable()) a->thread.join();
   RegisterStop(a->task.id, nullptr);
-  if (!a->in_checkout) GiveSlot(a->slot);
+  if (!a->slot.empty()) GiveSlot(a->slot);  // a fan-out task has none
   FlushNotes();
   const PlanTask& task = a->task;
   if (!done.result) {

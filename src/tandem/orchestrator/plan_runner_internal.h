@@ -18,6 +18,8 @@
 //                              worktree pool
 //   plan_runner_escalation.cc  the queue's failure hook: re-plan, split,
 //                              slow tier, or fail
+//   plan_runner_fanout.cc      a task with `variants: N`: its fan-out
+//                              (fanout.h) as the task's agent
 //   plan_runner_recovery.cc    `tandem resume`: interrupted steps and tasks,
 //                              leftovers of a killed process
 //
@@ -49,6 +51,7 @@
 #include "tandem/agent/task_runner.h"
 #include "tandem/base/clock.h"
 #include "tandem/base/mutex.h"
+#include "tandem/ledger/fanout_ledger.h"
 #include "tandem/memory/plan_md.h"
 #include "tandem/memory/progress_md.h"
 #include "tandem/orchestrator/plan_runner.h"
@@ -82,7 +85,8 @@ class PlanRunner {
     Tier tier = Tier::kExecutor;
     int attempt = 0;
     bool in_checkout = false;      // parallel_ == 1: no worktree, no merge
-    std::string slot;              // worktree id, <run>-slot-K (parallel only)
+    bool fanout = false;           // `variants: N` > 1: RunFanoutAgent, merged like a worktree's
+    std::string slot;              // worktree id, <run>-slot-K (parallel only; not a fan-out)
     bool reuse = false;            // the slot's worktree exists: Reset, not Create
     workspace::CheckpointId base;  // the integrated checkpoint it started from
     agent::TaskSpec spec;
@@ -243,6 +247,9 @@ class PlanRunner {
   void RemovePool();
   void RemoveLeftoverWorktrees();
 
+  // ---- plan_runner_fanout.cc ----
+  Result<agent::TaskResult> RunFanoutAgent(Agent& a);
+
   // ---- plan_runner_escalation.cc ----
   Result<bool> Finish(const PlanTask& task, Tier tier, TaskOutcome outcome,
                       agent::TaskResult result);
@@ -299,6 +306,9 @@ class PlanRunner {
   std::vector<std::string> free_slots_;
   std::set<std::string> made_slots_;  // worktrees that exist (idle ones are in free_slots_)
   int slots_made_ = 0;
+  // The variants table, opened by the first fan-out task (scheduler only;
+  // thread-safe once open).
+  std::unique_ptr<ledger::FanoutLedger> fanout_ledger_;
 
   // The merge queue (scheduler only): settled successes not yet in a lane,
   // in the order they settled, and the lanes being gated, the head first.

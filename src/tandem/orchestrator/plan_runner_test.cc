@@ -24,6 +24,7 @@
 #include <string>
 
 #include "tandem/base/clock.h"
+#include "tandem/ledger/fanout_ledger.h"
 #include "tandem/ledger/git_dirs.h"
 #include "tandem/memory/plan_md.h"
 #include "tandem/workspace/test_repo.h"
@@ -193,8 +194,11 @@ class PlanRunnerTest : public ::testing::Test {
 
   // RunPlan with `executor` on both tiers unless `slow` is given.
   PlanRunResult Run(int parallel_tasks, ScriptedModel& executor, ScriptedModel* slow = nullptr,
-                    ScriptedModel* planner = nullptr, int max_escalations = 2) {
+                    ScriptedModel* planner = nullptr, int max_escalations = 2,
+                    agent::InterruptHub* interrupts = nullptr, LiveOps* ops = nullptr) {
     RunnerEnv env;
+    env.interrupts = interrupts;
+    env.ops = ops;
     env.repo_root = repo_.root().string();
     env.config.limits.parallel_tasks = parallel_tasks;
     env.executor = {"fast", {}, "scripted", &executor};
@@ -567,6 +571,159 @@ TEST_F(MergeQueueTest, ALaneGatedOnTopOfAFailingLaneIsGatedAgainWithoutIt) {
   }
   EXPECT_EQ(rejected, (std::map<std::string, int>{{"T2", 1}}));
   EXPECT_EQ(landed, (std::map<std::string, int>{{"T1", 1}, {"T2", 1}, {"T3", 1}}));
+}
+
+// A task of `n` variants writing out/<id>.txt.
+std::string FanTask(const std::string& id, int n) {
+  std::string t = Task(id);
+  return t.insert(t.find("  - after:"), "  - variants: " + std::to_string(n) + "\n");
+}
+
+// Which variant a request is from: the temperature ladder tells them apart.
+std::string VariantOf(const protocol::ModelRequest& request) {
+  return request.temperature ? std::to_string(*request.temperature) : "default";
+}
+
+// Meets `count` first requests of `task`'s variants: each waits until all
+// have arrived (a bound only against a hang), then `when_met` runs once, on
+// the last one's thread, before any of them is answered.
+class VariantRendezvous {
+ public:
+  VariantRendezvous(std::string task, size_t count, std::function<void()> when_met = {})
+      : task_(std::move(task)), count_(count), when_met_(std::move(when_met)) {}
+  // For ScriptedModel::on_request.
+  void OnRequest(const std::string& task, int turn, const protocol::ModelRequest& request) {
+    if (turn != 0) return;
+    std::unique_lock<std::mutex> lock(mu_);
+    if (task == task_) {
+      seen_.insert(VariantOf(request));
+    } else {
+      others_.insert(task);
+    }
+    if (seen_.size() + others_.size() == count_ && !met_) {
+      lock.unlock();
+      if (when_met_) when_met_();
+      lock.lock();
+      met_ = true;
+      cv_.notify_all();
+      return;
+    }
+    cv_.wait_for(lock, std::chrono::minutes(2), [&] { return met_; });
+  }
+  bool met() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return met_;
+  }
+  size_t variants() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return seen_.size();
+  }
+
+ private:
+  const std::string task_;
+  const size_t count_;
+  std::function<void()> when_met_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<std::string> seen_, others_;
+  bool met_ = false;
+};
+
+class PlanRunnerFanoutTest : public PlanRunnerTest {
+ protected:
+  std::vector<ledger::VariantRow> Variants(const std::string& fanout) {
+    auto fan = ledger::FanoutLedger::Open(*ledger_, WallClockMs);
+    EXPECT_TRUE(fan) << fan.error().ToString();
+    if (!fan) return {};
+    auto rows = (*fan)->ListVariants(fanout);
+    EXPECT_TRUE(rows) << rows.error().ToString();
+    return rows ? *rows : std::vector<ledger::VariantRow>{};
+  }
+  bool WorktreesLeft() {
+    auto git = ledger::GitCommonDir(repo_.root());
+    EXPECT_TRUE(git) << git.error().ToString();
+    std::error_code ec;
+    auto dir = *git / "tandem" / "worktrees";
+    return std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec);
+  }
+};
+
+// A fan-out task takes one of parallel_tasks' slots: with 2 slots, its
+// three variants and another task are in flight at once (four agents).
+// Both end done, and the fan-out's variants are its ledger run's.
+TEST_F(PlanRunnerFanoutTest, AFanOutTaskTakesOneSlotWhateverItsVariants) {
+  WritePlan(FanTask("T1", 3) + Task("T2"));
+  VariantRendezvous meet("T1", 4);
+  ScriptedModel executor(Works);
+  executor.on_request = [&](const std::string& task, int turn,
+                            const protocol::ModelRequest& request) {
+    meet.OnRequest(task, turn, request);
+  };
+  PlanRunResult result = Run(2, executor);
+  EXPECT_TRUE(meet.met()) << "the three variants and T2 were never in flight at once";
+  EXPECT_EQ(meet.variants(), 3u);
+  EXPECT_EQ(result.done, 2);
+  EXPECT_EQ(result.exit_code, protocol::kExitSuccess) << result.stop_reason;
+  EXPECT_EQ(repo_.Read("out/T1.txt"), "T1\n");
+  EXPECT_EQ(repo_.Read("out/T2.txt"), "T2\n");
+  auto variants = Variants(result.run_id + ".T1.1");
+  ASSERT_EQ(variants.size(), 3u);
+  for (const auto& v : variants) EXPECT_EQ(v.state, ledger::VariantState::kPassed) << v.n;
+  EXPECT_FALSE(WorktreesLeft());
+}
+
+// Ctrl-C while a fan-out task's variants run stops them all: the run ends
+// interrupted, the task goes back to [ ] for `tandem resume`, its variants
+// are not left running, nothing reaches the checkout, no worktree is left.
+TEST_F(PlanRunnerFanoutTest, CtrlCStopsEveryVariantOfAFanOutTask) {
+  WritePlan(FanTask("T1", 3));
+  agent::InterruptHub interrupts;
+  VariantRendezvous meet("T1", 3, [&] { interrupts.Interrupt(); });
+  ScriptedModel executor(Works);
+  executor.on_request = [&](const std::string& task, int turn,
+                            const protocol::ModelRequest& request) {
+    meet.OnRequest(task, turn, request);
+  };
+  PlanRunResult result = Run(1, executor, nullptr, nullptr, 2, &interrupts);
+  ASSERT_TRUE(meet.met());
+  EXPECT_TRUE(result.interrupted);
+  EXPECT_EQ(result.exit_code, protocol::kExitInterrupted);
+  EXPECT_EQ(StateOf("T1"), memory::TaskState::kPending);
+  EXPECT_FALSE(repo_.Exists("out/T1.txt"));
+  auto variants = Variants(result.run_id + ".T1.1");
+  ASSERT_EQ(variants.size(), 3u);
+  for (const auto& v : variants) {
+    EXPECT_NE(v.state, ledger::VariantState::kRunning) << v.n;
+    EXPECT_NE(v.state, ledger::VariantState::kPassed) << v.n << " ran on after Ctrl-C";
+  }
+  EXPECT_FALSE(WorktreesLeft());
+}
+
+// Cancelling a fan-out task (a kCancel op) stops its variants and drops
+// their work: the task is skipped, the run goes on with the others.
+TEST_F(PlanRunnerFanoutTest, CancellingAFanOutTaskStopsItsVariantsAndTheRunGoesOn) {
+  WritePlan(FanTask("T1", 3) + Task("T2", "—"));
+  LiveOps ops;
+  VariantRendezvous meet("T1", 3, [&] {
+    OpResult r = ops.Submit({protocol::OpKind::kCancel, 0, "T1", "", "test"});
+    EXPECT_TRUE(r.status.ok()) << r.status.ToString();
+  });
+  ScriptedModel executor(Works);
+  executor.on_request = [&](const std::string& task, int turn,
+                            const protocol::ModelRequest& request) {
+    meet.OnRequest(task, turn, request);
+  };
+  PlanRunResult result = Run(1, executor, nullptr, nullptr, 2, nullptr, &ops);
+  ASSERT_TRUE(meet.met());
+  EXPECT_EQ(StateOf("T1"), memory::TaskState::kSkipped);
+  EXPECT_EQ(StateOf("T2"), memory::TaskState::kDone);
+  EXPECT_EQ(result.skipped, 1);
+  EXPECT_FALSE(repo_.Exists("out/T1.txt"));
+  EXPECT_EQ(repo_.Read("out/T2.txt"), "T2\n");
+  for (const auto& v : Variants(result.run_id + ".T1.1")) {
+    EXPECT_NE(v.state, ledger::VariantState::kRunning) << v.n;
+  }
+  EXPECT_FALSE(WorktreesLeft());
 }
 
 }  // namespace
