@@ -12,7 +12,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <string>
+
+#include <unistd.h>
 
 #include "tandem/workspace/workspace.h"
 #include "tandem/workspace/worktree.h"
@@ -90,7 +94,7 @@ void BM_CreateWorktree(benchmark::State& state) {
   CheckpointId base = Rev(root, "main");
   int n = 0;
   for (auto _ : state) {
-    std::string id = "bench-" + std::to_string(n++);
+    std::string id = "bench-" + std::to_string(getpid()) + "-" + std::to_string(n++);
     if (!Worktree::Create(root, id, base, NoIgnored())) state.SkipWithError("create failed");
     state.PauseTiming();
     if (!Worktree::Remove(root, id).ok()) state.SkipWithError("remove failed");
@@ -105,7 +109,7 @@ void BM_RemoveWorktree(benchmark::State& state) {
   int n = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    std::string id = "bench-" + std::to_string(n++);
+    std::string id = "bench-" + std::to_string(getpid()) + "-" + std::to_string(n++);
     if (!Worktree::Create(root, id, base, NoIgnored())) state.SkipWithError("create failed");
     state.ResumeTiming();
     if (!Worktree::Remove(root, id).ok()) state.SkipWithError("remove failed");
@@ -121,7 +125,7 @@ void BM_StartRunInFreshWorktree(benchmark::State& state) {
   int n = 0;
   for (auto _ : state) {
     state.PauseTiming();
-    std::string id = "bench-" + std::to_string(n++);
+    std::string id = "bench-" + std::to_string(getpid()) + "-" + std::to_string(n++);
     Result<Worktree> wt = Worktree::Create(root, id, base, NoIgnored());
     if (!wt) state.SkipWithError("create failed");
     state.ResumeTiming();
@@ -134,29 +138,71 @@ void BM_StartRunInFreshWorktree(benchmark::State& state) {
   }
 }
 
-// A pooled worktree moved to a checkpoint 10 files away (and back): the
-// cost of handing a recycled worktree to the next task.
-void BM_ResetPooledWorktree(benchmark::State& state) {
-  fs::path root = SyntheticRepo(static_cast<int>(state.range(0)));
-  CleanUp(root);
+// The pooled worktree "pool-0" of the repository, at `base`: created by the
+// first benchmark that needs it and reused by the later repetitions and
+// benchmarks (creating it takes minutes at 100,000 files on a loaded
+// machine). Its live Workspace, when a benchmark keeps one, is in Live().
+std::unique_ptr<Workspace>& Live(int files) {
+  static std::map<int, std::unique_ptr<Workspace>> live;
+  return live[files];
+}
+
+fs::path PooledWorktree(const fs::path& root, const CheckpointId& base) {
+  fs::path tree = Worktree::PathFor(root / ".git", "pool-0");
+  if (!fs::exists(tree / ".git")) {
+    CleanUp(root);
+    if (!Worktree::Create(root, "pool-0", base, NoIgnored())) std::abort();
+  }
+  return tree;
+}
+
+std::string RunName() {
+  static int n = 0;
+  return "bench-" + std::to_string(getpid()) + "-" + std::to_string(n++);
+}
+
+// A pooled worktree moved to a checkpoint 10 files away (each repetition
+// first puts it back, untimed). Unknown: its state is unknown (no Workspace
+// of its last task), the full-scan fallback. Known: with the Workspace of
+// its last task, kept live from one repetition to the next as a slot of the
+// plan runner keeps it, so the reset costs what changed. WithStartRun adds
+// the next task's Workspace::StartRun (checkpoint 0 of its run): what a
+// pooled slot costs a task before its first step.
+void Reset(benchmark::State& state, bool known, bool with_start_run) {
+  int files = static_cast<int>(state.range(0));
+  fs::path root = SyntheticRepo(files);
   CheckpointId base = Rev(root, "main");
   CheckpointId next = Rev(root, "next");
-  if (!Worktree::Create(root, "pool-0", base, NoIgnored())) state.SkipWithError("create failed");
-  bool at_base = true;
+  PooledWorktree(root, base);
+  std::unique_ptr<Workspace>& ws = Live(files);
+  if (!known) ws.reset();
+  auto back = Worktree::Reset(root, "pool-0", base, std::move(ws));  // untimed
+  if (!back) std::abort();
+  if (known) ws = std::move(*back);
   for (auto _ : state) {
-    if (!Worktree::Reset(root, "pool-0", at_base ? next : base).ok()) state.SkipWithError("reset");
-    at_base = !at_base;
+    auto reset = Worktree::Reset(root, "pool-0", next, std::move(ws));
+    if (!reset || (with_start_run && !(*reset)->StartRun(RunName()))) {
+      state.SkipWithError("reset or start run");
+      break;
+    }
+    if (known) ws = std::move(*reset);
   }
-  CleanUp(root);
 }
+void BM_ResetPooledWorktree(benchmark::State& state) { Reset(state, false, false); }
+void BM_ResetPooledWorktreeKnown(benchmark::State& state) { Reset(state, true, false); }
+void BM_ResetAndStartRunKnown(benchmark::State& state) { Reset(state, true, true); }
+void BM_ResetAndStartRunUnknown(benchmark::State& state) { Reset(state, false, true); }
 
 #define WT_BENCH(fn, reps)                                                                    \
   BENCHMARK(fn)->Arg(10000)->Arg(100000)->Iterations(1)->Repetitions(reps)->Unit(          \
-      benchmark::kMillisecond)->ReportAggregatesOnly(true)
+      benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime()->ReportAggregatesOnly(true)
 WT_BENCH(BM_CreateWorktree, 5);
 WT_BENCH(BM_RemoveWorktree, 5);
 WT_BENCH(BM_StartRunInFreshWorktree, 5);
 WT_BENCH(BM_ResetPooledWorktree, 5);
+WT_BENCH(BM_ResetPooledWorktreeKnown, 5);
+WT_BENCH(BM_ResetAndStartRunKnown, 5);
+WT_BENCH(BM_ResetAndStartRunUnknown, 5);
 
 }  // namespace
 }  // namespace tandem::workspace

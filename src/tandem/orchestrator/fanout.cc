@@ -169,11 +169,15 @@ class Fanout {
     VariantPlan plan;
     std::string slot;
     bool reuse = false;
+    // The slot's Workspace from its last variant: its reset costs what
+    // changed (workspace/worktree.h).
+    std::unique_ptr<workspace::Workspace> ws;
     std::jthread thread;
   };
   struct Done {
     int64_t n = 0;
     std::string slot;
+    std::unique_ptr<workspace::Workspace> ws;  // back to the slot
     Result<agent::TaskResult> result = Internal("the variant did not run");
     std::string tree_hash;
     int64_t added = 0, removed = 0, files = 0;
@@ -287,6 +291,8 @@ class Fanout {
       v->slot = free_slots_.back();
       v->reuse = true;
       free_slots_.pop_back();
+      v->ws = std::move(slot_ws_[v->slot]);
+      slot_ws_.erase(v->slot);
     }
     made_slots_.insert(v->slot);
     ledger::VariantRow row = NewRow(n);
@@ -320,14 +326,13 @@ class Fanout {
     d.n = v.n;
     d.slot = v.slot;
     d.result = [&]() -> Result<agent::TaskResult> {
-      fs::path tree;
       if (v.reuse) {
-        RETURN_IF_ERROR(workspace::Worktree::Reset(root_, v.slot, base_));
-        tree = workspace::Worktree::PathFor(git_dir_, v.slot);
+        d.ws = TRY(workspace::Worktree::Reset(root_, v.slot, base_, std::move(v.ws)));
       } else {
-        tree = TRY(workspace::Worktree::Create(root_, v.slot, base_)).root();
+        d.ws = TRY(workspace::Workspace::Open(
+            TRY(workspace::Worktree::Create(root_, v.slot, base_)).root()));
       }
-      auto ws = TRY(workspace::Workspace::Open(tree));
+      workspace::Workspace* ws = d.ws.get();
       TRY(ws->StartRun(spec_.run_id + "." + VariantId(v.n)));
       const ModelSlot& m = env_.models[v.plan.model];
       agent::TaskSpec spec;
@@ -386,6 +391,7 @@ class Fanout {
       running_.erase(it);
     }
     free_slots_.push_back(d.slot);
+    slot_ws_[d.slot] = std::move(d.ws);
     ledger::VariantRow& row = rows_[d.n];
     FanoutStop stop;
     {
@@ -471,6 +477,7 @@ class Fanout {
   }
 
   void RemovePool() {
+    slot_ws_.clear();  // their watches and index copies go before the trees
     for (const std::string& slot : made_slots_) {
       Status removed = workspace::Worktree::Remove(root_, slot);
       if (!removed.ok() && removed.code() != StatusCode::kNotFound) {
@@ -608,6 +615,7 @@ class Fanout {
   std::map<int64_t, ledger::VariantRow> rows_;
   std::vector<std::string> free_slots_;
   std::set<std::string> made_slots_;
+  std::map<std::string, std::unique_ptr<workspace::Workspace>> slot_ws_;  // idle slots'
   int slots_made_ = 0;
   std::set<std::string> passing_trees_;
   std::optional<double> first_pass_ms_;

@@ -293,7 +293,7 @@ Status PlanRunner::StartAgent(const memory::Plan& plan, const PlanTask& task, Ti
     if (!fanout_ledger_) fanout_ledger_ = TRY(ledger::FanoutLedger::Open(*env_.ledger, WallClockMs));
     where = fmt::format("fanning out to {} variants", task.variants);
   } else if (!a->in_checkout) {
-    std::tie(a->slot, a->reuse) = TakeSlot();
+    std::tie(a->slot, a->reuse) = TakeSlot(&a->ws);
     where = "in worktree " + workspace::Worktree::PathFor(git_dir_, a->slot).string();
   }
   Prepared p = TRY(Prepare(plan, task, tier, approved, where));
@@ -357,7 +357,7 @@ Status PlanRunner::Settle(AgentDone done) {
   agents_.erase(done.task_id);
   if (a->thread.joinable()) a->thread.join();
   RegisterStop(a->task.id, nullptr);
-  if (!a->slot.empty()) GiveSlot(a->slot);  // a fan-out task has none
+  if (!a->slot.empty()) GiveSlot(a->slot, std::move(a->ws));  // a fan-out task has none
   FlushNotes();
   const PlanTask& task = a->task;
   if (!done.result) {

@@ -88,6 +88,9 @@ class PlanRunner {
     bool fanout = false;           // `variants: N` > 1: RunFanoutAgent, merged like a worktree's
     std::string slot;              // worktree id, <run>-slot-K (parallel only; not a fan-out)
     bool reuse = false;            // the slot's worktree exists: Reset, not Create
+    // The slot's Workspace: handed in from its last user (so the reset costs
+    // what changed, workspace/worktree.h), handed back when this one settles.
+    std::unique_ptr<workspace::Workspace> ws;
     workspace::CheckpointId base;  // the integrated checkpoint it started from
     agent::TaskSpec spec;
     agent::TaskEnv env;
@@ -115,6 +118,7 @@ class PlanRunner {
     std::vector<std::string> changed;  // paths where `merged` differs from `onto`
     std::string slot;
     bool reuse = false;
+    std::unique_ptr<workspace::Workspace> ws;  // the slot's, as for an Agent
     // Its verdict (scheduler's copy, once posted); lanes land in order.
     std::optional<Result<agent::VerifiedStepPolicy::GateCheck>> verdict;
     std::unique_ptr<agent::InterruptHub> stop;  // a child of agents_stop_
@@ -240,8 +244,8 @@ class PlanRunner {
                           const workspace::CheckpointId& after, const std::string& note);
   Status CloseMerges();
   Status NotMerged(Finished& f);
-  std::pair<std::string, bool> TakeSlot();
-  void GiveSlot(const std::string& slot);
+  std::pair<std::string, bool> TakeSlot(std::unique_ptr<workspace::Workspace>* ws);
+  void GiveSlot(const std::string& slot, std::unique_ptr<workspace::Workspace> ws);
   Status Requeue(const PlanTask& task, Tier tier, const std::string& why,
                  agent::TaskResult outcome);
   void RemovePool();
@@ -305,6 +309,7 @@ class PlanRunner {
   std::filesystem::path git_dir_;  // the common git directory (worktrees live under it)
   std::vector<std::string> free_slots_;
   std::set<std::string> made_slots_;  // worktrees that exist (idle ones are in free_slots_)
+  std::map<std::string, std::unique_ptr<workspace::Workspace>> slot_ws_;  // idle slots'
   int slots_made_ = 0;
   // The variants table, opened by the first fan-out task (scheduler only;
   // thread-safe once open).

@@ -92,17 +92,16 @@ using protocol::NoticeLevel;
 // On the agent's thread: its worktree at the integrated checkpoint, its
 // own Workspace, then the task.
 Result<agent::TaskResult> PlanRunner::RunAgent(Agent& a) {
-  std::filesystem::path tree;
   if (a.reuse) {
-    RETURN_IF_ERROR(workspace::Worktree::Reset(root_, a.slot, a.base));
-    tree = workspace::Worktree::PathFor(git_dir_, a.slot);
+    a.ws = TRY(workspace::Worktree::Reset(root_, a.slot, a.base, std::move(a.ws)));
   } else {
-    tree = TRY(workspace::Worktree::Create(root_, a.slot, a.base)).root();
+    a.ws = TRY(workspace::Workspace::Open(
+        TRY(workspace::Worktree::Create(root_, a.slot, a.base)).root()));
   }
-  auto ws = TRY(workspace::Workspace::Open(tree));
+  workspace::Workspace* ws = a.ws.get();
   TRY(ws->StartRun(fmt::format("{}.{}.{}", run_id_, a.task.id, a.attempt)));
   a.env.repo_root = ws->root();
-  workspace::Workspace* agent_ws = ws.get();
+  workspace::Workspace* agent_ws = ws;
   PlanTask task = a.task;
   a.env.irreversible_commands = [this, task, agent_ws](const std::string& command,
                                                        const std::string& why) {
@@ -112,17 +111,24 @@ Result<agent::TaskResult> PlanRunner::RunAgent(Agent& a) {
 }
 
 // A worktree of the pool for an agent or a lane: an idle one (reuse: it
-// exists, Reset it) or a new name (Create it).
-std::pair<std::string, bool> PlanRunner::TakeSlot() {
+// exists, Reset it, with the Workspace its last user left in `ws`, so the
+// reset costs what changed) or a new name (Create it).
+std::pair<std::string, bool> PlanRunner::TakeSlot(std::unique_ptr<workspace::Workspace>* ws) {
   if (free_slots_.empty()) return {fmt::format("{}-slot-{}", run_id_, ++slots_made_), false};
   std::string slot = free_slots_.back();
   free_slots_.pop_back();
+  auto it = slot_ws_.find(slot);
+  if (it != slot_ws_.end()) {
+    *ws = std::move(it->second);
+    slot_ws_.erase(it);
+  }
   return {slot, made_slots_.count(slot) > 0};
 }
 
-void PlanRunner::GiveSlot(const std::string& slot) {
+void PlanRunner::GiveSlot(const std::string& slot, std::unique_ptr<workspace::Workspace> ws) {
   made_slots_.insert(slot);
   free_slots_.push_back(slot);
+  if (ws) slot_ws_[slot] = std::move(ws);
 }
 
 // Takes waiting merges into lanes while there is room: a batch is the
@@ -187,7 +193,7 @@ Status PlanRunner::StartLane(std::vector<Finished> batch, const workspace::Check
   lane->onto = onto;
   lane->merged = merged;
   lane->changed = std::move(changed);
-  std::tie(lane->slot, lane->reuse) = TakeSlot();
+  std::tie(lane->slot, lane->reuse) = TakeSlot(&lane->ws);
   lane->stop = std::make_unique<agent::InterruptHub>(&agents_stop_);
   std::vector<std::string> ids;
   for (const Finished& f : batch) ids.push_back(f.agent->task.id);
@@ -221,16 +227,15 @@ Status PlanRunner::StartLane(std::vector<Finished> batch, const workspace::Check
 // first task that holds no checkpoint (nothing of the checkout changes
 // here: a resume has nothing to roll back for it).
 Result<agent::VerifiedStepPolicy::GateCheck> PlanRunner::GateLane(Lane& lane) {
-  std::filesystem::path tree;
   if (lane.reuse) {
-    RETURN_IF_ERROR(workspace::Worktree::Reset(root_, lane.slot, lane.merged));
-    tree = workspace::Worktree::PathFor(git_dir_, lane.slot);
+    lane.ws = TRY(workspace::Worktree::Reset(root_, lane.slot, lane.merged, std::move(lane.ws)));
   } else {
-    tree = TRY(workspace::Worktree::Create(root_, lane.slot, lane.merged)).root();
+    lane.ws = TRY(workspace::Workspace::Open(
+        TRY(workspace::Worktree::Create(root_, lane.slot, lane.merged)).root()));
   }
   // No run of its own: the merged commit is the checkpoint gated (the
   // worktree was just reset to it), so no scan of the tree is needed.
-  auto ws = TRY(workspace::Workspace::Open(tree));
+  workspace::Workspace* ws = lane.ws.get();
   const Agent& first = *lane.batch[0].agent;
   agent::TaskEnv env = first.env;
   env.repo_root = ws->root();
@@ -264,7 +269,7 @@ Status PlanRunner::OnGated(std::vector<LaneDone> gated) {
     std::unique_ptr<Lane> head = std::move(lanes_.front());
     lanes_.pop_front();
     if (head->thread.joinable()) head->thread.join();
-    GiveSlot(head->slot);
+    GiveSlot(head->slot, std::move(head->ws));
     if (!*head->verdict) {
       Status error = head->verdict->error().WithContext("gating merged tasks");
       for (Finished& f : head->batch) to_merge_.push_front(std::move(f));
@@ -362,7 +367,7 @@ void PlanRunner::DiscardLanes() {
   for (auto& lane : lanes_) {
     lane->stop->Interrupt();
     if (lane->thread.joinable()) lane->thread.join();
-    GiveSlot(lane->slot);
+    GiveSlot(lane->slot, std::move(lane->ws));
     for (Finished& f : lane->batch) {
       ids.push_back(f.agent->task.id);
       back.push_back(std::move(f));
@@ -442,6 +447,7 @@ Status PlanRunner::Requeue(const PlanTask& task, Tier tier, const std::string& w
 
 // Removes this run's worktree pool.
 void PlanRunner::RemovePool() {
+  slot_ws_.clear();  // their watches and index copies go before the trees
   for (const std::string& slot : made_slots_) {
     Status removed = workspace::Worktree::Remove(root_, slot);
     if (!removed.ok() && removed.code() != StatusCode::kNotFound) {

@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
+#include <string_view>
 #include <filesystem>
 #include <vector>
 
@@ -276,6 +278,72 @@ Status StatCache::Forget(const std::string& path) {
   rc = git_index_remove_directory(index_.get(), path.c_str(), 0);
   if (rc < 0 && rc != GIT_ENOTFOUND) return GitError(rc, "forgetting " + path);
   git_error_clear();
+  return Status::Ok();
+}
+
+Status StatCache::WriteWorktreeIndex(const std::vector<std::string>& leave_out) {
+  std::string target = std::string(git_repository_path(repo_)) + "index";
+  if (copy_path_.empty()) {
+    // No index file behind the cache (the worktree had none): give it one.
+    std::string dir = TempDir(repo_);
+    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return IoError("creating " + dir + ": " + std::strerror(errno));
+    }
+    std::string tmpl = dir + "/index-" + std::to_string(getpid()) + "-XXXXXX";
+    std::vector<char> name(tmpl.begin(), tmpl.end());
+    name.push_back('\0');
+    int fd = mkstemp(name.data());
+    if (fd < 0) return IoError(std::string("creating index copy: ") + std::strerror(errno));
+    close(fd);
+    unlink(name.data());  // git_index_open wants no file, or a valid index
+    git_index* raw = nullptr;
+    TANDEM_GIT_CALL(git_index_open(&raw, name.data()), "creating index copy");
+    IndexPtr disk(raw);
+    for (size_t i = 0, n = git_index_entrycount(index_.get()); i < n; ++i) {
+      TANDEM_GIT_CALL(git_index_add(disk.get(), git_index_get_byindex(index_.get(), i)),
+                      "copying the index");
+    }
+    TANDEM_GIT_CALL(git_repository_set_index(repo_, disk.get()), "attaching index copy");
+    index_ = std::move(disk);
+    copy_path_ = name.data();
+  }
+  // Entries left out are taken out for the write and put back after.
+  struct Saved {
+    std::string path;
+    git_index_entry entry;
+  };
+  std::vector<Saved> saved;
+  for (const std::string& l : leave_out) {
+    if (const git_index_entry* e = git_index_get_bypath(index_.get(), l.c_str(), 0)) {
+      saved.push_back({l, *e});
+    }
+    std::string prefix = l + "/";
+    size_t pos = 0;
+    if (git_index_find_prefix(&pos, index_.get(), prefix.c_str()) != 0) {
+      git_error_clear();
+      continue;
+    }
+    for (size_t n = git_index_entrycount(index_.get()); pos < n; ++pos) {
+      const git_index_entry* e = git_index_get_byindex(index_.get(), pos);
+      if (!std::string_view(e->path).starts_with(prefix)) break;
+      saved.push_back({e->path, *e});
+    }
+  }
+  for (const Saved& s : saved) {
+    TANDEM_GIT_CALL(git_index_remove_bypath(index_.get(), s.path.c_str()), "leaving out " + s.path);
+  }
+  int rc = git_index_write(index_.get());
+  for (Saved& s : saved) {
+    s.entry.path = s.path.c_str();
+    TANDEM_GIT_CALL(git_index_add(index_.get(), &s.entry), "recording " + s.path);
+  }
+  if (rc < 0) return GitError(rc, "writing the index of " + root_);
+  std::string copied = TRY(CopyIndexFile(copy_path_, TempDir(repo_)));
+  if (rename(copied.c_str(), target.c_str()) != 0) {
+    int err = errno;
+    unlink(copied.c_str());
+    return IoError("replacing " + target + ": " + std::strerror(err));
+  }
   return Status::Ok();
 }
 

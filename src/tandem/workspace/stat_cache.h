@@ -51,6 +51,13 @@ class StatCache {
   // Nothing is recorded at `path` or under it any more.
   Status Forget(const std::string& path);
 
+  // Writes the cache, with its stat data, as the worktree's own index
+  // (<git dir>/index, replaced atomically), leaving out entries at or under
+  // `leave_out`: after a reset the cache holds exactly the checkout git must
+  // see. One sequential write of the whole index (no lstat), plus a content
+  // check of the entries git would call racily clean.
+  Status WriteWorktreeIndex(const std::vector<std::string>& leave_out);
+
   // Every recorded path.
   std::vector<std::string> Paths() const;
 

@@ -152,6 +152,14 @@ Result<std::vector<FileChange>> DiffTrees(git_repository* repo, git_tree* from, 
   return out;
 }
 
+Result<std::vector<std::string>> ChangedPaths(git_repository* repo, git_tree* from, git_tree* to) {
+  std::vector<RawChange> raw = TRY(RawDiff(repo, from, to));
+  std::vector<std::string> out;
+  out.reserve(raw.size());
+  for (RawChange& r : raw) out.push_back(std::move(r.path));
+  return out;
+}
+
 Result<std::string> PatchText(git_repository* repo, git_tree* from, git_tree* to) {
   std::vector<RawChange> raw = TRY(RawDiff(repo, from, to));
   std::string text;

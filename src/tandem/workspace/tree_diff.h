@@ -15,6 +15,11 @@ namespace tandem::workspace::internal {
 // by id, so the cost follows the size of the change.
 Result<std::vector<FileChange>> DiffTrees(git_repository* repo, git_tree* from, git_tree* to);
 
+// Only the paths of those changes (files and symlinks, sorted): what a
+// restore must visit. No blob is read, so the cost is the walk of the
+// subtrees that differ.
+Result<std::vector<std::string>> ChangedPaths(git_repository* repo, git_tree* from, git_tree* to);
+
 // The same difference as a unified patch (git diff format).
 Result<std::string> PatchText(git_repository* repo, git_tree* from, git_tree* to);
 

@@ -93,6 +93,11 @@ class WorkspaceState {
   Status RequireRun() const;
   void ArmWatcher();
   Result<git_oid> TreeWithTouched(const TouchedPaths& touched);
+  // The tree the working tree holds, from what the watch reports changed
+  // since current_tree, when it can tell (as an unknown capture does);
+  // nullopt when a full scan must decide.
+  std::optional<git_oid> CaptureWatched();
+  Status ResetTo(const CheckpointId& target, const std::vector<std::string>& keep);
   Result<git_oid> TreeWithPaths(const std::vector<std::string>& paths);
   Status CaptureInto(const std::string& path, const WorkdirStat& s, std::vector<TreeChange>& out);
   Status CapturePath(const std::string& path, std::vector<TreeChange>& out);
@@ -476,6 +481,89 @@ Result<git_oid> WorkspaceState::TreeWithTouched(const TouchedPaths& touched) {
   return scanned;
 }
 
+std::optional<git_oid> WorkspaceState::CaptureWatched() {
+  if (!watcher || rescan_next || !current_tree) return std::nullopt;
+  std::optional<std::vector<std::string>> changed = watcher->Take();
+  if (!changed) return std::nullopt;
+  rescan_next = true;  // the taken events live only in the tree until it is recorded
+  new_link = false;
+  for (std::string& p : ChangedLinks()) changed->push_back(std::move(p));
+  Result<std::vector<std::string>> paths = CanonicalPathSet(*changed);
+  if (!paths) return std::nullopt;
+  Result<git_oid> tree = TreeWithPaths(*paths);
+  // A capture that failed half way, or a file that gained links (its other
+  // names are unknown): only a full scan can tell.
+  if (!tree || new_link) return std::nullopt;
+  return *tree;
+}
+
+namespace {
+
+bool AtOrUnder(const std::string& path, const std::vector<std::string>& dirs) {
+  return std::any_of(dirs.begin(), dirs.end(), [&](const std::string& d) {
+    return path == d || (path.size() > d.size() && path[d.size()] == '/' &&
+                         path.compare(0, d.size(), d) == 0);
+  });
+}
+
+}  // namespace
+
+Status WorkspaceState::ResetTo(const CheckpointId& target, const std::vector<std::string>& keep) {
+  CommitPtr commit = TANDEM_WS_TRY(CommitOf(target));
+  git_tree* raw_tree = nullptr;
+  TANDEM_GIT_CALL(git_commit_tree(&raw_tree, commit.get()), "reading checkpoint " + target.hex);
+  TreePtr target_tree(raw_tree);
+  // The run ends here; its refs stay as they are.
+  run_id.clear();
+  last_commit.reset();
+  ignored_commit.reset();
+  next_seq = 0;
+  RETURN_IF_ERROR(LoadCaches());
+  std::optional<git_oid> now = CaptureWatched();
+  if (!now) {
+    ArmWatcher();  // before the scan: a change during it is then reported, not lost
+    now = TANDEM_WS_TRY(FullScan());
+  }
+  current_tree = TANDEM_WS_TRY(LookupTree(repo.get(), *now));
+  rescan_next = true;  // until current_tree holds what the restore below leaves
+
+  // Tracked and untracked files: what differs from the target, as a
+  // restore writes it (ignored files in removed directories stay).
+  std::vector<TreeChange> changes;
+  for (const std::string& p :
+       TANDEM_WS_TRY(ChangedPaths(repo.get(), current_tree.get(), target_tree.get()))) {
+    if (AtOrUnder(p, keep)) continue;
+    RETURN_IF_ERROR(RestorePath(target_tree.get(), p, changes));
+    empty_dirs->Update(p);
+  }
+  // Protected ignored files: a fresh worktree has none.
+  git_oid ignored_id = TANDEM_WS_TRY(ignored->Tree());
+  TreePtr ignored_tree = TANDEM_WS_TRY(LookupTree(repo.get(), ignored_id));
+  for (const TreeFile& f : TANDEM_WS_TRY(ListTree(ignored_tree.get(), ""))) {
+    if (AtOrUnder(f.path, keep)) continue;
+    RETURN_IF_ERROR(RemoveFileOrEmptyDir(root, f.path));
+    PruneEmptyDirs(root, Parent(f.path));
+    RETURN_IF_ERROR(ignored->Sync(f.path, {}));
+    empty_dirs->Update(f.path);
+  }
+  // Empty directories: a checkout makes none (removed only while empty).
+  std::vector<std::string> dirs(empty_dirs->dirs().begin(), empty_dirs->dirs().end());
+  for (const std::string& dir : dirs) {
+    if (AtOrUnder(dir, keep)) continue;
+    if (rmdir((root + dir).c_str()) == 0) PruneEmptyDirs(root, Parent(dir));
+    empty_dirs->Update(dir);
+  }
+  RETURN_IF_ERROR(ignored->Save());
+
+  git_oid tree = TANDEM_WS_TRY(ApplyTreeChanges(repo.get(), current_tree.get(), changes));
+  current_tree = TANDEM_WS_TRY(LookupTree(repo.get(), tree));
+  RETURN_IF_ERROR(stat_cache->WriteWorktreeIndex(keep));
+  TANDEM_GIT_CALL(git_repository_set_head_detached(repo.get(), git_commit_id(commit.get())),
+                  "detaching HEAD at " + target.hex);
+  rescan_next = false;
+  return Status::Ok();
+}
+
 Result<git_oid> WorkspaceState::TreeWithPaths(const std::vector<std::string>& paths) {
   std::vector<TreeChange> changes;
   for (const std::string& p : paths) {
@@ -760,8 +848,16 @@ Result<CheckpointId> Workspace::StartRun(std::string_view run_id) {
     }
   }
   RETURN_IF_ERROR(s.LoadCaches());
-  s.ArmWatcher();  // before the scan: a change during it is then reported, not lost
-  git_oid tree = TRY(s.FullScan());
+  // After ResetTo this Workspace knows the tree: the watch tells what
+  // changed since. Otherwise (or when it cannot tell) the full scan.
+  std::optional<git_oid> known = s.CaptureWatched();
+  git_oid tree;
+  if (known) {
+    tree = *known;
+  } else {
+    s.ArmWatcher();  // before the scan: a change during it is then reported, not lost
+    tree = TRY(s.FullScan());
+  }
   s.ignored_commit.reset();
   if (!existing.empty()) {
     s.next_seq = existing.back().first + 1;
@@ -866,6 +962,16 @@ Result<std::string> Workspace::Patch(const CheckpointId& from, const CheckpointI
   TreePtr a = TRY(state_->TreeOf(from));
   TreePtr b = TRY(state_->TreeOf(to));
   return internal::PatchText(state_->repo.get(), a.get(), b.get());
+}
+
+Status Workspace::ResetTo(const CheckpointId& target, const std::vector<std::string>& keep) {
+  std::vector<std::string> kept;
+  for (const std::string& k : keep) {
+    std::string normalized = TANDEM_WS_TRY(NormalizeRelativePath(k));
+    if (normalized.empty()) return InvalidArgument("ResetTo cannot keep the whole tree");
+    kept.push_back(std::move(normalized));
+  }
+  return state_->ResetTo(target, kept);
 }
 
 Result<CheckpointId> Workspace::Restore(const CheckpointId& target, const TouchedPaths& paths) {

@@ -93,6 +93,9 @@ class Workspace {
   // whole working tree (the one full-cost step of a run) and records
   // checkpoint 0, whose parent is HEAD. If the run already has checkpoints
   // (a resumed run), numbering and the parent chain continue instead.
+  // After ResetTo() this Workspace still knows the tree, and StartRun costs
+  // what the watch reports changed since (what the reset wrote), not a
+  // scan; when the watch cannot tell, it scans as usual.
   // FailedPrecondition if a run is already active on this Workspace.
   Result<CheckpointId> StartRun(std::string_view run_id);
 
@@ -157,6 +160,28 @@ class Workspace {
   // of the result, so the run's refs always end at the real state.
   // REQUIRES: an active run. `target` may belong to any run.
   Result<CheckpointId> Restore(const CheckpointId& target, const TouchedPaths& paths);
+
+  // Ends the active run, if any (its checkpoints stay), and makes the
+  // working tree hold exactly checkpoint `target` as a fresh checkout of it
+  // would: its files with their bytes (unfiltered), modes and types;
+  // untracked files, protected ignored files (ignored_files.h) and empty
+  // directories removed; exempt ignored files (build output) kept, as a
+  // restore keeps them. Paths at or under `keep` (normalized relative
+  // paths: a worktree's ignored-path policy directories) are left exactly
+  // as they are. Then writes the worktree's index (target's entries with
+  // the stat data of the files, so git and the next Workspace see a clean
+  // checkout) and detaches HEAD at `target`. No checkpoint is recorded; the
+  // next StartRun records the result. This is Worktree::Reset's engine.
+  // Cost: what changed since this Workspace last knew the tree, by its
+  // watch (as an unknown-effects checkpoint: the files the watch reported,
+  // those with other hard links, and the tree diff to `target`, which skips
+  // identical subtrees), plus one sequential write of the index; a full
+  // scan instead when it cannot tell: no run was ever started on it, the
+  // watch is in doubt or unavailable, DistrustWatch(), or a capture was
+  // never recorded. Errors: NotFound/InvalidArgument for a bad `target`,
+  // InvalidArgument for a bad `keep` path; I/O and git errors, after which
+  // the tree is partly reset and the next capture or reset scans it fully.
+  Status ResetTo(const CheckpointId& target, const std::vector<std::string>& keep = {});
 
   // Points refs/tandem/best/<active run id> at `checkpoint`, the best attempt
   // of a failed task; the user can inspect it with

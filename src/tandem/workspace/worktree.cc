@@ -15,6 +15,9 @@ using internal::GitError;
 using internal::RepoPtr;
 
 constexpr std::string_view kAdminPrefix = "tandem-";
+// In git's admin dir: the worktree's ignored-path policy paths, one a line,
+// which Reset leaves as they are.
+constexpr std::string_view kKeepFile = "tandem-policy-paths";
 
 bool ValidId(std::string_view id) {
   if (id.empty() || id.size() > 64 || id.front() == '.' || id.find("..") != std::string_view::npos) {
@@ -79,10 +82,9 @@ Status WriteSmallFile(const fs::path& path, const std::string& content) {
   return Status::Ok();
 }
 
-// Checks out commit `oid` into the worktree at `root`, replacing whatever
-// differs and (with `remove_untracked`) removing files it does not track.
-// libgit2 writes the worktree's index with the stat data of what it wrote.
-Status CheckOut(const fs::path& root, const git_oid& oid, bool remove_untracked) {
+// Checks out commit `oid` into the new worktree at `root`. libgit2 writes
+// the worktree's index with the stat data of what it wrote.
+Status CheckOut(const fs::path& root, const git_oid& oid) {
   RepoPtr wt = TANDEM_WS_TRY(OpenRepo(root));
   CommitPtr commit = TANDEM_WS_TRY(LookupCommit(wt.get(), oid));
   git_tree* tree = nullptr;
@@ -90,7 +92,6 @@ Status CheckOut(const fs::path& root, const git_oid& oid, bool remove_untracked)
   internal::TreePtr owned(tree);
   git_checkout_options opts = GIT_CHECKOUT_OPTIONS_INIT;
   opts.checkout_strategy = GIT_CHECKOUT_FORCE;
-  if (remove_untracked) opts.checkout_strategy |= GIT_CHECKOUT_REMOVE_UNTRACKED;
   // A checkpoint holds the working tree's bytes unfiltered (workspace.h):
   // they go back out as they are, no CRLF conversion or ident expansion.
   opts.disable_filters = 1;
@@ -117,7 +118,7 @@ Status CreateInto(git_repository* repo, const fs::path& source_root, const fs::p
   RETURN_IF_ERROR(WriteSmallFile(admin / "locked", "tandem worktree " + std::string(id) +
                                                        " (removed by tandem)\n"));
   RETURN_IF_ERROR(WriteSmallFile(root / ".git", "gitdir: " + admin.string() + "\n"));
-  RETURN_IF_ERROR(CheckOut(root, oid, /*remove_untracked=*/false));
+  RETURN_IF_ERROR(CheckOut(root, oid));
 
   std::vector<IgnoredPathPolicy> policies;
   if (options.ignored) {
@@ -133,7 +134,9 @@ Status CreateInto(git_repository* repo, const fs::path& source_root, const fs::p
     });
   }
   *setup = TANDEM_WS_TRY(ApplyIgnoredPathPolicies(source_root, root, policies));
-  return Status::Ok();
+  std::string keep;
+  for (const IgnoredPathPolicy& p : policies) keep += p.path + "\n";
+  return WriteSmallFile(admin / kKeepFile, keep);
 }
 
 }  // namespace
@@ -235,22 +238,40 @@ Result<std::vector<std::string>> Worktree::List(const fs::path& repo_root) {
   return std::vector<std::string>(ids.begin(), ids.end());
 }
 
-Status Worktree::Reset(const fs::path& repo_root, std::string_view id, const CheckpointId& at) {
+Result<std::unique_ptr<Workspace>> Worktree::Reset(const fs::path& repo_root, std::string_view id,
+                                                   const CheckpointId& at,
+                                                   std::unique_ptr<Workspace> previous) {
   RETURN_IF_ERROR(CheckId(id));
   internal::LibGit2Session session;
-  RepoPtr repo = TANDEM_WS_TRY(OpenRepo(repo_root));
+  RepoPtr repo = TRY(OpenRepo(repo_root));
   fs::path git_dir = CommonDir(repo.get());
-  git_oid oid = TANDEM_WS_TRY(ParseOid(at));
+  git_oid oid = TRY(ParseOid(at));
+  TRY(LookupCommit(repo.get(), oid));  // NotFound before anything is touched
   fs::path root = PathFor(git_dir, id);
   std::error_code ec;
   if (!fs::exists(root / ".git", ec)) return NotFound("no worktree " + std::string(id));
-  RETURN_IF_ERROR(CheckOut(root, oid, /*remove_untracked=*/true));
+  std::unique_ptr<Workspace> ws = std::move(previous);
+  if (ws) {
+    fs::path canonical = fs::canonical(root, ec);
+    if (ec || fs::path(ws->root()) != canonical.string() + "/") {
+      return InvalidArgument("the Workspace handed to the reset of worktree " + std::string(id) +
+                             " is open on " + ws->root());
+    }
+  } else {
+    ws = TRY(Workspace::Open(root));
+  }
+  std::vector<std::string> keep;
+  std::ifstream in(AdminDir(git_dir, id) / kKeepFile);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) keep.push_back(line);
+  }
+  RETURN_IF_ERROR(ws->ResetTo(at, keep));
   git_reference* ref = nullptr;
-  TANDEM_GIT_CALL(git_reference_create(&ref, repo.get(), RefFor(id).c_str(), &oid, /*force=*/1,
-                                       "tandem: worktree reset"),
-                  "writing " + RefFor(id));
+  int rc = git_reference_create(&ref, repo.get(), RefFor(id).c_str(), &oid, /*force=*/1,
+                                "tandem: worktree reset");
+  if (rc < 0) return GitError(rc, "writing " + RefFor(id));
   git_reference_free(ref);
-  return Status::Ok();
+  return ws;
 }
 
 }  // namespace tandem::workspace

@@ -9,7 +9,9 @@
 //                                       the checkpoint), index, gitdir,
 //                                       commondir, and `locked`, so
 //                                       `git worktree prune` and `git gc`
-//                                       leave it alone
+//                                       leave it alone; tandem-policy-paths
+//                                       (its ignored-path policy paths,
+//                                       which Reset leaves alone)
 //   refs/tandem/worktrees/<id>          the checkpoint it was created at
 // Git itself sees a normal linked worktree (`git worktree list` shows it).
 // It is written with plumbing, not git_worktree_add: libgit2 would create or
@@ -22,15 +24,51 @@
 // Cost: creation checks out every tracked file (libgit2) and writes an index
 // with the files' stat data, so a Workspace opened on it starts without
 // hashing anything. That is one file creation per tracked file: seconds at
-// 100,000 files (docs/PERFORMANCE.md). Reset() moves an existing worktree to
-// another checkpoint at the cost of what differs plus one status scan, which
-// is how a pool of recycled worktrees makes a task's start cheap.
+// 100,000 files (docs/PERFORMANCE.md), so tasks do not get a new worktree
+// each: they recycle pooled ones with Reset().
+//
+// Reset: a recycled worktree must hold exactly what a fresh Create at the
+// target would: the target's files (bytes unfiltered, modes, types:
+// regular, executable, symlink), no untracked file, no protected ignored
+// file (.env, app.sqlite: ignored_files.h) and no empty directory, HEAD
+// detached at the target, and an index with the target's entries and the
+// files' stat data (`git status` clean). Two things stay, as the worktree's
+// own: its ignored-path policy directories (ignored_paths.h: the clone of
+// build/ or node_modules/ it was created with, as later builds in it left
+// it; a symlink policy's link), and exempt ignored build output elsewhere
+// (*.o, __pycache__/: workspace.h's exempt patterns), so a slot keeps a warm
+// build. Neither ever reaches another worktree.
+// How a reset finds what to rewrite, which sets its cost:
+//   - With the Workspace the worktree's last task ran in (`previous`), alive
+//     since its StartRun: the paths its watch (tree_watcher.h) reported
+//     changed since its last checkpoint, plus its files with other hard
+//     links, captured as an unknown-effects checkpoint would; then the tree
+//     diff from that state to the target, which skips identical subtrees.
+//     The cost is what the task changed plus what differs between the two
+//     checkpoints, and one sequential write of the index: no per-file lstat.
+//     The Workspace comes back with no active run and still knowing the
+//     tree, so the next task's StartRun costs what the reset wrote, not a
+//     scan either.
+//   - Fallback, the full scan (one lstat per file, plus what differs):
+//     whenever that knowledge is not complete: no `previous` (the worktree's
+//     state is unknown: a new process, resume after a crash), a `previous`
+//     whose watch is in doubt (kernel queue overflow, a directory renamed, an
+//     ignore file changed, more changes than a scan costs, inotify
+//     unavailable), a capture it never recorded (a failed step), a file that
+//     gained hard links, or its caller's DistrustWatch() (something ran that
+//     the watch cannot see, e.g. a command outside the sandbox writing
+//     through a link). The watch's blind spots are Workspace's (workspace.h):
+//     writes through shared memory mappings, a global excludes file.
+// Both paths run the same restore, so they leave the same tree.
 //
 // Thread-safety: the functions are safe to call from several threads for
-// different ids (each opens its own repository handle); not for one id.
+// different ids (each opens its own repository handle); not for one id. A
+// Workspace handed to or returned by Reset is not thread-safe (workspace.h):
+// one thread at a time, e.g. the slot's task thread, then the scheduler.
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +77,7 @@
 #include "tandem/base/status.h"
 #include "tandem/workspace/checkpoint_id.h"
 #include "tandem/workspace/ignored_paths.h"
+#include "tandem/workspace/workspace.h"
 
 namespace tandem::workspace {
 
@@ -69,11 +108,19 @@ class Worktree {
   // sorted: what a resume finds left over.
   static Result<std::vector<std::string>> List(const std::filesystem::path& repo_root);
 
-  // Makes worktree `id` match checkpoint `at`: files that differ are
-  // rewritten, files the checkpoint lacks are removed (ignored files stay),
-  // HEAD and the ref move to `at`. Cost: one status scan plus what differs.
-  static Status Reset(const std::filesystem::path& repo_root, std::string_view id,
-                      const CheckpointId& at);
+  // Makes worktree `id` hold exactly checkpoint `at` (see "Reset" above),
+  // moves its ref to `at`, and returns a Workspace open on it with no active
+  // run, knowing its tree (StartRun on it records checkpoint 0 of the next
+  // task without a scan). `previous`: the Workspace the worktree's last task
+  // ran in (its run is ended, its refs kept), or null when there is none or
+  // its state is unknown (then the full scan). `repo_root` is any worktree
+  // of the repository. NotFound for an unknown worktree or commit;
+  // InvalidArgument for a bad id, or a `previous` open on another tree; I/O
+  // and git errors (the worktree is then partly reset: reset it again, or
+  // remove it).
+  static Result<std::unique_ptr<Workspace>> Reset(const std::filesystem::path& repo_root,
+                                                  std::string_view id, const CheckpointId& at,
+                                                  std::unique_ptr<Workspace> previous = nullptr);
 
   // Where worktree `id` of the repository with common git dir `git_dir`
   // lives, and its ref.

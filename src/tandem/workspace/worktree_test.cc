@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "tandem/workspace/test_repo.h"
@@ -207,8 +209,9 @@ TEST_F(WorktreeTest, ResetMovesTheWorktreeToAnotherCheckpointKeepingIgnoredFiles
   CheckpointId second = Head();
   Worktree wt = MustCreate("task-1", first_);
   WriteFile(wt.root() / "scratch.txt", "agent leftovers\n");  // untracked: goes
-  WriteFile(wt.root() / "build/cache", "warm\n");             // ignored: stays
-  ASSERT_TRUE(Worktree::Reset(repo_.root(), "task-1", second).ok());
+  WriteFile(wt.root() / "build/cache", "warm\n");             // ignored build output: stays
+  Result<std::unique_ptr<Workspace>> ws = Worktree::Reset(repo_.root(), "task-1", second);
+  ASSERT_TRUE(ws.has_value()) << ws.error().ToString();
   EXPECT_EQ(ReadFile(wt.root() / "src/a.txt"), "a2\n");
   EXPECT_EQ(ReadFile(wt.root() / "src/added.txt"), "added\n");
   EXPECT_FALSE(fs::exists(wt.root() / "README.md"));
@@ -217,6 +220,177 @@ TEST_F(WorktreeTest, ResetMovesTheWorktreeToAnotherCheckpointKeepingIgnoredFiles
   EXPECT_EQ(GitIn(wt.root(), "rev-parse HEAD").substr(0, 40), second.hex);
   EXPECT_EQ(GitIn(wt.root(), "status --porcelain"), "");
   EXPECT_EQ(repo_.Git("rev-parse " + Worktree::RefFor("task-1")).substr(0, 40), second.hex);
+}
+
+// What a tree holds, for comparing a reset worktree with a fresh checkout:
+// every path (directories too, so a stray empty one shows) with its type,
+// executable bit and bytes or link target. Skips .git and `skip` (top-level
+// names).
+std::map<std::string, std::string> TreeState(const fs::path& root,
+                                             const std::set<std::string>& skip = {}) {
+  std::map<std::string, std::string> out;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+       ++it) {
+    std::string rel = it->path().lexically_relative(root).string();
+    std::string top = rel.substr(0, rel.find('/'));
+    if (top == ".git" || skip.count(top) > 0) {
+      if (it->is_directory() && !it->is_symlink()) it.disable_recursion_pending();
+      continue;
+    }
+    struct stat st{};
+    EXPECT_EQ(lstat(it->path().c_str(), &st), 0) << rel;
+    if (S_ISLNK(st.st_mode)) {
+      out[rel] = "link -> " + fs::read_symlink(it->path()).string();
+    } else if (S_ISDIR(st.st_mode)) {
+      out[rel] = "dir";
+    } else {
+      out[rel] = std::string((st.st_mode & S_IXUSR) ? "exec " : "file ") + ReadFile(it->path());
+    }
+  }
+  return out;
+}
+
+class WorktreeResetTest : public WorktreeTest {
+ protected:
+  // The target: a checkpoint of the main worktree that differs from first_
+  // in content, presence, mode and type.
+  CheckpointId CommitTarget() {
+    repo_.Write("src/a.txt", "a2\n");
+    repo_.Write("src/added.txt", "added\n");
+    repo_.Write("docs/guide.md", "guide\n");
+    repo_.Remove("README.md");
+    repo_.Chmod("run.sh", 0644);
+    repo_.Write("tool.sh", "#!/bin/sh\n");
+    repo_.Chmod("tool.sh", 0755);
+    repo_.CommitAll("target");
+    return Head();
+  }
+
+  // A task's work in the worktree at `root`, as its Workspace records it:
+  // modified, added, deleted, chmod'ed and symlinked files, a file turned
+  // into a directory; then, after its last checkpoint (like a gate), an
+  // untracked file, a protected ignored file, an ignored build directory
+  // and an empty directory.
+  void DoTask(const fs::path& root, Workspace& ws) {
+    WriteFile(root / "src/a.txt", "task edit\n");
+    WriteFile(root / "src/task-new.txt", "task file\n");
+    fs::remove(root / "run.sh");
+    WriteFile(root / "README.md", "rewritten\n");
+    ASSERT_EQ(chmod((root / "README.md").c_str(), 0755), 0);
+    fs::remove(root / "src/link");
+    fs::create_symlink("../README.md", root / "src/link");
+    fs::create_symlink("src/a.txt", root / "alias");
+    fs::remove(root / "docs");  // nothing there: docs/ is the target's
+    WriteFile(root / "docs/guide.md/inner.txt", "a directory where the target has a file\n");
+    ASSERT_TRUE(ws.Checkpoint(TouchedPaths::Unknown(), "task step").has_value());
+    WriteFile(root / "scratch.txt", "untracked leftovers\n");
+    WriteFile(root / "debug.log", "protected ignored\n");
+    WriteFile(root / "build/out.o", "object code\n");
+    fs::create_directories(root / "empty/deeper");
+  }
+
+  void ExpectLikeAFreshCheckout(const fs::path& reset_root, const CheckpointId& target) {
+    Worktree fresh = MustCreate("fresh", target);
+    std::map<std::string, std::string> state = TreeState(reset_root, {"build"});
+    EXPECT_EQ(state, TreeState(fresh.root(), {"build"}));
+    EXPECT_EQ(state["src/link"], "link -> a.txt");
+    EXPECT_EQ(state["tool.sh"], "exec #!/bin/sh\n");
+    EXPECT_EQ(GitIn(reset_root, "ls-files -s"), GitIn(fresh.root(), "ls-files -s"));
+    EXPECT_EQ(GitIn(reset_root, "status --porcelain --untracked-files=all"), "");
+    EXPECT_EQ(GitIn(reset_root, "rev-parse HEAD").substr(0, 40), target.hex);
+    EXPECT_EQ(repo_.Git("rev-parse " + Worktree::RefFor("slot")).substr(0, 40), target.hex);
+    // Build output stays, as the slot's own warm build.
+    EXPECT_EQ(ReadFile(reset_root / "build/out.o"), "object code\n");
+  }
+};
+
+TEST_F(WorktreeResetTest, AResetWithTheLastTasksWorkspaceCostsNoScanAndLeavesAFreshCheckout) {
+  CheckpointId target = CommitTarget();
+  Worktree wt = MustCreate("slot", first_);
+  auto ws = Workspace::Open(wt.root());
+  ASSERT_TRUE(ws.has_value());
+  ASSERT_TRUE((*ws)->StartRun("task-1").has_value());
+  DoTask(wt.root(), **ws);
+  ASSERT_EQ((*ws)->full_scans(), 1);  // StartRun's only
+
+  Result<std::unique_ptr<Workspace>> reset =
+      Worktree::Reset(repo_.root(), "slot", target, std::move(*ws));
+  ASSERT_TRUE(reset.has_value()) << reset.error().ToString();
+  EXPECT_EQ((*reset)->full_scans(), 1);  // the watch knew what the task changed
+  ExpectLikeAFreshCheckout(wt.root(), target);
+
+  // The next task starts without a scan, and its checkpoint 0 is the target.
+  Result<CheckpointId> start = (*reset)->StartRun("task-2");
+  ASSERT_TRUE(start.has_value()) << start.error().ToString();
+  EXPECT_EQ((*reset)->full_scans(), 1);
+  EXPECT_EQ((*reset)->TreeHash(*start).value(), repo_.Git("rev-parse " + target.hex + "^{tree}").substr(0, 40));
+  // ... and what it does next is still seen.
+  WriteFile(wt.root() / "src/added.txt", "second task\n");
+  Result<CheckpointId> step = (*reset)->Checkpoint(TouchedPaths::Unknown(), "step");
+  ASSERT_TRUE(step.has_value());
+  EXPECT_EQ(repo_.Git("show " + step->hex + ":src/added.txt"), "second task\n");
+  // The first task's run keeps its history.
+  EXPECT_EQ(repo_.Git("rev-parse refs/tandem/runs/task-1/1").size(), 41u);
+}
+
+TEST_F(WorktreeResetTest, WithoutTheLastTasksWorkspaceTheResetScansAndLeavesTheSameTree) {
+  CheckpointId target = CommitTarget();
+  Worktree wt = MustCreate("slot", first_);
+  {
+    auto ws = Workspace::Open(wt.root());
+    ASSERT_TRUE(ws.has_value());
+    ASSERT_TRUE((*ws)->StartRun("task-1").has_value());
+    DoTask(wt.root(), **ws);
+  }  // its state is gone (as after a crash or in a new process)
+  Result<std::unique_ptr<Workspace>> reset = Worktree::Reset(repo_.root(), "slot", target);
+  ASSERT_TRUE(reset.has_value()) << reset.error().ToString();
+  EXPECT_EQ((*reset)->full_scans(), 1);  // the fallback: one full scan
+  ExpectLikeAFreshCheckout(wt.root(), target);
+  ASSERT_TRUE((*reset)->StartRun("task-2").has_value());
+  EXPECT_EQ((*reset)->full_scans(), 1);
+}
+
+TEST_F(WorktreeResetTest, ADistrustedWatchMakesTheResetScan) {
+  CheckpointId target = CommitTarget();
+  Worktree wt = MustCreate("slot", first_);
+  auto ws = Workspace::Open(wt.root());
+  ASSERT_TRUE(ws.has_value());
+  ASSERT_TRUE((*ws)->StartRun("task-1").has_value());
+  DoTask(wt.root(), **ws);
+  (*ws)->DistrustWatch();  // e.g. a command ran outside the sandbox
+  Result<std::unique_ptr<Workspace>> reset =
+      Worktree::Reset(repo_.root(), "slot", target, std::move(*ws));
+  ASSERT_TRUE(reset.has_value()) << reset.error().ToString();
+  EXPECT_EQ((*reset)->full_scans(), 2);
+  ExpectLikeAFreshCheckout(wt.root(), target);
+}
+
+TEST_F(WorktreeResetTest, AWorkspaceOfAnotherTreeIsRefused) {
+  CheckpointId target = CommitTarget();
+  MustCreate("slot", first_);
+  auto other = Workspace::Open(repo_.root());
+  ASSERT_TRUE(other.has_value());
+  Result<std::unique_ptr<Workspace>> reset =
+      Worktree::Reset(repo_.root(), "slot", target, std::move(*other));
+  ASSERT_FALSE(reset.has_value());
+  EXPECT_EQ(reset.error().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(WorktreeResetTest, PolicyDirectoriesStayAsTheWorktreesOwn) {
+  CheckpointId target = CommitTarget();
+  repo_.Write("node_modules/dep/index.js", "x\n");
+  WorktreeOptions options;
+  options.ignored = std::vector<IgnoredPathPolicy>{{"node_modules", IgnoredPathMode::kSymlink, ""}};
+  Worktree wt = MustCreate("slot", first_, options);
+  auto ws = Workspace::Open(wt.root());
+  ASSERT_TRUE(ws.has_value());
+  ASSERT_TRUE((*ws)->StartRun("task-1").has_value());
+  Result<std::unique_ptr<Workspace>> reset =
+      Worktree::Reset(repo_.root(), "slot", target, std::move(*ws));
+  ASSERT_TRUE(reset.has_value()) << reset.error().ToString();
+  ASSERT_TRUE(fs::is_symlink(wt.root() / "node_modules"));
+  EXPECT_EQ(fs::read_symlink(wt.root() / "node_modules"), repo_.root() / "node_modules");
+  EXPECT_EQ(GitIn(wt.root(), "rev-parse HEAD").substr(0, 40), target.hex);
 }
 
 TEST_F(WorktreeTest, DefaultPolicyClonesIgnoredBuildDirectoriesPrivately) {
