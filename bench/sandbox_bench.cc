@@ -104,6 +104,15 @@ BENCHMARK(BM_CommandDirect)->Iterations(1)->Repetitions(100)->ComputeStatistics(
     ->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_CommandConfined)->Iterations(1)->Repetitions(100)->ComputeStatistics("min", Min)
     ->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond)->UseRealTime();
+// A round of one gate measured the same way, so a gate round and a command
+// start compare like for like (BM_GateRound* above run rounds back to back,
+// where each start also meets the teardown of the previous one's namespaces).
+BENCHMARK(BM_GateRoundDirect)->Arg(1)->Iterations(1)->Repetitions(100)
+    ->ComputeStatistics("min", Min)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_GateRoundSandboxed)->Arg(1)->Iterations(1)->Repetitions(100)
+    ->ComputeStatistics("min", Min)->ReportAggregatesOnly(true)->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 

@@ -89,6 +89,9 @@ std::string WhyNotTheUsersLedger(const std::filesystem::path& legacy) {
 Result<std::unique_ptr<Runtime>> LoadRuntime(const std::string& repo_root,
                                              const RuntimeOptions& options) {
   auto runtime = std::make_unique<Runtime>();
+  // Every command run in a repository opens a workspace: its libgit2
+  // initialization overlaps the rest of this start-up.
+  if (!repo_root.empty()) runtime->git = std::make_unique<workspace::GitLibrary>();
   runtime->env = config::ProcessEnv();
   runtime->repo_root = repo_root;
   config::ConfigInputs inputs;

@@ -21,10 +21,14 @@
 #include "tandem/providers/model_client.h"
 #include "tandem/providers/rate_limiter.h"
 #include "tandem/providers/routing.h"
+#include "tandem/workspace/git_library.h"
 
 namespace tandem::cli {
 
 struct Runtime {
+  // Inside a repository: libgit2 initialized from the start, in the
+  // background (workspace/git_library.h). First, so it is released last.
+  std::unique_ptr<workspace::GitLibrary> git;
   config::LoadedConfig loaded;
   config::DiscoveryReport discovery;
   config::Env env;
