@@ -31,6 +31,12 @@ inline std::string CutUtf8(std::string_view s, size_t n) {
   return std::string(s.substr(0, n));
 }
 
+// `text` up to its first line feed (all of it when it has none): a summary's
+// or an error's headline for one-line displays.
+inline std::string FirstLine(std::string_view text) {
+  return std::string(text.substr(0, text.find('\n')));
+}
+
 // `text` without a leading UTF-8 byte-order mark (EF BB BF), which some
 // editors write at the top of a Markdown file.
 inline std::string_view StripUtf8Bom(std::string_view text) {

@@ -1,3 +1,4 @@
+#include "tandem/base/strings.h"
 #include "tandem/orchestrator/fanout.h"
 
 #include <algorithm>
@@ -35,7 +36,6 @@ using SteadyClock = std::chrono::steady_clock;
 using protocol::NoticeLevel;
 using ledger::VariantState;
 
-std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 std::string VariantId(int64_t n) { return fmt::format("v{}", n); }
 

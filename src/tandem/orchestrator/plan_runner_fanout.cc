@@ -27,13 +27,13 @@
 // Errors: the fan-out's own (git, ledger); a variant's failure is a row.
 #include <fmt/format.h>
 
+#include "tandem/base/strings.h"
 #include "tandem/orchestrator/fanout.h"
 #include "tandem/orchestrator/plan_runner_internal.h"
 
 namespace tandem::orchestrator {
 namespace {
 
-std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 // The task's result from its fan-out's (see the file comment).
 agent::TaskResult FanoutOutcome(const std::string& fanout_id, int n, const FanoutResult& fanout) {

@@ -48,6 +48,7 @@
 #include <utility>
 #include <vector>
 
+#include "tandem/base/strings.h"
 #include "tandem/agent/task_runner.h"
 #include "tandem/base/clock.h"
 #include "tandem/base/mutex.h"
@@ -177,7 +178,6 @@ class PlanRunner {
   void SizeParallelism(const memory::Plan& plan);
   Tier TierOf(const PlanTask& task) const;
   static QueuedTask Queued(const PlanTask& t);
-  static std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
   bool Interrupted() const { return env_.interrupts && env_.interrupts->interrupted(); }
   void Finalize(const memory::Plan& plan);
   Result<PlanRunResult> End(std::chrono::steady_clock::time_point start);

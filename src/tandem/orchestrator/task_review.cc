@@ -15,7 +15,7 @@ namespace {
 
 constexpr size_t kMaxSubject = 71;  // "under 72 characters"
 
-std::string FirstLine(std::string text, size_t max) {
+std::string CutFirstLine(std::string text, size_t max) {
   text = std::string(TrimSpace(text.substr(0, text.find('\n'))));
   if (text.size() > max) {
     size_t cut = max;
@@ -92,7 +92,7 @@ agent::ReviewResult ParseReviewVerdict(const nlohmann::json& arguments) {
   auto parsed = protocol::ParseReviewVerdict(verdict->get<std::string>());
   if (!parsed || *parsed == protocol::ReviewVerdict::kError) {
     return error("the review_verdict call's verdict is '" +
-                 FirstLine(verdict->get<std::string>(), 40) +
+                 CutFirstLine(verdict->get<std::string>(), 40) +
                  "', not approve or request_changes");
   }
   result.verdict = *parsed;
@@ -123,7 +123,7 @@ agent::ReviewResult ParseReviewVerdict(const nlohmann::json& arguments) {
     if (result.reasons.empty()) return error("the reviewer requested changes without a reason");
   }
   if (arguments.contains("commit_subject") && arguments["commit_subject"].is_string()) {
-    result.commit_subject = FirstLine(arguments["commit_subject"].get<std::string>(), kMaxSubject);
+    result.commit_subject = CutFirstLine(arguments["commit_subject"].get<std::string>(), kMaxSubject);
   }
   if (arguments.contains("commit_body") && arguments["commit_body"].is_string()) {
     result.commit_body = std::string(TrimSpace(arguments["commit_body"].get<std::string>()));
