@@ -1,6 +1,5 @@
 #include "tandem/ledger/fanout_ledger.h"
 
-#include <array>
 #include <string>
 
 #include "tandem/ledger/rows.h"
@@ -14,9 +13,6 @@ using internal::kMaxShort;
 using internal::kMaxText;
 
 namespace {
-
-constexpr std::array<std::string_view, 6> kVariantStates = {
-    "running", "passed", "failed", "cancelled", "interrupted", "error"};
 
 constexpr std::string_view kVariantColumns =
     "run_id, n, model, temperature, approach, state, detail, final_checkpoint, tree_hash,"
@@ -53,27 +49,8 @@ VariantRow ReadVariant(const Statement& s) {
 
 }  // namespace
 
-std::string_view ToString(VariantState v) {
-  size_t i = static_cast<size_t>(v);
-  return i < kVariantStates.size() ? kVariantStates[i] : "error";
-}
-
-Result<VariantState> ParseVariantState(std::string_view s) {
-  for (size_t i = 0; i < kVariantStates.size(); ++i) {
-    if (kVariantStates[i] == s) return static_cast<VariantState>(i);
-  }
-  return InvalidArgument("unknown variant state '" + std::string(s) + "'");
-}
-
-std::string_view ToString(ComparisonDecider d) {
-  return d == ComparisonDecider::kReviewer ? "reviewer" : "score";
-}
-
-Result<ComparisonDecider> ParseComparisonDecider(std::string_view s) {
-  if (s == "reviewer") return ComparisonDecider::kReviewer;
-  if (s == "score") return ComparisonDecider::kScore;
-  return InvalidArgument("unknown comparison decider '" + std::string(s) + "'");
-}
+std::string_view ToString(VariantState v) { return protocol::Name(v); }
+std::string_view ToString(ComparisonDecider d) { return protocol::Name(d); }
 
 Result<std::unique_ptr<FanoutLedger>> FanoutLedger::Open(const Ledger& ledger, Clock clock) {
   if (!clock) return InvalidArgument("FanoutLedger::Open needs a clock");

@@ -23,18 +23,20 @@
 #include "tandem/base/status.h"
 #include "tandem/ledger/ledger.h"
 #include "tandem/ledger/records.h"
+#include "tandem/protocol/vocabulary.h"
 
 namespace tandem::ledger {
 
 class Db;
 
-// One variant of a fan-out: kPassed = its final tree passed the gates;
-// kCancelled = stopped by --stop-after or the fan-out's budget;
-// kInterrupted = Ctrl-C or a killed process. Column spellings: "running"
-// "passed" "failed" "cancelled" "interrupted" "error".
-enum class VariantState { kRunning, kPassed, kFailed, kCancelled, kInterrupted, kError };
+// A variant's state and a comparison's decider are the shared vocabulary's
+// (protocol/vocabulary.h); the columns store protocol::Name's spelling.
+using protocol::ComparisonDecider;
+using protocol::ParseComparisonDecider;
+using protocol::ParseVariantState;
+using protocol::VariantState;
 std::string_view ToString(VariantState v);
-Result<VariantState> ParseVariantState(std::string_view s);
+std::string_view ToString(ComparisonDecider d);
 
 // UpsertVariant's input and ListVariants' output. started_at is stamped on
 // the first upsert, ended_at when the state leaves kRunning.
@@ -77,16 +79,6 @@ struct PickRecord {
   int64_t waited_ms = 0;  // from the fan-out's end to the pick: the person's time
   int64_t at = 0;         // set by the ledger
 };
-
-// Who decided a tournament comparison (orchestrator/tournament.h): the
-// reviewer model's compare_verdict, or, without one (the call failed, twice
-// no tool call, the budget spent, interrupted), the score (the better seed
-// advances). Column spellings: "reviewer" "score". (Next to VariantState;
-// both belong in protocol/vocabulary.h, which ~100 translation units
-// include: they move together.)
-enum class ComparisonDecider { kReviewer, kScore };
-std::string_view ToString(ComparisonDecider d);
-Result<ComparisonDecider> ParseComparisonDecider(std::string_view s);
 
 // One comparison of a fan-out's tournament (orchestrator/tournament.h): two
 // passing variants judged against the task by the reviewer model, or by the

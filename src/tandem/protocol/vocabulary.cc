@@ -27,6 +27,9 @@ constexpr std::array<std::string_view, 3> kLevel = {"info", "warn", "error"};
 constexpr std::array<std::string_view, 5> kOpKind = {"approve", "deny", "steer", "interrupt",
                                                      "cancel"};
 constexpr std::array<std::string_view, 3> kReviewVerdict = {"approve", "request_changes", "error"};
+constexpr std::array<std::string_view, 6> kVariantState = {"running",   "passed",      "failed",
+                                                           "cancelled", "interrupted", "error"};
+constexpr std::array<std::string_view, 2> kComparisonDecider = {"reviewer", "score"};
 constexpr std::array<std::string_view, 4> kReviewWhen = {"never", "irreversible", "large",
                                                          "always"};
 
@@ -61,6 +64,8 @@ std::string_view Name(EscalationAction v) { return NameIn(kAction, v); }
 std::string_view Name(NoticeLevel v) { return NameIn(kLevel, v); }
 std::string_view Name(OpKind v) { return NameIn(kOpKind, v); }
 std::string_view Name(ReviewVerdict v) { return NameIn(kReviewVerdict, v); }
+std::string_view Name(VariantState v) { return NameIn(kVariantState, v); }
+std::string_view Name(ComparisonDecider v) { return NameIn(kComparisonDecider, v); }
 std::string_view Name(ReviewWhen v) { return NameIn(kReviewWhen, v); }
 
 std::string Name(const ReviewPolicy& v) {
@@ -92,6 +97,12 @@ Result<DecidedBy> ParseDecidedBy(std::string_view s) {
 }
 Result<ReviewVerdict> ParseReviewVerdict(std::string_view s) {
   return ParseIn<ReviewVerdict>(kReviewVerdict, s, "review verdict");
+}
+Result<VariantState> ParseVariantState(std::string_view s) {
+  return ParseIn<VariantState>(kVariantState, s, "variant state");
+}
+Result<ComparisonDecider> ParseComparisonDecider(std::string_view s) {
+  return ParseIn<ComparisonDecider>(kComparisonDecider, s, "comparison decider");
 }
 
 Result<ReviewPolicy> ParseReviewPolicy(std::string_view list) {

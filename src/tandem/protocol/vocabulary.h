@@ -47,6 +47,16 @@ enum class OpKind { kApprove, kDeny, kSteer, kInterrupt, kCancel };
 // The reviewer's verdict on a task's change (a tool call, never free text);
 // kError: no verdict (the call failed, or it answered without the tool).
 enum class ReviewVerdict { kApprove, kRequestChanges, kError };
+// One variant of a fan-out (`tandem do --variants N`, a plan task's
+// `variants: N`; orchestrator/fanout.h): kPassed = its final tree passed the
+// gates and changed something; kCancelled = stopped by --stop-after or the
+// fan-out's budget; kInterrupted = Ctrl-C or a killed process.
+enum class VariantState { kRunning, kPassed, kFailed, kCancelled, kInterrupted, kError };
+// Who decided a comparison of a fan-out's tournament (orchestrator/
+// tournament.h): the reviewer model's compare_verdict, or, without one (the
+// call failed, twice no tool call, the budget spent, interrupted), the
+// score (the better seed advances).
+enum class ComparisonDecider { kReviewer, kScore };
 // When the reviewer reads a task's change before it counts as done
 // (`review.policy`, plan.md's `review:`): a set of these.
 enum class ReviewWhen { kNever, kIrreversible, kLarge, kAlways };
@@ -104,6 +114,10 @@ std::string_view Name(OpKind v);
 std::string_view Name(ReviewVerdict v);
 // "never" "irreversible" "large" "always"
 std::string_view Name(ReviewWhen v);
+// "running" "passed" "failed" "cancelled" "interrupted" "error"
+std::string_view Name(VariantState v);
+// "reviewer" "score"
+std::string_view Name(ComparisonDecider v);
 // "never", "always", "irreversible", "large" or "irreversible,large".
 std::string Name(const ReviewPolicy& v);
 
@@ -117,6 +131,8 @@ Result<DecidedBy> ParseDecidedBy(std::string_view s);
 Result<EscalationAction> ParseEscalationAction(std::string_view s);
 Result<OpKind> ParseOpKind(std::string_view s);
 Result<ReviewVerdict> ParseReviewVerdict(std::string_view s);
+Result<VariantState> ParseVariantState(std::string_view s);
+Result<ComparisonDecider> ParseComparisonDecider(std::string_view s);
 // One name or a list ("irreversible,large", "irreversible + large"); the
 // error names the unknown value, or says `never` cannot be combined.
 Result<ReviewPolicy> ParseReviewPolicy(std::string_view list);

@@ -4,6 +4,8 @@
 
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 
 namespace tandem::protocol {
 namespace {
@@ -17,6 +19,28 @@ TEST(VocabularyTest, EveryTaskStateRoundTripsThroughItsSpelling) {
     ASSERT_TRUE(parsed.has_value()) << Name(s);
     EXPECT_EQ(*parsed, s);
   }
+}
+
+TEST(VocabularyTest, EveryVariantStateRoundTripsThroughTheLedgersSpelling) {
+  // The variants table (schema v4) has stored these spellings since it was made.
+  const std::pair<VariantState, std::string_view> spellings[] = {
+      {VariantState::kRunning, "running"},     {VariantState::kPassed, "passed"},
+      {VariantState::kFailed, "failed"},       {VariantState::kCancelled, "cancelled"},
+      {VariantState::kInterrupted, "interrupted"}, {VariantState::kError, "error"}};
+  for (const auto& [state, spelling] : spellings) {
+    EXPECT_EQ(Name(state), spelling);
+    auto parsed = ParseVariantState(spelling);
+    ASSERT_TRUE(parsed.has_value()) << spelling;
+    EXPECT_EQ(*parsed, state);
+  }
+  EXPECT_EQ(Name(ComparisonDecider::kReviewer), "reviewer");
+  EXPECT_EQ(Name(ComparisonDecider::kScore), "score");
+  EXPECT_EQ(*ParseComparisonDecider("reviewer"), ComparisonDecider::kReviewer);
+  EXPECT_EQ(*ParseComparisonDecider("score"), ComparisonDecider::kScore);
+  EXPECT_FALSE(ParseComparisonDecider("coin").has_value());
+  auto unknown = ParseVariantState("picked");
+  ASSERT_FALSE(unknown.has_value());
+  EXPECT_NE(unknown.error().message().find("'picked'"), std::string::npos);
 }
 
 TEST(VocabularyTest, ALedgerWrittenByAnEarlierVersionReadsWaitingApprovalAsWaiting) {
