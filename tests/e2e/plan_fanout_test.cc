@@ -7,6 +7,7 @@
 // failed task.
 #include <gtest/gtest.h>
 
+#include <sstream>
 #include <string>
 
 #include "tests/e2e/orchestrator_helpers.h"
@@ -141,6 +142,11 @@ TEST_F(PlanFanoutTest, TheTopRankedPassingVariantBecomesTheTasksChangeAndAnother
                                    "' AND task_id = 'T1'");
   EXPECT_NE(detail.find("variant 2 of 3 ranked first"), std::string::npos) << detail;
 
+  // The plan run's id shows its one fan-out directly, as the fan-out's id does.
+  json by_plan = VariantsJson(id);
+  EXPECT_EQ(by_plan["run"], fanout) << by_plan.dump(2);
+  EXPECT_EQ(by_plan["variants"].size(), 3u) << by_plan.dump(2);
+
   // `tandem variants` alone shows the last fan-out: this one.
   TandemRun last = RunTandem({"variants", "--json"});
   ASSERT_EQ(last.exit_code, 0) << last.Describe();
@@ -157,6 +163,94 @@ TEST_F(PlanFanoutTest, TheTopRankedPassingVariantBecomesTheTasksChangeAndAnother
   ASSERT_EQ(undo.exit_code, 0) << undo.Describe();
   EXPECT_FALSE(Exists("big.txt"));
   EXPECT_EQ(ReadFile("out.txt"), "ok\n");
+
+  // A run that is neither a fan-out nor had one (the pick's): said so.
+  std::string pick_run = LedgerValue("SELECT pick_run_id FROM picks");
+  TandemRun none = RunTandem({"variants", pick_run});
+  EXPECT_EQ(none.exit_code, 2) << none.Describe();
+  EXPECT_NE(none.err.find("has no fan-out"), std::string::npos) << none.Describe();
+}
+
+// `tandem variants PLANRUN` lists each fan-out of the plan run (one line per
+// task's fan-out: its id, winner and counts), and each listed id can be
+// followed with `tandem variants ID`.
+TEST_F(PlanFanoutTest, VariantsOfAPlanRunListsEveryTasksFanOutWithItsWinnerAndCounts) {
+  MakeRepo();
+  WriteFile("plan.md", "# Plan: two fan-outs\n\n" +
+                           TaskBlock("T1", "Write a.txt", "Write a.txt [fan-a]",
+                                     "  - variants: 2\n") +
+                           TaskBlock("T2", "Write b.txt", "Write b.txt [fan-b]",
+                                     "  - variants: 2\n", "T1") +
+                           TaskBlock("T3", "Write c.txt", "Write c.txt [plain-c]", "", "T2"));
+  CommitAll("plan");
+  std::vector<json> turns;
+  // T2: v1 (default temperature) passes, v2 (0.4) always fails its gate.
+  for (auto& t : WriteThenFinish("[fan-b]", "b.txt", "b\n")) {
+    turns.push_back(AtTemperature(t, "default"));
+  }
+  turns.push_back(AtTemperature(
+      TaskTurn("[fan-b]", kAnyTurn,
+               {Call("write_file", {{"path", "out.txt"}, {"content", "BAD\n"}})}),
+      0.4));
+  // T1: both variants write the same tree (one candidate: v1).
+  for (auto& t : WriteThenFinish("[fan-a]", "a.txt", "a\n")) turns.push_back(t);
+  for (auto& t : WriteThenFinish("[plain-c]", "c.txt", "c\n")) turns.push_back(t);
+  StartServer(Script(turns), "[limits]\nstep_retries = 0\n");
+
+  TandemRun run = RunTandem({"run", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_EQ(ReadFile("a.txt"), "a\n");
+  EXPECT_EQ(ReadFile("b.txt"), "b\n");
+  EXPECT_EQ(ReadFile("c.txt"), "c\n");
+  std::string id = run.RunId();
+
+  json listed = VariantsJson(id);
+  ASSERT_TRUE(listed.is_object()) << listed;
+  EXPECT_EQ(listed["run"], id);
+  EXPECT_EQ(listed["kind"], "run");
+  ASSERT_EQ(listed["fanouts"].size(), 2u) << listed.dump(2);
+  const json& t1 = listed["fanouts"][0];
+  const json& t2 = listed["fanouts"][1];
+  EXPECT_EQ(t1["id"], id + ".T1.1") << listed.dump(2);
+  EXPECT_EQ(t1["task"], "T1");
+  EXPECT_EQ(t1["attempt"], 1);
+  EXPECT_EQ(t1["outcome"], "succeeded");
+  EXPECT_EQ(t1["variants"], 2);
+  EXPECT_EQ(t1["passed"], 2);
+  EXPECT_EQ(t1["winner"], 1);
+  EXPECT_EQ(t2["id"], id + ".T2.1") << listed.dump(2);
+  EXPECT_EQ(t2["task"], "T2");
+  EXPECT_EQ(t2["variants"], 2);
+  EXPECT_EQ(t2["passed"], 1);
+  EXPECT_EQ(t2["states"]["failed"], 1) << listed.dump(2);
+  EXPECT_EQ(t2["winner"], 1);
+  // The cost is the fan-out run's, as the ledger summed it.
+  EXPECT_NEAR(t2["cost_usd"].get<double>(),
+              std::stod(LedgerValue("SELECT cost_usd FROM runs WHERE id = '" + id + ".T2.1'")),
+              1e-9);
+
+  // The table: a line per fan-out, in 80 columns, naming the id to follow.
+  TandemRun table = RunTandem({"variants", id}, {{"COLUMNS", "80"}});
+  ASSERT_EQ(table.exit_code, 0) << table.Describe();
+  int fanout_lines = 0;
+  std::istringstream lines(table.out);
+  for (std::string line; std::getline(lines, line);) {
+    size_t width = 0;
+    for (unsigned char c : line) width += (c & 0xC0) != 0x80;
+    EXPECT_LE(width, 80u) << line;
+    if (line.find(id + ".T") != std::string::npos) {
+      ++fanout_lines;
+      EXPECT_EQ(line.rfind(line.find(".T1.1") != std::string::npos ? "T1 " : "T2 ", 0), 0u)
+          << line;
+    }
+  }
+  EXPECT_EQ(fanout_lines, 2) << table.out;
+  EXPECT_NE(table.out.find("1/2"), std::string::npos) << table.out;  // T2: 1 of 2 passed
+
+  // Followed: the listed id shows that fan-out's variants.
+  json second = VariantsJson(id + ".T2.1");
+  ASSERT_EQ(second["variants"].size(), 2u) << second.dump(2);
+  EXPECT_EQ(ById(second, 2)["state"], "failed");
 }
 
 TEST_F(PlanFanoutTest, ATaskWhoseVariantsAllFailIsEscalatedThenFailsAndBlocksItsDependents) {

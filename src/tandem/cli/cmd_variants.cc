@@ -1,6 +1,7 @@
 // tandem variants [RUN] [--json]: a fan-out's variants, ranked (the last
-// fan-out by default). tandem variants show VARIANT: one variant's reasons,
-// diff and gate output.
+// fan-out by default); RUN may be a plan run (`tandem run`), whose tasks'
+// fan-outs are listed (or shown, when there is one). tandem variants show
+// VARIANT: one variant's reasons, diff and gate output.
 #include <fmt/format.h>
 
 #include <map>
@@ -21,19 +22,12 @@ struct VariantsOptions {
   bool json = false;
 };
 
-int RunVariantsList(const std::string& root, const VariantsOptions& o) {
-  auto ledger = OpenLedger(root);
-  if (!ledger) return ledger.error();
-  auto fan = OpenFanoutLedger(**ledger);
-  if (!fan) return fan.error();
-  auto ref = ResolveVariant(**ledger, o.run, /*run_only=*/true);
-  if (!ref) {
-    fmt::print(stderr, "tandem: {}\n", ref.error().message());
-    return kExitUsage;
-  }
-  auto run = (*ledger)->GetRun(ref->run_id);
-  auto ranked = orchestrator::LoadRankedFanout(**fan, ref->run_id);
-  auto picks = (*fan)->ListPicks(ref->run_id);
+// Fan-out `run_id`'s variants, ranked: the table or JSON.
+int ShowFanout(ledger::Ledger& ledger, ledger::FanoutLedger& fan, const std::string& run_id,
+               bool json) {
+  auto run = ledger.GetRun(run_id);
+  auto ranked = orchestrator::LoadRankedFanout(fan, run_id);
+  auto picks = fan.ListPicks(run_id);
   if (!run || !*run || !ranked || !picks) {
     fmt::print(stderr, "tandem: ledger: {}\n",
                !run ? run.error().message() : !ranked ? ranked.error().message()
@@ -41,7 +35,7 @@ int RunVariantsList(const std::string& root, const VariantsOptions& o) {
                                                                 : "run not found");
     return kExitInternal;
   }
-  if (o.json) {
+  if (json) {
     fmt::print("{}\n", VariantsToJson(**run, ranked->variants, *picks, ranked->comparisons)
                            .dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
@@ -49,6 +43,64 @@ int RunVariantsList(const std::string& root, const VariantsOptions& o) {
                                          ranked->comparisons));
   }
   return kExitSuccess;
+}
+
+// A plan run's fan-outs (its tasks with `variants: N`): one line each, or
+// the fan-out itself when there is exactly one.
+int ListPlanFanouts(ledger::Ledger& ledger, ledger::FanoutLedger& fan, const ledger::RunRow& run,
+                    bool json) {
+  auto fanouts = fan.FanoutsOf(run.id);
+  if (!fanouts) {
+    fmt::print(stderr, "tandem: ledger: {}\n", fanouts.error().message());
+    return kExitInternal;
+  }
+  if (fanouts->empty()) {
+    fmt::print(stderr,
+               "tandem: run {} ({}) has no fan-out: none of its tasks has `variants: N` "
+               "(`tandem variants` alone shows the last fan-out)\n",
+               run.id, run.kind);
+    return kExitUsage;
+  }
+  if (fanouts->size() == 1) return ShowFanout(ledger, fan, fanouts->front().id, json);
+  std::vector<FanoutSummary> summaries;
+  for (const ledger::RunRow& f : *fanouts) {
+    auto ranked = orchestrator::LoadRankedFanout(fan, f.id);
+    if (!ranked) {
+      fmt::print(stderr, "tandem: ledger: {}\n", ranked.error().message());
+      return kExitInternal;
+    }
+    summaries.push_back(SummarizeFanout(run.id, f, ranked->variants));
+  }
+  if (json) {
+    fmt::print("{}\n", FanoutsToJson(run, summaries)
+                           .dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+  } else {
+    fmt::print("{}", FormatFanoutsTable(run, summaries, TerminalWidth()));
+  }
+  return kExitSuccess;
+}
+
+int RunVariantsList(const std::string& root, const VariantsOptions& o) {
+  auto ledger = OpenLedger(root);
+  if (!ledger) return ledger.error();
+  auto fan = OpenFanoutLedger(**ledger);
+  if (!fan) return fan.error();
+  if (!o.run.empty()) {
+    // A run named whole: a fan-out, or a plan run whose tasks fanned out.
+    auto named = (*ledger)->GetRun(o.run);
+    if (!named) {
+      fmt::print(stderr, "tandem: ledger: {}\n", named.error().message());
+      return kExitInternal;
+    }
+    if (*named && (*named)->kind == "fanout") return ShowFanout(**ledger, **fan, o.run, o.json);
+    if (*named) return ListPlanFanouts(**ledger, **fan, **named, o.json);
+  }
+  auto ref = ResolveVariant(**ledger, o.run, /*run_only=*/true);
+  if (!ref) {
+    fmt::print(stderr, "tandem: {}\n", ref.error().message());
+    return kExitUsage;
+  }
+  return ShowFanout(**ledger, **fan, ref->run_id, o.json);
 }
 
 int RunVariantsShow(const std::string& root, const VariantsOptions& o) {
@@ -178,7 +230,8 @@ int RunVariantsShow(const std::string& root, const VariantsOptions& o) {
 
 CommandRun SetupVariants(CLI::App& app) {
   auto o = std::make_shared<VariantsOptions>();
-  app.add_option("run", o->run, "The fan-out run (default: the last one)");
+  app.add_option("run", o->run,
+                 "The fan-out run (default: the last one), or a plan run: its tasks' fan-outs");
   app.add_flag("--json", o->json, "Print JSON");
   CLI::App* show = app.add_subcommand("show", "One variant's reasons, diff and gate output");
   show->add_option("variant", o->variant, "N, vN, RUN/N or RUN.vN")->required();

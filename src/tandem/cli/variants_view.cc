@@ -273,6 +273,77 @@ nlohmann::json ComparisonsToJson(const std::vector<ledger::ComparisonRow>& compa
   return out;
 }
 
+FanoutSummary SummarizeFanout(const std::string& plan_run, const ledger::RunRow& fanout,
+                              const std::vector<ledger::VariantRow>& ranked) {
+  FanoutSummary f;
+  f.run = fanout;
+  std::string rest = fanout.id.size() > plan_run.size() + 1 ? fanout.id.substr(plan_run.size() + 1)
+                                                            : fanout.id;
+  f.task = rest;
+  if (size_t dot = rest.rfind('.'); dot != std::string::npos && dot + 1 < rest.size() &&
+                                    rest.find_first_not_of("0123456789", dot + 1) == std::string::npos &&
+                                    rest.size() - dot - 1 <= 9) {
+    f.task = rest.substr(0, dot);
+    f.attempt = std::stoll(rest.substr(dot + 1));
+  }
+  double spent = 0;
+  for (const ledger::VariantRow& v : ranked) {
+    ++f.variants;
+    ++f.states[std::string(ledger::ToString(v.state))];
+    spent += v.cost_usd;
+    if (v.state != VariantState::kPassed) continue;
+    ++f.passed;
+    if (v.rank && *v.rank == 1) f.winner = v.n;
+  }
+  f.cost_usd = fanout.ended_at ? fanout.totals.cost_usd : spent;
+  return f;
+}
+
+std::string FormatFanoutsTable(const ledger::RunRow& plan_run,
+                               const std::vector<FanoutSummary>& fanouts, int width) {
+  width = std::max(width, 80);
+  std::string out = fmt::format("run {} ({}) · {} fan-out{} (plan.md tasks with `variants: N`)\n",
+                                plan_run.id, plan_run.kind, fanouts.size(),
+                                fanouts.size() == 1 ? "" : "s");
+  out += Fit("goal: " + plan_run.goal.substr(0, plan_run.goal.find('\n')),
+             static_cast<size_t>(width)) +
+         "\n\n";
+  out += fmt::format("{:<10} {:>3} {:<11} {:>6} {:<4} {:>8}  {}\n", "task", "try", "outcome",
+                     "passed", "win", "cost", "fan-out");
+  for (const FanoutSummary& f : fanouts) {
+    out += fmt::format("{:<10} {:>3} {:<11} {:>6} {:<4} {:>8}  {}\n", Fit(f.task, 10),
+                       f.attempt > 0 ? std::to_string(f.attempt) : "-",
+                       protocol::Name(f.run.outcome),
+                       fmt::format("{}/{}", f.passed, f.variants),
+                       f.winner ? "v" + std::to_string(*f.winner) : "-", Cost(f.cost_usd),
+                       f.run.id);
+  }
+  out += "\n`tandem variants FANOUT` ranks one fan-out's variants;\n"
+         "`tandem pick FANOUT/N` applies one of them (`tandem undo` reverts).\n";
+  return out;
+}
+
+nlohmann::json FanoutsToJson(const ledger::RunRow& plan_run,
+                             const std::vector<FanoutSummary>& fanouts) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const FanoutSummary& f : fanouts) {
+    list.push_back({{"id", f.run.id},
+                    {"task", f.task},
+                    {"attempt", f.attempt},
+                    {"outcome", protocol::Name(f.run.outcome)},
+                    {"goal", f.run.goal},
+                    {"variants", f.variants},
+                    {"passed", f.passed},
+                    {"states", f.states},
+                    {"winner", f.winner ? nlohmann::json(*f.winner) : nlohmann::json(nullptr)},
+                    {"cost_usd", f.cost_usd}});
+  }
+  return {{"run", plan_run.id},
+          {"kind", plan_run.kind},
+          {"goal", plan_run.goal},
+          {"fanouts", std::move(list)}};
+}
+
 Result<VariantRef> ResolveVariant(ledger::Ledger& ledger, const std::string& text,
                                   bool run_only) {
   auto number = [](std::string s) -> std::optional<int64_t> {

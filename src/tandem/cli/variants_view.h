@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdio>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +48,31 @@ nlohmann::json VariantsToJson(const ledger::RunRow& run,
 // [{round, match, a, b, shown_first, winner, decided_by, reason, model,
 // calls, tokens_in, tokens_out, cost_usd, wall_ms}]
 nlohmann::json ComparisonsToJson(const std::vector<ledger::ComparisonRow>& comparisons);
+
+// One fan-out of a plan run (a plan.md task with `variants: N`), as
+// `tandem variants PLANRUN` lists it.
+struct FanoutSummary {
+  ledger::RunRow run;   // the fan-out's own run, `<plan run>.<task>.<attempt>`
+  std::string task;     // the plan task, from the id
+  int64_t attempt = 0;  // 0 when the id does not end in one
+  int64_t variants = 0;
+  int64_t passed = 0;
+  std::map<std::string, int64_t> states;  // variants by state spelling
+  std::optional<int64_t> winner;          // the top-ranked passing variant
+  double cost_usd = 0;  // the run's (variants, tournament, approaches) once ended
+};
+// `ranked`: the fan-out's variants (orchestrator::LoadRankedFanout).
+FanoutSummary SummarizeFanout(const std::string& plan_run, const ledger::RunRow& fanout,
+                              const std::vector<ledger::VariantRow>& ranked);
+// One line per fan-out (task, attempt, outcome, passed, winner, cost and the
+// id `tandem variants ID` takes), under a header naming the plan run; fits
+// 80 columns while task ids do (longer ones are cut, ids never).
+std::string FormatFanoutsTable(const ledger::RunRow& plan_run,
+                               const std::vector<FanoutSummary>& fanouts, int width);
+// {"run":..., "kind":..., "fanouts":[{id, task, attempt, outcome, goal,
+// variants, passed, states:{...}, winner (n or null), cost_usd}]}
+nlohmann::json FanoutsToJson(const ledger::RunRow& plan_run,
+                             const std::vector<FanoutSummary>& fanouts);
 
 struct VariantRef {
   std::string run_id;

@@ -146,6 +146,19 @@ Result<std::vector<RunRow>> FanoutLedger::RunsEndedBefore(std::string_view kind,
   return runs;
 }
 
+Result<std::vector<RunRow>> FanoutLedger::FanoutsOf(std::string_view run_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // A prefix test without LIKE (whose _ and % a run id may hold).
+  Statement stmt = LEDGER_TRY(db_->Prepare(
+      "SELECT " + internal::kRunColumns +
+      " FROM runs WHERE kind = 'fanout' AND length(id) > length(?1) + 1"
+      " AND substr(id, 1, length(?1) + 1) = ?1 || '.' ORDER BY started_at, rowid"));
+  stmt.Bind(1, run_id);
+  std::vector<RunRow> runs;
+  while (LEDGER_TRY(stmt.Step())) runs.push_back(internal::ReadRun(stmt));
+  return runs;
+}
+
 Result<std::vector<GateRunRecord>> FanoutLedger::TaskGateRuns(std::string_view run_id,
                                                         std::string_view task_id) {
   std::lock_guard<std::mutex> lock(mu_);

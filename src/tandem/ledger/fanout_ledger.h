@@ -119,6 +119,10 @@ class FanoutLedger {
   Result<int64_t> CloseInterruptedVariants();
   // Runs of `kind` that ended before `before_ms`, oldest first.
   Result<std::vector<RunRow>> RunsEndedBefore(std::string_view kind, int64_t before_ms);
+  // The fan-outs of plan run `run_id` (its plan.md tasks with `variants:
+  // N`, orchestrator/plan_runner_fanout.cc): the runs of kind "fanout" whose
+  // id is `<run_id>.<task>.<attempt>`, oldest first. Empty for any other run.
+  Result<std::vector<RunRow>> FanoutsOf(std::string_view run_id);
   // The gate rows of task `task_id` of run `run_id` (through its steps),
   // oldest first: `tandem variants show` prints the last of each gate.
   Result<std::vector<GateRunRecord>> TaskGateRuns(std::string_view run_id,
