@@ -539,5 +539,50 @@ TEST_F(FanoutTest, NoTournamentMeansNoReviewerCall) {
   EXPECT_EQ(ById(VariantsJson(), 1)["rank"], 1);  // the smaller change, by score
 }
 
+// fanout.tournament (docs/CONFIG.md): a repository's own file may turn the
+// tournament off (no comparison, no reviewer call, the score ranks); the
+// command line wins over the key for one run, both ways.
+TEST_F(FanoutTest, TheTournamentKeyTurnsItOffAndTheCommandLineWinsForOneRun) {
+  WriteFile(".tandem/config.toml", "[fanout]\ntournament = false\n");
+  MakeRepo();
+  std::vector<json> turns = PrefersTheLargerChange({20});
+  for (int i = 1; i <= 2; ++i) {
+    std::string model = "m-" + std::to_string(i);
+    for (auto& t : WritesThenFinishes(model, {{"out.txt", Lines(i * 10)}})) turns.push_back(t);
+  }
+  StartServer(Script(turns), ModelsToml({"m-1", "m-2"}) + JudgeToml());
+  auto fan_out = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"--variants", "2", "--set", "roles.reviewer=m-judge",
+                                     "-m", "m-1", "-m", "m-2", "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.push_back("make out.txt say ok");
+    return RunTandem(Args(args));
+  };
+  auto comparisons = [&](const TandemRun& run) {
+    return LedgerValue("SELECT count(*) FROM comparisons WHERE run_id = '" + run.RunId() + "'");
+  };
+
+  // The repository's key: off. The smaller change ranks first, by score.
+  TandemRun off = fan_out({});
+  ASSERT_EQ(off.exit_code, 0) << off.Describe();
+  EXPECT_EQ(comparisons(off), "0");
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM model_calls WHERE role = 'reviewer'"), "0");
+  EXPECT_EQ(ById(VariantsJson(), 1)["rank"], 1);
+
+  // --set on the command line wins over the repository's file: the judge
+  // prefers the larger change, v2.
+  TandemRun on = fan_out({"--set", "fanout.tournament=true"});
+  ASSERT_EQ(on.exit_code, 0) << on.Describe();
+  EXPECT_EQ(comparisons(on), "1");
+  EXPECT_EQ(ById(VariantsJson(), 2)["rank"], 1);
+
+  // The key on, --no-tournament off for this run.
+  WriteFile(".tandem/config.toml", "[fanout]\ntournament = true\n");
+  TandemRun flag = fan_out({"--no-tournament"});
+  ASSERT_EQ(flag.exit_code, 0) << flag.Describe();
+  EXPECT_EQ(comparisons(flag), "0");
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM model_calls WHERE role = 'reviewer'"), "1");
+}
+
 }  // namespace
 }  // namespace tandem::e2e

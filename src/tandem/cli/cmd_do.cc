@@ -22,7 +22,7 @@ CommandRun SetupDo(CLI::App& app) {
                "With --variants: the planner writes N different approaches, one per variant");
   app.add_flag("--no-tournament", options->no_tournament,
                "With --variants: rank by the score alone, without the reviewer's pairwise "
-               "tournament");
+               "tournament (for this run; the key is fanout.tournament)");
   app.add_option("--scope", options->scope, "Glob of paths the task may change (repeatable)");
   app.add_option("--skill", options->skills,
                  "Put this skill in the first request whatever the ranking says (repeatable)");

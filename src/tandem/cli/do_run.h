@@ -24,8 +24,9 @@ struct DoOptions {
   int stop_after = 0;
   int parallel = 0;
   bool approaches = false;
-  // --no-tournament: the score alone ranks the passing variants; otherwise
-  // the reviewer role (when it has a model) judges them pairwise.
+  // --no-tournament: the score alone ranks the passing variants, whatever
+  // fanout.tournament says; otherwise that key decides whether the reviewer
+  // role (when it has a model) judges them pairwise.
   bool no_tournament = false;
   std::vector<std::string> models;
   std::vector<std::string> overrides;

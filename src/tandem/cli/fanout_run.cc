@@ -109,9 +109,11 @@ int RunFanoutDo(const DoOptions& options, Runtime& rt, ledger::Ledger& ledger, L
   env.gates_source = std::move(gates.source);
   env.interrupts = &interrupts;
   env.job_budget = rt.jobs.get();
-  // The tournament's judge (unless --no-tournament): the reviewer role.
+  // The tournament's judge: the reviewer role, unless fanout.tournament
+  // is false or --no-tournament says so for this run.
+  if (options.no_tournament) env.config.fanout.tournament = false;
   std::optional<ModelHandle> reviewer;
-  if (options.variants > 1 && !options.no_tournament) {
+  if (options.variants > 1 && env.config.fanout.tournament) {
     if (auto opened = OpenModel(rt, config::Role::kReviewer, "")) {
       reviewer = std::move(*opened);
       env.reviewer = {reviewer->resolved.model_name, reviewer->resolved.model,

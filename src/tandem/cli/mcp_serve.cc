@@ -273,8 +273,9 @@ std::vector<mcp::ServedTool> Tools() {
                                                "approach for each variant first"}}},
                {"tournament", {{"type", "boolean"},
                                {"description", "With variants: the reviewer model judges the "
-                                               "passing variants pairwise (default true; false: "
-                                               "the score alone ranks them)"}}}},
+                                               "passing variants pairwise (default: the "
+                                               "configuration's fanout.tournament, true unless "
+                                               "set; false: the score alone ranks them)"}}}},
               {"task"}),
        writes},
       {"tandem_status",
@@ -383,7 +384,11 @@ class TandemTools {
     options.stop_after = static_cast<int>(args.value("stop_after", 0LL));
     options.parallel = static_cast<int>(args.value("parallel", 0LL));
     options.approaches = args.value("approaches", false);
-    options.no_tournament = !args.value("tournament", true);
+    // Absent: the configuration's fanout.tournament decides.
+    if (args.contains("tournament") && args["tournament"].is_boolean()) {
+      options.overrides.push_back(std::string("fanout.tournament=") +
+                                  (args["tournament"].get<bool>() ? "true" : "false"));
+    }
     if (options.variants <= 0 && args.contains("variants")) {
       return {true, "tandem_do: variants must be 1 to " + std::to_string(orchestrator::kMaxVariants),
               nullptr};

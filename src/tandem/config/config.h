@@ -174,6 +174,15 @@ struct Commit {
   std::string author;  // "Name <email>"; empty: git's own (user.name, user.email)
 };
 
+// [fanout]: how a fan-out (`tandem do --variants N`, a plan task's
+// `variants: N`; docs/FANOUT.md) ranks its passing variants.
+struct Fanout {
+  // fanout.tournament: the reviewer role's model (when it has one) judges
+  // the passing variants pairwise; false: the score alone ranks them
+  // (`tandem do --no-tournament` sets it false for one run).
+  bool tournament = true;
+};
+
 struct Config {
   std::map<std::string, McpServer, std::less<>> mcp_servers;
   std::map<std::string, ProviderConfig, std::less<>> providers;
@@ -188,6 +197,7 @@ struct Config {
   Skills skills;
   Review review;
   Commit commit;
+  Fanout fanout;
 };
 
 // The built-in defaults layer: struct defaults plus the built-in providers

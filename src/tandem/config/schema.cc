@@ -219,6 +219,8 @@ const std::vector<KeySpec>& Table() {
       // [commit]
       Bool("commit.enabled", Field<&Config::commit, &Commit::enabled>()),
       Text("commit.author", Kind::kString, Field<&Config::commit, &Commit::author>()),
+      // [fanout]
+      Bool("fanout.tournament", Field<&Config::fanout, &Fanout::tournament>()),
       // [approval]
       Choice("approval.policy", {"ask", "deny", "approve"},
              EnumField<&Config::approval, &Approval::policy, &ParseApprovalPolicy>()),

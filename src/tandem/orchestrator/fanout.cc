@@ -516,7 +516,7 @@ class Fanout {
       }
       seeds.push_back(std::move(e));
     }
-    if (seeds.size() < 2 || !env_.reviewer.client) return {};
+    if (seeds.size() < 2 || !env_.reviewer.client || !env_.config.fanout.tournament) return {};
     if (std::string why = TournamentStop(); !why.empty()) {
       Notice(NoticeLevel::kWarn, "no tournament (" + why + "); the score alone ranks");
       return {};

@@ -116,8 +116,9 @@ struct FanoutEnv {
   agent::InterruptHub* interrupts = nullptr;  // Ctrl-C
   platform::JobBudget* job_budget = nullptr;
   // The reviewer role's model: with at least two distinct passing
-  // candidates, it judges them pairwise (tournament.h). Client null (no
-  // reviewer, or `--no-tournament`): the score alone ranks.
+  // candidates, it judges them pairwise (tournament.h) unless
+  // config.fanout.tournament is false. Client null (no reviewer) or the key
+  // false (`--no-tournament`): the score alone ranks.
   ModelSlot reviewer;
   // Optional (a plan task): the task's environment, the template of each
   // variant's (its role, review, tandem_files); the fan-out sets the model,
