@@ -309,16 +309,52 @@ TEST_F(FanoutTest, KillNineMidFanoutLeavesNothingGcDoesNotClean) {
       << Git("for-each-ref refs/tandem/runs/");
 }
 
-TEST_F(FanoutTest, ApproachesFromOnePlannerCallGoOnePerVariant) {
-  MakeRepo();
+// The planner of --approaches: a priced model of its own.
+std::string PlannerToml() {
+  return "[models.m-plan]\nprovider = \"local\"\nid = \"m-plan\"\nprice_output = 1000\n";
+}
+
+json ApproachesTurn() {
   json plan = Turn(kAnyTurn, {}, "1. Write it with printf.\n2. Write it with a heredoc.\n");
   plan["when"]["system_contains"] = "Propose genuinely different approaches";
-  std::vector<json> turns = {plan};
+  return plan;
+}
+
+TEST_F(FanoutTest, ApproachesFromOnePlannerCallGoOnePerVariant) {
+  MakeRepo();
+  std::vector<json> turns = {ApproachesTurn()};
   for (auto& t : WritesThenFinishes("m-small", {{"out.txt", "ok\n"}})) turns.push_back(t);
-  StartServer(Script(turns), ModelsToml({"m-small"}));
-  TandemRun run = RunTandem(Args({"--variants", "3", "--approaches", "-m", "m-small", "--json",
-                                  "make out.txt say ok"}));
+  StartServer(Script(turns), ModelsToml({"m-small"}) + PlannerToml());
+  TandemRun run = RunTandem(Args({"--variants", "3", "--approaches", "-m", "m-small", "--set",
+                                  "roles.planner=m-plan", "--json", "make out.txt say ok"}));
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  // The planner's call is a model call of the fan-out's run (role, model,
+  // tokens, cost), and its cost is part of the fan-out's spend.
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM model_calls m JOIN runs r ON r.id = m.run_id WHERE "
+                        "r.kind = 'fanout' AND m.role = 'planner' AND m.model = 'm-plan' AND "
+                        "m.tokens_out > 0"),
+            "1");
+  double planned = std::stod(LedgerValue("SELECT cost_usd FROM model_calls WHERE role = 'planner'"));
+  EXPECT_GT(planned, 0);
+  double variants = std::stod(LedgerValue("SELECT sum(cost_usd) FROM variants"));
+  EXPECT_NEAR(run.Finished()["cost_usd"].get<double>(), planned + variants, 1e-9) << run.Finished();
+  json listed = VariantsJson();
+  ASSERT_TRUE(listed["approaches"].is_object()) << listed.dump(2);
+  EXPECT_EQ(listed["approaches"]["calls"], 1);
+  EXPECT_EQ(listed["approaches"]["model"], "m-plan");
+  EXPECT_NEAR(listed["approaches"]["cost_usd"].get<double>(), planned, 1e-9);
+  EXPECT_NEAR(listed["cost_usd"].get<double>(), planned + variants, 1e-9) << listed.dump(2);
+  TandemRun stats = RunTandem({"stats", "--json"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.Describe();
+  json report = json::parse(stats.out, nullptr, false);
+  bool planner_role = false;
+  for (const json& role : report["roles"]) {
+    if (role.value("role", "") != "planner") continue;
+    planner_role = true;
+    EXPECT_EQ(role["calls"], 1) << role;
+    EXPECT_NEAR(role["spend_usd"].get<double>(), planned, 1e-9) << role;
+  }
+  EXPECT_TRUE(planner_role) << report["roles"].dump(2);
   EXPECT_EQ(LedgerValue("SELECT group_concat(approach, '|') FROM (SELECT approach FROM variants "
                         "ORDER BY n)"),
             "Write it with printf.|Write it with a heredoc.|Write it with printf.");
@@ -338,6 +374,34 @@ TEST_F(FanoutTest, ApproachesFromOnePlannerCallGoOnePerVariant) {
   EXPECT_EQ(planner_calls, 1);
   EXPECT_EQ(with_printf, 2);
   EXPECT_EQ(with_heredoc, 1);
+}
+
+// The planner's call counts in the fan-out's one budget: a budget smaller
+// than it stops the fan-out before any variant starts, and says why.
+TEST_F(FanoutTest, ApproachesThatSpendTheBudgetStopTheFanoutBeforeAnyVariantStarts) {
+  MakeRepo();
+  std::vector<json> turns = {ApproachesTurn()};
+  for (auto& t : WritesThenFinishes("m-small", {{"out.txt", "ok\n"}})) turns.push_back(t);
+  StartServer(Script(turns), ModelsToml({"m-small"}) + PlannerToml());
+  TandemRun run = RunTandem(Args({"--variants", "3", "--approaches", "-m", "m-small", "--set",
+                                  "roles.planner=m-plan", "--set", "limits.max_cost_usd=0.000001",
+                                  "--json", "make out.txt say ok"}));
+  EXPECT_EQ(run.exit_code, 1) << run.Describe();
+  EXPECT_TRUE(run.HasNotice("no variant started")) << run.Describe();
+  EXPECT_TRUE(run.HasNotice("the planner's approaches cost $")) << run.Describe();
+  EXPECT_TRUE(run.HasNotice("limits.max_cost_usd = ")) << run.Describe();
+  // No executor request was made; every variant is cancelled, never started.
+  for (const json& r : Requests()) {
+    EXPECT_NE(r["body"].dump().find("Propose genuinely different approaches"), std::string::npos)
+        << "a variant started: " << r["body"].dump();
+  }
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM variants WHERE state = 'cancelled' AND detail LIKE "
+                        "'not started: %cost budget%'"),
+            "3");
+  EXPECT_EQ(LedgerValue("SELECT count(*) FROM model_calls WHERE role = 'planner'"), "1");
+  EXPECT_EQ(LedgerValue("SELECT outcome FROM runs WHERE kind = 'fanout'"), "failed");
+  EXPECT_TRUE(TandemWorktrees().empty());
+  EXPECT_EQ(Git("status --porcelain"), "");
 }
 
 // ---- The reviewer's tournament (docs/FANOUT.md "Tournament") ----

@@ -36,8 +36,21 @@ int ShowFanout(ledger::Ledger& ledger, ledger::FanoutLedger& fan, const std::str
     return kExitInternal;
   }
   if (json) {
-    fmt::print("{}\n", VariantsToJson(**run, ranked->variants, *picks, ranked->comparisons)
-                           .dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    nlohmann::json j = VariantsToJson(**run, ranked->variants, *picks, ranked->comparisons);
+    // --approaches: the planner's call(s), part of the fan-out's spend.
+    auto planner = fan.CallsByRole(run_id, "planner");
+    if (!planner) {
+      fmt::print(stderr, "tandem: ledger: {}\n", planner.error().message());
+      return kExitInternal;
+    }
+    j["approaches"] = planner->calls == 0
+                          ? nlohmann::json(nullptr)
+                          : nlohmann::json{{"model", planner->model},
+                                           {"calls", planner->calls},
+                                           {"tokens_in", planner->tokens_in},
+                                           {"tokens_out", planner->tokens_out},
+                                           {"cost_usd", planner->cost_usd}};
+    fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     fmt::print("{}", FormatVariantsTable(**run, ranked->variants, *picks, TerminalWidth(),
                                          ranked->comparisons));

@@ -7,7 +7,6 @@
 #include <optional>
 
 #include "tandem/agent/interrupt.h"
-#include "tandem/agent/repo_view.h"
 #include "tandem/agent/task_runner.h"
 #include "tandem/base/clock.h"
 #include "tandem/cli/do_run.h"
@@ -80,22 +79,20 @@ int RunFanoutDo(const DoOptions& options, Runtime& rt, ledger::Ledger& ledger, L
   std::optional<InterruptScope> scope;
   if (!io.interrupts) scope.emplace([&interrupts] { interrupts.Interrupt(); });
 
+  // --approaches: the planner's call is the fan-out's own (in its run and
+  // its budget), made by RunFanout before any variant starts.
+  std::optional<ModelHandle> planner;
   if (options.approaches && options.variants > 1) {
-    auto planner = OpenModel(rt, config::Role::kPlanner, "");
-    if (!planner) {
+    auto opened = OpenModel(rt, config::Role::kPlanner, "");
+    if (!opened) {
       fmt::print(io.err, "tandem: --approaches needs the planner role: {}\n",
-                 planner.error().message());
+                 opened.error().message());
       return kExitUsage;
     }
-    orchestrator::ModelSlot slot{planner->resolved.model_name, planner->resolved.model,
-                                 planner->resolved.provider.name, planner->client.get()};
-    auto approaches = orchestrator::DraftApproaches(slot, options.task, options.variants,
-                                                    agent::BuildRepoView(rt.repo_root));
-    if (!approaches) {
-      fmt::print(io.err, "tandem: --approaches: {}\n", approaches.error().message());
-      return kExitProvider;
-    }
-    spec.approaches = std::move(*approaches);
+    planner = std::move(*opened);
+    env.planner = {planner->resolved.model_name, planner->resolved.model,
+                   planner->resolved.provider.name, planner->client.get()};
+    spec.draft_approaches = true;
   }
 
   env.repo_root = rt.repo_root;

@@ -243,9 +243,16 @@ nlohmann::json VariantsToJson(const ledger::RunRow& run,
                  {"reason", pick.reason},
                  {"waited_ms", pick.waited_ms}});
   }
+  // The whole fan-out's spend (approaches, variants, tournament): the run's
+  // once it ended, else what the rows say so far.
+  double cost = 0;
+  for (const auto& v : ranked) cost += v.cost_usd;
+  for (const auto& c : comparisons) cost += c.cost_usd;
+  if (run.ended_at) cost = run.totals.cost_usd;
   return {{"run", run.id},
           {"task", run.goal},
           {"outcome", protocol::Name(run.outcome)},
+          {"cost_usd", cost},
           {"base_checkpoint", run.base_checkpoint},
           {"variants", std::move(variants)},
           {"picks", std::move(p)},

@@ -39,8 +39,9 @@ std::string FormatVariantsTable(const ledger::RunRow& run,
                                 const std::vector<ledger::PickRecord>& picks, int width,
                                 const std::vector<ledger::ComparisonRow>& comparisons = {});
 
-// {"run":..., "variants":[{rank, n, model, ..., "tournament": {wins, losses}
-// or null}], "picks":[...], "comparisons":[...]}
+// {"run":..., "cost_usd": the whole fan-out's spend, "variants":[{rank, n,
+// model, ..., "tournament": {wins, losses} or null}], "picks":[...],
+// "comparisons":[...]}
 nlohmann::json VariantsToJson(const ledger::RunRow& run,
                               const std::vector<ledger::VariantRow>& ranked,
                               const std::vector<ledger::PickRecord>& picks,

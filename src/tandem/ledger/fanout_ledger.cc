@@ -184,6 +184,26 @@ Result<std::vector<GateRunRecord>> FanoutLedger::TaskGateRuns(std::string_view r
   return rows;
 }
 
+Result<RoleCallTally> FanoutLedger::CallsByRole(std::string_view run_id, std::string_view role) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement stmt = LEDGER_TRY(db_->Prepare(
+      "SELECT count(*), coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0),"
+      " coalesce(sum(cost_usd), 0),"
+      " coalesce((SELECT model FROM model_calls WHERE run_id = ?1 AND role = ?2"
+      "           ORDER BY id DESC LIMIT 1), '')"
+      " FROM model_calls WHERE run_id = ?1 AND role = ?2"));
+  stmt.Bind(1, run_id).Bind(2, role);
+  RoleCallTally tally;
+  if (LEDGER_TRY(stmt.Step())) {
+    tally.calls = stmt.Int(0);
+    tally.tokens_in = stmt.Int(1);
+    tally.tokens_out = stmt.Int(2);
+    tally.cost_usd = stmt.Double(3);
+    tally.model = stmt.Text(4);
+  }
+  return tally;
+}
+
 Result<int64_t> FanoutLedger::RecordPick(const PickRecord& p) {
   std::lock_guard<std::mutex> lock(mu_);
   Statement stmt = LEDGER_TRY(db_->Prepare(

@@ -103,6 +103,15 @@ struct ComparisonRow {
   int64_t at = 0;  // set by the ledger
 };
 
+// The model calls one role made in a run, summed (CallsByRole).
+struct RoleCallTally {
+  int64_t calls = 0;
+  int64_t tokens_in = 0;
+  int64_t tokens_out = 0;
+  double cost_usd = 0;
+  std::string model{};  // the model id of the last call
+};
+
 class FanoutLedger {
  public:
   // A connection to `ledger`'s file. Errors: Io/FailedPrecondition from
@@ -127,6 +136,9 @@ class FanoutLedger {
   // oldest first: `tandem variants show` prints the last of each gate.
   Result<std::vector<GateRunRecord>> TaskGateRuns(std::string_view run_id,
                                                   std::string_view task_id);
+  // The model calls of run `run_id` made by `role` ("planner": a fan-out's
+  // --approaches), summed; calls 0 when there are none.
+  Result<RoleCallTally> CallsByRole(std::string_view run_id, std::string_view role);
   // Records a pick (applied or refused); returns its id.
   Result<int64_t> RecordPick(const PickRecord& pick);
   // The run's picks, oldest first.

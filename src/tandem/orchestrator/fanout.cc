@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "tandem/agent/repo_view.h"
 #include "tandem/agent/task_runner.h"
 #include "tandem/base/clock.h"
 #include "tandem/base/kill_point.h"
@@ -130,7 +131,6 @@ class Fanout {
     start.repo = root_;
     start.base_checkpoint = base_.hex;
     RETURN_IF_ERROR(env_.ledger->BeginRun(start));
-    plans_ = PlanVariants(spec_.variants, env_.models.size(), spec_.approaches);
     std::string pool;
     for (const ModelSlot& m : env_.models) pool += (pool.empty() ? "" : ", ") + m.name;
     Publish({}, protocol::RunStarted{"fanout", spec_.task, root_, pool, env_.gates_source, 0});
@@ -154,6 +154,9 @@ class Fanout {
         cv_.notify_all();
       });
     }
+    std::vector<std::string> approaches = spec_.approaches;
+    if (spec_.draft_approaches && approaches.empty()) approaches = DraftTheApproaches();
+    plans_ = PlanVariants(spec_.variants, env_.models.size(), approaches);
     Status looped = Loop();
     if (env_.interrupts) env_.interrupts->Unsubscribe(user);
     agents_stop_.Interrupt();
@@ -195,6 +198,33 @@ class Fanout {
     Publish({}, protocol::Notice{level, std::move(text)});
   }
 
+  // --approaches: the planner's call (two with a correction), a model call
+  // of this run whose spend counts in the fan-out's budget like every
+  // variant's, before any variant starts. On failure the fan-out stops
+  // (kApproaches) and returns no approach.
+  std::vector<std::string> DraftTheApproaches() {
+    PlannerSpend spend;
+    PlannerEnv planner;
+    planner.model = env_.planner;
+    planner.events = &sink_;
+    planner.ledger = env_.ledger;
+    planner.run_id = spec_.run_id;
+    planner.spend = &spend;
+    auto drafted = DraftApproaches(planner, spec_.task, spec_.variants, agent::BuildRepoView(root_));
+    approaches_cost_ = spend.cost_usd;
+    if (!drafted) {
+      approaches_error_ = drafted.error().message();
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_ == FanoutStop::kNone) stop_ = FanoutStop::kApproaches;
+      return {};
+    }
+    Notice(NoticeLevel::kInfo,
+           fmt::format("the planner ({}) wrote {} approach{} for {} variants (${:.4f})",
+                       env_.planner.name, drafted->size(), drafted->size() == 1 ? "" : "es",
+                       spec_.variants, approaches_cost_));
+    return std::move(*drafted);
+  }
+
   void AddSpend(double usd) {
     std::lock_guard<std::mutex> lock(mu_);
     spent_ += usd;
@@ -217,7 +247,16 @@ class Fanout {
       if (stop != FanoutStop::kNone && !stopped) {
         stopped = true;
         agents_stop_.Interrupt();
-        Notice(NoticeLevel::kWarn, StopText(stop));
+        if (next == 1 && stop == FanoutStop::kCostBudget && approaches_cost_ > 0) {
+          // Spent before anything started: by the planner's approaches.
+          Notice(NoticeLevel::kError,
+                 fmt::format("the planner's approaches cost ${:.4f}, the whole of the fan-out's "
+                             "cost budget (limits.max_cost_usd = {}): no variant started",
+                             approaches_cost_, env_.config.limits.max_cost_usd));
+        } else {
+          Notice(stop == FanoutStop::kApproaches ? NoticeLevel::kError : NoticeLevel::kWarn,
+                 StopText(stop));
+        }
       }
       while (!stopped && next <= spec_.variants && static_cast<int>(running_.size()) < Parallel()) {
         RETURN_IF_ERROR(Start(next++));
@@ -265,6 +304,8 @@ class Fanout {
                            "the rest are cancelled",
                            env_.config.limits.max_wall_s);
       case FanoutStop::kInterrupt: return "interrupted";
+      case FanoutStop::kApproaches:
+        return "--approaches: " + approaches_error_ + "; no variant started";
       case FanoutStop::kNone: break;
     }
     return "";
@@ -553,10 +594,12 @@ class Fanout {
       result.stop = stop_;
       result.cost_usd = spent_;
     }
+    result.approaches_cost_usd = approaches_cost_;
     int passed = 0;
     for (const auto& r : rows) passed += r.state == VariantState::kPassed ? 1 : 0;
     result.outcome = passed > 0                                ? protocol::Outcome::kSucceeded
                      : result.stop == FanoutStop::kInterrupt   ? protocol::Outcome::kInterrupted
+                     : result.stop == FanoutStop::kApproaches  ? protocol::Outcome::kProviderError
                      : result.stop == FanoutStop::kCostBudget ||
                              result.stop == FanoutStop::kWallBudget
                          ? protocol::Outcome::kLimit
@@ -620,6 +663,8 @@ class Fanout {
   std::set<std::string> passing_trees_;
   std::optional<double> first_pass_ms_;
   agent::RunTotals totals_;  // of the variants settled so far
+  double approaches_cost_ = 0;    // the planner's approaches (--approaches)
+  std::string approaches_error_;  // why they could not be had (FanoutStop::kApproaches)
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -837,45 +882,27 @@ std::vector<std::string> ParseApproaches(std::string_view answer) {
   return items;
 }
 
-Result<std::vector<std::string>> DraftApproaches(const ModelSlot& planner, const std::string& goal,
-                                                 int n, const std::string& repo_view,
-                                                 double* cost_usd) {
+Result<std::vector<std::string>> DraftApproaches(const PlannerEnv& planner, const std::string& goal,
+                                                 int n, const std::string& repo_view) {
   static const std::string kSystem =
       "You are the planner of tandem, a coding orchestrator. Several fast executor models will "
       "each attempt the same task independently, in separate copies of the repository; a person "
       "then picks the best result. Propose genuinely different approaches (different designs, "
       "places to change, or techniques), not rewordings of one. Answer with a numbered list "
       "only: one approach per item, one or two sentences each, no code.";
-  protocol::ModelRequest request;
-  request.model = planner.model.id;
-  request.system = kSystem;
-  request.max_tokens = static_cast<int>(planner.model.max_output_tokens);
-  request.messages.push_back(protocol::Message::User(fmt::format(
-      "# Task\n{}\n\n# Repository\n{}\n\nGive {} different approaches.", goal, repo_view, n)));
-  struct Quiet : providers::StreamObserver {
-    void OnEvent(const protocol::StreamEvent&) override {}
-  } quiet;
+  protocol::ModelRequest request = PlannerRequest(
+      planner, kSystem,
+      fmt::format("# Task\n{}\n\n# Repository\n{}\n\nGive {} different approaches.", goal,
+                  repo_view, n));
   for (int attempt = 0;; ++attempt) {
-    auto reply = planner.client->Start(request, &quiet)->Wait();
-    if (!reply) {
-      return Unavailable(fmt::format("the planner ({}): {}", planner.name, reply.error().message));
-    }
-    if (cost_usd) {
-      const protocol::Usage& u = reply->usage;
-      *cost_usd += (static_cast<double>(u.input_tokens - u.cached_input_tokens) *
-                        planner.model.price_input +
-                    static_cast<double>(u.cached_input_tokens) * planner.model.price_cached_input +
-                    static_cast<double>(u.output_tokens) * planner.model.price_output) /
-                   1e6;
-    }
-    std::vector<std::string> items = ParseApproaches(reply->text);
+    std::string answer = TRY(CallPlanner(planner, request, ""));
+    std::vector<std::string> items = ParseApproaches(answer);
     if (!items.empty()) {
       if (static_cast<int>(items.size()) > n) items.resize(static_cast<size_t>(n));
       return items;
     }
     if (attempt >= 1) return InvalidArgument("the planner's answer has no numbered approaches");
-    request.messages.push_back(
-        protocol::Message{protocol::Role::kAssistant, reply->text, {}, {}, false});
+    request.messages.push_back(protocol::Message{protocol::Role::kAssistant, answer, {}, {}, false});
     request.messages.push_back(protocol::Message::User(fmt::format(
         "tandem could not read that: answer with a numbered list of {} approaches (\"1. ...\"), "
         "nothing else.",
@@ -890,6 +917,9 @@ Result<FanoutResult> RunFanout(const FanoutSpec& spec, const FanoutEnv& env) {
   if (env.models.empty()) return InvalidArgument("a fan-out needs at least one model");
   if (!env.ledger || !env.variants || !env.events) {
     return InvalidArgument("a fan-out needs a ledger and events");
+  }
+  if (spec.draft_approaches && spec.approaches.empty() && !env.planner.client) {
+    return InvalidArgument("--approaches needs the planner role's model");
   }
   Fanout fanout(spec, env);
   return fanout.Run();

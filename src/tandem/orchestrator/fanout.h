@@ -67,15 +67,17 @@ struct VariantPlan {
 std::vector<VariantPlan> PlanVariants(int n, size_t models,
                                       const std::vector<std::string>& approaches);
 
-// `--approaches`: one call to the planner model `planner` asking for `n`
-// different ways to carry out `goal`, answered as a numbered list. Returns
-// at most n approaches (at least one; the caller cycles through fewer).
-// InvalidArgument when the answer has no numbered item after one
-// correction; the model's error otherwise. Not recorded in the ledger (the
-// fan-out's run does not exist yet); its cost is returned in `cost_usd`.
-Result<std::vector<std::string>> DraftApproaches(const ModelSlot& planner, const std::string& goal,
-                                                 int n, const std::string& repo_view,
-                                                 double* cost_usd = nullptr);
+// `--approaches`: one call to the planner model (CallPlanner: a ledger
+// model call of `planner.run_id`, role planner, its ModelCallFinished event
+// on planner.events, its cost added to planner.spend) asking for `n`
+// different ways to carry out `goal`, answered as a numbered list; one more
+// call when the answer has no numbered item. Returns at most n approaches
+// (at least one; the caller cycles through fewer). InvalidArgument when the
+// corrected answer still has none; Unavailable with the model's error.
+// RunFanout calls it after its run began (FanoutSpec::draft_approaches), so
+// the call counts in the fan-out's one budget.
+Result<std::vector<std::string>> DraftApproaches(const PlannerEnv& planner, const std::string& goal,
+                                                 int n, const std::string& repo_view);
 // The numbered items ("1. ...", "2) ...") of an answer, continuation lines
 // joined; empty when there are none.
 std::vector<std::string> ParseApproaches(std::string_view answer);
@@ -100,6 +102,10 @@ struct FanoutSpec {
   int stop_after = 0;  // end once this many distinct passing trees exist; 0: never
   int parallel = 0;    // variants at once; 0: min(variants, kDefaultFanoutParallel)
   std::vector<std::string> approaches;  // hints, one per variant (may be empty)
+  // `--approaches`: before any variant starts, the planner (FanoutEnv::
+  // planner) writes `variants` approaches (DraftApproaches), unless
+  // `approaches` already holds some.
+  bool draft_approaches = false;
   std::string extra_context;  // every variant's (agent::TaskSpec::extra_context)
   std::optional<FanoutParent> parent;  // empty: `tandem do --variants`
 };
@@ -120,6 +126,9 @@ struct FanoutEnv {
   // config.fanout.tournament is false. Client null (no reviewer) or the key
   // false (`--no-tournament`): the score alone ranks.
   ModelSlot reviewer;
+  // The planner role's model, for FanoutSpec::draft_approaches (required
+  // then: a null client is an InvalidArgument).
+  ModelSlot planner;
   // Optional (a plan task): the task's environment, the template of each
   // variant's (its role, review, tandem_files); the fan-out sets the model,
   // client, workspace, events, interrupts, and the fields above. Not owned.
@@ -131,15 +140,19 @@ struct FanoutEnv {
 };
 
 // Why a fan-out stopped starting and interrupted its variants, if it did.
-enum class FanoutStop { kNone, kStopAfter, kCostBudget, kWallBudget, kInterrupt };
+// kApproaches: the planner's approaches could not be had (its call failed,
+// or twice no numbered list): no variant started.
+enum class FanoutStop { kNone, kStopAfter, kCostBudget, kWallBudget, kInterrupt, kApproaches };
 
 struct FanoutResult {
-  protocol::Outcome outcome = protocol::Outcome::kError;  // kSucceeded: a variant passed
+  // kSucceeded: a variant passed; kProviderError: stop == kApproaches.
+  protocol::Outcome outcome = protocol::Outcome::kError;
   std::vector<ledger::VariantRow> variants;               // ranked (RankVariants order)
   FanoutStop stop = FanoutStop::kNone;
   double wall_ms = 0;
   std::optional<double> first_pass_ms;  // from the start to the first passing variant
-  double cost_usd = 0;                  // the variants' and the tournament's
+  double cost_usd = 0;                  // the approaches', the variants' and the tournament's
+  double approaches_cost_usd = 0;       // the planner's approaches (--approaches)
   std::vector<ledger::ComparisonRow> comparisons;  // the tournament's; empty: none ran
   int64_t tournament_calls = 0;
   double tournament_ms = 0;
