@@ -19,6 +19,7 @@
 #include "tandem/agent/task_runner.h"
 #include "tandem/base/clock.h"
 #include "tandem/base/kill_point.h"
+#include "tandem/config/trust.h"
 #include "tandem/ledger/git_dirs.h"
 #include "tandem/memory/plan_md.h"
 #include "tandem/memory/progress_md.h"
@@ -327,7 +328,7 @@ class Fanout {
     v->n = n;
     v->plan = plans_[static_cast<size_t>(n - 1)];
     if (free_slots_.empty()) {
-      v->slot = fmt::format("{}-slot-{}", spec_.run_id, ++slots_made_);
+      v->slot = FanoutSlotId(spec_.run_id, ++slots_made_);
     } else {
       v->slot = free_slots_.back();
       v->reuse = true;
@@ -836,6 +837,18 @@ std::vector<ledger::VariantRow> RankVariants(std::vector<ledger::VariantRow> var
   for (VariantRow* v : others) emit(v, true);
   for (VariantRow* v : running) emit(v, false);
   return out;
+}
+
+std::string FanoutSlotId(std::string_view fanout_id, int k) {
+  std::string id = fmt::format("{}-slot-{}", fanout_id, k);
+  if (workspace::Worktree::IsValidId(id)) return id;
+  std::string head;
+  for (char c : fanout_id.substr(0, 24)) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || (c == '.' && !head.empty() && head.back() != '.');
+    head += ok ? c : '_';
+  }
+  return fmt::format("{}-{}-slot-{}", head, config::Sha256Hex(fanout_id).substr(0, 12), k);
 }
 
 std::vector<std::string> RemoveLeftoverSlots(const std::string& repo_root) {

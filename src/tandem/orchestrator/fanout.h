@@ -187,6 +187,14 @@ struct RankedFanout {
 };
 Result<RankedFanout> LoadRankedFanout(ledger::FanoutLedger& ledger, std::string_view run_id);
 
+// The worktree id of slot `k` of fan-out `fanout_id`: `<fanout_id>-slot-<k>`
+// when that is a valid worktree id (workspace::Worktree::IsValidId); else
+// (a plan task's fan-out `<run>.<task>.<attempt>` whose task id is long, or
+// holds ".."), the id's first 24 characters made valid, a 12-hex-digit
+// SHA-256 prefix of the whole id, and `-slot-<k>`: valid, at most 64
+// characters, stable for the fan-out, distinct per slot. Pure.
+std::string FanoutSlotId(std::string_view fanout_id, int k);
+
 // The ids of leftover fan-out and parallel-run worktrees (`*-slot-*`) are
 // removed; returns a line per worktree removed or not removable.
 // REQUIRES: the caller holds the repository's writer lock (no live run owns

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tandem/workspace/worktree.h"
+
 namespace tandem::orchestrator {
 namespace {
 
@@ -106,6 +108,27 @@ TEST(ParseApproaches, ReadsNumberedItemsWithTheirContinuationLines) {
   EXPECT_EQ(items[1], "Rewrite the loop");
   EXPECT_EQ(items[2], "Cache it");
   EXPECT_TRUE(ParseApproaches("no list here").empty());
+}
+
+TEST(FanoutSlotId, ShortIdsStayReadableLongOnesGetAStableValidHash) {
+  EXPECT_EQ(FanoutSlotId("20260103-120000-ab12", 3), "20260103-120000-ab12-slot-3");
+  EXPECT_EQ(FanoutSlotId("20260103-120000-ab12.T1.1", 8), "20260103-120000-ab12.T1.1-slot-8");
+  // A plan task's fan-out with a long task id: 20 + 1 + 56 + 2 characters.
+  const std::string long_id =
+      "20260103-120000-ab12.T1-migrate-the-date-parser-to-iso-weeks-in-every-command.1";
+  ASSERT_FALSE(workspace::Worktree::IsValidId(long_id + "-slot-1"));
+  std::string slot = FanoutSlotId(long_id, 1);
+  EXPECT_TRUE(workspace::Worktree::IsValidId(slot)) << slot;
+  EXPECT_LE(slot.size(), 64u);
+  EXPECT_EQ(slot.rfind("20260103-120000-ab12.T1-", 0), 0u) << slot;
+  EXPECT_TRUE(slot.ends_with("-slot-1")) << slot;  // what gc and resume look for
+  EXPECT_EQ(FanoutSlotId(long_id, 1), slot);       // stable
+  EXPECT_NE(FanoutSlotId(long_id, 2), slot);
+  EXPECT_NE(FanoutSlotId(long_id + "2", 1), slot);  // another attempt, other slots
+  EXPECT_TRUE(workspace::Worktree::IsValidId(FanoutSlotId(long_id, 75)));
+  // plan.md allows ".." in a task id; a worktree id does not.
+  std::string dots = FanoutSlotId("r.T1..2.1", 1);
+  EXPECT_TRUE(workspace::Worktree::IsValidId(dots)) << dots;
 }
 
 }  // namespace

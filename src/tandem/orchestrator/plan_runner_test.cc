@@ -726,5 +726,24 @@ TEST_F(PlanRunnerFanoutTest, CancellingAFanOutTaskStopsItsVariantsAndTheRunGoesO
   EXPECT_FALSE(WorktreesLeft());
 }
 
+// A task id long enough to push `<run>.<task>.<attempt>-slot-K` past the
+// 64 characters a worktree id may have: the fan-out's slots still get valid
+// ids (FanoutSlotId), so its variants run and the task is done.
+TEST_F(PlanRunnerFanoutTest, ALongTaskIdStillFansOutInValidSlotWorktrees) {
+  const std::string id = "T1-migrate-the-date-parser-to-iso-weeks-in-every-command";
+  WritePlan(FanTask(id, 2));
+  ScriptedModel executor(Works);
+  PlanRunResult result = Run(1, executor);
+  EXPECT_EQ(result.exit_code, protocol::kExitSuccess) << result.stop_reason;
+  EXPECT_EQ(result.done, 1);
+  EXPECT_EQ(repo_.Read("out/" + id + ".txt"), id + "\n");
+  auto variants = Variants(result.run_id + "." + id + ".1");
+  ASSERT_EQ(variants.size(), 2u);
+  for (const auto& v : variants) {
+    EXPECT_EQ(v.state, ledger::VariantState::kPassed) << v.n << ": " << v.detail;
+  }
+  EXPECT_FALSE(WorktreesLeft());
+}
+
 }  // namespace
 }  // namespace tandem::orchestrator

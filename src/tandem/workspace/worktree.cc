@@ -19,19 +19,8 @@ constexpr std::string_view kAdminPrefix = "tandem-";
 // which Reset leaves as they are.
 constexpr std::string_view kKeepFile = "tandem-policy-paths";
 
-bool ValidId(std::string_view id) {
-  if (id.empty() || id.size() > 64 || id.front() == '.' || id.find("..") != std::string_view::npos) {
-    return false;
-  }
-  if (id.size() >= 5 && id.substr(id.size() - 5) == ".lock") return false;
-  return std::all_of(id.begin(), id.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-           c == '_' || c == '-';
-  });
-}
-
 Status CheckId(std::string_view id) {
-  if (ValidId(id)) return Status::Ok();
+  if (Worktree::IsValidId(id)) return Status::Ok();
   return InvalidArgument("bad worktree id '" + std::string(id) +
                          "': use 1-64 of [A-Za-z0-9._-], not starting with '.'");
 }
@@ -272,6 +261,17 @@ Result<std::unique_ptr<Workspace>> Worktree::Reset(const fs::path& repo_root, st
   if (rc < 0) return GitError(rc, "writing " + RefFor(id));
   git_reference_free(ref);
   return ws;
+}
+
+bool Worktree::IsValidId(std::string_view id) {
+  if (id.empty() || id.size() > 64 || id.front() == '.' || id.find("..") != std::string_view::npos) {
+    return false;
+  }
+  if (id.size() >= 5 && id.substr(id.size() - 5) == ".lock") return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
 }
 
 }  // namespace tandem::workspace

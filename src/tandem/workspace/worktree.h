@@ -108,6 +108,10 @@ class Worktree {
   // sorted: what a resume finds left over.
   static Result<std::vector<std::string>> List(const std::filesystem::path& repo_root);
 
+  // Whether `id` is a worktree id Create accepts: 1-64 of [A-Za-z0-9._-],
+  // not starting with '.', no "..", not ending in ".lock". Pure.
+  static bool IsValidId(std::string_view id);
+
   // Makes worktree `id` hold exactly checkpoint `at` (see "Reset" above),
   // moves its ref to `at`, and returns a Workspace open on it with no active
   // run, knowing its tree (StartRun on it records checkpoint 0 of the next
