@@ -226,6 +226,13 @@ class Parser {
       return LineError(n, "expected a task line '- [ ] <id>: <title>' with an id such as T1, found " +
                               Found(line));
     }
+    if (id.find("..") != std::string_view::npos || id.back() == '.') {
+      // <run>.<task>.<attempt> names the task's checkpoint refs (and a
+      // fan-out's run and worktrees): git refuses ".." in a ref name.
+      return LineError(n, "task id '" + std::string(id) +
+                              "' holds '..' or ends with '.', which tandem cannot name its "
+                              "checkpoint refs after; use ids such as T3 or T3.1");
+    }
     std::string_view title = TrimAsciiSpace(rest.substr(colon + 1));
     if (title.empty()) return LineError(n, "task " + std::string(id) + " has no title after '" +
                                                std::string(id) + ":'");

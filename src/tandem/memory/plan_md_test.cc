@@ -150,6 +150,19 @@ TEST(PlanMd, BadVariantsAreErrorsNamingTheLineAndTheRange) {
             "line 4: duplicate field 'variants' in task T1; first given on line 3");
 }
 
+TEST(PlanMd, ATaskIdGitCannotNameARefAfterIsAnErrorNamingTheLine) {
+  for (std::string bad : {"T1..2", "T1.", "T..", "T3.1..a"}) {
+    EXPECT_EQ(ParseError("- [ ] T0: a\n  - do: x\n\n- [ ] " + bad + ": b\n  - do: y\n"),
+              "line 4: task id '" + bad +
+                  "' holds '..' or ends with '.', which tandem cannot name its checkpoint refs "
+                  "after; use ids such as T3 or T3.1")
+        << bad;
+  }
+  Plan plan = ParseOk(Task("- [ ] T3.1: a") + Task("- [ ] T3.1.b-c_d: b"));
+  ASSERT_EQ(plan.tasks.size(), 2u);
+  EXPECT_EQ(plan.tasks[1].id, "T3.1.b-c_d");
+}
+
 TEST(PlanMd, ReadsEveryCheckboxState) {
   Plan plan = ParseOk(Task("- [ ] A: a") + Task("- [~] B: b") + Task("- [X] C: c") +
                       Task("- [!] D: d") + Task("- [-] E: e") + Task("- [?] F: f"));
