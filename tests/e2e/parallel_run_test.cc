@@ -563,6 +563,63 @@ TEST_F(LiveOpsRunTest, CancellingOneOfTwoRunningTasksStopsItAlone) {
   }
 }
 
+// `/cancel T2` while T2's result is gated on the merged tree in a merge
+// lane (its gate held: check.sh sleeps on a tree holding both tasks' files,
+// which only a merge lane has; T2 settles after T1): the lane's gate is
+// stopped, T2's change never reaches the checkout and T2 ends skipped in
+// plan.md, progress.md, the ledger and the events; T1 is done and the run
+// ends as usual. Without the cancel reaching the lane, the gate sleeps its
+// 20 s out, passes, and T2 lands.
+TEST_F(LiveOpsRunTest, CancellingATaskWhoseMergedTreeIsBeingGatedDropsItsChange) {
+  MakePassingRepo();
+  WriteFile("check.sh",
+            "#!/bin/sh\n"
+            "if [ -f out/T1.txt ] && [ -f out/T2.txt ]; then touch gate.held; sleep 20; fi\n"
+            "echo checks pass\n");
+  WriteFile("plan.md",
+            "# Plan: two\n\n" + FileTask("T1", "out/T1.txt") + FileTask("T2", "out/T2.txt"));
+  CommitAll("plan");
+  std::vector<json> turns;
+  for (const char* id : {"T1", "T2"}) {
+    auto task = WriteThenFinish(std::string("[") + id + "]", std::string("out/") + id + ".txt",
+                                std::string(id) + "\n");
+    if (std::string(id) == "T2") {
+      task[1]["faults"] =
+          json::array({{{"kind", "stall"}, {"after_tokens", 1}, {"stall_ms", 1500}}});
+    }
+    for (auto& t : task) turns.push_back(t);
+  }
+  StartServer(Script(turns), "[limits]\nparallel_tasks = 2\n");
+
+  PtyTandem tandem(root(), {"run", "--json"}, config_home());
+  ASSERT_TRUE(tandem.started());
+  const std::filesystem::path pool = std::filesystem::path(root()) / ".git/tandem/worktrees";
+  ASSERT_TRUE(tandem.WaitUntil([&] {
+    std::error_code ec;
+    for (const auto& slot : std::filesystem::directory_iterator(pool, ec)) {
+      if (std::filesystem::exists(slot.path() / "gate.held")) return true;
+    }
+    return false;
+  })) << tandem.Text();
+  tandem.Type("/cancel T2");
+  EXPECT_EQ(tandem.Wait(), 0) << tandem.Text();
+  EXPECT_EQ(StateOf(tandem, "T2"), "skipped") << tandem.Text();
+  EXPECT_EQ(StateOf(tandem, "T1"), "done") << tandem.Text();
+  EXPECT_FALSE(Exists("out/T2.txt"));
+  EXPECT_EQ(ReadFile("out/T1.txt"), "T1\n");
+  EXPECT_NE(ReadFile("plan.md").find("- [-] T2"), std::string::npos) << ReadFile("plan.md");
+  EXPECT_NE(ReadFile("progress.md").find("cancelled by a person"), std::string::npos);
+  EXPECT_EQ(LedgerValue("SELECT state FROM tasks WHERE task_id = 'T2'"), "skipped");
+  bool dropped = false;
+  for (const json& e : tandem.Events("notice")) {
+    if (e.value("text", "").find("task T2 was cancelled: its result leaves the merge queue") !=
+        std::string::npos) {
+      dropped = true;
+    }
+  }
+  EXPECT_TRUE(dropped) << tandem.Text();
+}
+
 // In the checkout (parallel_tasks = 1) a cancelled task's finished steps
 // are undone; the next task then runs.
 TEST_F(LiveOpsRunTest, CancellingTheRunningTaskUndoesItsFinishedStepsAndTheRunGoesOn) {

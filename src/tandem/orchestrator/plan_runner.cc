@@ -326,11 +326,15 @@ void PlanRunner::Post(const std::string& task_id, Result<agent::TaskResult> resu
 }
 
 // Every agent result posted so far; answers to approvals go to `answers`,
-// merge lanes' verdicts to `gated` (at least one of the three).
+// merge lanes' verdicts to `gated` (at least one of the three, or a kCancel
+// op: OnGated then drops cancelled tasks from the merge queue).
 std::vector<PlanRunner::AgentDone> PlanRunner::WaitForAgents(std::vector<Answer>& answers,
                                                              std::vector<LaneDone>& gated) {
   MutexLock lock(done_mu_);
-  while (done_.empty() && answers_.empty() && gated_.empty()) done_cv_.wait(done_mu_);
+  while (done_.empty() && answers_.empty() && gated_.empty() && !cancel_posted_) {
+    done_cv_.wait(done_mu_);
+  }
+  cancel_posted_ = false;
   std::vector<AgentDone> out;
   for (AgentDone& d : done_) out.push_back(std::move(d));
   done_.clear();

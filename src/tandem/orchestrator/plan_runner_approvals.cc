@@ -13,13 +13,18 @@
 // and an event.
 //
 // Cancelling one task (a kCancel op): CancelTask, on the op's thread,
-// records it, stops its agent (its own InterruptHub) and denies its open
-// approval; the scheduler then skips it: one not yet started never starts,
-// a running one leaves no change (in the checkout its finished steps are
-// undone, UndoTaskSteps; a worktree is just not merged). Its dependents stay
-// blocked, as after a denial.
+// records it, stops its agent (its own InterruptHub) or the merge lane
+// gating its result, denies its open approval and wakes the scheduler; the
+// scheduler then skips it: one not yet started never starts, a running one
+// leaves no change (in the checkout its finished steps are undone,
+// UndoTaskSteps; a worktree is just not merged), and one whose result waits
+// in the merge queue or is gated in a lane is dropped from it (the lanes
+// gated on top of it are gated again without it; DropCancelled). Only once
+// its merged tree is being landed is it too late (FailedPrecondition). Its
+// dependents stay blocked, as after a denial.
 //
-// Thread-safety: CancelTask, IsCancelled and RegisterStop lock cancel_mu_;
+// Thread-safety: CancelTask, IsCancelled and RegisterStop lock cancel_mu_
+// (CancelTask then done_mu_, never both at once);
 // DecideCommand and DecideApproval run on any thread (LiveOps, the ledger
 // and the event sink are thread-safe); the rest is scheduler-only.
 // Errors: a ledger failure recording a task's approval is returned (Status);
@@ -50,9 +55,21 @@ Status PlanRunner::CancelTask(const std::string& task_id) {
   }
   {
     MutexLock lock(cancel_mu_);
+    if (landing_.count(task_id)) {
+      return FailedPrecondition(fmt::format(
+          "task {} is being merged into the checkout: its gates passed on the merged tree",
+          task_id));
+    }
     cancelled_.insert(task_id);
     auto running = task_stops_.find(task_id);
     if (running != task_stops_.end()) running->second->Interrupt();
+  }
+  {
+    // A result waiting in the merge queue has nothing to interrupt: the
+    // scheduler drops it (plan_runner_merge.cc, DropCancelled).
+    MutexLock lock(done_mu_);
+    cancel_posted_ = true;
+    done_cv_.notify_one();
   }
   for (const OpenApproval& open : env_.ops ? env_.ops->Pending() : std::vector<OpenApproval>{}) {
     if (open.request.task_id == task_id) {

@@ -74,7 +74,9 @@ class PlanRunner {
 
   // A kCancel op, on the op's thread (plan_runner_approvals.cc): the task
   // is skipped before it starts, or its agent is stopped and its work
-  // dropped. NotFound (no such task), FailedPrecondition (already over).
+  // dropped, or its result is dropped from the merge queue (a lane gating
+  // it is stopped). NotFound (no such task), FailedPrecondition (already
+  // over, or its merged tree is being landed in the checkout).
   Status CancelTask(const std::string& task_id);
 
  private:
@@ -106,7 +108,8 @@ class PlanRunner {
   struct Finished {
     std::unique_ptr<Agent> agent;
     agent::TaskResult outcome;
-    bool alone = false;  // its batch failed: it goes through a lane of its own
+    bool alone = false;   // its batch failed: it goes through a lane of its own
+    bool waited = false;  // "waits in the merge queue" was said
   };
   // A batch of merges in the merge queue (plan_runner_merge.cc): merged
   // onto the tree of the lane ahead (or the integrated tree, for the head)
@@ -236,6 +239,11 @@ class PlanRunner {
                    const workspace::CheckpointId& merged, std::vector<std::string> changed);
   Result<agent::VerifiedStepPolicy::GateCheck> GateLane(Lane& lane);
   Status OnGated(std::vector<LaneDone> gated);
+  Status DropCancelled();
+  Status DropCancelledResult(Finished& f);
+  bool AnyCancelled(const Lane& lane);
+  bool ClaimLanding(const Lane& lane);
+  void ReleaseLane(Lane& lane, bool stop);
   Status Land(Lane& lane);
   Status Rejected(Lane& lane, const std::string& feedback);
   void DiscardLanes();
@@ -296,7 +304,10 @@ class PlanRunner {
 
   Mutex cancel_mu_;
   std::set<std::string> cancelled_ GUARDED_BY(cancel_mu_);  // kCancel ops' tasks
+  // A task's agent, or the merge lane gating its result.
   std::map<std::string, agent::InterruptHub*> task_stops_ GUARDED_BY(cancel_mu_);
+  // Tasks whose merged tree is being landed: too late to cancel.
+  std::set<std::string> landing_ GUARDED_BY(cancel_mu_);
   Mutex inbox_mu_;
   SteerInbox* inbox_ GUARDED_BY(inbox_mu_) = nullptr;
   Mutex stats_mu_;
@@ -325,6 +336,7 @@ class PlanRunner {
   std::deque<AgentDone> done_ GUARDED_BY(done_mu_);
   std::deque<Answer> answers_ GUARDED_BY(done_mu_);
   std::deque<LaneDone> gated_ GUARDED_BY(done_mu_);
+  bool cancel_posted_ GUARDED_BY(done_mu_) = false;  // a kCancel op came: look at the merge queue
   std::map<std::string, Asking> asking_;  // approvals asked without waiting, by task id
   agent::InterruptHub agents_stop_;       // stops every agent: Ctrl-C or an error of the run
   // Last: destroyed (threads joined) before anything they use.

@@ -36,6 +36,12 @@
 //   - A merge conflict with the integrated tree requeues the task the same
 //     way; a conflict with a lane ahead (not yet integrated) waits for that
 //     lane to land or fail.
+//   - A cancelled task (a kCancel op) leaves the queue (DropCancelled): a
+//     waiting result is dropped; a lane holding it is stopped with every
+//     lane behind it (all gated on top of it), their slots go back to the
+//     pool, and their other tasks are gated again without it. The task ends
+//     skipped, as a cancel of a running task does. Once its lane's merged
+//     tree is being landed (ClaimLanding) a cancel is refused.
 // The checkout only ever receives trees whose gates passed; a kill -9
 // leaves at most a landing's ledger steps running, whose checkpoint before
 // is on the run's chain (resume rolls it back; the tasks run again).
@@ -138,6 +144,7 @@ void PlanRunner::GiveSlot(const std::string& slot, std::unique_ptr<workspace::Wo
 // task; one with a lane ahead or an earlier task of the batch leaves it
 // waiting until that lane has landed or failed.
 Status PlanRunner::PumpMerges() {
+  RETURN_IF_ERROR(DropCancelled());
   if (!Going()) return CloseMerges();
   const size_t max_lanes = std::max<size_t>(2, parallel_);
   // A lane behind others opens only when its gates could start now: while
@@ -182,6 +189,14 @@ Status PlanRunner::PumpMerges() {
     if (batch.empty()) break;  // the rest waits for the lanes ahead
     RETURN_IF_ERROR(StartLane(std::move(batch), onto, tip, {changed.begin(), changed.end()}));
   }
+  for (Finished& f : to_merge_) {
+    if (f.waited) continue;
+    f.waited = true;
+    Notice(NoticeLevel::kInfo,
+           fmt::format("task {} waits in the merge queue: {} lane(s) ahead of it are being gated",
+                       f.agent->task.id, lanes_.size()),
+           f.agent->task.id);
+  }
   return Status::Ok();
 }
 
@@ -212,6 +227,9 @@ Status PlanRunner::StartLane(std::vector<Finished> batch, const workspace::Check
          ids.size() == 1 ? ids[0] : "");
   Lane* raw = lane.get();
   lanes_.push_back(std::move(lane));
+  // A cancel of one of its tasks stops the lane's gates (DropCancelled
+  // then drops the task).
+  for (const Finished& f : raw->batch) RegisterStop(f.agent->task.id, raw->stop.get());
   raw->thread = std::jthread([this, raw] {
     Result<agent::VerifiedStepPolicy::GateCheck> check = GateLane(*raw);
     MutexLock lock(done_mu_);
@@ -246,7 +264,8 @@ Result<agent::VerifiedStepPolicy::GateCheck> PlanRunner::GateLane(Lane& lane) {
   ledger::StepEnd end;
   end.state = check && check->passed ? ledger::StepState::kDone : ledger::StepState::kRolledBack;
   end.files_changed = static_cast<int64_t>(lane.changed.size());
-  end.note = lane.stop->interrupted() ? "merge lane: stopped (a lane ahead failed, or the run)"
+  end.note = lane.stop->interrupted()
+                 ? "merge lane: stopped (a lane ahead failed, a task was cancelled, or the run)"
              : !check                 ? "merge lane: " + check.error().message()
              : check->passed          ? "merge lane: gates passed on the merged tree"
                                       : "merge lane: gates failed on the merged tree";
@@ -259,6 +278,7 @@ Result<agent::VerifiedStepPolicy::GateCheck> PlanRunner::GateLane(Lane& lane) {
 // Verdicts of lanes, taken in lane order: while the head has one, it lands
 // (passed) or is rejected (failed: the lanes behind it are discarded).
 Status PlanRunner::OnGated(std::vector<LaneDone> gated) {
+  RETURN_IF_ERROR(DropCancelled());
   for (LaneDone& d : gated) {
     for (auto& lane : lanes_) {
       if (lane->id == d.lane) lane->verdict = std::move(d.check);
@@ -266,10 +286,16 @@ Status PlanRunner::OnGated(std::vector<LaneDone> gated) {
     // A discarded lane's verdict is no longer wanted.
   }
   while (!lanes_.empty() && lanes_.front()->verdict) {
+    // A task cancelled since the lane's verdict: the lane does not count.
+    const Lane& front = *lanes_.front();
+    const bool lands = *front.verdict && (*front.verdict)->passed && Going();
+    if (lands ? !ClaimLanding(front) : AnyCancelled(front)) {
+      RETURN_IF_ERROR(DropCancelled());
+      continue;
+    }
     std::unique_ptr<Lane> head = std::move(lanes_.front());
     lanes_.pop_front();
-    if (head->thread.joinable()) head->thread.join();
-    GiveSlot(head->slot, std::move(head->ws));
+    ReleaseLane(*head, /*stop=*/false);
     if (!*head->verdict) {
       Status error = head->verdict->error().WithContext("gating merged tasks");
       for (Finished& f : head->batch) to_merge_.push_front(std::move(f));
@@ -365,9 +391,7 @@ void PlanRunner::DiscardLanes() {
   std::deque<Finished> back;
   std::vector<std::string> ids;
   for (auto& lane : lanes_) {
-    lane->stop->Interrupt();
-    if (lane->thread.joinable()) lane->thread.join();
-    GiveSlot(lane->slot, std::move(lane->ws));
+    ReleaseLane(*lane, /*stop=*/true);
     for (Finished& f : lane->batch) {
       ids.push_back(f.agent->task.id);
       back.push_back(std::move(f));
@@ -380,6 +404,93 @@ void PlanRunner::DiscardLanes() {
                      Ids(ids)));
   for (Finished& f : to_merge_) back.push_back(std::move(f));
   to_merge_ = std::move(back);
+}
+
+// A lane that ends (landed, rejected, discarded or dropped): its gates
+// stopped first when `stop`, its thread joined, its tasks no longer
+// cancelled through it, its worktree back in the pool (reset at its next
+// use).
+void PlanRunner::ReleaseLane(Lane& lane, bool stop) {
+  if (stop) lane.stop->Interrupt();
+  if (lane.thread.joinable()) lane.thread.join();
+  for (const Finished& f : lane.batch) RegisterStop(f.agent->task.id, nullptr);
+  GiveSlot(lane.slot, std::move(lane.ws));
+}
+
+bool PlanRunner::AnyCancelled(const Lane& lane) {
+  return std::any_of(lane.batch.begin(), lane.batch.end(),
+                     [this](const Finished& f) { return IsCancelled(f.agent->task.id); });
+}
+
+// Whether `lane` may land: none of its tasks is cancelled, and from now on
+// none can be (CancelTask refuses a task in landing_), in one step.
+bool PlanRunner::ClaimLanding(const Lane& lane) {
+  MutexLock lock(cancel_mu_);
+  for (const Finished& f : lane.batch) {
+    if (cancelled_.count(f.agent->task.id)) return false;
+  }
+  for (const Finished& f : lane.batch) landing_.insert(f.agent->task.id);
+  return true;
+}
+
+// Cancelled tasks leave the merge queue: a waiting result is dropped; the
+// first lane holding one is stopped with every lane behind it (they were
+// gated on top of it), their worktrees go back to the pool, and their
+// other tasks return to the queue's front, in order, to be gated again
+// without the cancelled ones. Lanes ahead are untouched.
+Status PlanRunner::DropCancelled() {
+  std::vector<Finished> dropped;
+  std::deque<Finished> keep;
+  for (Finished& f : to_merge_) {
+    if (IsCancelled(f.agent->task.id)) {
+      dropped.push_back(std::move(f));
+    } else {
+      keep.push_back(std::move(f));
+    }
+  }
+  to_merge_ = std::move(keep);
+  auto first = std::find_if(lanes_.begin(), lanes_.end(),
+                            [this](const std::unique_ptr<Lane>& l) { return AnyCancelled(*l); });
+  std::deque<Finished> back;
+  std::vector<std::string> again, cancelled;
+  for (auto it = first; it != lanes_.end(); ++it) {
+    ReleaseLane(**it, /*stop=*/true);
+    for (Finished& f : (*it)->batch) {
+      if (IsCancelled(f.agent->task.id)) {
+        dropped.push_back(std::move(f));
+      } else {
+        again.push_back(f.agent->task.id);
+        back.push_back(std::move(f));
+      }
+    }
+  }
+  lanes_.erase(first, lanes_.end());
+  Status first_error;
+  for (Finished& f : dropped) {
+    cancelled.push_back(f.agent->task.id);
+    Status skipped = DropCancelledResult(f);
+    if (first_error.ok()) first_error = skipped;
+  }
+  if (!again.empty()) {
+    Notice(NoticeLevel::kInfo,
+           fmt::format("task(s) {} are gated again without cancelled task(s) {}", Ids(again),
+                       Ids(cancelled)));
+  }
+  for (Finished& f : to_merge_) back.push_back(std::move(f));
+  to_merge_ = std::move(back);
+  return first_error;
+}
+
+// A cancelled task's result, out of the merge queue: never merged; the
+// task ends skipped, as a cancel of its running agent does (Settle).
+Status PlanRunner::DropCancelledResult(Finished& f) {
+  const Agent& a = *f.agent;
+  Notice(NoticeLevel::kInfo,
+         fmt::format("task {} was cancelled: its result leaves the merge queue unmerged",
+                     a.task.id),
+         a.task.id);
+  RETURN_IF_ERROR(SkipCancelled(a.task, a.tier));
+  return queue_->TaskFinished(a.task.id, TaskOutcome::kStopped);
 }
 
 // A step per task of `lane`, begun and ended at once: the ledger's record

@@ -6,8 +6,9 @@
 // then blocks its dependents, that a merge conflict hands the task back to
 // run again on the integrated tree, that an edit of plan.md mid-run
 // reaches the queue, and the merge queue's lanes: agents settle and start
-// while a merged tree is gated, and a lane gated on top of one that fails
-// is gated again without it.
+// while a merged tree is gated, a lane gated on top of one that fails is
+// gated again without it, and a task cancelled in the merge queue (waiting,
+// or in a lane) is dropped from it.
 #include "tandem/orchestrator/plan_runner.h"
 
 #include <gtest/gtest.h>
@@ -20,8 +21,10 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "tandem/base/clock.h"
 #include "tandem/ledger/fanout_ledger.h"
@@ -571,6 +574,107 @@ TEST_F(MergeQueueTest, ALaneGatedOnTopOfAFailingLaneIsGatedAgainWithoutIt) {
   }
   EXPECT_EQ(rejected, (std::map<std::string, int>{{"T2", 1}}));
   EXPECT_EQ(landed, (std::map<std::string, int>{{"T1", 1}, {"T2", 1}, {"T3", 1}}));
+}
+
+// T1's merge lane is being gated (its check held) and T2's lane is gated
+// speculatively on top of it, on a tree where T2 breaks (it breaks with
+// T1). A person cancels T1: T1's lane and T2's are stopped, their worktrees
+// go back to the pool (no third slot is made), and T2 is gated again on the
+// integrated tree, without T1, where it passes and lands at its first
+// attempt. T1 ends skipped, its file never in the checkout. (A cancel that
+// does not reach the lane leaves T1's gate held until its bound, then T1
+// lands and T2 fails on the merged tree and runs again.)
+TEST_F(MergeQueueTest, ACancelledTasksLaneStopsAndTheLaneOnTopIsGatedAgainWithoutIt) {
+  WritePlan(GatedTask("T1") + GatedTask("T2"));
+  Put("T1.hold", "2\n");  // T1's second check run: its merge lane's
+  Put("T2.breaks-with", "T1");
+  WatchNotices();
+  LiveOps ops;
+  std::optional<Status> cancelled;
+  std::thread person([&] {
+    AwaitNotice({"merging task(s) T2 ", "speculatively on top of task(s) T1"});
+    cancelled = ops.Submit({protocol::OpKind::kCancel, 0, "T1", "", "test"}).status;
+  });
+  ScriptedModel executor(Works);
+  executor.on_request = [&](const std::string& task, int turn, const protocol::ModelRequest&) {
+    if (task == "T2" && turn == 1) AwaitNotice({"merging task(s) T1 "});
+  };
+  PlanRunResult result = Run(2, executor, nullptr, nullptr, 2, nullptr, &ops);
+  person.join();
+
+  ASSERT_TRUE(cancelled.has_value());
+  EXPECT_TRUE(cancelled->ok()) << cancelled->ToString();
+  EXPECT_FALSE(Has("T1.gaveup")) << "the cancel did not stop T1's lane";
+  EXPECT_TRUE(Noticed({"task T1 was cancelled"}));
+  EXPECT_TRUE(Noticed({"task(s) T2 are gated again without cancelled task(s) T1"}));
+  for (const std::string& n : events_.Notices()) {
+    EXPECT_EQ(n.find("-slot-3"), std::string::npos) << "a lane's worktree was not released: " << n;
+  }
+  EXPECT_EQ(result.done, 1);
+  EXPECT_EQ(result.skipped, 1);
+  EXPECT_EQ(result.exit_code, protocol::kExitSuccess) << result.stop_reason;
+  EXPECT_EQ(StateOf("T1"), memory::TaskState::kSkipped);
+  EXPECT_EQ(StateOf("T2"), memory::TaskState::kDone);
+  EXPECT_FALSE(repo_.Exists("out/T1.txt"));
+  EXPECT_EQ(repo_.Read("out/T2.txt"), "T2\n");
+  EXPECT_NE(repo_.Read("progress.md").find("cancelled by a person"), std::string::npos);
+  auto tasks = ledger_->ListTasks(result.run_id);
+  ASSERT_TRUE(tasks) << tasks.error().ToString();
+  for (const ledger::TaskRow& t : *tasks) {
+    EXPECT_EQ(t.attempts, 1) << t.task_id;
+    EXPECT_EQ(t.state, t.task_id == "T1" ? ledger::TaskState::kSkipped : ledger::TaskState::kDone)
+        << t.task_id;
+  }
+  auto steps = ledger_->ListSteps(result.run_id);
+  ASSERT_TRUE(steps) << steps.error().ToString();
+  std::map<std::string, int> rejected, landed;
+  for (const ledger::StepRow& s : *steps) {
+    if (s.note == "gates failed on the merged tree") rejected[s.task_id]++;
+    if (s.note == "merged into the integrated tree") landed[s.task_id]++;
+  }
+  EXPECT_TRUE(rejected.empty());
+  EXPECT_EQ(landed, (std::map<std::string, int>{{"T2", 1}}));
+}
+
+// Two lanes are being gated (T1's, held, and T2's on top: the most at
+// parallel_tasks = 2), so T3's result waits in the merge queue. A person
+// cancels T3 there: it ends skipped while T1's gate is still held, its
+// result is never gated on a merged tree, and T1 and T2 land.
+TEST_F(MergeQueueTest, ACancelledTaskWaitingInTheMergeQueueIsDroppedThere) {
+  WritePlan(GatedTask("T1") + GatedTask("T2") + GatedTask("T3"));
+  Put("T1.hold", "2\n");
+  WatchNotices();
+  LiveOps ops;
+  std::optional<Status> cancelled;
+  std::thread person([&] {
+    AwaitNotice({"task T3 waits in the merge queue"});
+    cancelled = ops.Submit({protocol::OpKind::kCancel, 0, "T3", "", "test"}).status;
+    AwaitNotice({"task T3 was cancelled"});
+    Put("T1.go", "");  // T1's gate goes on only now
+  });
+  ScriptedModel executor(Works);
+  executor.on_request = [&](const std::string& task, int turn, const protocol::ModelRequest&) {
+    // T1 settles first, then T2 (once T1's lane is gated), then T3 (once
+    // T2's lane is).
+    if (task == "T2" && turn == 1) AwaitNotice({"merging task(s) T1 "});
+    if (task == "T3" && turn == 1) AwaitNotice({"merging task(s) T2 "});
+  };
+  PlanRunResult result = Run(2, executor, nullptr, nullptr, 2, nullptr, &ops);
+  person.join();
+
+  ASSERT_TRUE(cancelled.has_value());
+  EXPECT_TRUE(cancelled->ok()) << cancelled->ToString();
+  EXPECT_FALSE(Has("T1.gaveup"));
+  EXPECT_EQ(Runs("T3"), 1) << "T3's result was gated on a merged tree";
+  EXPECT_EQ(result.done, 2);
+  EXPECT_EQ(result.skipped, 1);
+  EXPECT_EQ(result.exit_code, protocol::kExitSuccess) << result.stop_reason;
+  EXPECT_EQ(StateOf("T3"), memory::TaskState::kSkipped);
+  for (const char* id : {"T1", "T2"}) {
+    EXPECT_EQ(StateOf(id), memory::TaskState::kDone) << id;
+    EXPECT_EQ(repo_.Read(std::string("out/") + id + ".txt"), std::string(id) + "\n") << id;
+  }
+  EXPECT_FALSE(repo_.Exists("out/T3.txt"));
 }
 
 // A task of `n` variants writing out/<id>.txt.
