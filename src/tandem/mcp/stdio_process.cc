@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,13 +19,6 @@ namespace {
 
 using std::chrono::milliseconds;
 constexpr milliseconds kCancelPoll{20};
-
-std::vector<char*> CStrings(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  for (auto& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
 
 milliseconds Until(StdioProcess::Clock::time_point deadline) {
   auto d = std::chrono::ceil<milliseconds>(deadline - StdioProcess::Clock::now());
@@ -48,45 +40,17 @@ Result<std::unique_ptr<StdioProcess>> StdioProcess::Start(const platform::Proces
     ::close(in[0]), ::close(in[1]), ::close(out[0]), ::close(out[1]);
     return IoError(std::string("pipe2: ") + std::strerror(errno));
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-  if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, spec.cwd.c_str());
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-  sigset_t empty_mask, defaults;
-  sigemptyset(&empty_mask);
-  sigemptyset(&defaults);
-  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM}) {
-    sigaddset(&defaults, sig);
-  }
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setsigmask(&attr, &empty_mask);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-
-  std::vector<std::string> argv_strings = spec.argv;
-  std::vector<char*> argv = CStrings(argv_strings);
-  std::vector<std::string> env_strings = platform::SpawnEnvironment(spec);
-  std::vector<char*> envp = CStrings(env_strings);
-
-  platform::EnsureOrphanGuard();
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
+  // Guarded from before its first instruction (platform/spawn.h).
+  auto pid = platform::SpawnGuarded(program, spec, {in[0], out[1], err[1]});
   ::close(in[0]);
   ::close(out[1]);
   ::close(err[1]);
-  if (rc != 0) {
+  if (!pid) {
     ::close(in[1]), ::close(out[0]), ::close(err[0]);
-    return IoError("cannot start '" + spec.argv[0] + "': " + std::strerror(rc));
+    return pid.error();
   }
-  platform::GuardGroup(pid);
   for (int fd : {in[1], out[0], err[0]}) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-  return std::unique_ptr<StdioProcess>(new StdioProcess(pid, in[1], out[0], err[0], max_line_bytes));
+  return std::unique_ptr<StdioProcess>(new StdioProcess(*pid, in[1], out[0], err[0], max_line_bytes));
 }
 
 StdioProcess::StdioProcess(pid_t pid, int in_fd, int out_fd, int err_fd, size_t max_line_bytes)

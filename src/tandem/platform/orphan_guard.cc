@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -14,6 +13,7 @@
 #include <mutex>
 
 #include "tandem/base/mutex.h"
+#include "tandem/platform/spawn.h"
 
 namespace tandem::platform {
 namespace {
@@ -30,26 +30,6 @@ Mutex g_mu;
 pid_t g_owner GUARDED_BY(g_mu) = 0;
 int g_write_fd GUARDED_BY(g_mu) = -1;
 std::atomic<pid_t> g_guard_pid{0};
-std::atomic<bool> g_skip_close_range{false};
-
-// Closes every descriptor but `keep`. close_range first; where it fails
-// (kernels before 5.9, a seccomp filter answering EPERM) one close() per
-// descriptor up to the limit. Async-signal-safe.
-void CloseAllBut(int keep) {
-  const unsigned k = static_cast<unsigned>(keep);
-  if (!g_skip_close_range.load() && (k == 0 || ::close_range(0, k - 1, 0) == 0) &&
-      ::close_range(k + 1, ~0U, 0) == 0) {
-    return;
-  }
-  struct rlimit limit {};
-  rlim_t end = 1 << 20;
-  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
-    end = limit.rlim_cur;
-  }
-  for (rlim_t fd = 0; fd < end; ++fd) {
-    if (fd != k) ::close(static_cast<int>(fd));
-  }
-}
 
 // The guard's whole life. Runs in a child forked from a multi-threaded
 // process: only async-signal-safe calls, no allocation.
@@ -65,7 +45,7 @@ void CloseAllBut(int keep) {
   // worktree the guard would hold and show up in while tandem ends), nor
   // what it has open (its repository lock, its stdout pipe).
   [[maybe_unused]] int at_root = ::chdir("/");
-  CloseAllBut(read_fd);
+  CloseDescriptorsFrom(0, read_fd);
   ::prctl(PR_SET_NAME, "tandem-guard", 0, 0, 0);
 
   pid_t groups[kMaxGroups];
@@ -130,16 +110,29 @@ bool Send(Message m) REQUIRES(g_mu) {
 
 }  // namespace
 
-bool GuardGroup(pid_t pgid) {
-  if (pgid <= 0) return false;
+int EnsureOrphanGuard() {
   MutexLock lock(g_mu);
   if (g_owner != ::getpid()) Start();
-  return Send(static_cast<Message>(pgid));
+  return g_write_fd;
 }
 
-void EnsureOrphanGuard() {
-  MutexLock lock(g_mu);
-  if (g_owner != ::getpid()) Start();
+bool RegisterGroupFromChild(int guard_fd, pid_t pgid) {
+  if (guard_fd < 0 || pgid <= 0) return false;
+  const Message m = static_cast<Message>(pgid);
+  for (;;) {
+    ssize_t wrote = ::write(guard_fd, &m, sizeof m);
+    if (wrote == static_cast<ssize_t>(sizeof m)) return true;
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote < 0 && errno == EPIPE) {
+      // The SIGPIPE is pending (the child blocks every signal until its
+      // exec); setting SIG_IGN discards it, then the action is put back.
+      struct sigaction ignore {}, previous {};
+      ignore.sa_handler = SIG_IGN;
+      ::sigaction(SIGPIPE, &ignore, &previous);
+      ::sigaction(SIGPIPE, &previous, nullptr);
+    }
+    return false;
+  }
 }
 
 void ForgetGroup(pid_t pgid) {
@@ -149,8 +142,6 @@ void ForgetGroup(pid_t pgid) {
 }
 
 pid_t OrphanGuardPid() { return g_guard_pid.load(); }
-
-void SkipCloseRangeForTesting() { g_skip_close_range.store(true); }
 
 namespace {
 Mutex g_tag_mu;

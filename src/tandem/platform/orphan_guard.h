@@ -1,10 +1,13 @@
-// Nothing tandem starts outlives it: RunProcess hands every child's process
-// group to the orphan guard, a small process forked from tandem the first
-// time it is needed. The guard holds the read end of a pipe whose only write
+// Nothing tandem starts outlives it: every child RunProcess or StdioProcess
+// starts (SpawnGuarded, spawn.h) registers its process group with the orphan
+// guard before it execs, a small process forked from tandem the first time
+// it is needed. The guard holds the read end of a pipe whose only write
 // end is tandem's; when tandem dies, however it dies (kill -9, a crash), the
 // kernel closes that end, and the guard kills (SIGKILL) every group still
-// registered, then exits. When tandem exits normally nothing is registered
-// any more and the guard just exits.
+// registered, then exits. A child about to exec holds a copy of that end
+// until its exec, so the guard reads the registration of a child still
+// starting when tandem died before it sees the end of the pipe. When tandem
+// exits normally nothing is registered any more and the guard just exits.
 //
 // What it covers: every process that stays in the group RunProcess created
 // (children, grandchildren, double-forked daemons), including a hung gate.
@@ -18,7 +21,8 @@
 // keeps no descriptor but its pipe and no working directory but "/", so it
 // holds no lock, pipe, terminal or directory of tandem's.
 //
-// Thread-safety: GuardGroup and ForgetGroup may be called from any thread.
+// Thread-safety: every function may be called from any thread;
+// RegisterGroupFromChild also from a child between clone and exec.
 //
 // Second line of defence, for when the guard dies with tandem (both killed at
 // once): once SetOwnerTag was called, RunProcess puts TANDEM_OWNER=<tag> into
@@ -47,27 +51,30 @@ std::string OwnerEnvEntry();
 // many it signalled.
 int KillLeftoversOf(const std::string& tag);
 
-// Registers process group `pgid` (its leader not yet reaped). Best effort:
-// when the guard cannot be started (fork or pipe failed), returns false and
-// the group is only stopped by RunProcess itself.
-bool GuardGroup(pid_t pgid);
+// Starts this process's guard if it has none yet, and returns the write end
+// of its pipe, on which a child registers its own group before it execs
+// (RegisterGroupFromChild); -1 when the guard could not start (fork or pipe
+// failed: best effort, the child is then only stopped by its caller). The
+// descriptor (O_CLOEXEC) stays open while this process lives; a process
+// forked from it without exec starts a guard of its own. Spawns call it
+// before they clone; the CLI calls it early so the fork happens
+// before the repository's lock is open (writer_lock.cc).
+int EnsureOrphanGuard();
 
-// Starts this process's guard if it has none yet. RunProcess calls it before
-// it spawns, so that registering the new group afterwards is one write and
-// not a fork: a caller killed in between no longer leaves a child unguarded
-// for the milliseconds a fork takes under load.
-void EnsureOrphanGuard();
+// Registers process group `pgid` on `guard_fd` (EnsureOrphanGuard's
+// answer): one 4-byte write, atomic among concurrent writers. For a child
+// between clone and exec registering itself: async-signal-safe, no lock, no
+// allocation; a SIGPIPE it raises (the guard is gone) is discarded, so it
+// cannot kill the child once it unblocks signals. False when the write
+// failed.
+bool RegisterGroupFromChild(int guard_fd, pid_t pgid);
 
 // Unregisters `pgid`. Call it before reaping the group's leader, so a
 // recycled pid is never killed.
 void ForgetGroup(pid_t pgid);
 
-// The guard's pid (0 before the first GuardGroup or when it could not start).
-// For tests and diagnostics.
+// The guard's pid (0 before the first EnsureOrphanGuard or when it could
+// not start). For tests and diagnostics.
 pid_t OrphanGuardPid();
-
-// For tests: guards started from now on close inherited descriptors one by
-// one, the path taken where close_range fails (kernels before 5.9, seccomp).
-void SkipCloseRangeForTesting();
 
 }  // namespace tandem::platform

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -49,14 +48,6 @@ std::vector<std::string> BuildEnv(const std::map<std::string, std::string>& over
   return env;
 }
 
-std::vector<char*> CStrings(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  out.reserve(strings.size() + 1);
-  for (auto& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
 // Owns a file descriptor.
 class Fd {
  public:
@@ -72,20 +63,6 @@ class Fd {
 
  private:
   int fd_;
-};
-
-// posix_spawn attributes and file actions, destroyed on every path.
-struct SpawnSetup {
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_t actions;
-  SpawnSetup() {
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_init(&actions);
-  }
-  ~SpawnSetup() {
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&actions);
-  }
 };
 
 // Drives one running child: reads its output, enforces timeout and cancel,
@@ -265,46 +242,10 @@ Result<ProcessResult> RunProcess(const ProcessSpec& spec) {
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return IoError("pipe2: " + ErrnoText(errno));
   Fd read_end(pipe_fds[0]);
   Fd write_end(pipe_fds[1]);
-
-  SpawnSetup setup;
-  posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&setup.actions, write_end.get(), 1);
-  posix_spawn_file_actions_adddup2(&setup.actions, write_end.get(), 2);
-  if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&setup.actions, spec.cwd.c_str());
-  // Descriptors other threads opened without O_CLOEXEC stay out of the child.
-  posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
-
-  sigset_t empty_mask;
-  sigemptyset(&empty_mask);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2, SIGALRM}) {
-    sigaddset(&defaults, sig);
-  }
-  // A new session (so also a new process group, killed as one): without a
-  // controlling terminal, a child that asks for a password on /dev/tty (ssh,
-  // sudo, git credentials) fails at once instead of stopping on SIGTTIN
-  // until its timeout.
-  posix_spawnattr_setflags(&setup.attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                            POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setsigmask(&setup.attr, &empty_mask);
-  posix_spawnattr_setsigdefault(&setup.attr, &defaults);
-
-  std::vector<std::string> argv_strings = spec.argv;
-  std::vector<char*> argv = CStrings(argv_strings);
-  std::vector<std::string> env_strings = SpawnEnvironment(spec);
-  std::vector<char*> envp = CStrings(env_strings);
-
-  EnsureOrphanGuard();  // before the spawn: afterwards only a write registers the group
-  pid_t pid = -1;
-  int err = ::posix_spawn(&pid, program.c_str(), &setup.actions, &setup.attr, argv.data(),
-                          envp.data());
-  if (err != 0) {
-    if (err == ENOENT) return NotFound("cannot start '" + spec.argv[0] + "': " + ErrnoText(err));
-    return IoError("cannot start '" + spec.argv[0] + "': " + ErrnoText(err));
-  }
+  // Guarded from before its first instruction (spawn.h): killed with tandem
+  // if tandem dies first (orphan_guard.h).
+  pid_t pid = TRY(SpawnGuarded(program, spec, {-1, write_end.get(), write_end.get()}));
   write_end.Reset();  // EOF arrives once every writer in the child tree is gone
-  GuardGroup(pid);    // killed with tandem if tandem dies first (orphan_guard.h)
   Runner runner(spec, pid, read_end.get());
   return runner.Run();
 }
