@@ -210,111 +210,128 @@ TEST(OrphanGuard, LeftoversAreFoundByTheirExactOwnerTag) {
   EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 }
 
+// A caller standing in for tandem: a forked process that starts its guard
+// with `start_guard` (run in the caller; the guard's pid, 0 when it could
+// not), reports the guard's pid and lives until Finish(). The caller holds
+// the write end of a probe pipe while the guard is forked, so the guard
+// inherits it; the caller closes its own copy once the guard has started.
+class CallerWithGuard {
+ public:
+  explicit CallerWithGuard(pid_t (*start_guard)()) {
+    int probe[2], report[2], release[2];
+    if (::pipe(probe) != 0 || ::pipe(report) != 0 || ::pipe(release) != 0) return;
+    caller_ = ::fork();
+    if (caller_ == 0) {
+      ::close(probe[0]);
+      ::close(report[0]);
+      ::close(release[1]);
+      pid_t guard = start_guard();
+      ::close(probe[1]);
+      [[maybe_unused]] auto n = ::write(report[1], &guard, sizeof guard);
+      char byte;
+      [[maybe_unused]] auto r = ::read(release[0], &byte, 1);  // EOF: the test is done
+      ::_exit(0);
+    }
+    ::close(probe[1]);
+    ::close(report[1]);
+    ::close(release[0]);
+    probe_ = probe[0];
+    release_ = release[1];
+    if (caller_ > 0 &&
+        ::read(report[0], &guard_, sizeof guard_) != static_cast<ssize_t>(sizeof guard_)) {
+      guard_ = 0;
+    }
+    ::close(report[0]);
+  }
+  ~CallerWithGuard() {
+    Finish();
+    if (probe_ >= 0) ::close(probe_);
+  }
+  CallerWithGuard(const CallerWithGuard&) = delete;
+  CallerWithGuard& operator=(const CallerWithGuard&) = delete;
+
+  // The guard's pid; 0 when none was started.
+  pid_t guard() const { return guard_; }
+
+  // True once the guard let go of the probe it inherited (EOF on the probe,
+  // every other copy being closed), within 10 s.
+  bool GuardClosedTheProbe() {
+    pollfd p{probe_, POLLIN, 0};
+    char byte;
+    probe_closed_ = ::poll(&p, 1, 10000) == 1 && ::read(probe_, &byte, 1) == 0;
+    return probe_closed_;
+  }
+
+  // Ends the caller and reaps it; true when its guard then ends too (within
+  // 10 s; one that does not is killed).
+  bool Finish() {
+    if (caller_ <= 0) return false;
+    ::close(release_);
+    release_ = -1;
+    // A guard that kept its inherited copy of the release pipe would keep
+    // the caller waiting forever.
+    if (!probe_closed_) ::kill(caller_, SIGKILL);
+    int status = 0;
+    ::waitpid(caller_, &status, 0);
+    caller_ = 0;
+    if (guard_ <= 0) return false;
+    bool gone = WaitForExit(guard_, 10000);
+    if (!gone) ::kill(guard_, SIGKILL);
+    return gone;
+  }
+
+ private:
+  pid_t caller_ = -1;
+  pid_t guard_ = 0;
+  int probe_ = -1;
+  int release_ = -1;
+  bool probe_closed_ = false;
+};
+
+// Where the caller of the next test works: the guard must not stay there.
+std::string g_callers_directory;
+
 // The guard outlives tandem by the moment it takes to read EOF: in that
 // moment it must not sit in the repository (a crash test saw it there as a
 // process left running in the working tree after a finished resume).
 TEST(OrphanGuard, TheGuardWorksFromTheRootDirectoryNotTheCallers) {
-  std::string tmpl = (fs::temp_directory_path() / "tandem_guard_cwd_XXXXXX").string();
-  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-  int probe[2], report[2], release[2];
-  ASSERT_EQ(::pipe(probe), 0);  // the guard inherits probe[1]: EOF once it let go of it
-  ASSERT_EQ(::pipe(report), 0);
-  ASSERT_EQ(::pipe(release), 0);
-  pid_t caller = ::fork();
-  ASSERT_GE(caller, 0);
-  if (caller == 0) {
-    ::close(probe[0]);
-    ::close(report[0]);
-    ::close(release[1]);
-    pid_t guard = 0;
-    if (::chdir(tmpl.c_str()) == 0) {
-      EnsureOrphanGuard();
-      guard = OrphanGuardPid();
-    }
-    ::close(probe[1]);
-    [[maybe_unused]] auto n = ::write(report[1], &guard, sizeof guard);
-    char byte;
-    [[maybe_unused]] auto r = ::read(release[0], &byte, 1);  // EOF: the test is done
-    ::_exit(0);
-  }
-  ::close(probe[1]);
-  ::close(report[1]);
-  ::close(release[0]);
-  pid_t guard = 0;
-  ASSERT_EQ(::read(report[0], &guard, sizeof guard), static_cast<ssize_t>(sizeof guard));
-  ::close(report[0]);
-  ASSERT_GT(guard, 0) << "no guard was started";
+  fs::path dir = MakeTempDir("tandem_guard_cwd");
+  g_callers_directory = dir.string();
+  CallerWithGuard caller([]() -> pid_t {
+    if (::chdir(g_callers_directory.c_str()) != 0) return 0;
+    EnsureOrphanGuard();
+    return OrphanGuardPid();
+  });
+  ASSERT_GT(caller.guard(), 0) << "no guard was started";
   // The guard changes directory before it closes what it inherited.
-  pollfd p{probe[0], POLLIN, 0};
-  char byte;
-  bool settled = ::poll(&p, 1, 10000) == 1 && ::read(probe[0], &byte, 1) == 0;
-  ::close(probe[0]);
+  EXPECT_TRUE(caller.GuardClosedTheProbe()) << "the guard kept an inherited descriptor";
   std::error_code ec;
-  fs::path cwd = fs::read_symlink("/proc/" + std::to_string(guard) + "/cwd", ec);
-  EXPECT_TRUE(settled) << "the guard kept an inherited descriptor";
+  fs::path cwd = fs::read_symlink("/proc/" + std::to_string(caller.guard()) + "/cwd", ec);
   EXPECT_EQ(cwd, fs::path("/")) << ec.message();
-
-  ::close(release[1]);
-  int status = 0;
-  ASSERT_EQ(::waitpid(caller, &status, 0), caller);
-  EXPECT_TRUE(WaitForExit(guard, 10000)) << "the guard outlived its caller";
-  fs::remove_all(tmpl, ec);
+  EXPECT_TRUE(caller.Finish()) << "the guard outlived its caller";
+  fs::remove_all(dir, ec);
 }
 
 // Where close_range fails (kernels before 5.9, seccomp) the guard must still
 // drop what it inherited: a kept writer.lock would lock the repository
 // forever, and a kept copy of its own pipe's write end would keep it alive.
 TEST(OrphanGuard, WithoutCloseRangeTheGuardKeepsNoInheritedDescriptorAndEndsWithItsCaller) {
-  int probe[2], report[2], release[2];
-  ASSERT_EQ(::pipe(probe), 0);  // the guard inherits probe[1]: EOF once it closed it
-  ASSERT_EQ(::pipe(report), 0);
-  ASSERT_EQ(::pipe(release), 0);
-  pid_t caller = ::fork();
-  ASSERT_GE(caller, 0);
-  if (caller == 0) {
-    ::close(probe[0]);
-    ::close(report[0]);
-    ::close(release[1]);
+  CallerWithGuard caller([]() -> pid_t {
     SkipCloseRangeForTesting();
     ProcessSpec spec;
     spec.argv = {"true"};
-    bool ran = RunProcess(spec).has_value();
-    ::close(probe[1]);
-    pid_t guard = ran ? OrphanGuardPid() : 0;
-    [[maybe_unused]] auto n = ::write(report[1], &guard, sizeof guard);
-    char byte;
-    [[maybe_unused]] auto r = ::read(release[0], &byte, 1);  // EOF: the test is done
-    ::_exit(0);
-  }
-  ::close(probe[1]);
-  ::close(report[1]);
-  ::close(release[0]);
-  pid_t guard = 0;
-  ASSERT_EQ(::read(report[0], &guard, sizeof guard), static_cast<ssize_t>(sizeof guard));
-  ::close(report[0]);
-  ASSERT_GT(guard, 0) << "no guard was started";
-
-  pollfd p{probe[0], POLLIN, 0};
-  bool closed = ::poll(&p, 1, 10000) == 1;
-  char byte;
-  closed = closed && ::read(probe[0], &byte, 1) == 0;
-  ::close(probe[0]);
-  EXPECT_TRUE(closed) << "the guard kept an inherited descriptor";
+    return RunProcess(spec).has_value() ? OrphanGuardPid() : 0;
+  });
+  ASSERT_GT(caller.guard(), 0) << "no guard was started";
+  EXPECT_TRUE(caller.GuardClosedTheProbe()) << "the guard kept an inherited descriptor";
   size_t open_fds = 0;
   std::error_code ec;
   for ([[maybe_unused]] const auto& entry :
-       fs::directory_iterator("/proc/" + std::to_string(guard) + "/fd", ec)) {
+       fs::directory_iterator("/proc/" + std::to_string(caller.guard()) + "/fd", ec)) {
     ++open_fds;
   }
   EXPECT_EQ(open_fds, 1u) << "the guard should hold its pipe's read end only";
-
-  ::close(release[1]);
-  if (!closed) ::kill(caller, SIGKILL);  // a kept copy of release[1] would block it forever
-  int status = 0;
-  ASSERT_EQ(::waitpid(caller, &status, 0), caller);
-  bool gone = WaitForExit(guard, 10000);
-  if (!gone) ::kill(guard, SIGKILL);
-  EXPECT_TRUE(gone) << "the guard outlived its caller";
+  EXPECT_TRUE(caller.Finish()) << "the guard outlived its caller";
 }
 
 }  // namespace
