@@ -10,6 +10,7 @@
 
 #include "tests/e2e/e2e_fixture.h"
 #include "tests/e2e/mcp_fixture.h"
+#include "tandem/platform/sandbox.h"
 
 namespace tandem::e2e {
 namespace {
@@ -167,6 +168,30 @@ TEST_F(McpTest, McpListShowsServersStatesAndTools) {
   EXPECT_NE(run.out.find("  mcp__fake__echo (read-only)"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("  mcp__fake__delete_all (needs approval)"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("off: disabled"), std::string::npos) << run.out;
+}
+
+// The MCP tests failed from a clone of tandem under /tmp: the sandbox's
+// private /tmp hid tests/mcp/fake_server.js. A user's server there is the
+// same case: its program and script are shown to it, read-only.
+TEST_F(McpTest, AServerWhoseScriptIsUnderTmpRunsInTheSandbox) {
+  if (!platform::ProbeSandbox().available) GTEST_SKIP() << platform::ProbeSandbox().reason;
+  std::string tmpl = "/tmp/tandem_mcp_clone_XXXXXX";  // /tmp itself, whatever TMPDIR says
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  const std::filesystem::path script = std::filesystem::path(tmpl) / "tests/mcp/fake_server.js";
+  std::filesystem::create_directories(script.parent_path());
+  std::filesystem::copy_file(std::string(TANDEM_SOURCE_DIR) + "/tests/mcp/fake_server.js", script);
+  MakePassingRepo();
+  StartServer(Script({Turn(0, {Call("mcp__fake__echo", {{"text", "under tmp"}})}), Finish(1)}),
+              "\n[mcp_servers.fake]\ncommand = \"node\"\nargs = [\"" + script.string() +
+                  "\", \"modern\"]\n");
+  TandemRun run = Do("use the echo tool");
+  std::error_code ec;
+  std::filesystem::remove_all(tmpl, ec);
+  ASSERT_EQ(run.exit_code, 0) << run.Describe();
+  EXPECT_FALSE(run.HasNotice("MCP server 'fake' left out")) << run.Describe();
+  auto results = LastRequestToolResults();
+  ASSERT_FALSE(results.empty());
+  EXPECT_NE(results[0].find("echo: under tmp"), std::string::npos) << results[0];
 }
 
 }  // namespace

@@ -34,6 +34,27 @@ bool IsUnder(const std::string& path, const std::string& dir) {
   return path == dir || (path.starts_with(dir) && path[dir.size()] == '/');
 }
 
+std::string RealPath(const std::string& path) {
+  char resolved[PATH_MAX];
+  return ::realpath(path.c_str(), resolved) != nullptr ? std::string(resolved) : std::string();
+}
+
+// The credential path of `home` that `path` (absolute) is, or lies in, as
+// named or once resolved; "" when none.
+std::string CredentialPathHolding(const std::string& path, const std::string& home) {
+  if (home.empty() || home == "/" || home[0] != '/') return "";
+  const std::string real = RealPath(path);
+  for (std::string_view rel : CredentialPaths()) {
+    const std::string named = home + "/" + std::string(rel);
+    const std::string real_cred = RealPath(named);
+    if (IsUnder(path, named) || (!real.empty() && IsUnder(real, named)) ||
+        (!real_cred.empty() && !real.empty() && IsUnder(real, real_cred))) {
+      return named;
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 std::span<const std::string_view> CredentialPaths() {
@@ -74,6 +95,26 @@ std::vector<std::string> SandboxArgv(const std::string& bwrap, const std::string
       visible.push_back(path);
     }
   }
+  // The program's own files where /tmp, /run or the home hide them, each
+  // alone and read-only; never one in a credential path (ProgramFiles
+  // refuses those with the reason).
+  auto hidden = [&](const std::string& path) {
+    if (IsUnder(path, workspace)) return false;
+    if (IsUnder(path, "/tmp") || IsUnder(path, "/run")) return true;
+    if (!hide_home || !IsUnder(path, home)) return false;
+    return !std::any_of(visible.begin(), visible.end(),
+                        [&](const std::string& v) { return IsUnder(path, v); });
+  };
+  std::vector<std::string> bound;
+  for (const std::string& file : policy.program_files) {
+    const std::string real = RealPath(file);
+    if (real.empty() || !CredentialPathHolding(file, home).empty()) continue;
+    for (const std::string& seen_as : {file, real}) {
+      if (!hidden(seen_as) || std::find(bound.begin(), bound.end(), seen_as) != bound.end()) continue;
+      out.insert(out.end(), {"--ro-bind", real, seen_as});
+      bound.push_back(seen_as);
+    }
+  }
   // After --tmpfs /tmp and the home, so a workspace below them is mounted over them.
   out.insert(out.end(), {"--bind", workspace, workspace});
   for (const char* protected_dir : {"/.git", "/.tandem"}) {
@@ -104,6 +145,28 @@ std::vector<std::string> SandboxArgv(const std::string& bwrap, const std::string
   out.insert(out.end(), {"--chdir", cwd.empty() ? workspace : cwd, "--"});
   out.insert(out.end(), argv.begin(), argv.end());
   return out;
+}
+
+Result<std::vector<std::string>> ProgramFiles(const std::vector<std::string>& argv,
+                                              const std::string& path_var,
+                                              const std::string& home) {
+  std::vector<std::string> files;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    std::string file;
+    if (i == 0) {
+      file = FindExecutable(argv[0], path_var);
+    } else if (argv[i].starts_with("/")) {
+      struct stat st;
+      if (::stat(argv[i].c_str(), &st) == 0 && S_ISREG(st.st_mode)) file = argv[i];
+    }
+    if (file.empty() || file[0] != '/') continue;  // not found, or relative to its cwd
+    if (std::string cred = CredentialPathHolding(file, home); !cred.empty()) {
+      return PermissionDenied(file + " is in " + cred +
+                              ", a credential path the sandbox never shows");
+    }
+    files.push_back(file);
+  }
+  return files;
 }
 
 void ConfineProcess(const std::string& bwrap, const ChildPolicy& policy,

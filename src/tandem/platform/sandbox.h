@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tandem/base/status.h"
 #include "tandem/platform/child_env.h"
 #include "tandem/platform/process.h"
 
@@ -29,6 +30,12 @@ struct ChildPolicy {
   EnvPolicy env;
   std::vector<std::string> home_dirs;  // relative to $HOME; bound read-only
   bool network = false;
+  // The files of a program its user configured (an MCP server's command and
+  // script, from ProgramFiles), absolute: bound read-only, alone (not their
+  // directories), where the sandbox would hide them (under /tmp, /run or the
+  // hidden home), at the path named and at the real path it resolves to.
+  // Empty for what a model asks to run.
+  std::vector<std::string> program_files;
 };
 
 // Paths relative to $HOME that hold credentials (~/.ssh, ~/.aws, ~/.netrc,
@@ -40,6 +47,16 @@ struct SandboxProbe {
   std::string bwrap;   // path of the bwrap binary that worked (or was tried)
   std::string reason;  // why it is unavailable; empty when available
 };
+
+// The files `argv`, a program its user configured (an MCP server), runs
+// from: argv[0] as found on `path_var`, and every argument that is the
+// absolute path of an existing regular file; for ChildPolicy::program_files.
+// A program not found is left out (it fails to start, as unsandboxed).
+// kPermissionDenied naming the file when one is, or resolves into, a
+// credential path of `home` (CredentialPaths): the sandbox never shows those.
+Result<std::vector<std::string>> ProgramFiles(const std::vector<std::string>& argv,
+                                              const std::string& path_var,
+                                              const std::string& home);
 
 // Runs bwrap once with the sandbox's namespaces and a trivial command. The
 // first call's answer is cached for the life of the process.

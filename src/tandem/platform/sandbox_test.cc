@@ -234,6 +234,77 @@ TEST_F(SandboxTest, CredentialPathsStayHiddenInsideAllowedDirsAndTheWorkspace) {
   EXPECT_TRUE(fs::exists(workspace_ / ".ssh/id_ed25519"));
 }
 
+// A program its user configured (an MCP server) may live where the sandbox
+// hides the rest: under /tmp (a clone of tandem there, say) or in the home.
+// Its own files are shown, read-only; what lies next to them is not.
+TEST_F(SandboxTest, AProgramsOwnFilesUnderTmpAndTheHomeAreShownReadOnlyAndNothingNextToThem) {
+  std::string tmpl = "/tmp/tandem_program_XXXXXX";  // /tmp itself, whatever TMPDIR says
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  const fs::path dir = tmpl;
+  const fs::path server = dir / "server.sh";
+  Write(server, "echo server-under-tmp-ran\n");
+  Write(dir / "neighbour.txt", "tmp-neighbour-canary");
+  home_ = outside_.string();
+  const fs::path helper = outside_ / "tools/helper.sh";
+  Write(helper, "echo helper-in-home-ran\n");
+  Write(outside_ / "tools/other.txt", "home-neighbour-canary");
+  auto files = ProgramFiles({"bash", server.string(), "--mode", helper.string()},
+                            "/usr/bin:/bin", home_);
+  ASSERT_TRUE(files.has_value()) << files.error().message();
+  policy_.program_files = *files;
+
+  ProcessResult r = RunInside("bash " + server.string() + "; bash " + helper.string() + "; cat " +
+                              (dir / "neighbour.txt").string() + " " +
+                              (outside_ / "tools/other.txt").string() + "; echo x >> " +
+                              server.string() + " || echo write-refused");
+  EXPECT_NE(r.output.find("server-under-tmp-ran"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("helper-in-home-ran"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("tmp-neighbour-canary"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("home-neighbour-canary"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("write-refused"), std::string::npos) << r.output;
+  std::ifstream in(server);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "echo server-under-tmp-ran\n");
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+TEST(ProgramFiles, AreTheProgramOnThePathAndTheFilesItsArgumentsName) {
+  std::string tmpl = (fs::temp_directory_path() / "tandem_program_files_XXXXXX").string();
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  const fs::path dir = tmpl;
+  std::ofstream(dir / "server.js") << "// a server\n";
+  auto files = ProgramFiles({"sh", (dir / "server.js").string(), "relative.js", "/no/such/file",
+                             dir.string()},
+                            "/usr/bin:/bin", "");
+  ASSERT_TRUE(files.has_value()) << files.error().message();
+  EXPECT_EQ(*files, (std::vector<std::string>{FindExecutable("sh", "/usr/bin:/bin"),
+                                              (dir / "server.js").string()}));
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+TEST(ProgramFiles, AFileInACredentialPathIsRefusedByNameEvenThroughALink) {
+  std::string tmpl = (fs::temp_directory_path() / "tandem_program_home_XXXXXX").string();
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  const fs::path home = tmpl;
+  fs::create_directories(home / ".ssh");
+  std::ofstream(home / ".ssh/server.js") << "// not a server\n";
+  fs::create_symlink(home / ".ssh/server.js", home / "innocent.js");
+
+  for (const fs::path& named : {home / ".ssh/server.js", home / "innocent.js"}) {
+    auto files = ProgramFiles({"node", named.string()}, "/usr/bin:/bin", home.string());
+    ASSERT_FALSE(files.has_value()) << named;
+    EXPECT_EQ(files.error().code(), StatusCode::kPermissionDenied);
+    EXPECT_NE(files.error().message().find(named.string() + " is in " + (home / ".ssh").string() +
+                                           ", a credential path the sandbox never shows"),
+              std::string::npos)
+        << files.error().message();
+  }
+  std::error_code ec;
+  fs::remove_all(home, ec);
+}
+
 TEST_F(SandboxTest, ProcOneEnvironShowsOnlyTheChildEnvironment) {
   ::setenv("TANDEM_TEST_CANARY_TOKEN", "proc-environ-canary-5b1e", 1);
   ProcessSpec spec;

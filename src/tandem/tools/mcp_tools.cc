@@ -62,6 +62,14 @@ void McpTools::AddServer(const std::string& workspace, const ToolOptions& option
   platform::ChildPolicy child = options.child;
   child.env.include.insert(child.env.include.end(), setup.env.begin(), setup.env.end());
   child.network = setup.network;
+  if (availability.sandboxed) {
+    // The server's program and script stay visible where the sandbox hides
+    // the rest (a private /tmp, the home): its user configured them.
+    platform::EnvMap env = platform::ProcessEnvironment();
+    auto files = platform::ProgramFiles(setup.argv, env["PATH"], env["HOME"]);
+    if (!files) return fail(files.error().message());
+    child.program_files = std::move(*files);
+  }
   std::string cwd = setup.cwd.empty() ? workspace : (std::filesystem::path(workspace) / setup.cwd).string();
 
   auto server = std::make_unique<Server>();

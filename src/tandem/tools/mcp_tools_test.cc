@@ -214,5 +214,30 @@ TEST(McpToolBox, AServerInTheSandboxCannotWriteOutsideTheWorkspace) {
   EXPECT_FALSE(std::filesystem::exists(outer / "out.txt")) << outside.content;
 }
 
+// A server's script where the sandbox keeps a private /tmp (as with a clone
+// of tandem under /tmp) is still the server its user configured: it starts.
+TEST(McpToolBox, AServerWhoseScriptIsUnderTmpStartsInTheSandbox) {
+  if (!platform::ProbeSandbox().available) GTEST_SKIP() << platform::ProbeSandbox().reason;
+  std::string tmpl = "/tmp/tandem_mcp_clone_XXXXXX";  // /tmp itself, whatever TMPDIR says
+  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+  const std::filesystem::path script = std::filesystem::path(tmpl) / "tests/mcp/fake_server.js";
+  std::filesystem::create_directories(script.parent_path());
+  std::filesystem::copy_file(std::string(TANDEM_SOURCE_DIR) + "/tests/mcp/fake_server.js", script);
+  McpServerSetup server = Fake("fake", "modern");
+  server.argv[1] = script.string();
+  TempDir ws;
+  ToolOptions sandboxed;
+  sandboxed.sandbox = SandboxMode::kRequire;
+  auto mcp = McpTools::Start(ws.path().string(), sandboxed, {server});
+  EXPECT_TRUE(mcp->notes().empty()) << mcp->notes()[0];
+  auto box = ToolBox::Create(ws.path(), sandboxed, {}, mcp);
+  ASSERT_TRUE(box.has_value());
+  ToolOutcome echo = box->Execute(Call("mcp__fake__echo", {{"text", "from /tmp"}}));
+  EXPECT_EQ(echo.content, "echo: from /tmp");
+  mcp->Shutdown();
+  std::error_code ec;
+  std::filesystem::remove_all(tmpl, ec);
+}
+
 }  // namespace
 }  // namespace tandem::tools
