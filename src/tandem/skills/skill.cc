@@ -12,7 +12,9 @@
 namespace tandem::skills {
 namespace {
 
-// The file split into lines (without their "\n" or "\r\n"), numbered from 1.
+// The file split into lines (without their "\n" and the carriage returns
+// before it: "\r\n", "\r\r\n"), numbered from 1. All of them: a body line
+// kept ending in "\r" would lose it when RenderSkill's file is read again.
 struct Lines {
   std::vector<std::string_view> text;
   size_t size() const { return text.size(); }
@@ -24,7 +26,7 @@ Lines SplitLines(std::string_view s) {
   while (!s.empty()) {
     size_t nl = s.find('\n');
     std::string_view line = s.substr(0, nl);
-    if (line.ends_with('\r')) line.remove_suffix(1);
+    while (line.ends_with('\r')) line.remove_suffix(1);
     lines.text.push_back(line);
     if (nl == std::string_view::npos) break;
     s.remove_prefix(nl + 1);

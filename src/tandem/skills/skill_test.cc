@@ -135,5 +135,19 @@ TEST(RenderSkill, ReadsBackAsTheSameFields) {
   EXPECT_EQ(back->body, s.body);
 }
 
+// Found by skill_fuzz (fuzz/corpus/skill/crash-cr-run-40bd5599): a body
+// line ending in "\r\r\n" kept one "\r", which the rendered file's next
+// read took as part of its line end: the skill read back different.
+TEST(ParseSkill, EveryCarriageReturnBeforeANewlineEndsTheLineSoTheSkillRendersBackTheSame) {
+  auto skill = ParseSkill(
+      "---\r\nname: a-skill\r\ndescription: d\r\n---\r\n0. Run the\r\r\r\nnext a\rb\n",
+      "a-skill");
+  ASSERT_TRUE(skill) << skill.error().line << ": " << skill.error().message;
+  EXPECT_EQ(skill->body, "0. Run the\nnext a\rb\n");  // a carriage return inside a line stays
+  auto back = ParseSkill(RenderSkill(*skill), "a-skill");
+  ASSERT_TRUE(back) << back.error().line << ": " << back.error().message;
+  EXPECT_EQ(back->body, skill->body);
+}
+
 }  // namespace
 }  // namespace tandem::skills
