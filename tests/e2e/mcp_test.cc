@@ -10,6 +10,7 @@
 
 #include "tests/e2e/e2e_fixture.h"
 #include "tests/e2e/mcp_fixture.h"
+#include "tests/mcp/fake_server_under_tmp.h"
 #include "tandem/platform/sandbox.h"
 
 namespace tandem::e2e {
@@ -175,18 +176,14 @@ TEST_F(McpTest, McpListShowsServersStatesAndTools) {
 // same case: its program and script are shown to it, read-only.
 TEST_F(McpTest, AServerWhoseScriptIsUnderTmpRunsInTheSandbox) {
   if (!platform::ProbeSandbox().available) GTEST_SKIP() << platform::ProbeSandbox().reason;
-  std::string tmpl = "/tmp/tandem_mcp_clone_XXXXXX";  // /tmp itself, whatever TMPDIR says
-  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-  const std::filesystem::path script = std::filesystem::path(tmpl) / "tests/mcp/fake_server.js";
-  std::filesystem::create_directories(script.parent_path());
-  std::filesystem::copy_file(std::string(TANDEM_SOURCE_DIR) + "/tests/mcp/fake_server.js", script);
+  test::FakeServerUnderTmp copy;
+  ASSERT_FALSE(copy.script().empty());
+  const std::filesystem::path& script = copy.script();
   MakePassingRepo();
   StartServer(Script({Turn(0, {Call("mcp__fake__echo", {{"text", "under tmp"}})}), Finish(1)}),
               "\n[mcp_servers.fake]\ncommand = \"node\"\nargs = [\"" + script.string() +
                   "\", \"modern\"]\n");
   TandemRun run = Do("use the echo tool");
-  std::error_code ec;
-  std::filesystem::remove_all(tmpl, ec);
   ASSERT_EQ(run.exit_code, 0) << run.Describe();
   EXPECT_FALSE(run.HasNotice("MCP server 'fake' left out")) << run.Describe();
   auto results = LastRequestToolResults();

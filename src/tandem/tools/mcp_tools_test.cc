@@ -7,6 +7,7 @@
 #include "tandem/platform/sandbox.h"
 #include "tandem/tools/test_util.h"
 #include "tandem/tools/toolbox.h"
+#include "tests/mcp/fake_server_under_tmp.h"
 
 namespace tandem::tools {
 namespace {
@@ -218,11 +219,9 @@ TEST(McpToolBox, AServerInTheSandboxCannotWriteOutsideTheWorkspace) {
 // of tandem under /tmp) is still the server its user configured: it starts.
 TEST(McpToolBox, AServerWhoseScriptIsUnderTmpStartsInTheSandbox) {
   if (!platform::ProbeSandbox().available) GTEST_SKIP() << platform::ProbeSandbox().reason;
-  std::string tmpl = "/tmp/tandem_mcp_clone_XXXXXX";  // /tmp itself, whatever TMPDIR says
-  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-  const std::filesystem::path script = std::filesystem::path(tmpl) / "tests/mcp/fake_server.js";
-  std::filesystem::create_directories(script.parent_path());
-  std::filesystem::copy_file(std::string(TANDEM_SOURCE_DIR) + "/tests/mcp/fake_server.js", script);
+  test::FakeServerUnderTmp copy;
+  ASSERT_FALSE(copy.script().empty());
+  const std::filesystem::path& script = copy.script();
   McpServerSetup server = Fake("fake", "modern");
   server.argv[1] = script.string();
   TempDir ws;
@@ -235,8 +234,6 @@ TEST(McpToolBox, AServerWhoseScriptIsUnderTmpStartsInTheSandbox) {
   ToolOutcome echo = box->Execute(Call("mcp__fake__echo", {{"text", "from /tmp"}}));
   EXPECT_EQ(echo.content, "echo: from /tmp");
   mcp->Shutdown();
-  std::error_code ec;
-  std::filesystem::remove_all(tmpl, ec);
 }
 
 }  // namespace
